@@ -1,0 +1,234 @@
+package graph
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Kernel is a computation of the project's own, written directly over tensors. Apply
+// turns it into a Gorgonia node whose symbolic derivative is a second node running
+// Backward, so kernels take part in Grad and the TapeMachine like built-in ops.
+//
+// A kernel is a value: its Key must name every attribute that changes its results,
+// because Gorgonia merges nodes whose ops hash equal (the cause of Gorgonia's
+// SoftMax/LogSoftMax mix-up).
+type Kernel interface {
+	// Key identifies the kernel and all of its attributes, e.g. "softmax(axis=1)".
+	Key() string
+	// OutputShape returns the output shape for the given input shapes; an empty
+	// shape means a scalar.
+	OutputShape(in []tensor.Shape) (tensor.Shape, error)
+	// Forward computes the output. Inputs must not be modified.
+	Forward(in []*tensor.Dense) (*tensor.Dense, error)
+	// Differentiable reports, per input, whether Backward can produce its gradient.
+	Differentiable(nIn int) []bool
+	// Backward returns the gradient of the loss with respect to input wrt, given the
+	// inputs, the forward output and the gradient of the loss with respect to it.
+	Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error)
+}
+
+// Apply adds a node computing k over the inputs to their graph.
+func Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
+	if len(inputs) == 0 {
+		return nil, errors.Errorf("%s: no inputs", k.Key())
+	}
+	shapes := make([]tensor.Shape, len(inputs))
+	for i, n := range inputs {
+		shapes[i] = n.Shape()
+	}
+	outShape, err := k.OutputShape(shapes)
+	if err != nil {
+		return nil, errors.Wrap(err, k.Key())
+	}
+	op := &fwdOp{k: k, in: nodeTypes(inputs), outShape: outShape, outType: typeOf(outShape.Dims(), inputs[0].Dtype())}
+	if k.Differentiable(len(inputs)) != nil {
+		// the dtype of the output follows the first differentiable input
+		for i, d := range k.Differentiable(len(inputs)) {
+			if d {
+				op.outType = typeOf(outShape.Dims(), inputs[i].Dtype())
+				break
+			}
+		}
+	}
+	return G.ApplyOp(op, inputs...)
+}
+
+// MustApply is Apply that panics; for use where the shapes are known to be right.
+func MustApply(k Kernel, inputs ...*G.Node) *G.Node {
+	n, err := Apply(k, inputs...)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+func typeOf(dims int, dt tensor.Dtype) hm.Type {
+	if dims == 0 {
+		return dt
+	}
+	return G.TensorType{Dims: dims, Of: dt}
+}
+
+func nodeTypes(ns []*G.Node) []hm.Type {
+	ts := make([]hm.Type, len(ns))
+	for i, n := range ns {
+		ts[i] = typeOf(n.Dims(), n.Dtype())
+	}
+	return ts
+}
+
+func fnType(in []hm.Type, out hm.Type) hm.Type {
+	ts := append(append([]hm.Type(nil), in...), out)
+	return hm.NewFnType(ts...)
+}
+
+// AsDense returns a Gorgonia value as a dense tensor; scalars become 0-d tensors
+// sharing nothing with the value.
+func AsDense(v G.Value) (*tensor.Dense, error) {
+	switch x := v.(type) {
+	case *tensor.Dense:
+		return x, nil
+	case *G.F64:
+		return tensor.New(tensor.FromScalar(float64(*x))), nil
+	case *G.F32:
+		return tensor.New(tensor.FromScalar(float32(*x))), nil
+	case nil:
+		return nil, errors.New("nil value")
+	}
+	return nil, errors.Errorf("unsupported value type %T", v)
+}
+
+// toValue returns t as the Value Gorgonia expects for a node of the given dims:
+// a scalar value for 0-d outputs.
+func toValue(t *tensor.Dense, dims int) (G.Value, error) {
+	if dims > 0 {
+		return t, nil
+	}
+	if t.Shape().TotalSize() != 1 {
+		return nil, errors.Errorf("scalar output has shape %v", t.Shape())
+	}
+	switch d := t.Data().(type) {
+	case []float64:
+		return G.NewF64(d[0]), nil
+	case float64:
+		return G.NewF64(d), nil
+	case []float32:
+		return G.NewF32(d[0]), nil
+	case float32:
+		return G.NewF32(d), nil
+	}
+	return nil, errors.Errorf("unsupported scalar dtype %v", t.Dtype())
+}
+
+func denseAll(vs []G.Value) ([]*tensor.Dense, error) {
+	out := make([]*tensor.Dense, len(vs))
+	for i, v := range vs {
+		d, err := AsDense(v)
+		if err != nil {
+			return nil, errors.Wrapf(err, "input %d", i)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+func hashOf(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
+
+type fwdOp struct {
+	k        Kernel
+	in       []hm.Type
+	outShape tensor.Shape
+	outType  hm.Type
+}
+
+func (op *fwdOp) Arity() int                                     { return len(op.in) }
+func (op *fwdOp) Type() hm.Type                                  { return fnType(op.in, op.outType) }
+func (op *fwdOp) ReturnsPtr() bool                               { return false }
+func (op *fwdOp) CallsExtern() bool                              { return false }
+func (op *fwdOp) OverwritesInput() int                           { return -1 }
+func (op *fwdOp) String() string                                 { return op.k.Key() }
+func (op *fwdOp) WriteHash(h hash.Hash)                          { fmt.Fprintf(h, "triad.%s%v", op.k.Key(), op.outShape) }
+func (op *fwdOp) Hashcode() uint32                               { return hashOf(fmt.Sprintf("triad.%s%v", op.k.Key(), op.outShape)) }
+func (op *fwdOp) DiffWRT(n int) []bool                           { return op.k.Differentiable(n) }
+func (op *fwdOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.outShape.Clone(), nil }
+
+func (op *fwdOp) Do(vs ...G.Value) (G.Value, error) {
+	in, err := denseAll(vs)
+	if err != nil {
+		return nil, errors.Wrap(err, op.k.Key())
+	}
+	out, err := op.k.Forward(in)
+	if err != nil {
+		return nil, errors.Wrap(err, op.k.Key())
+	}
+	return toValue(out, op.outShape.Dims())
+}
+
+func (op *fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	diff := op.k.Differentiable(len(inputs))
+	grads := make(G.Nodes, len(inputs))
+	args := append(append(G.Nodes{}, inputs...), output, grad)
+	for i, d := range diff {
+		if !d {
+			continue
+		}
+		b := &bwdOp{k: op.k, wrt: i, in: append(nodeTypes(inputs), typeOf(output.Dims(), output.Dtype()), typeOf(grad.Dims(), grad.Dtype())), outShape: inputs[i].Shape().Clone(), outType: typeOf(inputs[i].Dims(), inputs[i].Dtype())}
+		g, err := G.ApplyOp(b, args...)
+		if err != nil {
+			return nil, errors.Wrapf(err, "%s: gradient of input %d", op.k.Key(), i)
+		}
+		grads[i] = g
+	}
+	return grads, nil
+}
+
+// bwdOp computes the gradient of one input of a kernel; its inputs are the forward
+// inputs, the forward output and the output's gradient.
+type bwdOp struct {
+	k        Kernel
+	wrt      int
+	in       []hm.Type
+	outShape tensor.Shape
+	outType  hm.Type
+}
+
+func (op *bwdOp) key() string           { return fmt.Sprintf("triad.d%s/d%d%v", op.k.Key(), op.wrt, op.outShape) }
+func (op *bwdOp) Arity() int            { return len(op.in) }
+func (op *bwdOp) Type() hm.Type         { return fnType(op.in, op.outType) }
+func (op *bwdOp) ReturnsPtr() bool      { return false }
+func (op *bwdOp) CallsExtern() bool     { return false }
+func (op *bwdOp) OverwritesInput() int  { return -1 }
+func (op *bwdOp) String() string        { return op.key() }
+func (op *bwdOp) WriteHash(h hash.Hash) { h.Write([]byte(op.key())) }
+func (op *bwdOp) Hashcode() uint32      { return hashOf(op.key()) }
+func (op *bwdOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.outShape.Clone(), nil
+}
+
+func (op *bwdOp) Do(vs ...G.Value) (G.Value, error) {
+	all, err := denseAll(vs)
+	if err != nil {
+		return nil, errors.Wrap(err, op.key())
+	}
+	n := len(all) - 2
+	g, err := op.k.Backward(op.wrt, all[:n], all[n], all[n+1])
+	if err != nil {
+		return nil, errors.Wrap(err, op.key())
+	}
+	return toValue(g, op.outShape.Dims())
+}
+
+var (
+	_ G.SDOp = (*fwdOp)(nil)
+	_ G.Op   = (*bwdOp)(nil)
+)

@@ -1,0 +1,16 @@
+package graph
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+)
+
+// NewRNG returns the named random stream of a seed. Each concern of an experiment
+// (initialisation, shuffling, dropout masks, VAE noise, sampling) draws from its own
+// stream, so adding draws to one never changes another, and the same seed always
+// gives the same numbers on every platform (PCG, math/rand/v2).
+func NewRNG(seed uint64, stream string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(stream))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
