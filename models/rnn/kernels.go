@@ -1,0 +1,311 @@
+package rnn
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	"github.com/triadml/triad/graph"
+	"gorgonia.org/tensor"
+)
+
+// The recurrent cells are built from three fused kernels, so that one time step is
+// a handful of nodes instead of dozens of Gorgonia ops (and no gate is sliced out
+// of a larger tensor):
+//
+//	affine2: a = x W_ih^T + b_ih + h W_hh^T + b_hh          (the Elman and LSTM pre-activations)
+//	lstmC:   c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g)   (gates a = [i f g o], PyTorch's order)
+//	lstmH:   h_t = sigmoid(o) tanh(c_t)
+//	gruH:    h_t = (1 - z) n + z h_{t-1},  n = tanh(xn + r hn), r, z = sigmoid(xr + hr), sigmoid(xz + hz)
+//	         (gx = x W_ih^T + b_ih and gh = h W_hh^T + b_hh, gates [r z n], PyTorch's formulation)
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// affine2Kernel: inputs x (B,I), W_ih (G,I), h (B,H), W_hh (G,H), b_ih (G), b_hh (G).
+type affine2Kernel struct{}
+
+func (affine2Kernel) Key() string { return "rnn.affine2" }
+
+func (affine2Kernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	x, wih, h, whh := in[0], in[1], in[2], in[3]
+	if x.Dims() != 2 || h.Dims() != 2 || wih.Dims() != 2 || whh.Dims() != 2 || x[1] != wih[1] || h[1] != whh[1] || wih[0] != whh[0] || x[0] != h[0] {
+		return nil, errors.Errorf("affine2: shapes x %v W_ih %v h %v W_hh %v", x, wih, h, whh)
+	}
+	if in[4].TotalSize() != wih[0] || in[5].TotalSize() != wih[0] {
+		return nil, errors.Errorf("affine2: biases %v %v for %d outputs", in[4], in[5], wih[0])
+	}
+	return tensor.Shape{x[0], wih[0]}, nil
+}
+
+func (affine2Kernel) Differentiable(int) []bool { return []bool{true, true, true, true, true, true} }
+
+func (affine2Kernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[0].Dtype(), in[0].Shape()[0], in[1].Shape()[0])
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		affine2Forward[float32](out, in)
+	case tensor.Float64:
+		affine2Forward[float64](out, in)
+	default:
+		return nil, errors.Errorf("affine2: unsupported dtype %v", in[0].Dtype())
+	}
+	return out, nil
+}
+
+func affine2Forward[T graph.Float](out *tensor.Dense, in []*tensor.Dense) {
+	x, wih, h, whh := graph.Slice[T](in[0]), graph.Slice[T](in[1]), graph.Slice[T](in[2]), graph.Slice[T](in[3])
+	bih, bhh := graph.Slice[T](in[4]), graph.Slice[T](in[5])
+	y := graph.Slice[T](out)
+	b, g := in[0].Shape()[0], in[1].Shape()[0]
+	ni, nh := in[1].Shape()[1], in[3].Shape()[1]
+	for r := 0; r < b; r++ {
+		row := y[r*g : (r+1)*g]
+		for j := range row {
+			row[j] = bih[j] + bhh[j]
+		}
+	}
+	graph.Gemm(false, true, b, g, ni, x, ni, wih, ni, 1, y, g)
+	graph.Gemm(false, true, b, g, nh, h, nh, whh, nh, 1, y, g)
+}
+
+func (affine2Kernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		affine2Backward[float32](wrt, grad, in, gradOut)
+	case tensor.Float64:
+		affine2Backward[float64](wrt, grad, in, gradOut)
+	}
+	return grad, nil
+}
+
+func affine2Backward[T graph.Float](wrt int, grad *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense) {
+	gs, d := graph.Slice[T](gradOut), graph.Slice[T](grad)
+	b, g := in[0].Shape()[0], in[1].Shape()[0]
+	switch wrt {
+	case 0, 2: // dx = g W_ih, dh = g W_hh
+		w := in[wrt+1]
+		k := w.Shape()[1]
+		graph.Gemm(false, false, b, k, g, gs, g, graph.Slice[T](w), k, 0, d, k)
+	case 1, 3: // dW_ih = g^T x, dW_hh = g^T h
+		x := in[wrt-1]
+		k := x.Shape()[1]
+		graph.Gemm(true, false, g, k, b, gs, g, graph.Slice[T](x), k, 0, d, k)
+	case 4, 5:
+		for r := 0; r < b; r++ {
+			for j, v := range gs[r*g : (r+1)*g] {
+				d[j] += v
+			}
+		}
+	}
+}
+
+// lstmCKernel: inputs gates (B,4H), c_prev (B,H); output c_t (B,H).
+type lstmCKernel struct{}
+
+func (lstmCKernel) Key() string { return "rnn.lstm_c" }
+
+func (lstmCKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	if in[0].Dims() != 2 || in[1].Dims() != 2 || in[0][0] != in[1][0] || in[0][1] != 4*in[1][1] {
+		return nil, errors.Errorf("lstm cell: gates %v, state %v", in[0], in[1])
+	}
+	return in[1].Clone(), nil
+}
+
+func (lstmCKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+func (lstmCKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[1].Dtype(), in[1].Shape()...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		lstmC[float32](out, in, nil, -1, nil)
+	case tensor.Float64:
+		lstmC[float64](out, in, nil, -1, nil)
+	default:
+		return nil, errors.Errorf("lstm cell: unsupported dtype %v", in[0].Dtype())
+	}
+	return out, nil
+}
+
+func (lstmCKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		lstmC[float32](nil, in, gradOut, wrt, grad)
+	case tensor.Float64:
+		lstmC[float64](nil, in, gradOut, wrt, grad)
+	}
+	return grad, nil
+}
+
+// lstmC computes c_t into out, or (wrt >= 0) the gradient of the loss with respect
+// to input wrt given dL/dc_t.
+func lstmC[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense, wrt int, grad *tensor.Dense) {
+	a, cp := graph.Slice[T](in[0]), graph.Slice[T](in[1])
+	h := in[1].Shape()[1]
+	var y, g, d []T
+	if out != nil {
+		y = graph.Slice[T](out)
+	} else {
+		g, d = graph.Slice[T](gradOut), graph.Slice[T](grad)
+	}
+	for r := 0; r < in[1].Shape()[0]; r++ {
+		ar := a[r*4*h : (r+1)*4*h]
+		for j := 0; j < h; j++ {
+			i := sigmoid(float64(ar[j]))
+			f := sigmoid(float64(ar[h+j]))
+			gg := math.Tanh(float64(ar[2*h+j]))
+			c := float64(cp[r*h+j])
+			switch wrt {
+			case -1:
+				y[r*h+j] = T(f*c + i*gg)
+			case 0:
+				gc := float64(g[r*h+j])
+				dr := d[r*4*h : (r+1)*4*h]
+				dr[j] = T(gc * gg * i * (1 - i))
+				dr[h+j] = T(gc * c * f * (1 - f))
+				dr[2*h+j] = T(gc * i * (1 - gg*gg))
+				dr[3*h+j] = 0
+			case 1:
+				d[r*h+j] = T(float64(g[r*h+j]) * f)
+			}
+		}
+	}
+}
+
+// lstmHKernel: inputs gates (B,4H), c_t (B,H); output h_t = sigmoid(o) tanh(c_t).
+type lstmHKernel struct{}
+
+func (lstmHKernel) Key() string { return "rnn.lstm_h" }
+
+func (lstmHKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	return lstmCKernel{}.OutputShape(in)
+}
+
+func (lstmHKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+func (lstmHKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[1].Dtype(), in[1].Shape()...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		lstmH[float32](out, in, nil, -1, nil)
+	case tensor.Float64:
+		lstmH[float64](out, in, nil, -1, nil)
+	default:
+		return nil, errors.Errorf("lstm cell: unsupported dtype %v", in[0].Dtype())
+	}
+	return out, nil
+}
+
+func (lstmHKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		lstmH[float32](nil, in, gradOut, wrt, grad)
+	case tensor.Float64:
+		lstmH[float64](nil, in, gradOut, wrt, grad)
+	}
+	return grad, nil
+}
+
+func lstmH[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense, wrt int, grad *tensor.Dense) {
+	a, cs := graph.Slice[T](in[0]), graph.Slice[T](in[1])
+	h := in[1].Shape()[1]
+	var y, g, d []T
+	if out != nil {
+		y = graph.Slice[T](out)
+	} else {
+		g, d = graph.Slice[T](gradOut), graph.Slice[T](grad)
+	}
+	for r := 0; r < in[1].Shape()[0]; r++ {
+		for j := 0; j < h; j++ {
+			o := sigmoid(float64(a[r*4*h+3*h+j]))
+			tc := math.Tanh(float64(cs[r*h+j]))
+			switch wrt {
+			case -1:
+				y[r*h+j] = T(o * tc)
+			case 0:
+				dr := d[r*4*h : (r+1)*4*h]
+				dr[3*h+j] = T(float64(g[r*h+j]) * tc * o * (1 - o))
+			case 1:
+				d[r*h+j] = T(float64(g[r*h+j]) * o * (1 - tc*tc))
+			}
+		}
+	}
+}
+
+// gruKernel: inputs gx (B,3H), gh (B,3H), h_prev (B,H); output h_t.
+type gruKernel struct{}
+
+func (gruKernel) Key() string { return "rnn.gru_h" }
+
+func (gruKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	if in[0].Dims() != 2 || !in[0].Eq(in[1]) || in[2].Dims() != 2 || in[0][0] != in[2][0] || in[0][1] != 3*in[2][1] {
+		return nil, errors.Errorf("gru cell: gx %v, gh %v, state %v", in[0], in[1], in[2])
+	}
+	return in[2].Clone(), nil
+}
+
+func (gruKernel) Differentiable(int) []bool { return []bool{true, true, true} }
+
+func (gruKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[2].Dtype(), in[2].Shape()...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		gruStep[float32](out, in, nil, -1, nil)
+	case tensor.Float64:
+		gruStep[float64](out, in, nil, -1, nil)
+	default:
+		return nil, errors.Errorf("gru cell: unsupported dtype %v", in[0].Dtype())
+	}
+	return out, nil
+}
+
+func (gruKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		gruStep[float32](nil, in, gradOut, wrt, grad)
+	case tensor.Float64:
+		gruStep[float64](nil, in, gradOut, wrt, grad)
+	}
+	return grad, nil
+}
+
+func gruStep[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense, wrt int, grad *tensor.Dense) {
+	gx, gh, hp := graph.Slice[T](in[0]), graph.Slice[T](in[1]), graph.Slice[T](in[2])
+	h := in[2].Shape()[1]
+	var y, g, d []T
+	if out != nil {
+		y = graph.Slice[T](out)
+	} else {
+		g, d = graph.Slice[T](gradOut), graph.Slice[T](grad)
+	}
+	for row := 0; row < in[2].Shape()[0]; row++ {
+		xr, hr := gx[row*3*h:(row+1)*3*h], gh[row*3*h:(row+1)*3*h]
+		for j := 0; j < h; j++ {
+			r := sigmoid(float64(xr[j] + hr[j]))
+			z := sigmoid(float64(xr[h+j] + hr[h+j]))
+			hn := float64(hr[2*h+j])
+			n := math.Tanh(float64(xr[2*h+j]) + r*hn)
+			prev := float64(hp[row*h+j])
+			if wrt == -1 {
+				y[row*h+j] = T((1-z)*n + z*prev)
+				continue
+			}
+			gv := float64(g[row*h+j])
+			dn := gv * (1 - z) * (1 - n*n) // dL/d(pre-activation of n)
+			dz := gv * (prev - n) * z * (1 - z)
+			dr := dn * hn * r * (1 - r)
+			switch wrt {
+			case 0:
+				dd := d[row*3*h : (row+1)*3*h]
+				dd[j], dd[h+j], dd[2*h+j] = T(dr), T(dz), T(dn)
+			case 1:
+				dd := d[row*3*h : (row+1)*3*h]
+				dd[j], dd[h+j], dd[2*h+j] = T(dr), T(dz), T(dn*r)
+			case 2:
+				d[row*h+j] = T(gv * z)
+			}
+		}
+	}
+}
