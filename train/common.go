@@ -1,0 +1,17 @@
+package train
+
+// Common holds the settings every experiment takes; embed it in an experiment's
+// config struct.
+type Common struct {
+	Out      string `json:"out" help:"run directory (default runs/<experiment>/<UTC time>)"`
+	Resume   string `json:"resume" help:"run directory to continue from its last checkpoint"`
+	Seed     uint64 `json:"seed" help:"seed of every random stream"`
+	Threads  int    `json:"threads" help:"CPU threads (0: all)"`
+	Epochs   int    `json:"epochs" help:"training epochs"`
+	MaxSteps int    `json:"max_steps" help:"stop after this many training steps, whatever the epochs (0: no limit)"`
+	// EvalEvery evaluates every N steps (0: at the end of each epoch).
+	EvalEvery int `json:"eval_every" help:"evaluate every N steps (0: at the end of each epoch)"`
+	LogEvery  int `json:"log_every" help:"write a training metrics line every N steps"`
+	// CheckpointEvery writes the last checkpoint every N steps (0: at evaluations).
+	CheckpointEvery int `json:"checkpoint_every" help:"write the last checkpoint every N steps (0: at each evaluation)"`
+}

@@ -1,0 +1,82 @@
+package train
+
+import (
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Env describes where a run ran, for config.json.
+type Env struct {
+	Commit    string `json:"git_commit"`
+	GoVersion string `json:"go_version"`
+	BLAS      string `json:"blas"`
+	Threads   int    `json:"threads"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPUs      int    `json:"cpus"`
+	Started   string `json:"started"`
+	Command   string `json:"command"`
+}
+
+// BLASName names the BLAS the matrix products use; an OpenBLAS build sets it.
+var BLASName = "gonum (pure Go)"
+
+// CurrentEnv returns the environment of this process; threads is the configured
+// thread count (0: all CPUs).
+func CurrentEnv(threads int, args []string) Env {
+	return Env{
+		Commit:    gitCommit(),
+		GoVersion: runtime.Version(),
+		BLAS:      BLASName,
+		Threads:   threadsOf(threads),
+		OS:        runtime.GOOS,
+		Arch:      runtime.GOARCH,
+		CPUs:      runtime.NumCPU(),
+		Started:   time.Now().UTC().Format(time.RFC3339),
+		Command:   strings.Join(args, " "),
+	}
+}
+
+func threadsOf(n int) int {
+	if n <= 0 {
+		return runtime.NumCPU()
+	}
+	return n
+}
+
+func threads(n int) int { return threadsOf(n) }
+
+// SetThreads limits the process to n threads of Go code (0: all CPUs).
+func SetThreads(n int) { runtime.GOMAXPROCS(threadsOf(n)) }
+
+func gitCommit() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	commit := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		commit += "+dirty"
+	}
+	return commit
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
