@@ -1,0 +1,125 @@
+package solvers
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// AdaGradConfig configures AdaGrad. DefaultAdaGradConfig returns PyTorch's
+// defaults; a zero field means zero, not "default".
+type AdaGradConfig struct {
+	// LR is the learning rate gamma (PyTorch default 1e-2).
+	LR float64 `json:"lr"`
+	// LRDecay is eta: step t uses gamma/(1+(t-1)*eta) (PyTorch default 0).
+	LRDecay float64 `json:"lr_decay"`
+	// WeightDecay is the L2 coefficient lambda added to the gradient as
+	// lambda*theta (PyTorch default 0).
+	WeightDecay float64 `json:"weight_decay"`
+	// InitialAccumulatorValue is the starting value of the sum of squared
+	// gradients (PyTorch default 0).
+	InitialAccumulatorValue float64 `json:"initial_accumulator_value"`
+	// Eps is added to the denominator (PyTorch default 1e-10).
+	Eps float64 `json:"eps"`
+}
+
+// DefaultAdaGradConfig returns torch.optim.Adagrad's defaults: lr 1e-2, no
+// learning-rate decay, no weight decay, accumulator starting at 0, eps 1e-10.
+func DefaultAdaGradConfig() AdaGradConfig {
+	return AdaGradConfig{LR: 1e-2, Eps: 1e-10}
+}
+
+// AdaGrad is the adaptive-gradient solver of Duchi, Hazan and Singer (2011),
+// following torch.optim.Adagrad (PyTorch 1.13 documentation,
+// https://pytorch.org/docs/1.13/generated/torch.optim.Adagrad.html), t counting
+// each parameter's steps from 1:
+//
+//	g <- g + lambda*theta                 if lambda != 0
+//	gamma' = gamma / (1 + (t-1)*eta)
+//	s <- s + g^2
+//	theta <- theta - gamma' * g / (sqrt(s) + eps)
+//
+// State: "<name>.sum" and "<name>.step".
+type AdaGrad struct {
+	cfg AdaGradConfig
+	lr  float64
+	st  store
+}
+
+// NewAdaGrad returns an AdaGrad solver; it rejects what PyTorch rejects (negative
+// rate, decay, weight decay, initial accumulator or eps).
+func NewAdaGrad(cfg AdaGradConfig) (*AdaGrad, error) {
+	switch {
+	case !(cfg.LR >= 0) || math.IsInf(cfg.LR, 1):
+		return nil, errors.Errorf("solvers: AdaGrad learning rate %v must be finite and non-negative", cfg.LR)
+	case !(cfg.LRDecay >= 0):
+		return nil, errors.Errorf("solvers: AdaGrad lr decay %v must be non-negative", cfg.LRDecay)
+	case !(cfg.WeightDecay >= 0):
+		return nil, errors.Errorf("solvers: AdaGrad weight decay %v must be non-negative", cfg.WeightDecay)
+	case !(cfg.InitialAccumulatorValue >= 0) || math.IsInf(cfg.InitialAccumulatorValue, 1):
+		return nil, errors.Errorf("solvers: AdaGrad initial accumulator value %v must be finite and non-negative", cfg.InitialAccumulatorValue)
+	case !(cfg.Eps >= 0):
+		return nil, errors.Errorf("solvers: AdaGrad eps %v must be non-negative", cfg.Eps)
+	}
+	st := newStore("AdaGrad", []string{"sum"}, []float64{cfg.InitialAccumulatorValue})
+	return &AdaGrad{cfg: cfg, lr: cfg.LR, st: st}, nil
+}
+
+// Config returns the configuration the solver was made with.
+func (o *AdaGrad) Config() AdaGradConfig { return o.cfg }
+
+// LR implements Solver.
+func (o *AdaGrad) LR() float64 { return o.lr }
+
+// SetLR implements Solver.
+func (o *AdaGrad) SetLR(lr float64) { o.lr = lr }
+
+// State implements Solver.
+func (o *AdaGrad) State() map[string]*tensor.Dense { return o.st.state() }
+
+// LoadState implements Solver.
+func (o *AdaGrad) LoadState(st map[string]*tensor.Dense) error { return o.st.load(st) }
+
+// Step implements Solver.
+func (o *AdaGrad) Step(params []*graph.Param) error {
+	if err := o.st.checkLR(o.lr); err != nil {
+		return err
+	}
+	slots, err := o.st.prepare(params)
+	if err != nil {
+		return err
+	}
+	c := o.cfg
+	for i, p := range params {
+		sl := slots[i]
+		sl.step++
+		clr := o.lr / (1 + float64(sl.step-1)*c.LRDecay)
+		switch sl.dtype {
+		case tensor.Float32:
+			adagradUpdate(p.Value.Float32s(), p.Grad.Float32s(), sl.f32[0], float32(-clr), float32(c.Eps), float32(c.WeightDecay))
+		case tensor.Float64:
+			adagradUpdate(p.Value.Float64s(), p.Grad.Float64s(), sl.f64[0], -clr, c.Eps, c.WeightDecay)
+		}
+	}
+	return nil
+}
+
+// adagradUpdate applies one AdaGrad step to w from g (zeroing g) with the sum of
+// squares s and the negated, decayed learning rate negLR.
+func adagradUpdate[T float](w, g, s []T, negLR, eps, wd T) {
+	n := len(w)
+	g, s = g[:n], s[:n]
+	for i := range w {
+		gi := g[i]
+		if wd != 0 {
+			gi += wd * w[i]
+		}
+		si := s[i] + gi*gi
+		s[i] = si
+		w[i] += negLR * gi / (T(math.Sqrt(float64(si))) + eps)
+		g[i] = 0
+	}
+}

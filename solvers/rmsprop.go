@@ -1,0 +1,167 @@
+package solvers
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// RMSPropConfig configures RMSProp. DefaultRMSPropConfig returns PyTorch's
+// defaults; a zero field means zero, not "default".
+type RMSPropConfig struct {
+	// LR is the learning rate gamma (PyTorch default 1e-2).
+	LR float64 `json:"lr"`
+	// Alpha is the decay of the squared-gradient average (PyTorch default 0.99).
+	Alpha float64 `json:"alpha"`
+	// Eps is added to the denominator (PyTorch default 1e-8).
+	Eps float64 `json:"eps"`
+	// WeightDecay is the L2 coefficient lambda added to the gradient as
+	// lambda*theta (PyTorch default 0).
+	WeightDecay float64 `json:"weight_decay"`
+	// Momentum is mu (PyTorch default 0).
+	Momentum float64 `json:"momentum"`
+	// Centered normalises by an estimate of the gradient's variance instead of
+	// its second moment (Graves 2013, "Generating Sequences With Recurrent Neural
+	// Networks", eq. 38-41; PyTorch default false).
+	Centered bool `json:"centered"`
+}
+
+// DefaultRMSPropConfig returns torch.optim.RMSprop's defaults: lr 1e-2, alpha
+// 0.99, eps 1e-8, no weight decay, no momentum, not centred.
+func DefaultRMSPropConfig() RMSPropConfig {
+	return RMSPropConfig{LR: 1e-2, Alpha: 0.99, Eps: 1e-8}
+}
+
+// RMSProp is Hinton's RMSProp (Lecture 6e of "Neural Networks for Machine
+// Learning", 2012) with the options of torch.optim.RMSprop (PyTorch 1.13
+// documentation, https://pytorch.org/docs/1.13/generated/torch.optim.RMSprop.html):
+//
+//	g <- g + lambda*theta                                 if lambda != 0
+//	v <- alpha*v + (1-alpha)*g^2
+//	a <- alpha*a + (1-alpha)*g, v' = v - a^2 (centred) or v' = v
+//	b <- mu*b + g/(sqrt(v')+eps), theta <- theta - gamma*b    if mu > 0
+//	theta <- theta - gamma*g/(sqrt(v')+eps)                   otherwise
+//
+// State: "<name>.square_avg", "<name>.momentum_buffer" (Momentum > 0),
+// "<name>.grad_avg" (Centered) and "<name>.step".
+type RMSProp struct {
+	cfg        RMSPropConfig
+	lr         float64
+	st         store
+	iMom, iAvg int // buffer indices, -1 when absent
+}
+
+// NewRMSProp returns an RMSProp solver; it rejects what PyTorch rejects
+// (negative rate, alpha, eps, momentum or weight decay).
+func NewRMSProp(cfg RMSPropConfig) (*RMSProp, error) {
+	switch {
+	case !(cfg.LR >= 0) || math.IsInf(cfg.LR, 1):
+		return nil, errors.Errorf("solvers: RMSProp learning rate %v must be finite and non-negative", cfg.LR)
+	case !(cfg.Alpha >= 0):
+		return nil, errors.Errorf("solvers: RMSProp alpha %v must be non-negative", cfg.Alpha)
+	case !(cfg.Eps >= 0):
+		return nil, errors.Errorf("solvers: RMSProp eps %v must be non-negative", cfg.Eps)
+	case !(cfg.Momentum >= 0):
+		return nil, errors.Errorf("solvers: RMSProp momentum %v must be non-negative", cfg.Momentum)
+	case !(cfg.WeightDecay >= 0):
+		return nil, errors.Errorf("solvers: RMSProp weight decay %v must be non-negative", cfg.WeightDecay)
+	}
+	o := &RMSProp{cfg: cfg, lr: cfg.LR, iMom: -1, iAvg: -1}
+	bufs, init := []string{"square_avg"}, []float64{0}
+	if cfg.Momentum > 0 {
+		o.iMom = len(bufs)
+		bufs, init = append(bufs, "momentum_buffer"), append(init, 0)
+	}
+	if cfg.Centered {
+		o.iAvg = len(bufs)
+		bufs, init = append(bufs, "grad_avg"), append(init, 0)
+	}
+	o.st = newStore("RMSProp", bufs, init)
+	return o, nil
+}
+
+// Config returns the configuration the solver was made with.
+func (o *RMSProp) Config() RMSPropConfig { return o.cfg }
+
+// LR implements Solver.
+func (o *RMSProp) LR() float64 { return o.lr }
+
+// SetLR implements Solver.
+func (o *RMSProp) SetLR(lr float64) { o.lr = lr }
+
+// State implements Solver.
+func (o *RMSProp) State() map[string]*tensor.Dense { return o.st.state() }
+
+// LoadState implements Solver.
+func (o *RMSProp) LoadState(st map[string]*tensor.Dense) error { return o.st.load(st) }
+
+// Step implements Solver.
+func (o *RMSProp) Step(params []*graph.Param) error {
+	if err := o.st.checkLR(o.lr); err != nil {
+		return err
+	}
+	slots, err := o.st.prepare(params)
+	if err != nil {
+		return err
+	}
+	c := o.cfg
+	for i, p := range params {
+		sl := slots[i]
+		sl.step++
+		switch sl.dtype {
+		case tensor.Float32:
+			rmspropUpdate(p.Value.Float32s(), p.Grad.Float32s(), sl.f32[0], pick(sl.f32, o.iMom), pick(sl.f32, o.iAvg),
+				float32(o.lr), float32(c.Alpha), float32(1-c.Alpha), float32(c.Eps), float32(c.WeightDecay), float32(c.Momentum))
+		case tensor.Float64:
+			rmspropUpdate(p.Value.Float64s(), p.Grad.Float64s(), sl.f64[0], pick(sl.f64, o.iMom), pick(sl.f64, o.iAvg),
+				o.lr, c.Alpha, 1-c.Alpha, c.Eps, c.WeightDecay, c.Momentum)
+		}
+	}
+	return nil
+}
+
+// pick returns bufs[i], or nil when i < 0.
+func pick[T float](bufs [][]T, i int) []T {
+	if i < 0 {
+		return nil
+	}
+	return bufs[i]
+}
+
+// rmspropUpdate applies one RMSProp step to w from g (zeroing g); buf (momentum)
+// and avg (centred mean) are nil when not used.
+func rmspropUpdate[T float](w, g, sq, buf, avg []T, lr, alpha, oneMinusAlpha, eps, wd, mom T) {
+	n := len(w)
+	g, sq = g[:n], sq[:n]
+	if buf != nil {
+		buf = buf[:n]
+	}
+	if avg != nil {
+		avg = avg[:n]
+	}
+	for i := range w {
+		gi := g[i]
+		if wd != 0 {
+			gi += wd * w[i]
+		}
+		s := sq[i]*alpha + oneMinusAlpha*gi*gi
+		sq[i] = s
+		if avg != nil {
+			a := avg[i]*alpha + oneMinusAlpha*gi
+			avg[i] = a
+			s += -a * a
+		}
+		d := T(math.Sqrt(float64(s))) + eps
+		if buf != nil {
+			b := buf[i]*mom + gi/d
+			buf[i] = b
+			w[i] += -lr * b
+		} else {
+			w[i] += -lr * gi / d
+		}
+		g[i] = 0
+	}
+}
