@@ -112,6 +112,13 @@ func ParseConfig(fs *flag.FlagSet, cfg any, args []string) error {
 		if err != nil {
 			return errors.Wrap(err, "config")
 		}
+		// a run's config.json also records its environment under "env": not a setting
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return errors.Wrapf(err, "config %s", configPath)
+		}
+		delete(fields, "env")
+		raw, _ = json.Marshal(fields)
 		dec := json.NewDecoder(strings.NewReader(string(raw)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(cfg); err != nil {

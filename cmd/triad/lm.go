@@ -1,0 +1,292 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/datasets"
+	"github.com/triadml/triad/datasets/batch"
+	"github.com/triadml/triad/datasets/vocab"
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/solvers"
+	"github.com/triadml/triad/train"
+)
+
+func init() {
+	register("lm", "language modelling on tiny-shakespeare (char or word level); `lm sample` generates text", lmMain)
+}
+
+// lmConfig holds the hyperparameters of `triad lm`. The defaults are Karpathy's
+// char-rnn defaults (github.com/karpathy/char-rnn, train.lua), with the 90/10 split.
+type lmConfig struct {
+	train.Common
+	Level      string  `json:"level" help:"char or word"`
+	Cell       string  `json:"cell" help:"rnn, rnn_relu, lstm or gru"`
+	Layers     int     `json:"layers" help:"recurrent layers"`
+	Hidden     int     `json:"hidden" help:"hidden units per layer"`
+	Embed      int     `json:"embed" help:"embedding size (0: hidden)"`
+	SeqLen     int     `json:"seq_len" help:"truncated back-propagation window"`
+	Batch      int     `json:"batch" help:"sequences per batch"`
+	LR         float64 `json:"lr" help:"RMSProp learning rate"`
+	Alpha      float64 `json:"alpha" help:"RMSProp smoothing constant (char-rnn's decay_rate)"`
+	DecayAfter int     `json:"lr_decay_after" help:"epoch after which the learning rate decays"`
+	Decay      float64 `json:"lr_decay" help:"learning-rate factor per epoch after lr_decay_after"`
+	ClipValue  float64 `json:"clip" help:"clip every gradient component to [-clip, clip] (char-rnn's grad_clip)"`
+	ClipNorm   float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
+	Dropout    float64 `json:"dropout" help:"dropout on embeddings, between layers and before the head"`
+	Tie        bool    `json:"tie" help:"tie the output head to the embedding (needs embed = hidden)"`
+	MinFreq    int     `json:"min_freq" help:"word level: minimum count of a vocabulary word"`
+	TrainFrac  float64 `json:"train_frac" help:"fraction of the corpus used for training (the rest validates)"`
+}
+
+func defaultLMConfig() lmConfig {
+	return lmConfig{
+		Common: train.Common{Seed: 1, Epochs: 50, LogEvery: 50, EvalEvery: 1000},
+		Level:  "char", Cell: "lstm", Layers: 2, Hidden: 128, SeqLen: 50, Batch: 50,
+		LR: 2e-3, Alpha: 0.95, DecayAfter: 10, Decay: 0.97, ClipValue: 5, MinFreq: 1, TrainFrac: 0.9,
+	}
+}
+
+func lmMain(args []string) error {
+	if len(args) > 0 && args[0] == "sample" {
+		return lmSample(args[1:])
+	}
+	cfg := defaultLMConfig()
+	if err := parseFlags("lm", &cfg, &cfg.Common, args); err != nil {
+		return err
+	}
+	if cfg.Batch <= 0 || cfg.SeqLen <= 0 || cfg.TrainFrac <= 0 || cfg.TrainFrac >= 1 {
+		return usage(errors.Errorf("batch, seq_len must be positive and train_frac in (0, 1)"))
+	}
+	dir, err := runDir("lm", &cfg.Common)
+	if err != nil {
+		return err
+	}
+	data, err := datasets.Find("tinyshakespeare")
+	if err != nil {
+		return usage(err)
+	}
+	text, err := datasets.LoadTinyShakespeare(data)
+	if err != nil {
+		return usage(err)
+	}
+	tok, err := lmTokenizer(cfg.Level)
+	if err != nil {
+		return usage(err)
+	}
+	// split on characters, so that char and word levels validate on the same text
+	runes := []rune(text)
+	cut := int(float64(len(runes)) * cfg.TrainFrac)
+	trainToks, valToks := tok.Tokenize(string(runes[:cut])), tok.Tokenize(string(runes[cut:]))
+	counts := map[string]int{}
+	for _, t := range trainToks {
+		counts[t]++
+	}
+	voc, err := vocab.Build(counts, vocab.BuildOptions{MinFreq: cfg.MinFreq})
+	if err != nil {
+		return err
+	}
+	if err := voc.Save(filepath.Join(dir, "vocab.json")); err != nil {
+		return err
+	}
+	task, lm, store, err := newLMTask(cfg, voc.Len(), voc.Encode(trainToks), voc.Encode(valToks))
+	if err != nil {
+		return err
+	}
+	if err := train.WriteConfig(dir, cfg, train.CurrentEnv(cfg.Threads, os.Args)); err != nil {
+		return err
+	}
+	rms := solvers.DefaultRMSPropConfig()
+	rms.LR, rms.Alpha = cfg.LR, cfg.Alpha
+	solver, err := solvers.NewRMSProp(rms)
+	if err != nil {
+		return usage(err)
+	}
+	loop := &train.Loop{
+		Dir: dir, Common: cfg.Common, Store: store, Solver: solver,
+		Schedule: epochDecay{base: cfg.LR, decay: cfg.Decay, after: cfg.DecayAfter, stepsPerEpoch: task.StepsPerEpoch()},
+		ClipNorm: cfg.ClipNorm, ClipValue: cfg.ClipValue, Task: task,
+		Best: "val_loss", ItemName: "tokens",
+	}
+	fmt.Fprintf(os.Stderr, "lm: %s, %d parameters, vocabulary %d, %d train / %d validation tokens, %d steps per epoch, run %s\n",
+		cfg.Cell, store.Count(), voc.Len(), len(trainToks), len(valToks), task.StepsPerEpoch(), dir)
+	ctx, stop := interruptible()
+	defer stop()
+	sum, err := loop.Run(ctx)
+	if err != nil {
+		return finish(err)
+	}
+	_ = lm
+	fmt.Fprintf(os.Stderr, "lm: validation %.4f nats/token (perplexity %.2f) after %d steps, %.0f tokens/s, %d threads\n",
+		sum.Final["val_loss"], sum.Final["val_ppl"], sum.Steps, sum.ItemsPerSec, sum.Threads)
+	return nil
+}
+
+func lmTokenizer(level string) (vocab.Tokenizer, error) {
+	switch level {
+	case "char":
+		return vocab.CharTokenizer{}, nil
+	case "word":
+		return vocab.WordTokenizer{}, nil
+	}
+	return nil, errors.Errorf("unknown level %q (char, word)", level)
+}
+
+// epochDecay is char-rnn's schedule: base until epoch `after`, then multiplied by
+// decay at the end of every epoch.
+type epochDecay struct {
+	base, decay          float64
+	after, stepsPerEpoch int
+}
+
+func (s epochDecay) LR(step int) float64 {
+	epoch := step / s.stepsPerEpoch // completed epochs
+	if epoch < s.after {
+		return s.base
+	}
+	return s.base * math.Pow(s.decay, float64(epoch-s.after+1))
+}
+
+// lmTask trains on contiguous windows of the training stream, carrying the
+// recurrent state from one window into the next (truncated back-propagation
+// through time) and resetting it at the start of each epoch.
+type lmTask struct {
+	cfg        lmConfig
+	lm         *rnn.LM
+	prog, eval *rnn.LMProgram
+	stream     *batch.Stream
+	val        *batch.Stream
+	carry      rnn.LMState
+	evalState  rnn.LMState
+	windows    int
+}
+
+func newLMTask(cfg lmConfig, vocabSize int, trainIDs, valIDs []int) (*lmTask, *rnn.LM, *graph.Store, error) {
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	lm, err := rnn.NewLM(store, rnn.LMConfig{Vocab: vocabSize, Embed: cfg.Embed, Hidden: cfg.Hidden, Layers: cfg.Layers,
+		Cell: rnn.Cell(cfg.Cell), Dropout: cfg.Dropout, Tie: cfg.Tie})
+	if err != nil {
+		return nil, nil, nil, usage(err)
+	}
+	t := &lmTask{cfg: cfg, lm: lm}
+	if t.stream, err = batch.Batchify(trainIDs, cfg.Batch); err != nil {
+		return nil, nil, nil, usage(err)
+	}
+	if t.val, err = batch.Batchify(valIDs, cfg.Batch); err != nil {
+		return nil, nil, nil, usage(err)
+	}
+	t.windows = (t.stream.Steps() - 1) / cfg.SeqLen
+	if t.windows == 0 || (t.val.Steps()-1)/cfg.SeqLen == 0 {
+		return nil, nil, nil, usage(errors.Errorf("the corpus is too small for batch %d x seq_len %d", cfg.Batch, cfg.SeqLen))
+	}
+	if t.prog, err = lm.Build(store, graph.Train, cfg.Batch, cfg.SeqLen, false); err != nil {
+		return nil, nil, nil, err
+	}
+	if t.eval, err = lm.Build(store, graph.Eval, cfg.Batch, cfg.SeqLen, false); err != nil {
+		return nil, nil, nil, err
+	}
+	t.carry = lm.NewState(tensor.Float32, cfg.Batch)
+	t.evalState = lm.NewState(tensor.Float32, cfg.Batch)
+	return t, lm, store, nil
+}
+
+func (t *lmTask) StepsPerEpoch() int { return t.windows }
+
+func (t *lmTask) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
+	pos := step % t.windows
+	if pos == 0 {
+		t.carry.Zero()
+	}
+	x, y, err := t.stream.Batch(pos*t.cfg.SeqLen, t.cfg.SeqLen)
+	if err != nil {
+		return train.Result{}, err
+	}
+	if err := t.prog.Feed(x, y); err != nil {
+		return train.Result{}, err
+	}
+	if err := t.prog.SetState(t.carry); err != nil {
+		return train.Result{}, err
+	}
+	t.prog.SetNoise(noise)
+	if err := t.prog.Run(); err != nil {
+		return train.Result{}, err
+	}
+	if err := t.prog.CopyFinalState(t.carry); err != nil {
+		return train.Result{}, err
+	}
+	out, _ := t.prog.Output("loss")
+	return train.Result{Loss: graph.Scalar(out), Items: len(x)}, nil
+}
+
+// Evaluate runs the whole validation stream in full windows, carrying the state,
+// and returns the mean loss per token (nats) and the perplexity.
+func (t *lmTask) Evaluate() (map[string]float64, error) {
+	t.evalState.Zero()
+	n := (t.val.Steps() - 1) / t.cfg.SeqLen
+	var sum float64
+	for w := 0; w < n; w++ {
+		x, y, err := t.val.Batch(w*t.cfg.SeqLen, t.cfg.SeqLen)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.eval.Feed(x, y); err != nil {
+			return nil, err
+		}
+		if err := t.eval.SetState(t.evalState); err != nil {
+			return nil, err
+		}
+		if err := t.eval.Run(); err != nil {
+			return nil, err
+		}
+		if err := t.eval.CopyFinalState(t.evalState); err != nil {
+			return nil, err
+		}
+		out, _ := t.eval.Output("loss")
+		sum += graph.Scalar(out)
+	}
+	loss := sum / float64(n)
+	return map[string]float64{"val_loss": loss, "val_ppl": math.Exp(loss)}, nil
+}
+
+// TaskState is the carried recurrent state.
+func (t *lmTask) TaskState() map[string]*tensor.Dense {
+	m := map[string]*tensor.Dense{}
+	for k, h := range t.carry.H {
+		m["carry.h."+strconv.Itoa(k)] = h
+	}
+	for k, c := range t.carry.C {
+		m["carry.c."+strconv.Itoa(k)] = c
+	}
+	return m
+}
+
+// SetTaskState restores the carried state.
+func (t *lmTask) SetTaskState(m map[string]*tensor.Dense) error {
+	set := func(dst *tensor.Dense, name string) error {
+		src, ok := m[name]
+		if !ok || !src.Shape().Eq(dst.Shape()) || src.Dtype() != dst.Dtype() {
+			return errors.Errorf("checkpoint has no %s of shape %v", name, dst.Shape())
+		}
+		copy(graph.Slice[float32](dst), graph.Slice[float32](src))
+		return nil
+	}
+	for k, h := range t.carry.H {
+		if err := set(h, "carry.h."+strconv.Itoa(k)); err != nil {
+			return err
+		}
+	}
+	for k, c := range t.carry.C {
+		if err := set(c, "carry.c."+strconv.Itoa(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

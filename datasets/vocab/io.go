@@ -1,0 +1,275 @@
+package vocab
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pkg/errors"
+)
+
+// writeFileAtomic writes data to path so that path holds either its old content
+// or all of data, never a part: it writes a temporary file in the same
+// directory, syncs it to disk, renames it over path and syncs the directory.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return errors.Wrapf(err, "create temporary file for %s", path)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return errors.Wrapf(err, "write %s", tmp)
+	}
+	if err = f.Sync(); err != nil {
+		return errors.Wrapf(err, "sync %s", tmp)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return errors.Wrapf(err, "chmod %s", tmp)
+	}
+	if err = f.Close(); err != nil {
+		return errors.Wrapf(err, "close %s", tmp)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return errors.Wrapf(err, "rename %s to %s", tmp, path)
+	}
+	// Make the rename itself durable. Some platforms cannot sync a directory;
+	// the file is complete either way, so that error is not reported.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// decodeStrict parses JSON into v, rejecting unknown fields and trailing data.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// Formats and versions written in the JSON files.
+const (
+	vocabFormat = "triad-vocab"
+	bpeFormat   = "triad-bpe"
+	fileVersion = 1
+)
+
+type vocabFile struct {
+	Format  string   `json:"format"`
+	Version int      `json:"version"`
+	Tokens  []string `json:"tokens"`
+}
+
+// Save writes the vocabulary to path as JSON ({"format": "triad-vocab",
+// "version": 1, "tokens": [...]}, tokens in id order), atomically.
+func (v *Vocab) Save(path string) error {
+	data, err := v.marshal()
+	if err != nil {
+		return errors.Wrapf(err, "vocab: encode %s", path)
+	}
+	return errors.Wrap(writeFileAtomic(path, data), "vocab: save")
+}
+
+// marshal returns the content Save writes.
+func (v *Vocab) marshal() ([]byte, error) {
+	data, err := json.MarshalIndent(vocabFile{Format: vocabFormat, Version: fileVersion, Tokens: v.tokens}, "", " ")
+	return append(data, '\n'), err
+}
+
+// LoadVocab reads a vocabulary written by Save. See ParseVocab for the checks.
+func LoadVocab(path string) (*Vocab, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errors.Wrap(err, "vocab: load")
+	}
+	return ParseVocab(data, path)
+}
+
+// ParseVocab reads a vocabulary from the content of a file written by Save;
+// name (usually the file's path) is used in error messages. It checks the format
+// and version, that the special tokens hold ids 0 to 3, and that no token is
+// empty, invalid UTF-8 or duplicated.
+func ParseVocab(data []byte, name string) (*Vocab, error) {
+	var f vocabFile
+	if err := decodeStrict(data, &f); err != nil {
+		return nil, errors.Wrapf(err, "vocab: %s: not a vocabulary file", name)
+	}
+	if f.Format != vocabFormat {
+		return nil, errors.Errorf("vocab: %s: format is %q, want %q", name, f.Format, vocabFormat)
+	}
+	if f.Version != fileVersion {
+		return nil, errors.Errorf("vocab: %s: unsupported version %d (this reader knows version %d)", name, f.Version, fileVersion)
+	}
+	v, err := fromTokens(f.Tokens)
+	if err != nil {
+		return nil, errors.Wrapf(err, "vocab: %s", name)
+	}
+	return v, nil
+}
+
+// preSpec records a pre-tokenizer in a BPE file.
+type preSpec struct {
+	Kind         string `json:"kind"` // "whitespace" or "word"
+	Lower        bool   `json:"lower,omitempty"`
+	SplitHyphens bool   `json:"split_hyphens,omitempty"`
+}
+
+type bpeFile struct {
+	Format       string      `json:"format"`
+	Version      int         `json:"version"`
+	EndOfWord    string      `json:"end_of_word"`
+	PreTokenizer preSpec     `json:"pretokenizer"`
+	Alphabet     []string    `json:"alphabet"`
+	Merges       [][2]string `json:"merges"`
+}
+
+func specOf(t Tokenizer) (preSpec, error) {
+	switch p := t.(type) {
+	case nil:
+		return preSpec{Kind: "whitespace"}, nil
+	case WordTokenizer:
+		return preSpec{Kind: "word", Lower: p.Lower, SplitHyphens: p.SplitHyphens}, nil
+	case *WordTokenizer:
+		if p == nil {
+			return preSpec{}, errors.New("pre-tokenizer is a nil *WordTokenizer")
+		}
+		return preSpec{Kind: "word", Lower: p.Lower, SplitHyphens: p.SplitHyphens}, nil
+	}
+	return preSpec{}, errors.Errorf("cannot record a pre-tokenizer of type %T (only nil and WordTokenizer)", t)
+}
+
+func (s preSpec) tokenizer() (Tokenizer, error) {
+	switch s.Kind {
+	case "whitespace":
+		if s.Lower || s.SplitHyphens {
+			return nil, errors.New("pretokenizer: whitespace takes no options")
+		}
+		return nil, nil
+	case "word":
+		return WordTokenizer{Lower: s.Lower, SplitHyphens: s.SplitHyphens}, nil
+	}
+	return nil, errors.Errorf("pretokenizer: unknown kind %q", s.Kind)
+}
+
+// Save writes the model to path as JSON (format "triad-bpe": end-of-word
+// marker, pre-tokenizer, alphabet and merges in rank order), atomically. Only a
+// nil pre-tokenizer or a WordTokenizer can be recorded; another Pre is an error.
+func (b *BPE) Save(path string) error {
+	data, err := b.marshal()
+	if err != nil {
+		return errors.Wrapf(err, "bpe: save %s", path)
+	}
+	return errors.Wrap(writeFileAtomic(path, data), "bpe: save")
+}
+
+// marshal returns the content Save writes.
+func (b *BPE) marshal() ([]byte, error) {
+	spec, err := specOf(b.Pre)
+	if err != nil {
+		return nil, err
+	}
+	f := bpeFile{Format: bpeFormat, Version: fileVersion, EndOfWord: EndOfWord, PreTokenizer: spec,
+		Alphabet: b.alphabet, Merges: make([][2]string, len(b.merges))}
+	if f.Alphabet == nil {
+		f.Alphabet = []string{}
+	}
+	for i, m := range b.merges {
+		f.Merges[i] = [2]string{m.Left, m.Right}
+	}
+	data, err := json.MarshalIndent(f, "", " ")
+	return append(data, '\n'), err
+}
+
+// LoadBPE reads a model written by BPE.Save. See ParseBPE for the checks.
+func LoadBPE(path string) (*BPE, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errors.Wrap(err, "bpe: load")
+	}
+	return ParseBPE(data, path)
+}
+
+// validSymbol reports whether s can be a BPE symbol: non-empty valid UTF-8 with
+// EndOfWord, if anywhere, only once at the end and after at least one character.
+func validSymbol(s string) bool {
+	body := strings.TrimSuffix(s, EndOfWord)
+	return body != "" && utf8.ValidString(s) && !strings.Contains(body, EndOfWord)
+}
+
+// ParseBPE reads a BPE model from the content of a file written by BPE.Save;
+// name is used in error messages. It checks the format, version and end-of-word
+// marker, that alphabet entries are single characters (with or without the
+// marker) without duplicates, and that every merge is new, joins a left symbol
+// without the marker, and uses only symbols of the alphabet or made by earlier
+// merges.
+func ParseBPE(data []byte, name string) (*BPE, error) {
+	var f bpeFile
+	if err := decodeStrict(data, &f); err != nil {
+		return nil, errors.Wrapf(err, "bpe: %s: not a BPE file", name)
+	}
+	if f.Format != bpeFormat {
+		return nil, errors.Errorf("bpe: %s: format is %q, want %q", name, f.Format, bpeFormat)
+	}
+	if f.Version != fileVersion {
+		return nil, errors.Errorf("bpe: %s: unsupported version %d (this reader knows version %d)", name, f.Version, fileVersion)
+	}
+	if f.EndOfWord != EndOfWord {
+		return nil, errors.Errorf("bpe: %s: end-of-word marker is %q, want %q", name, f.EndOfWord, EndOfWord)
+	}
+	pre, err := f.PreTokenizer.tokenizer()
+	if err != nil {
+		return nil, errors.Wrapf(err, "bpe: %s", name)
+	}
+	known := make(map[string]bool, len(f.Alphabet)+len(f.Merges))
+	for i, s := range f.Alphabet {
+		if !validSymbol(s) || utf8.RuneCountInString(strings.TrimSuffix(s, EndOfWord)) != 1 {
+			return nil, errors.Errorf("bpe: %s: alphabet entry %d (%q) is not one character", name, i, s)
+		}
+		if known[s] {
+			return nil, errors.Errorf("bpe: %s: alphabet entry %d (%q) is a duplicate", name, i, s)
+		}
+		known[s] = true
+	}
+	merges := make([]Merge, len(f.Merges))
+	seen := make(map[Merge]int, len(f.Merges))
+	for i, p := range f.Merges {
+		m := Merge{p[0], p[1]}
+		switch {
+		case !validSymbol(m.Left) || !validSymbol(m.Right):
+			return nil, errors.Errorf("bpe: %s: merge %d (%q %q) has an invalid symbol", name, i, m.Left, m.Right)
+		case strings.HasSuffix(m.Left, EndOfWord):
+			return nil, errors.Errorf("bpe: %s: merge %d (%q %q) has a word-final left symbol", name, i, m.Left, m.Right)
+		case !validSymbol(m.Left + m.Right):
+			return nil, errors.Errorf("bpe: %s: merge %d (%q %q) makes an invalid symbol containing %q", name, i, m.Left, m.Right, EndOfWord)
+		case !known[m.Left] || !known[m.Right]:
+			return nil, errors.Errorf("bpe: %s: merge %d (%q %q) uses a symbol neither in the alphabet nor made by an earlier merge", name, i, m.Left, m.Right)
+		}
+		if j, dup := seen[m]; dup {
+			return nil, errors.Errorf("bpe: %s: merge %d (%q %q) repeats merge %d", name, i, m.Left, m.Right, j)
+		}
+		seen[m] = i
+		known[m.Left+m.Right] = true
+		merges[i] = m
+	}
+	alphabet := append([]string{}, f.Alphabet...)
+	sort.Strings(alphabet)
+	return newBPE(pre, merges, alphabet), nil
+}

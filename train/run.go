@@ -1,0 +1,49 @@
+package train
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// WriteConfig writes dir/config.json: every field of cfg plus the environment
+// under "env".
+func WriteConfig(dir string, cfg any, env Env) error {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return errors.Wrap(err, "config")
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return errors.Wrap(err, "config")
+	}
+	fields["env"] = env
+	return WriteJSON(filepath.Join(dir, "config.json"), fields)
+}
+
+// LoadParams loads a run's weights into s: checkpoints/best.safetensors when the
+// run has one, else checkpoints/last.safetensors. It returns the file it read.
+func LoadParams(runDir string, s *graph.Store) (string, error) {
+	best := filepath.Join(runDir, "checkpoints", bestName)
+	if _, err := os.Stat(best); err == nil {
+		return best, graph.LoadStore(best, s)
+	}
+	last := filepath.Join(runDir, "checkpoints", lastName)
+	ts, _, err := graph.LoadTensors(last)
+	if err != nil {
+		return last, errors.Wrapf(err, "run %s has no usable checkpoint", runDir)
+	}
+	params := map[string]*tensor.Dense{}
+	for k, v := range ts {
+		if name, ok := strings.CutPrefix(k, "param/"); ok {
+			params[name] = v
+		}
+	}
+	return last, errors.Wrapf(graph.AssignStore(s, params), "loading %s", last)
+}
