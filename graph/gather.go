@@ -33,12 +33,16 @@ func (gatherKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (gatherKernel) Differentiable(int) []bool { return []bool{true, false} }
 
-func (gatherKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (gk gatherKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	shape := append(append([]int{}, in[1].Shape()...), in[0].Shape()[1:]...)
+	out := NewDense(in[0].Dtype(), shape...)
+	return out, gk.ForwardInto(out, in)
+}
+
+func (gatherKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	table, ids := in[0], Ints(in[1])
 	rows := table.Shape()[0]
 	width := table.Shape().TotalSize() / rows
-	shape := append(append([]int{}, in[1].Shape()...), table.Shape()[1:]...)
-	out := NewDense(table.Dtype(), shape...)
 	var err error
 	switch table.Dtype() {
 	case tensor.Float32:
@@ -48,22 +52,28 @@ func (gatherKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
 	default:
 		err = errors.Errorf("unsupported dtype %v", table.Dtype())
 	}
-	return out, err
+	return err
 }
 
-func (gatherKernel) Backward(_ int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
+func (gk gatherKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	grad := NewDense(in[0].Dtype(), in[0].Shape()...)
+	return grad, gk.BackwardInto(grad, wrt, in, out, gradOut)
+}
+
+func (gatherKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
 	table, ids := in[0], Ints(in[1])
 	rows := table.Shape()[0]
 	width := table.Shape().TotalSize() / rows
-	grad := NewDense(table.Dtype(), table.Shape()...)
 	switch table.Dtype() {
 	case tensor.Float32:
 		scatterAddRows(Slice[float32](grad), Slice[float32](gradOut), ids, width)
 	case tensor.Float64:
 		scatterAddRows(Slice[float64](grad), Slice[float64](gradOut), ids, width)
 	}
-	return grad, nil
+	return nil
 }
+
+var _ IntoKernel = gatherKernel{}
 
 func gatherRows[T Float](out, table []T, ids []int, rows, width int) error {
 	for i, id := range ids {

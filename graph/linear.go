@@ -78,21 +78,26 @@ func (linearKernel) Differentiable(n int) []bool {
 	return []bool{true, true, true}[:n]
 }
 
-func (linearKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (lk linearKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	x, w := in[0], in[1]
+	shape := append(append([]int{}, x.Shape()[:x.Dims()-1]...), w.Shape()[0])
+	out := NewDense(x.Dtype(), shape...)
+	return out, lk.ForwardInto(out, in)
+}
+
+func (linearKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	x, w := in[0], in[1]
 	n, k := w.Shape()[0], w.Shape()[1]
 	m := x.Shape().TotalSize() / k
-	shape := append(append([]int{}, x.Shape()[:x.Dims()-1]...), n)
-	out := NewDense(x.Dtype(), shape...)
 	switch x.Dtype() {
 	case tensor.Float32:
 		linearForward(Slice[float32](out), Slice[float32](x), Slice[float32](w), biasOf[float32](in), m, n, k)
 	case tensor.Float64:
 		linearForward(Slice[float64](out), Slice[float64](x), Slice[float64](w), biasOf[float64](in), m, n, k)
 	default:
-		return nil, errors.Errorf("linear: unsupported dtype %v", x.Dtype())
+		return errors.Errorf("linear: unsupported dtype %v", x.Dtype())
 	}
-	return out, nil
+	return nil
 }
 
 func biasOf[T Float](in []*tensor.Dense) []T {
@@ -113,19 +118,25 @@ func linearForward[T Float](y, x, w, bias []T, m, n, k int) {
 	Gemm(false, true, m, n, k, x, k, w, k, beta, y, n)
 }
 
-func (linearKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
+func (lk linearKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	grad := NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	return grad, lk.BackwardInto(grad, wrt, in, out, gradOut)
+}
+
+func (linearKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
 	x, w := in[0], in[1]
 	n, k := w.Shape()[0], w.Shape()[1]
 	m := x.Shape().TotalSize() / k
-	grad := NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
 	switch x.Dtype() {
 	case tensor.Float32:
 		linearBackward(wrt, Slice[float32](grad), Slice[float32](x), Slice[float32](w), Slice[float32](gradOut), m, n, k)
 	case tensor.Float64:
 		linearBackward(wrt, Slice[float64](grad), Slice[float64](x), Slice[float64](w), Slice[float64](gradOut), m, n, k)
 	}
-	return grad, nil
+	return nil
 }
+
+var _ IntoKernel = linearKernel{}
 
 func linearBackward[T Float](wrt int, grad, x, w, g []T, m, n, k int) {
 	switch wrt {

@@ -33,6 +33,15 @@ type Kernel interface {
 	Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error)
 }
 
+// IntoKernel is a Kernel that writes into buffers its node keeps from run to run,
+// so that a training step allocates nothing for it. The buffers arrive zeroed and
+// have the output's (or the input's, for a gradient) shape.
+type IntoKernel interface {
+	Kernel
+	ForwardInto(out *tensor.Dense, in []*tensor.Dense) error
+	BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) error
+}
+
 // Apply adds a node computing k over the inputs to their graph.
 func Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
 	if len(inputs) == 0 {
@@ -149,6 +158,17 @@ type fwdOp struct {
 	in       []hm.Type
 	outShape tensor.Shape
 	outType  hm.Type
+	buf      *tensor.Dense // IntoKernel's output, reused run after run
+}
+
+// reusable returns buf, allocated on first use with dtype and shape, zeroed.
+func reusable(buf **tensor.Dense, dtype tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	if *buf == nil || (*buf).Dtype() != dtype {
+		*buf = NewDense(dtype, shape...)
+	} else {
+		(*buf).Zero()
+	}
+	return *buf
 }
 
 func (op *fwdOp) Arity() int                                     { return len(op.in) }
@@ -167,11 +187,28 @@ func (op *fwdOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
+	if ik, ok := op.k.(IntoKernel); ok && op.outShape.Dims() > 0 {
+		out := reusable(&op.buf, in[op.dtypeInput()].Dtype(), op.outShape)
+		if err := ik.ForwardInto(out, in); err != nil {
+			return nil, errors.Wrap(err, op.k.Key())
+		}
+		return out, nil
+	}
 	out, err := op.k.Forward(in)
 	if err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
 	return toValue(out, op.outShape.Dims())
+}
+
+// dtypeInput is the input whose dtype the output has: the first differentiable one.
+func (op *fwdOp) dtypeInput() int {
+	for i, d := range op.k.Differentiable(len(op.in)) {
+		if d {
+			return i
+		}
+	}
+	return 0
 }
 
 func (op *fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -200,6 +237,7 @@ type bwdOp struct {
 	in       []hm.Type
 	outShape tensor.Shape
 	outType  hm.Type
+	buf      *tensor.Dense
 }
 
 func (op *bwdOp) key() string           { return fmt.Sprintf("triad.d%s/d%d%v", op.k.Key(), op.wrt, op.outShape) }
@@ -221,6 +259,13 @@ func (op *bwdOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, errors.Wrap(err, op.key())
 	}
 	n := len(all) - 2
+	if ik, ok := op.k.(IntoKernel); ok && op.outShape.Dims() > 0 {
+		g := reusable(&op.buf, all[op.wrt].Dtype(), op.outShape)
+		if err := ik.BackwardInto(g, op.wrt, all[:n], all[n], all[n+1]); err != nil {
+			return nil, errors.Wrap(err, op.key())
+		}
+		return g, nil
+	}
 	g, err := op.k.Backward(op.wrt, all[:n], all[n], all[n+1])
 	if err != nil {
 		return nil, errors.Wrap(err, op.key())

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/triadml/triad/graph"
 )
 
 // Env describes where a run ran, for config.json.
@@ -22,16 +24,13 @@ type Env struct {
 	Command   string `json:"command"`
 }
 
-// BLASName names the BLAS the matrix products use; an OpenBLAS build sets it.
-var BLASName = "gonum (pure Go)"
-
 // CurrentEnv returns the environment of this process; threads is the configured
 // thread count (0: all CPUs).
 func CurrentEnv(threads int, args []string) Env {
 	return Env{
 		Commit:    gitCommit(),
 		GoVersion: runtime.Version(),
-		BLAS:      BLASName,
+		BLAS:      graph.BLAS,
 		Threads:   threadsOf(threads),
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,
@@ -50,8 +49,12 @@ func threadsOf(n int) int {
 
 func threads(n int) int { return threadsOf(n) }
 
-// SetThreads limits the process to n threads of Go code (0: all CPUs).
-func SetThreads(n int) { runtime.GOMAXPROCS(threadsOf(n)) }
+// SetThreads limits the process to n threads (0: all CPUs): Go code through
+// GOMAXPROCS and, in an OpenBLAS build, OpenBLAS's own threads.
+func SetThreads(n int) {
+	runtime.GOMAXPROCS(threadsOf(n))
+	graph.SetBLASThreads(threadsOf(n))
+}
 
 func gitCommit() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {

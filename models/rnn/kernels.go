@@ -38,17 +38,12 @@ func (affine2Kernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (affine2Kernel) Differentiable(int) []bool { return []bool{true, true, true, true, true, true} }
 
-func (affine2Kernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[0].Dtype(), in[0].Shape()[0], in[1].Shape()[0])
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		affine2Forward[float32](out, in)
-	case tensor.Float64:
-		affine2Forward[float64](out, in)
-	default:
-		return nil, errors.Errorf("affine2: unsupported dtype %v", in[0].Dtype())
-	}
-	return out, nil
+func (k affine2Kernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	return forwardAlloc(k, in[0].Dtype(), tensor.Shape{in[0].Shape()[0], in[1].Shape()[0]}, in)
+}
+
+func (affine2Kernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return dispatch(in[0], func() { affine2Forward[float32](out, in) }, func() { affine2Forward[float64](out, in) })
 }
 
 func affine2Forward[T graph.Float](out *tensor.Dense, in []*tensor.Dense) {
@@ -67,15 +62,13 @@ func affine2Forward[T graph.Float](out *tensor.Dense, in []*tensor.Dense) {
 	graph.Gemm(false, true, b, g, nh, h, nh, whh, nh, 1, y, g)
 }
 
-func (affine2Kernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		affine2Backward[float32](wrt, grad, in, gradOut)
-	case tensor.Float64:
-		affine2Backward[float64](wrt, grad, in, gradOut)
-	}
-	return grad, nil
+func (k affine2Kernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	return backwardAlloc(k, wrt, in, out, gradOut)
+}
+
+func (affine2Kernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
+	return dispatch(in[0], func() { affine2Backward[float32](wrt, grad, in, gradOut) },
+		func() { affine2Backward[float64](wrt, grad, in, gradOut) })
 }
 
 func affine2Backward[T graph.Float](wrt int, grad *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense) {
@@ -99,140 +92,6 @@ func affine2Backward[T graph.Float](wrt int, grad *tensor.Dense, in []*tensor.De
 	}
 }
 
-// lstmCKernel: inputs gates (B,4H), c_prev (B,H); output c_t (B,H).
-type lstmCKernel struct{}
-
-func (lstmCKernel) Key() string { return "rnn.lstm_c" }
-
-func (lstmCKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	if in[0].Dims() != 2 || in[1].Dims() != 2 || in[0][0] != in[1][0] || in[0][1] != 4*in[1][1] {
-		return nil, errors.Errorf("lstm cell: gates %v, state %v", in[0], in[1])
-	}
-	return in[1].Clone(), nil
-}
-
-func (lstmCKernel) Differentiable(int) []bool { return []bool{true, true} }
-
-func (lstmCKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[1].Dtype(), in[1].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		lstmC[float32](out, in, nil, -1, nil)
-	case tensor.Float64:
-		lstmC[float64](out, in, nil, -1, nil)
-	default:
-		return nil, errors.Errorf("lstm cell: unsupported dtype %v", in[0].Dtype())
-	}
-	return out, nil
-}
-
-func (lstmCKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		lstmC[float32](nil, in, gradOut, wrt, grad)
-	case tensor.Float64:
-		lstmC[float64](nil, in, gradOut, wrt, grad)
-	}
-	return grad, nil
-}
-
-// lstmC computes c_t into out, or (wrt >= 0) the gradient of the loss with respect
-// to input wrt given dL/dc_t.
-func lstmC[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense, wrt int, grad *tensor.Dense) {
-	a, cp := graph.Slice[T](in[0]), graph.Slice[T](in[1])
-	h := in[1].Shape()[1]
-	var y, g, d []T
-	if out != nil {
-		y = graph.Slice[T](out)
-	} else {
-		g, d = graph.Slice[T](gradOut), graph.Slice[T](grad)
-	}
-	for r := 0; r < in[1].Shape()[0]; r++ {
-		ar := a[r*4*h : (r+1)*4*h]
-		for j := 0; j < h; j++ {
-			i := sigmoid(float64(ar[j]))
-			f := sigmoid(float64(ar[h+j]))
-			gg := math.Tanh(float64(ar[2*h+j]))
-			c := float64(cp[r*h+j])
-			switch wrt {
-			case -1:
-				y[r*h+j] = T(f*c + i*gg)
-			case 0:
-				gc := float64(g[r*h+j])
-				dr := d[r*4*h : (r+1)*4*h]
-				dr[j] = T(gc * gg * i * (1 - i))
-				dr[h+j] = T(gc * c * f * (1 - f))
-				dr[2*h+j] = T(gc * i * (1 - gg*gg))
-				dr[3*h+j] = 0
-			case 1:
-				d[r*h+j] = T(float64(g[r*h+j]) * f)
-			}
-		}
-	}
-}
-
-// lstmHKernel: inputs gates (B,4H), c_t (B,H); output h_t = sigmoid(o) tanh(c_t).
-type lstmHKernel struct{}
-
-func (lstmHKernel) Key() string { return "rnn.lstm_h" }
-
-func (lstmHKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	return lstmCKernel{}.OutputShape(in)
-}
-
-func (lstmHKernel) Differentiable(int) []bool { return []bool{true, true} }
-
-func (lstmHKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[1].Dtype(), in[1].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		lstmH[float32](out, in, nil, -1, nil)
-	case tensor.Float64:
-		lstmH[float64](out, in, nil, -1, nil)
-	default:
-		return nil, errors.Errorf("lstm cell: unsupported dtype %v", in[0].Dtype())
-	}
-	return out, nil
-}
-
-func (lstmHKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		lstmH[float32](nil, in, gradOut, wrt, grad)
-	case tensor.Float64:
-		lstmH[float64](nil, in, gradOut, wrt, grad)
-	}
-	return grad, nil
-}
-
-func lstmH[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense, wrt int, grad *tensor.Dense) {
-	a, cs := graph.Slice[T](in[0]), graph.Slice[T](in[1])
-	h := in[1].Shape()[1]
-	var y, g, d []T
-	if out != nil {
-		y = graph.Slice[T](out)
-	} else {
-		g, d = graph.Slice[T](gradOut), graph.Slice[T](grad)
-	}
-	for r := 0; r < in[1].Shape()[0]; r++ {
-		for j := 0; j < h; j++ {
-			o := sigmoid(float64(a[r*4*h+3*h+j]))
-			tc := math.Tanh(float64(cs[r*h+j]))
-			switch wrt {
-			case -1:
-				y[r*h+j] = T(o * tc)
-			case 0:
-				dr := d[r*4*h : (r+1)*4*h]
-				dr[3*h+j] = T(float64(g[r*h+j]) * tc * o * (1 - o))
-			case 1:
-				d[r*h+j] = T(float64(g[r*h+j]) * o * (1 - tc*tc))
-			}
-		}
-	}
-}
-
 // gruKernel: inputs gx (B,3H), gh (B,3H), h_prev (B,H); output h_t.
 type gruKernel struct{}
 
@@ -247,28 +106,20 @@ func (gruKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (gruKernel) Differentiable(int) []bool { return []bool{true, true, true} }
 
-func (gruKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[2].Dtype(), in[2].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		gruStep[float32](out, in, nil, -1, nil)
-	case tensor.Float64:
-		gruStep[float64](out, in, nil, -1, nil)
-	default:
-		return nil, errors.Errorf("gru cell: unsupported dtype %v", in[0].Dtype())
-	}
-	return out, nil
+func (k gruKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	return forwardAlloc(k, in[2].Dtype(), in[2].Shape(), in)
 }
 
-func (gruKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		gruStep[float32](nil, in, gradOut, wrt, grad)
-	case tensor.Float64:
-		gruStep[float64](nil, in, gradOut, wrt, grad)
-	}
-	return grad, nil
+func (k gruKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	return backwardAlloc(k, wrt, in, out, gradOut)
+}
+
+func (gruKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return dispatch(in[0], func() { gruStep[float32](out, in, nil, -1, nil) }, func() { gruStep[float64](out, in, nil, -1, nil) })
+}
+
+func (gruKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
+	return dispatch(in[0], func() { gruStep[float32](nil, in, gradOut, wrt, grad) }, func() { gruStep[float64](nil, in, gradOut, wrt, grad) })
 }
 
 func gruStep[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense, wrt int, grad *tensor.Dense) {
@@ -309,3 +160,8 @@ func gruStep[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tens
 		}
 	}
 }
+
+var (
+	_ graph.IntoKernel = affine2Kernel{}
+	_ graph.IntoKernel = gruKernel{}
+)

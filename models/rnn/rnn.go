@@ -229,8 +229,9 @@ func (r *RNN) direction(b *graph.Builder, w Weights, xs []*G.Node, h, c *G.Node,
 			}
 		case LSTM:
 			a := b.Check(graph.Apply(affine2Kernel{}, x, wih, h, whh, bih, bhh))
-			cNew = b.Check(graph.Apply(lstmCKernel{}, a, c))
-			hNew = b.Check(graph.Apply(lstmHKernel{}, a, cNew))
+			act := b.Check(graph.Apply(lstmGatesKernel{}, a))
+			cNew = b.Check(graph.Apply(lstmCKernel{}, act, c))
+			hNew = b.Check(graph.Apply(lstmHKernel{}, act, cNew))
 		case GRU:
 			gx := b.Check(graph.Affine(x, wih, bih))
 			gh := b.Check(graph.Affine(h, whh, bhh))

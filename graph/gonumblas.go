@@ -1,0 +1,10 @@
+//go:build !openblas
+
+package graph
+
+// BLAS names the BLAS this build uses: gonum's pure-Go implementation. Build with
+// -tags openblas (and Debian's libopenblas-dev) for OpenBLAS.
+const BLAS = "gonum (pure Go)"
+
+// SetBLASThreads is a no-op for gonum's BLAS, whose parallelism follows GOMAXPROCS.
+func SetBLASThreads(int) {}
