@@ -72,8 +72,12 @@ func (lstmGatesKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error 
 
 func (lstmGatesKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, out, g *tensor.Dense) error {
 	h := in[0].Shape()[1] / 4
-	return dispatch(in[0], func() { lstmGatesBack(graph.Slice[float32](grad), graph.Slice[float32](out), graph.Slice[float32](g), h) },
-		func() { lstmGatesBack(graph.Slice[float64](grad), graph.Slice[float64](out), graph.Slice[float64](g), h) })
+	return dispatch(in[0], func() {
+		lstmGatesBack(graph.Slice[float32](grad), graph.Slice[float32](out), graph.Slice[float32](g), h)
+	},
+		func() {
+			lstmGatesBack(graph.Slice[float64](grad), graph.Slice[float64](out), graph.Slice[float64](g), h)
+		})
 }
 
 func lstmGates[T graph.Float](y, a []T, h int) {
@@ -184,8 +188,12 @@ func (k lstmHKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense)
 
 func (lstmHKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	h := in[1].Shape()[1]
-	return dispatch(in[0], func() { lstmH(-1, graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), nil, h) },
-		func() { lstmH(-1, graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), nil, h) })
+	return dispatch(in[0], func() {
+		lstmH(-1, graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), nil, h)
+	},
+		func() {
+			lstmH(-1, graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), nil, h)
+		})
 }
 
 func (lstmHKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
