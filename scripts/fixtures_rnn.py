@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
-"""Writes models/rnn/testdata/parity_*.json: PyTorch's nn.RNN/LSTM/GRU outputs,
-final states and gradients on shared weights, for triad's parity tests.
+"""Writes models/rnn/testdata/parity_{rnn,lstm,gru}.safetensors: PyTorch's
+nn.RNN/LSTM/GRU(3, 4, num_layers=2, bidirectional=True) in float64 on seeded
+weights and inputs: the state_dict ("param.<name>"), inputs x (T,B,I), h0, c0,
+loss weights w_out, w_h, and the results out (T,B,8), hn, loss and every
+parameter's gradient ("grad.<name>").
 
 Run with Debian's python3-torch: /usr/bin/python3 scripts/fixtures_rnn.py
 """
-import json
 import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_write import save  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "models", "rnn", "testdata")
 
@@ -28,24 +34,14 @@ def case(name, module, cell):
         out, hn = m(x, h0)
     loss = (out * w_out).sum() + (hn * w_h).sum()
     loss.backward()
-    fix = {
-        "cell": cell,
-        "params": {k: v.detach().flatten().tolist() for k, v in m.state_dict().items()},
-        "grads": {k: p.grad.flatten().tolist() for k, p in m.named_parameters()},
-        "x": x.flatten().tolist(),
-        "h0": h0.flatten().tolist(),
-        "c0": c0.flatten().tolist(),
-        "w_out": w_out.flatten().tolist(),
-        "w_h": w_h.flatten().tolist(),
-        "out": out.detach().flatten().tolist(),
-        "hn": hn.detach().flatten().tolist(),
-        "loss": loss.item(),
-    }
-    with open(os.path.join(OUT, "parity_%s.json" % name), "w") as f:
-        json.dump(fix, f)
+    ts = {"x": x, "h0": h0, "c0": c0, "w_out": w_out, "w_h": w_h, "out": out, "hn": hn, "loss": loss.reshape(1)}
+    for k, v in m.state_dict().items():
+        ts["param." + k] = v
+    for k, p in m.named_parameters():
+        ts["grad." + k] = p.grad
+    save(os.path.join(OUT, "parity_%s.safetensors" % name), ts, {"cell": cell, "torch": torch.__version__})
 
 
 case("rnn", torch.nn.RNN, "rnn")
 case("lstm", torch.nn.LSTM, "lstm")
 case("gru", torch.nn.GRU, "gru")
-print("torch", torch.__version__)

@@ -1,9 +1,8 @@
 package rnn
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,41 +11,32 @@ import (
 	"gorgonia.org/tensor"
 )
 
-type parityFixture struct {
-	Cell   Cell
-	Params map[string][]float64
-	Grads  map[string][]float64
-	X      []float64
-	H0     []float64
-	C0     []float64
-	WOut   []float64 `json:"w_out"`
-	WH     []float64 `json:"w_h"`
-	Out    []float64
-	HN     []float64
-	Loss   float64
-}
-
 // TestPyTorchParity runs torch.nn.RNN/LSTM/GRU(3, 4, num_layers=2,
 // bidirectional=True) in float64 on shared weights and inputs
 // (scripts/fixtures_rnn.py) and compares outputs, final states, loss and every
-// parameter gradient.
+// parameter gradient to 1e-10 relative.
 func TestPyTorchParity(t *testing.T) {
 	const T, B, I, H, S = 3, 2, 3, 4, 4
 	for _, name := range []string{"rnn", "lstm", "gru"} {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile("testdata/parity_" + name + ".json")
+			fx, meta, err := graph.LoadTensors("testdata/parity_" + name + ".safetensors")
 			require.NoError(t, err)
-			var fx parityFixture
-			require.NoError(t, json.Unmarshal(raw, &fx))
-			s := graph.NewStore(tensor.Float64, graph.NewRNG(1, "init"))
-			r, err := New(s, "", Config{Cell: fx.Cell, Input: I, Hidden: H, Layers: 2, Bidirectional: true})
-			require.NoError(t, err)
-			require.Len(t, s.Params(), len(fx.Params))
-			for _, p := range s.Params() {
-				vals, ok := fx.Params[p.Name]
-				require.True(t, ok, p.Name)
-				copy(graph.Slice[float64](p.Value), vals)
+			get := func(k string) []float64 {
+				v, ok := fx[k]
+				require.True(t, ok, k)
+				return graph.Float64s(v)
 			}
+			cell := Cell(meta["cell"])
+			s := graph.NewStore(tensor.Float64, graph.NewRNG(1, "init"))
+			r, err := New(s, "", Config{Cell: cell, Input: I, Hidden: H, Layers: 2, Bidirectional: true})
+			require.NoError(t, err)
+			params := map[string]*tensor.Dense{}
+			for k, v := range fx {
+				if n, ok := strings.CutPrefix(k, "param."); ok {
+					params[n] = v
+				}
+			}
+			require.NoError(t, graph.AssignStore(s, params), "the PyTorch state_dict loads by name")
 			b := graph.NewBuilder(s, graph.Train)
 			var xs []*G.Node
 			for i := 0; i < T; i++ {
@@ -77,29 +67,31 @@ func TestPyTorchParity(t *testing.T) {
 			set := func(name string, vals []float64, shape ...int) {
 				require.NoError(t, p.Set(name, graph.FromFloat64s(tensor.Float64, vals, shape...)))
 			}
+			x, wOut, h0, wH, c0 := get("x"), get("w_out"), get("h0"), get("w_h"), get("c0")
 			for i := 0; i < T; i++ {
-				set(fmt.Sprintf("x%d", i), fx.X[i*B*I:(i+1)*B*I], B, I)
-				set(fmt.Sprintf("wo%d", i), fx.WOut[i*B*2*H:(i+1)*B*2*H], B, 2*H)
+				set(fmt.Sprintf("x%d", i), x[i*B*I:(i+1)*B*I], B, I)
+				set(fmt.Sprintf("wo%d", i), wOut[i*B*2*H:(i+1)*B*2*H], B, 2*H)
 			}
 			for k := 0; k < S; k++ {
-				set(fmt.Sprintf("s.h0.%d", k), fx.H0[k*B*H:(k+1)*B*H], B, H)
-				set(fmt.Sprintf("wh%d", k), fx.WH[k*B*H:(k+1)*B*H], B, H)
-				if fx.Cell == LSTM {
-					set(fmt.Sprintf("s.c0.%d", k), fx.C0[k*B*H:(k+1)*B*H], B, H)
+				set(fmt.Sprintf("s.h0.%d", k), h0[k*B*H:(k+1)*B*H], B, H)
+				set(fmt.Sprintf("wh%d", k), wH[k*B*H:(k+1)*B*H], B, H)
+				if cell == LSTM {
+					set(fmt.Sprintf("s.c0.%d", k), c0[k*B*H:(k+1)*B*H], B, H)
 				}
 			}
 			require.NoError(t, p.Run())
-			require.InDelta(t, fx.Loss, p.Loss(), 1e-10)
+			requireClose(t, get("loss"), []float64{p.Loss()}, "loss")
+			out, hn := get("out"), get("hn")
 			for i := 0; i < T; i++ {
 				o, _ := p.Output(fmt.Sprintf("out%d", i))
-				requireClose(t, fx.Out[i*B*2*H:(i+1)*B*2*H], graph.Float64s(o), "output step %d", i)
+				requireClose(t, out[i*B*2*H:(i+1)*B*2*H], graph.Float64s(o), "output step %d", i)
 			}
 			for k := 0; k < S; k++ {
 				h, _ := p.Output(fmt.Sprintf("hn%d", k))
-				requireClose(t, fx.HN[k*B*H:(k+1)*B*H], graph.Float64s(h), "h_n[%d]", k)
+				requireClose(t, hn[k*B*H:(k+1)*B*H], graph.Float64s(h), "h_n[%d]", k)
 			}
 			for _, prm := range s.Params() {
-				requireClose(t, fx.Grads[prm.Name], graph.Float64s(prm.Grad), "gradient of %s", prm.Name)
+				requireClose(t, get("grad."+prm.Name), graph.Float64s(prm.Grad), "gradient of %s", prm.Name)
 			}
 		})
 	}
@@ -109,7 +101,7 @@ func requireClose(t *testing.T, want, got []float64, msg string, args ...any) {
 	t.Helper()
 	require.Len(t, got, len(want), msg, args)
 	for i := range want {
-		require.InDelta(t, want[i], got[i], 1e-10*(1+abs(want[i])), "%s [%d]", fmt.Sprintf(msg, args...), i)
+		require.InDelta(t, want[i], got[i], 1e-10*abs(want[i])+1e-13, "%s [%d]", fmt.Sprintf(msg, args...), i)
 	}
 }
 
