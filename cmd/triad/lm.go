@@ -63,8 +63,8 @@ func lmMain(args []string) error {
 	if err := parseFlags("lm", &cfg, &cfg.Common, args); err != nil {
 		return err
 	}
-	if cfg.Batch <= 0 || cfg.SeqLen <= 0 || cfg.TrainFrac <= 0 || cfg.TrainFrac >= 1 {
-		return usage(errors.Errorf("batch, seq_len must be positive and train_frac in (0, 1)"))
+	if err := cfg.validate(); err != nil {
+		return usage(err)
 	}
 	dir, err := runDir("lm", &cfg.Common)
 	if err != nil {
@@ -127,6 +127,24 @@ func lmMain(args []string) error {
 	_ = lm
 	fmt.Fprintf(os.Stderr, "lm: validation %.4f nats/token (perplexity %.2f) after %d steps, %.0f tokens/s, %d threads\n",
 		sum.Final["val_loss"], sum.Final["val_ppl"], sum.Steps, sum.ItemsPerSec, sum.Threads)
+	return nil
+}
+
+func (c lmConfig) validate() error {
+	switch rnn.Cell(c.Cell) {
+	case rnn.Tanh, rnn.ReLU, rnn.LSTM, rnn.GRU:
+	default:
+		return errors.Errorf("unknown cell %q (rnn, rnn_relu, lstm, gru)", c.Cell)
+	}
+	if _, err := lmTokenizer(c.Level); err != nil {
+		return err
+	}
+	if c.Batch <= 0 || c.SeqLen <= 0 || c.Hidden <= 0 || c.Layers <= 0 {
+		return errors.New("batch, seq_len, hidden and layers must be positive")
+	}
+	if c.TrainFrac <= 0 || c.TrainFrac >= 1 {
+		return errors.Errorf("train_frac %g outside (0, 1)", c.TrainFrac)
+	}
 	return nil
 }
 
