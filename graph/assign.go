@@ -8,7 +8,8 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// AssignStore copies tensors (by full parameter name) into the parameters under s.
+// AssignStore copies tensors (by full parameter name; "the file" in its errors)
+// into the parameters under s.
 // The map must hold exactly the parameters of s, each with the same shape and
 // dtype; otherwise the error names the first mismatch in name order and nothing is
 // changed. Values are copied into the existing Param.Value tensors, so compiled
@@ -23,16 +24,16 @@ func AssignStore(s *Store, tensors map[string]*tensor.Dense) error {
 		t, ok := tensors[p.Name]
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("parameter %q is missing", p.Name))
+			problems = append(problems, fmt.Sprintf("parameter %q is missing from the file", p.Name))
 		case !t.Shape().Eq(p.Value.Shape()):
-			problems = append(problems, fmt.Sprintf("parameter %q has shape %v, want %v", p.Name, t.Shape(), p.Value.Shape()))
+			problems = append(problems, fmt.Sprintf("parameter %q has shape %v in the store but %v in the file", p.Name, []int(p.Value.Shape()), []int(t.Shape())))
 		case t.Dtype() != p.Value.Dtype():
-			problems = append(problems, fmt.Sprintf("parameter %q is %v, want %v", p.Name, t.Dtype(), p.Value.Dtype()))
+			problems = append(problems, fmt.Sprintf("parameter %q is %v in the store but %v in the file", p.Name, p.Value.Dtype(), t.Dtype()))
 		}
 	}
 	for _, name := range sortedNames(tensors) {
 		if !seen[name] {
-			problems = append(problems, fmt.Sprintf("tensor %q is not a parameter", name))
+			problems = append(problems, fmt.Sprintf("tensor %q in the file is not a parameter of the store", name))
 		}
 	}
 	if len(problems) > 0 {

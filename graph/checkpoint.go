@@ -396,64 +396,12 @@ func SaveStore(path string, s *Store, meta map[string]string) error {
 // objects, so graphs compiled with them see the loaded weights. On any error no
 // parameter is changed. Gradients are left as they are.
 func LoadStore(path string, s *Store) error {
-	buf, err := os.ReadFile(path)
-	if err != nil {
-		return errors.Wrap(err, "graph: loading checkpoint")
-	}
-	fts, _, err := parseCheckpoint(path, buf)
+	tensors, _, err := LoadTensors(path)
 	if err != nil {
 		return err
 	}
-	inFile := make(map[string]*fileTensor, len(fts))
-	for i := range fts {
-		inFile[fts[i].name] = &fts[i]
-	}
-	ps := s.Params()
-	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
-	inStore := make(map[string]bool, len(ps))
-
-	var problems []string
-	type copyJob struct {
-		dst any
-		src []byte
-	}
-	jobs := make([]copyJob, 0, len(ps))
-	for _, p := range ps {
-		inStore[p.Name] = true
-		ft, ok := inFile[p.Name]
-		if !ok {
-			problems = append(problems, fmt.Sprintf("parameter %q is missing from the file", p.Name))
-			continue
-		}
-		if !sameShape(p.Value.Shape(), ft.shape) {
-			problems = append(problems, fmt.Sprintf("parameter %q has shape %v in the store but %v in the file", p.Name, []int(p.Value.Shape()), ft.shape))
-			continue
-		}
-		if ft.dtype != p.Value.Dtype() {
-			problems = append(problems, fmt.Sprintf("parameter %q is %v in the store but %v in the file", p.Name, p.Value.Dtype(), ft.dtype))
-			continue
-		}
-		dst, ok := backing(p.Value)
-		if !ok {
-			problems = append(problems, fmt.Sprintf("parameter %q has a value that is not a contiguous float tensor", p.Name))
-			continue
-		}
-		jobs = append(jobs, copyJob{dst: dst, src: ft.data})
-	}
-	for _, ft := range fts {
-		if !inStore[ft.name] {
-			problems = append(problems, fmt.Sprintf("tensor %q in the file is not a parameter of the store", ft.name))
-		}
-	}
-	if len(problems) > 0 {
-		msg := problems[0]
-		if len(problems) > 1 {
-			msg += fmt.Sprintf(" (and %d more mismatches)", len(problems)-1)
-		}
-		return errors.Errorf("graph: checkpoint %s does not match the store: %s", path, msg)
-	}
-	for _, j := range jobs {
-		decodeLE(j.dst, j.src)
+	if err := AssignStore(s, tensors); err != nil {
+		return errors.Errorf("graph: checkpoint %s does not match the store: %v", path, err)
 	}
 	return nil
 }
