@@ -406,31 +406,4 @@ func LoadStore(path string, s *Store) error {
 	return nil
 }
 
-// sameShape reports whether a tensor's shape equals dims (a scalar has no dims).
-func sameShape(s tensor.Shape, dims []int) bool {
-	if len(s) != len(dims) {
-		return false
-	}
-	for i := range dims {
-		if s[i] != dims[i] {
-			return false
-		}
-	}
-	return true
-}
 
-// backing returns the backing slice of a parameter value that can be loaded in
-// place: contiguous float32 or float64 with one element per scalar of its shape.
-func backing(t *tensor.Dense) (any, bool) {
-	if t == nil || t.IsView() || t.RequiresIterator() {
-		return nil, false
-	}
-	size := t.Shape().TotalSize()
-	switch d := t.Data().(type) {
-	case []float32:
-		return d, len(d) == size
-	case []float64:
-		return d, len(d) == size
-	}
-	return nil, false
-}
