@@ -1,0 +1,70 @@
+package main
+
+import (
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/solvers"
+)
+
+func init() {
+	for _, c := range []struct {
+		name          string
+		cell          rnn.Cell
+		layers, width int
+	}{
+		{"charlstm-2x128", rnn.LSTM, 2, 128},
+		{"charlstm-2x512", rnn.LSTM, 2, 512},
+		{"chargru-2x128", rnn.GRU, 2, 128},
+		{"charrnn-1x128", rnn.Tanh, 1, 128},
+	} {
+		c := c
+		registerBench(benchConfig{name: c.name, what: "tokens", setup: func() (func() error, int, float64, error) {
+			return benchCharLM(c.cell, c.layers, c.width)
+		}})
+	}
+}
+
+// benchCharLM sets up a character language-model step: batch 50, window 50,
+// vocabulary 65, embedding = hidden, float32, Adam.
+func benchCharLM(cell rnn.Cell, layers, hidden int) (func() error, int, float64, error) {
+	const batch, steps, vocab = 50, 50, 65
+	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
+	lm, err := rnn.NewLM(s, rnn.LMConfig{Vocab: vocab, Hidden: hidden, Layers: layers, Cell: cell})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	p, err := lm.Build(s, graph.Train, batch, steps, false)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	rng := graph.NewRNG(2, "data")
+	x, y := make([]int, batch*steps), make([]int, batch*steps)
+	for i := range x {
+		x[i], y[i] = rng.IntN(vocab), rng.IntN(vocab)
+	}
+	st := lm.NewState(tensor.Float32, batch)
+	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig())
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	gates := map[rnn.Cell]float64{rnn.LSTM: 4, rnn.GRU: 3, rnn.Tanh: 1}[cell]
+	// multiply-adds of the forward pass: input and recurrent products of every
+	// layer and step, and the output head; backward costs twice the forward
+	fwd := float64(batch*steps) * (float64(layers)*gates*float64(hidden)*float64(2*hidden) + float64(hidden*vocab))
+	flops := 3 * 2 * fwd
+	step := func() error {
+		if err := p.Feed(x, y); err != nil {
+			return err
+		}
+		if err := p.SetState(st); err != nil {
+			return err
+		}
+		if err := p.Run(); err != nil {
+			return err
+		}
+		return opt.Step(s.Params())
+	}
+	return step, batch * steps, flops, nil
+}
