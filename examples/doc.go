@@ -1,0 +1,5 @@
+// Package examples holds triad's notebook-style scripts, one folder each:
+// `go run ./examples/NAME` runs one and writes its figures and a Markdown page of
+// its outputs to examples/NAME/out (or -out DIR). `go test ./examples/...` runs
+// every script in a short mode.
+package examples
