@@ -29,6 +29,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(GOFLAGS_TAGS) ./...
+	$(GO) run ./internal/doccheck .
 
 demo:
 	$(GO) run $(GOFLAGS_TAGS) ./cmd/triad demo
