@@ -145,4 +145,3 @@ func sampleSoftmax(logits []float64, temp, u float64, skip int) int {
 	}
 	return len(p) - 1
 }
-
