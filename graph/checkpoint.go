@@ -405,5 +405,3 @@ func LoadStore(path string, s *Store) error {
 	}
 	return nil
 }
-
-
