@@ -45,8 +45,7 @@ func DefaultAdaGradConfig() AdaGradConfig {
 // State: "<name>.sum" and "<name>.step".
 type AdaGrad struct {
 	cfg AdaGradConfig
-	lr  float64
-	st  store
+	rated
 }
 
 // NewAdaGrad returns an AdaGrad solver; it rejects what PyTorch rejects (negative
@@ -65,30 +64,15 @@ func NewAdaGrad(cfg AdaGradConfig) (*AdaGrad, error) {
 		return nil, errors.Errorf("solvers: AdaGrad eps %v must be non-negative", cfg.Eps)
 	}
 	st := newStore("AdaGrad", []string{"sum"}, []float64{cfg.InitialAccumulatorValue})
-	return &AdaGrad{cfg: cfg, lr: cfg.LR, st: st}, nil
+	return &AdaGrad{cfg: cfg, rated: rated{lr: cfg.LR, st: st}}, nil
 }
 
 // Config returns the configuration the solver was made with.
 func (o *AdaGrad) Config() AdaGradConfig { return o.cfg }
 
-// LR implements Solver.
-func (o *AdaGrad) LR() float64 { return o.lr }
-
-// SetLR implements Solver.
-func (o *AdaGrad) SetLR(lr float64) { o.lr = lr }
-
-// State implements Solver.
-func (o *AdaGrad) State() map[string]*tensor.Dense { return o.st.state() }
-
-// LoadState implements Solver.
-func (o *AdaGrad) LoadState(st map[string]*tensor.Dense) error { return o.st.load(st) }
-
 // Step implements Solver.
 func (o *AdaGrad) Step(params []*graph.Param) error {
-	if err := o.st.checkLR(o.lr); err != nil {
-		return err
-	}
-	slots, err := o.st.prepare(params)
+	slots, err := o.begin(params)
 	if err != nil {
 		return err
 	}

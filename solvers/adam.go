@@ -61,10 +61,9 @@ func (c AdamConfig) validate(kind string) error {
 
 // adamCore is the shared implementation of Adam and AdamW.
 type adamCore struct {
+	rated
 	cfg       AdamConfig
-	lr        float64
 	decoupled bool
-	st        store
 }
 
 func newAdamCore(kind string, cfg AdamConfig, decoupled bool) (adamCore, error) {
@@ -75,7 +74,7 @@ func newAdamCore(kind string, cfg AdamConfig, decoupled bool) (adamCore, error) 
 	if cfg.AMSGrad {
 		bufs, init = append(bufs, "max_exp_avg_sq"), append(init, 0)
 	}
-	return adamCore{cfg: cfg, lr: cfg.LR, decoupled: decoupled, st: newStore(kind, bufs, init)}, nil
+	return adamCore{cfg: cfg, rated: rated{lr: cfg.LR, st: newStore(kind, bufs, init)}, decoupled: decoupled}, nil
 }
 
 // adamCoeffs are the per-step scalars of an Adam update in the element type.
@@ -110,10 +109,7 @@ func makeAdamCoeffs[T float](c AdamConfig, lr float64, decoupled bool, step int6
 }
 
 func (o *adamCore) step(params []*graph.Param) error {
-	if err := o.st.checkLR(o.lr); err != nil {
-		return err
-	}
-	slots, err := o.st.prepare(params)
+	slots, err := o.begin(params)
 	if err != nil {
 		return err
 	}
@@ -188,7 +184,7 @@ func adamUpdate[T float](w, g, m, v, vmax []T, k adamCoeffs[T]) {
 // bias-corrected ones, which is not what PyTorch computes. State:
 // "<name>.exp_avg", "<name>.exp_avg_sq", "<name>.max_exp_avg_sq" (AMSGrad) and
 // "<name>.step".
-type Adam struct{ core adamCore }
+type Adam struct{ adamCore }
 
 // NewAdam returns an Adam solver; it rejects what PyTorch rejects (negative rate,
 // eps or weight decay, betas outside [0, 1)).
@@ -197,26 +193,14 @@ func NewAdam(cfg AdamConfig) (*Adam, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Adam{core: c}, nil
+	return &Adam{adamCore: c}, nil
 }
 
 // Config returns the configuration the solver was made with.
-func (o *Adam) Config() AdamConfig { return o.core.cfg }
+func (o *Adam) Config() AdamConfig { return o.cfg }
 
 // Step implements Solver.
-func (o *Adam) Step(params []*graph.Param) error { return o.core.step(params) }
-
-// LR implements Solver.
-func (o *Adam) LR() float64 { return o.core.lr }
-
-// SetLR implements Solver.
-func (o *Adam) SetLR(lr float64) { o.core.lr = lr }
-
-// State implements Solver.
-func (o *Adam) State() map[string]*tensor.Dense { return o.core.st.state() }
-
-// LoadState implements Solver.
-func (o *Adam) LoadState(st map[string]*tensor.Dense) error { return o.core.st.load(st) }
+func (o *Adam) Step(params []*graph.Param) error { return o.step(params) }
 
 // AdamW is Adam with decoupled weight decay (Loshchilov and Hutter 2019,
 // "Decoupled Weight Decay Regularization"), following torch.optim.AdamW
@@ -224,7 +208,7 @@ func (o *Adam) LoadState(st map[string]*tensor.Dense) error { return o.core.st.l
 // https://pytorch.org/docs/1.13/generated/torch.optim.AdamW.html): each step
 // first shrinks the weights, theta <- theta*(1 - gamma*lambda), then applies the
 // Adam update of the raw gradient. State as for Adam.
-type AdamW struct{ core adamCore }
+type AdamW struct{ adamCore }
 
 // NewAdamW returns an AdamW solver (see DefaultAdamWConfig); it rejects what
 // PyTorch rejects.
@@ -233,23 +217,11 @@ func NewAdamW(cfg AdamConfig) (*AdamW, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AdamW{core: c}, nil
+	return &AdamW{adamCore: c}, nil
 }
 
 // Config returns the configuration the solver was made with.
-func (o *AdamW) Config() AdamConfig { return o.core.cfg }
+func (o *AdamW) Config() AdamConfig { return o.cfg }
 
 // Step implements Solver.
-func (o *AdamW) Step(params []*graph.Param) error { return o.core.step(params) }
-
-// LR implements Solver.
-func (o *AdamW) LR() float64 { return o.core.lr }
-
-// SetLR implements Solver.
-func (o *AdamW) SetLR(lr float64) { o.core.lr = lr }
-
-// State implements Solver.
-func (o *AdamW) State() map[string]*tensor.Dense { return o.core.st.state() }
-
-// LoadState implements Solver.
-func (o *AdamW) LoadState(st map[string]*tensor.Dense) error { return o.core.st.load(st) }
+func (o *AdamW) Step(params []*graph.Param) error { return o.step(params) }

@@ -48,9 +48,8 @@ func DefaultRMSPropConfig() RMSPropConfig {
 // State: "<name>.square_avg", "<name>.momentum_buffer" (Momentum > 0),
 // "<name>.grad_avg" (Centered) and "<name>.step".
 type RMSProp struct {
+	rated
 	cfg        RMSPropConfig
-	lr         float64
-	st         store
 	iMom, iAvg int // buffer indices, -1 when absent
 }
 
@@ -69,7 +68,7 @@ func NewRMSProp(cfg RMSPropConfig) (*RMSProp, error) {
 	case !(cfg.WeightDecay >= 0):
 		return nil, errors.Errorf("solvers: RMSProp weight decay %v must be non-negative", cfg.WeightDecay)
 	}
-	o := &RMSProp{cfg: cfg, lr: cfg.LR, iMom: -1, iAvg: -1}
+	o := &RMSProp{cfg: cfg, rated: rated{lr: cfg.LR}, iMom: -1, iAvg: -1}
 	bufs, init := []string{"square_avg"}, []float64{0}
 	if cfg.Momentum > 0 {
 		o.iMom = len(bufs)
@@ -86,24 +85,9 @@ func NewRMSProp(cfg RMSPropConfig) (*RMSProp, error) {
 // Config returns the configuration the solver was made with.
 func (o *RMSProp) Config() RMSPropConfig { return o.cfg }
 
-// LR implements Solver.
-func (o *RMSProp) LR() float64 { return o.lr }
-
-// SetLR implements Solver.
-func (o *RMSProp) SetLR(lr float64) { o.lr = lr }
-
-// State implements Solver.
-func (o *RMSProp) State() map[string]*tensor.Dense { return o.st.state() }
-
-// LoadState implements Solver.
-func (o *RMSProp) LoadState(st map[string]*tensor.Dense) error { return o.st.load(st) }
-
 // Step implements Solver.
 func (o *RMSProp) Step(params []*graph.Param) error {
-	if err := o.st.checkLR(o.lr); err != nil {
-		return err
-	}
-	slots, err := o.st.prepare(params)
+	slots, err := o.begin(params)
 	if err != nil {
 		return err
 	}

@@ -39,9 +39,8 @@ type SGDConfig struct {
 // The weight decay reads the weights, not the velocity. Its state is
 // "<name>.momentum_buffer" (when Momentum != 0) and "<name>.step".
 type SGD struct {
+	rated
 	cfg SGDConfig
-	lr  float64
-	st  store
 }
 
 // NewSGD returns an SGD solver; it rejects the configurations PyTorch rejects
@@ -65,30 +64,15 @@ func NewSGD(cfg SGDConfig) (*SGD, error) {
 	if cfg.Momentum != 0 {
 		bufs, init = []string{"momentum_buffer"}, []float64{0}
 	}
-	return &SGD{cfg: cfg, lr: cfg.LR, st: newStore("SGD", bufs, init)}, nil
+	return &SGD{cfg: cfg, rated: rated{lr: cfg.LR, st: newStore("SGD", bufs, init)}}, nil
 }
 
 // Config returns the configuration the solver was made with.
 func (o *SGD) Config() SGDConfig { return o.cfg }
 
-// LR implements Solver.
-func (o *SGD) LR() float64 { return o.lr }
-
-// SetLR implements Solver.
-func (o *SGD) SetLR(lr float64) { o.lr = lr }
-
-// State implements Solver.
-func (o *SGD) State() map[string]*tensor.Dense { return o.st.state() }
-
-// LoadState implements Solver.
-func (o *SGD) LoadState(st map[string]*tensor.Dense) error { return o.st.load(st) }
-
 // Step implements Solver.
 func (o *SGD) Step(params []*graph.Param) error {
-	if err := o.st.checkLR(o.lr); err != nil {
-		return err
-	}
-	slots, err := o.st.prepare(params)
+	slots, err := o.begin(params)
 	if err != nil {
 		return err
 	}

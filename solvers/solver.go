@@ -406,3 +406,31 @@ func MatchState(st map[string]*tensor.Dense, params []*graph.Param) error {
 	}
 	return nil
 }
+
+// rated is what every solver keeps besides its configuration: the learning rate
+// and the per-parameter state. Embedding it gives a solver LR, SetLR, State,
+// LoadState and the start of a step.
+type rated struct {
+	lr float64
+	st store
+}
+
+// LR implements Solver.
+func (r *rated) LR() float64 { return r.lr }
+
+// SetLR implements Solver.
+func (r *rated) SetLR(lr float64) { r.lr = lr }
+
+// State implements Solver.
+func (r *rated) State() map[string]*tensor.Dense { return r.st.state() }
+
+// LoadState implements Solver.
+func (r *rated) LoadState(st map[string]*tensor.Dense) error { return r.st.load(st) }
+
+// begin checks the learning rate and returns the parameters' state slots.
+func (r *rated) begin(params []*graph.Param) ([]*slot, error) {
+	if err := r.st.checkLR(r.lr); err != nil {
+		return nil, err
+	}
+	return r.st.prepare(params)
+}
