@@ -187,8 +187,10 @@ func (b *Builder) Compile(loss *G.Node) (*Program, error) {
 			}
 		}
 	}
+	var sinks G.Nodes
 	sink := func(n *G.Node, dst *tensor.Dense, add bool, name string) error {
-		_, err := G.ApplyOp(&sinkOp{dst: dst, add: add, in: typeOf(n.Dims(), n.Dtype()), name: name}, n)
+		s, err := G.ApplyOp(&sinkOp{dst: dst, add: add, in: typeOf(n.Dims(), n.Dtype()), name: name}, n)
+		sinks = append(sinks, s)
 		return errors.Wrapf(err, "graph: %s", name)
 	}
 	for _, name := range b.outList {
@@ -210,7 +212,13 @@ func (b *Builder) Compile(loss *G.Node) (*Program, error) {
 			}
 		}
 	}
-	p.g = b.G
-	p.vm = G.NewTapeMachine(b.G)
+	// Run only what reaches a sink: differentiation also builds gradients of
+	// inputs no one needs (a data input's, say), which would otherwise run on
+	// every step.
+	if len(sinks) == 0 {
+		return nil, errors.New("graph: the program has no loss and no outputs")
+	}
+	p.g = b.G.ExactSubgraphRoots(sinks...)
+	p.vm = G.NewTapeMachine(p.g)
 	return p, nil
 }
