@@ -15,8 +15,8 @@ import (
 	"github.com/triadml/triad/internal/atomicfile"
 )
 
-// plot draws the training loss and every validation metric named *loss against
-// the step into learning_curve.png.
+// plot draws the training loss, the metric that selects the best checkpoint and
+// every validation metric named *loss against the step into learning_curve.png.
 func (l *Loop) plot() error {
 	p := plot.New()
 	p.Title.Text = "learning curve"
@@ -25,7 +25,7 @@ func (l *Loop) plot() error {
 	series := map[string]plotter.XYs{}
 	for _, pt := range l.history {
 		for k, v := range pt.Metrics {
-			if k != "loss" && !bytes.HasSuffix([]byte(k), []byte("loss")) {
+			if k != "loss" && k != l.Best && !bytes.HasSuffix([]byte(k), []byte("loss")) {
 				continue
 			}
 			name := pt.Split + " " + k

@@ -1,0 +1,493 @@
+package vae
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// The kernels below work on row blocks: a tensor of R = S*B rows holds S samples
+// of a batch of B examples, row r belonging to example r % B. Training uses S = 1;
+// the importance-weighted bound draws S samples per example in one run.
+
+// rowsOf returns the number of rows and the row length of a 2-D shape.
+func rowsOf(s tensor.Shape) (int, int) { return s[0], s[1] }
+
+func check2D(name string, s tensor.Shape) error {
+	if s.Dims() != 2 {
+		return errors.Errorf("%s has shape %v, want (rows, columns)", name, s)
+	}
+	return nil
+}
+
+// Reparameterize returns z = mu + exp(logvar/2) * eps. mu and logvar are (B, L);
+// eps is (S*B, L), row r of eps pairing with row r % B of mu and logvar, so S
+// samples per example come out as S blocks of B rows. eps is not differentiated.
+func Reparameterize(mu, logvar, eps *G.Node) (*G.Node, error) {
+	z, err := graph.Apply(reparamKernel{}, mu, logvar, eps)
+	return z, errors.Wrap(err, "vae: reparameterize")
+}
+
+type reparamKernel struct{}
+
+func (reparamKernel) Key() string { return "vae.reparameterize" }
+
+func (reparamKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, errors.Errorf("%d inputs, want mu, logvar, eps", len(in))
+	}
+	for i, n := range []string{"mu", "logvar", "eps"} {
+		if err := check2D(n, in[i]); err != nil {
+			return nil, err
+		}
+	}
+	if !in[1].Eq(in[0]) {
+		return nil, errors.Errorf("logvar %v differs from mu %v", in[1], in[0])
+	}
+	b, l := rowsOf(in[0])
+	r, le := rowsOf(in[2])
+	if le != l || r%b != 0 {
+		return nil, errors.Errorf("eps %v: want (S*%d, %d)", in[2], b, l)
+	}
+	return in[2].Clone(), nil
+}
+
+func (reparamKernel) Differentiable(int) []bool { return []bool{true, true, false} }
+
+func (k reparamKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[2].Dtype(), in[2].Shape()...)
+	return out, k.ForwardInto(out, in)
+}
+
+// ForwardInto writes z into out.
+func (reparamKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	switch out.Dtype() {
+	case tensor.Float32:
+		reparamForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+	case tensor.Float64:
+		reparamForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+	default:
+		return errors.Errorf("unsupported dtype %v", out.Dtype())
+	}
+	return nil
+}
+
+func reparamForward[T graph.Float](z, mu, lv, eps []T) {
+	n := len(mu)
+	for r := 0; r < len(eps); r += n {
+		for i := range n {
+			z[r+i] = mu[i] + T(math.Exp(0.5*float64(lv[i])))*eps[r+i]
+		}
+	}
+}
+
+func (k reparamKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	return grad, k.BackwardInto(grad, wrt, in, out, g)
+}
+
+// BackwardInto writes the gradient of mu (wrt 0) or logvar (wrt 1) into grad:
+// dmu = sum_s g, dlogvar = sum_s g eps exp(logvar/2) / 2.
+func (reparamKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	switch grad.Dtype() {
+	case tensor.Float32:
+		reparamBackward(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]), graph.Slice[float32](g))
+	case tensor.Float64:
+		reparamBackward(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]), graph.Slice[float64](g))
+	default:
+		return errors.Errorf("unsupported dtype %v", grad.Dtype())
+	}
+	return nil
+}
+
+func reparamBackward[T graph.Float](wrt int, grad, lv, eps, g []T) {
+	n := len(grad)
+	clear(grad)
+	if wrt == 0 {
+		for r := 0; r < len(g); r += n {
+			for i := range n {
+				grad[i] += g[r+i]
+			}
+		}
+		return
+	}
+	for r := 0; r < len(g); r += n {
+		for i := range n {
+			grad[i] += g[r+i] * eps[r+i]
+		}
+	}
+	for i := range grad {
+		grad[i] *= T(0.5 * math.Exp(0.5*float64(lv[i])))
+	}
+}
+
+// DataLinear returns x W^T + b, torch.nn.Linear's map, for a data input x
+// (B, in) that is not differentiated: in a training graph only W and b get
+// gradients. (Gorgonia builds the gradient node of every differentiable input
+// of an op and runs it even when nothing uses it; the first layer's input
+// gradient would cost as much as its weight gradient.)
+func DataLinear(l *graph.Linear, b *graph.Builder, x *G.Node) *G.Node {
+	if x == nil {
+		return nil
+	}
+	return b.Check(graph.Apply(dataLinear{}, x, b.Param(l.Weight), b.Param(l.Bias)))
+}
+
+type dataLinear struct{}
+
+func (dataLinear) Key() string { return "vae.data_linear" }
+
+func (dataLinear) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, errors.Errorf("%d inputs, want x, weight, bias", len(in))
+	}
+	x, w, bias := in[0], in[1], in[2]
+	if x.Dims() != 2 || w.Dims() != 2 || x[1] != w[1] || bias.Dims() != 1 || bias[0] != w[0] {
+		return nil, errors.Errorf("input %v, weight %v, bias %v: want (B, in), (out, in), (out)", x, w, bias)
+	}
+	return tensor.Shape{x[0], w[0]}, nil
+}
+
+func (dataLinear) Differentiable(int) []bool { return []bool{false, true, true} }
+
+func (k dataLinear) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[1].Dtype(), in[0].Shape()[0], in[1].Shape()[0])
+	return out, k.ForwardInto(out, in)
+}
+
+// ForwardInto writes x W^T + b into out.
+func (dataLinear) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	switch out.Dtype() {
+	case tensor.Float32:
+		dataLinearForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+	case tensor.Float64:
+		dataLinearForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+	default:
+		return errors.Errorf("unsupported dtype %v", out.Dtype())
+	}
+	return nil
+}
+
+func dataLinearForward[T graph.Float](y, x, w, bias []T) {
+	n := len(bias)
+	k := len(w) / n
+	m := len(x) / k
+	for i := range m {
+		copy(y[i*n:(i+1)*n], bias)
+	}
+	graph.Gemm(false, true, m, n, k, x, k, w, k, 1, y, n)
+}
+
+func (k dataLinear) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	return grad, k.BackwardInto(grad, wrt, in, out, g)
+}
+
+// BackwardInto writes the gradient of W (wrt 1) or b (wrt 2) into grad.
+func (dataLinear) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	m, k := in[0].Shape()[0], in[0].Shape()[1]
+	n := in[1].Shape()[0]
+	switch grad.Dtype() {
+	case tensor.Float32:
+		dataLinearBackward(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](g), m, n, k)
+	case tensor.Float64:
+		dataLinearBackward(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](g), m, n, k)
+	default:
+		return errors.Errorf("unsupported dtype %v", grad.Dtype())
+	}
+	return nil
+}
+
+func dataLinearBackward[T graph.Float](wrt int, grad, x, g []T, m, n, k int) {
+	if wrt == 1 { // dW (n, k) = g^T (n, m) x (m, k)
+		graph.Gemm(true, false, n, k, m, g, n, x, k, 0, grad, k)
+		return
+	}
+	clear(grad) // db = column sums of g
+	for i := range m {
+		for j, v := range g[i*n : (i+1)*n] {
+			grad[j] += v
+		}
+	}
+}
+
+// log2Pi is log(2 pi).
+var log2Pi = math.Log(2 * math.Pi)
+
+// nllKernel computes -log p(x|z) per row, summed over the columns: from logits o
+// for the Bernoulli likelihood, softplus(o) - x o; from means o for the Gaussian,
+// (log 2 pi + s + (x - o)^2 exp(-s)) / 2 with s a fixed log-variance or a learnt
+// per-column input. Inputs: o (S*B, D), x (B, D), and for a learnt variance
+// s (D). x is not differentiated.
+type nllKernel struct {
+	gaussian bool
+	learned  bool    // Gaussian: the log-variance is the third input
+	logVar   float64 // Gaussian with a fixed variance: log sigma^2
+}
+
+func (k nllKernel) Key() string {
+	switch {
+	case !k.gaussian:
+		return "vae.nll(bernoulli)"
+	case k.learned:
+		return "vae.nll(gaussian,learned)"
+	}
+	return "vae.nll(gaussian,logvar=" + strconv.FormatFloat(k.logVar, 'g', -1, 64) + ")"
+}
+
+func (k nllKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	want := 2
+	if k.learned {
+		want = 3
+	}
+	if len(in) != want {
+		return nil, errors.Errorf("%d inputs, want %d", len(in), want)
+	}
+	if err := check2D("output", in[0]); err != nil {
+		return nil, err
+	}
+	if err := check2D("x", in[1]); err != nil {
+		return nil, err
+	}
+	r, d := rowsOf(in[0])
+	b, dx := rowsOf(in[1])
+	if dx != d || r%b != 0 {
+		return nil, errors.Errorf("output %v does not match x %v: want (S*%d, %d)", in[0], in[1], b, dx)
+	}
+	if k.learned && (in[2].Dims() != 1 || in[2][0] != d) {
+		return nil, errors.Errorf("log-variance %v, want (%d)", in[2], d)
+	}
+	return tensor.Shape{r}, nil
+}
+
+func (k nllKernel) Differentiable(n int) []bool {
+	return []bool{true, false, k.learned}[:n]
+}
+
+func (k nllKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[0].Dtype(), in[0].Shape()[0])
+	return out, k.ForwardInto(out, in)
+}
+
+// ForwardInto writes the per-row negative log-likelihoods into out.
+func (k nllKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	switch out.Dtype() {
+	case tensor.Float32:
+		nllForward(k, graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), k.logVars32(in))
+	case tensor.Float64:
+		nllForward(k, graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), k.logVars64(in))
+	default:
+		return errors.Errorf("unsupported dtype %v", out.Dtype())
+	}
+	return nil
+}
+
+func (k nllKernel) logVars32(in []*tensor.Dense) []float32 {
+	if k.learned {
+		return graph.Slice[float32](in[2])
+	}
+	return nil
+}
+
+func (k nllKernel) logVars64(in []*tensor.Dense) []float64 {
+	if k.learned {
+		return graph.Slice[float64](in[2])
+	}
+	return nil
+}
+
+// softplus returns log(1 + exp(o)) without overflow. log(1 + e) for e =
+// exp(-|o|) in (0, 1] is computed as log(u) e / (u - 1) with u = 1 + e rounded,
+// which cancels the rounding of u (Goldberg 1991, "What every computer scientist
+// should know about floating-point arithmetic", theorem 4) and costs one
+// logarithm instead of math.Log1p's slower series.
+func softplus(o float64) float64 {
+	e := math.Exp(-math.Abs(o))
+	u := 1 + e
+	l := e
+	if u != 1 {
+		l = math.Log(u) * e / (u - 1)
+	}
+	return math.Max(o, 0) + l
+}
+
+// sigmoid returns 1 / (1 + exp(-o)) without overflow.
+func sigmoid(o float64) float64 {
+	if o >= 0 {
+		return 1 / (1 + math.Exp(-o))
+	}
+	e := math.Exp(o)
+	return e / (1 + e)
+}
+
+func nllForward[T graph.Float](k nllKernel, out, o, x, lv []T) {
+	d := len(o) / len(out)
+	nx := len(x)
+	var invVar, constTerm float64
+	if k.gaussian && !k.learned {
+		invVar = math.Exp(-k.logVar)
+		constTerm = 0.5 * float64(d) * (log2Pi + k.logVar)
+	}
+	for r := range out {
+		row := o[r*d : (r+1)*d]
+		xr := x[(r*d)%nx : (r*d)%nx+d]
+		var s float64
+		switch {
+		case !k.gaussian:
+			for j, v := range row {
+				ov := float64(v)
+				s += softplus(ov) - float64(xr[j])*ov
+			}
+		case k.learned:
+			for j, v := range row {
+				e := float64(xr[j]) - float64(v)
+				l := float64(lv[j])
+				s += 0.5 * (log2Pi + l + e*e*math.Exp(-l))
+			}
+		default:
+			for j, v := range row {
+				e := float64(xr[j]) - float64(v)
+				s += e * e
+			}
+			s = constTerm + 0.5*invVar*s
+		}
+		out[r] = T(s)
+	}
+}
+
+func (k nllKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	return grad, k.BackwardInto(grad, wrt, in, out, g)
+}
+
+// BackwardInto writes the gradient of the output (wrt 0) or of the learnt
+// log-variance (wrt 2) into grad.
+func (k nllKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	switch grad.Dtype() {
+	case tensor.Float32:
+		nllBackward(k, wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), k.logVars32(in), graph.Slice[float32](g))
+	case tensor.Float64:
+		nllBackward(k, wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), k.logVars64(in), graph.Slice[float64](g))
+	default:
+		return errors.Errorf("unsupported dtype %v", grad.Dtype())
+	}
+	return nil
+}
+
+func nllBackward[T graph.Float](k nllKernel, wrt int, grad, o, x, lv, g []T) {
+	d := len(o) / len(g)
+	nx := len(x)
+	if wrt == 2 {
+		clear(grad)
+	}
+	invVar := math.Exp(-k.logVar)
+	for r, gr := range g {
+		gv := float64(gr)
+		row := o[r*d : (r+1)*d]
+		xr := x[(r*d)%nx : (r*d)%nx+d]
+		switch {
+		case wrt == 2: // d/ds_j = (1 - (x - o)^2 exp(-s_j)) / 2
+			for j, v := range row {
+				e := float64(xr[j]) - float64(v)
+				grad[j] += T(gv * 0.5 * (1 - e*e*math.Exp(-float64(lv[j]))))
+			}
+		case !k.gaussian: // d/do = sigmoid(o) - x
+			gr := grad[r*d : (r+1)*d]
+			for j, v := range row {
+				gr[j] = T(gv * (sigmoid(float64(v)) - float64(xr[j])))
+			}
+		case k.learned: // d/do = (o - x) exp(-s)
+			gr := grad[r*d : (r+1)*d]
+			for j, v := range row {
+				gr[j] = T(gv * (float64(v) - float64(xr[j])) * math.Exp(-float64(lv[j])))
+			}
+		default:
+			gr := grad[r*d : (r+1)*d]
+			c := gv * invVar
+			for j, v := range row {
+				gr[j] = T(c * (float64(v) - float64(xr[j])))
+			}
+		}
+	}
+}
+
+// logRatioKernel computes, per row, log p(z) - log q(z|x) of a reparameterised
+// sample z = mu + exp(logvar/2) eps: sum_j (eps_j^2 - z_j^2 + logvar_j) / 2 (the
+// log 2 pi terms cancel). Inputs: z (S*B, L), eps (S*B, L), logvar (B, L).
+// Forward only: the importance weights are not differentiated.
+type logRatioKernel struct{}
+
+func (logRatioKernel) Key() string { return "vae.log_prior_over_posterior" }
+
+func (logRatioKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, errors.Errorf("%d inputs, want z, eps, logvar", len(in))
+	}
+	for i, n := range []string{"z", "eps", "logvar"} {
+		if err := check2D(n, in[i]); err != nil {
+			return nil, err
+		}
+	}
+	r, l := rowsOf(in[0])
+	b, lv := rowsOf(in[2])
+	if !in[1].Eq(in[0]) || lv != l || r%b != 0 {
+		return nil, errors.Errorf("z %v, eps %v, logvar %v: want (S*B, L), (S*B, L), (B, L)", in[0], in[1], in[2])
+	}
+	return tensor.Shape{r}, nil
+}
+
+func (logRatioKernel) Differentiable(int) []bool { return []bool{false, false, false} }
+
+func (k logRatioKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[0].Dtype(), in[0].Shape()[0])
+	return out, k.ForwardInto(out, in)
+}
+
+// ForwardInto writes the per-row log ratios into out.
+func (logRatioKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	switch out.Dtype() {
+	case tensor.Float32:
+		logRatio(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+	case tensor.Float64:
+		logRatio(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+	default:
+		return errors.Errorf("unsupported dtype %v", out.Dtype())
+	}
+	return nil
+}
+
+func logRatio[T graph.Float](out, z, eps, lv []T) {
+	l := len(z) / len(out)
+	nlv := len(lv)
+	for r := range out {
+		var s float64
+		off := (r * l) % nlv
+		for j := range l {
+			zv, ev := float64(z[r*l+j]), float64(eps[r*l+j])
+			s += 0.5 * (ev*ev - zv*zv + float64(lv[off+j]))
+		}
+		out[r] = T(s)
+	}
+}
+
+func (logRatioKernel) Backward(int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) (*tensor.Dense, error) {
+	return nil, errors.New("vae: the importance weights are not differentiable")
+}
+
+// BackwardInto is never called: no input is differentiable.
+func (logRatioKernel) BackwardInto(*tensor.Dense, int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) error {
+	return errors.New("vae: the importance weights are not differentiable")
+}
+
+// The kernels write into buffers their nodes keep from run to run.
+var (
+	_ graph.IntoKernel = reparamKernel{}
+	_ graph.IntoKernel = nllKernel{}
+	_ graph.IntoKernel = logRatioKernel{}
+	_ graph.IntoKernel = dataLinear{}
+)
