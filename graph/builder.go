@@ -154,6 +154,26 @@ func (b *Builder) Output(name string, n *G.Node) {
 	b.outList = append(b.outList, name)
 }
 
+// ErrHashCollision reports two different nodes of a graph with the same 32-bit
+// hash. Gorgonia v0.9.18's compiler numbers values by that hash alone
+// (analysis.go), so it would merge the two and compute nonsense; in a graph of
+// tens of thousands of nodes it happens now and then. Building the graph again
+// with other input names changes every hash.
+var ErrHashCollision = errors.New("graph: two nodes share a hash")
+
+// hashCollision returns two nodes of g with the same hash, if any.
+func hashCollision(g *G.ExprGraph) (*G.Node, *G.Node, bool) {
+	seen := map[uint32]*G.Node{}
+	for _, n := range g.AllNodes() {
+		h := n.Hashcode()
+		if m, ok := seen[h]; ok && m != n {
+			return m, n, true
+		}
+		seen[h] = n
+	}
+	return nil, nil, false
+}
+
 // Compile builds the program. With a non-nil loss (a scalar node) the program is a
 // training program: it differentiates the loss with respect to every parameter used
 // in the graph and, on each run, adds the gradients into Param.Grad. With a nil
@@ -219,6 +239,9 @@ func (b *Builder) Compile(loss *G.Node) (*Program, error) {
 		return nil, errors.New("graph: the program has no loss and no outputs")
 	}
 	p.g = b.G.ExactSubgraphRoots(sinks...)
+	if a, c, ok := hashCollision(p.g); ok {
+		return nil, errors.Wrapf(ErrHashCollision, "%v and %v", a, c)
+	}
 	p.vm = G.NewTapeMachine(p.g)
 	return p, nil
 }

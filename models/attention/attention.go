@@ -1,0 +1,241 @@
+package attention
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// MaskValue is the additive mask value of an excluded position. It is at or below
+// graph.MaskThreshold, so graph.SoftMax gives the position exactly zero weight and
+// no gradient, and it is finite, so masks can be added without making NaN.
+const MaskValue = -1e9
+
+// KeepMask returns a (B, T) tensor of 1 for the first lengths[b] positions of row b
+// and 0 for the padding after them.
+func KeepMask(dtype tensor.Dtype, lengths []int, t int) *tensor.Dense {
+	v := make([]float64, len(lengths)*t)
+	for b, l := range lengths {
+		for i := 0; i < l && i < t; i++ {
+			v[b*t+i] = 1
+		}
+	}
+	return graph.FromFloat64s(dtype, v, len(lengths), t)
+}
+
+// PaddingMask returns the additive (B, Tq, Tk) mask that lets every query of row b
+// attend to the first lengths[b] keys: 0 there, MaskValue on the padding keys.
+func PaddingMask(dtype tensor.Dtype, lengths []int, tq, tk int) *tensor.Dense {
+	v := make([]float64, len(lengths)*tq*tk)
+	for b, l := range lengths {
+		for q := 0; q < tq; q++ {
+			for k := l; k < tk; k++ {
+				v[(b*tq+q)*tk+k] = MaskValue
+			}
+		}
+	}
+	return graph.FromFloat64s(dtype, v, len(lengths), tq, tk)
+}
+
+// CausalMask returns the additive (T, T) mask of a left-to-right decoder: query i
+// may attend to keys j <= i; keys j > i (the future) hold MaskValue.
+func CausalMask(dtype tensor.Dtype, t int) *tensor.Dense {
+	v := make([]float64, t*t)
+	for i := 0; i < t; i++ {
+		for j := i + 1; j < t; j++ {
+			v[i*t+j] = MaskValue
+		}
+	}
+	return graph.FromFloat64s(dtype, v, t, t)
+}
+
+// AttentionMask builds, in the graph, the additive (B, tq, Tk) mask of keep (B, Tk)
+// (a float node of 1 for real keys and 0 for padding): 0 where a query may attend,
+// MaskValue on padding keys and, when causal, on keys after the query's position.
+// It is not differentiated.
+func AttentionMask(b *graph.Builder, keep *G.Node, tq int, causal bool) *G.Node {
+	if keep == nil {
+		return b.Fail(errors.New("attention mask: nil keep mask"))
+	}
+	return b.Check(graph.Apply(keyMaskKernel{tq: tq, causal: causal}, keep))
+}
+
+// ScaledDotProduct is the attention of Vaswani et al. (2017), eq. 1:
+//
+//	weights = softmax(Q K^T / sqrt(d_k) + mask),  out = weights V
+//
+// for q (N, Tq, d_k), k (N, Tk, d_k) and v (N, Tk, d_v), with the softmax over the
+// keys. mask is nil or an additive (N, Tq, Tk) float node (0 to keep, MaskValue to
+// exclude): an excluded key gets exactly zero weight, and a query whose keys are
+// all excluded gets all-zero weights and a zero output (not NaN). dropout, in a
+// training graph, drops attention weights (inverted dropout). It returns the output
+// (N, Tq, d_v) and the weights (N, Tq, Tk).
+func ScaledDotProduct(b *graph.Builder, q, k, v, mask *G.Node, dropout float64) (out, weights *G.Node) {
+	if q == nil || k == nil || v == nil {
+		return b.Fail(errors.New("attention: nil query, key or value")), nil
+	}
+	if q.Dims() != 3 || k.Dims() != 3 || v.Dims() != 3 || k.Shape()[1] != v.Shape()[1] {
+		return b.Fail(errors.Errorf("attention: query %v, key %v, value %v; want (N,Tq,d), (N,Tk,d), (N,Tk,dv)", q.Shape(), k.Shape(), v.Shape())), nil
+	}
+	scores := b.Check(graph.Apply(bmmKernel{transB: true}, q, k))
+	if scores == nil {
+		return nil, nil
+	}
+	scores = b.Check(graph.Apply(scaleKernel{c: 1 / math.Sqrt(float64(q.Shape()[2]))}, scores))
+	if mask != nil && !mask.Shape().Eq(scores.Shape()) {
+		return b.Fail(errors.Errorf("attention: mask %v, scores %v", mask.Shape(), scores.Shape())), nil
+	}
+	weights = b.Check(graph.SoftMax(scores, -1, mask))
+	dropped := graph.Dropout(b, weights, dropout)
+	if dropped == nil {
+		return nil, nil
+	}
+	out = b.Check(graph.Apply(bmmKernel{}, dropped, v))
+	return out, weights
+}
+
+// MultiHead is torch.nn.MultiheadAttention (Vaswani et al. 2017, sec. 3.2.2) with
+// batch-first inputs and equal query, key and value widths:
+//
+//	head_i = Attention(Q W_q,i + b_q,i, K W_k,i + b_k,i, V W_v,i + b_v,i)
+//	out    = Concat(head_1..head_h) W_o^T + b_o
+//
+// Parameters, as PyTorch names them: in_proj_weight (3E, E) holding W_q, W_k, W_v
+// stacked, in_proj_bias (3E), out_proj.weight (E, E), out_proj.bias (E).
+type MultiHead struct {
+	InWeight, InBias, OutWeight, OutBias *graph.Param
+	Dim, Heads                           int
+	// Dropout is the probability of dropping an attention weight in training.
+	Dropout float64
+}
+
+// NewMultiHead creates the parameters under name in s, initialised as PyTorch
+// does: in_proj_weight Xavier-uniform, biases 0, out_proj.weight uniform in
+// +-1/sqrt(E).
+func NewMultiHead(s *graph.Store, name string, dim, heads int, dropout float64) (*MultiHead, error) {
+	if dim <= 0 || heads <= 0 || dim%heads != 0 {
+		return nil, errors.Errorf("multi-head attention %q: width %d is not a positive multiple of %d heads", name, dim, heads)
+	}
+	if dropout < 0 || dropout >= 1 {
+		return nil, errors.Errorf("multi-head attention %q: dropout %g outside [0, 1)", name, dropout)
+	}
+	s = s.Sub(name)
+	m := &MultiHead{Dim: dim, Heads: heads, Dropout: dropout}
+	var err error
+	if m.InWeight, err = s.New("in_proj_weight", []int{3 * dim, dim}, graph.XavierUniform(1)); err != nil {
+		return nil, err
+	}
+	if m.InBias, err = s.New("in_proj_bias", []int{3 * dim}, graph.Zeros()); err != nil {
+		return nil, err
+	}
+	bound := 1 / math.Sqrt(float64(dim))
+	if m.OutWeight, err = s.New("out_proj.weight", []int{dim, dim}, graph.Uniform(-bound, bound)); err != nil {
+		return nil, err
+	}
+	if m.OutBias, err = s.New("out_proj.bias", []int{dim}, graph.Zeros()); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Forward attends from query (B, Tq, E) over key and value (B, Tk, E). mask is nil
+// or an additive (B, Tq, Tk) float node (AttentionMask, PaddingMask, CausalMask),
+// shared by all heads. It returns the output (B, Tq, E) and the attention weights
+// of every head (B*Heads, Tq, Tk), head-major within each batch row (MeanHeads
+// averages them as PyTorch's need_weights does).
+func (m *MultiHead) Forward(b *graph.Builder, query, key, value, mask *G.Node) (out, weights *G.Node) {
+	if query == nil || key == nil || value == nil {
+		return b.Fail(errors.New("multi-head attention: nil input")), nil
+	}
+	for _, x := range []*G.Node{query, key, value} {
+		if x.Dims() != 3 || x.Shape()[2] != m.Dim {
+			return b.Fail(errors.Errorf("multi-head attention: input %v, want (B, T, %d)", x.Shape(), m.Dim)), nil
+		}
+	}
+	w, bias := b.Param(m.InWeight), b.Param(m.InBias)
+	e := m.Dim
+	proj := func(x *G.Node, block int) *G.Node {
+		y := b.Check(graph.Apply(affineRowsKernel{lo: block * e, hi: (block + 1) * e}, x, w, bias))
+		if y == nil {
+			return nil
+		}
+		return b.Check(graph.Apply(headsKernel{h: m.Heads}, y))
+	}
+	q, k, v := proj(query, 0), proj(key, 1), proj(value, 2)
+	if b.Err() != nil {
+		return nil, nil
+	}
+	var hm *G.Node
+	if mask != nil {
+		want := tensor.Shape{query.Shape()[0], query.Shape()[1], key.Shape()[1]}
+		if !mask.Shape().Eq(want) {
+			return b.Fail(errors.Errorf("multi-head attention: mask %v, want %v", mask.Shape(), want)), nil
+		}
+		hm = b.Check(graph.Apply(repeatMaskKernel{h: m.Heads}, mask))
+	}
+	o, weights := ScaledDotProduct(b, q, k, v, hm, m.Dropout)
+	if o == nil {
+		return nil, nil
+	}
+	merged := b.Check(graph.Apply(headsKernel{h: m.Heads, merge: true}, o))
+	if merged == nil {
+		return nil, nil
+	}
+	return b.Check(graph.Affine(merged, b.Param(m.OutWeight), b.Param(m.OutBias))), weights
+}
+
+// MeanHeads averages per-head weights (B*heads, Tq, Tk) into (B, Tq, Tk).
+func MeanHeads(b *graph.Builder, weights *G.Node, heads int) *G.Node {
+	if weights == nil {
+		return nil
+	}
+	return b.Check(graph.Apply(meanHeadsKernel{h: heads}, weights))
+}
+
+// Stack stacks T nodes of shape (B, D...) into one (B, T, D...) node (for example
+// per-step decoder outputs or attention weights).
+func Stack(b *graph.Builder, xs []*G.Node) *G.Node {
+	if len(xs) == 0 {
+		return b.Fail(errors.New("stack: no inputs"))
+	}
+	for _, x := range xs {
+		if x == nil {
+			return nil
+		}
+	}
+	return b.Check(graph.Apply(stackKernel{}, xs...))
+}
+
+// Pick selects position pos[n] of each row n of x (N, T, D...): pos is a (N)
+// tensor.Int node; the result is (N, D...).
+func Pick(b *graph.Builder, x, pos *G.Node) *G.Node {
+	if x == nil || pos == nil {
+		return nil
+	}
+	return b.Check(graph.Apply(pickKernel{}, x, pos))
+}
+
+// Scale multiplies x by the constant c.
+func Scale(b *graph.Builder, x *G.Node, c float64) *G.Node {
+	if x == nil {
+		return nil
+	}
+	return b.Check(graph.Apply(scaleKernel{c: c}, x))
+}
+
+// Concat joins nodes (..., d_i) with equal leading dimensions along the last axis.
+func Concat(b *graph.Builder, xs ...*G.Node) *G.Node {
+	for _, x := range xs {
+		if x == nil {
+			return nil
+		}
+	}
+	if len(xs) == 0 {
+		return b.Fail(errors.New("concat: no inputs"))
+	}
+	return b.Check(graph.Apply(concatKernel{}, xs...))
+}
