@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 9m
 TAGS ?= $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo openblas)
 GOFLAGS_TAGS := $(if $(strip $(TAGS)),-tags $(TAGS),)
 
-.PHONY: all build test bench lint demo fuzz
+.PHONY: all build test test-mpi bench lint demo fuzz
 
 all: build
 
@@ -21,6 +21,11 @@ build:
 
 test: lint
 	$(GO) test $(GOFLAGS_TAGS) -timeout $(TEST_TIMEOUT) ./...
+
+# Data-parallel training over MPI under mpirun (needs openmpi-bin and
+# libopenmpi-dev, which `make test` does not): see scripts/test_mpi.sh.
+test-mpi:
+	TAGS="$(TAGS)" GO="$(GO)" ./scripts/test_mpi.sh
 
 bench:
 	$(GO) test $(GOFLAGS_TAGS) -run='^$$' -bench=. -benchmem ./...

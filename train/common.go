@@ -14,4 +14,6 @@ type Common struct {
 	LogEvery  int `json:"log_every" help:"write a training metrics line every N steps"`
 	// CheckpointEvery writes the last checkpoint every N steps (0: at evaluations).
 	CheckpointEvery int `json:"checkpoint_every" help:"write the last checkpoint every N steps (0: at each evaluation)"`
+	// Dist selects data-parallel training: "" (one process) or "mpi" (see Comm).
+	Dist string `json:"dist" help:"data-parallel training: mpi (start with mpirun -np N; needs a build with -tags mpi), or empty for one process"`
 }

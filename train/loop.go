@@ -74,8 +74,12 @@ type Loop struct {
 	BestMax bool
 	// ItemName names what Result.Items counts ("tokens", "examples").
 	ItemName string
-	// Log receives the readable log lines (default os.Stderr).
+	// Log receives the readable log lines (default os.Stderr; io.Discard on ranks
+	// other than 0).
 	Log io.Writer
+	// Comm, when set, trains data-parallel in its group (see Comm); nil trains in
+	// this process alone.
+	Comm Comm
 
 	history []Point
 }
@@ -102,6 +106,7 @@ type Summary struct {
 	Checkpoint    string             `json:"checkpoint"`
 	Interrupted   bool               `json:"interrupted,omitempty"`
 	TrainLossLast float64            `json:"train_loss_last"`
+	Ranks         int                `json:"ranks,omitempty"` // processes of a data-parallel run
 }
 
 const (
@@ -119,6 +124,17 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 	if l.ItemName == "" {
 		l.ItemName = "items"
 	}
+	var d *distRun // the data-parallel group, if any; only its rank 0 writes files
+	if l.Comm != nil {
+		var err error
+		if d, err = l.startDist(); err != nil {
+			return nil, err
+		}
+		if d.rank != 0 {
+			l.Log = io.Discard
+		}
+	}
+	root := d == nil || d.rank == 0
 	c := l.Common
 	if c.LogEvery <= 0 {
 		c.LogEvery = 50
@@ -139,8 +155,10 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 		evalEvery = spe
 	}
 	ckptDir := filepath.Join(l.Dir, "checkpoints")
-	if err := os.MkdirAll(ckptDir, 0o755); err != nil {
-		return nil, errors.Wrap(err, "train")
+	if root {
+		if err := os.MkdirAll(ckptDir, 0o755); err != nil {
+			return nil, errors.Wrap(err, "train")
+		}
 	}
 	metricsPath := filepath.Join(l.Dir, "metrics.jsonl")
 
@@ -151,20 +169,35 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 		if start, best, bestStep, win, err = l.restore(filepath.Join(c.Resume, "checkpoints", lastName)); err != nil {
 			return nil, err
 		}
-		if err := l.truncateMetrics(metricsPath, start, c.LogEvery, evalEvery); err != nil {
-			return nil, err
+		if root {
+			if err := l.truncateMetrics(metricsPath, start, c.LogEvery, evalEvery); err != nil {
+				return nil, err
+			}
 		}
 		fmt.Fprintf(l.Log, "resumed %s at step %d\n", c.Resume, start)
-	} else if err := os.WriteFile(metricsPath, nil, 0o644); err != nil {
-		return nil, errors.Wrap(err, "train")
+	} else if root {
+		if err := os.WriteFile(metricsPath, nil, 0o644); err != nil {
+			return nil, errors.Wrap(err, "train")
+		}
 	}
-	mf, err := os.OpenFile(metricsPath, os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, errors.Wrap(err, "train")
+	var mf *os.File
+	if root {
+		var err error
+		if mf, err = os.OpenFile(metricsPath, os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+			return nil, errors.Wrap(err, "train")
+		}
+		defer mf.Close()
 	}
-	defer mf.Close()
+	if d != nil {
+		if err := d.bcastParams(); err != nil {
+			return nil, err
+		}
+	}
 	emit := func(p Point) error {
 		l.history = append(l.history, p)
+		if mf == nil {
+			return nil
+		}
 		line, err := json.Marshal(p)
 		if err != nil {
 			return errors.Wrap(err, "train: metrics")
@@ -189,16 +222,32 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 		lastEval  map[string]float64
 		lastTrain float64
 	)
+	if d != nil {
+		sum.Ranks = d.size
+	}
 	saveLast := func(step int) error {
-		if err := l.save(lastPath, step, best, bestStep, win); err != nil {
-			return err
+		var state map[string]*tensor.Dense // nil: the task's own
+		if d != nil {
+			var err error
+			if state, err = d.gatherState(); err != nil {
+				return err
+			}
+		}
+		if root {
+			if err := l.save(lastPath, step, best, bestStep, win, state); err != nil {
+				return err
+			}
 		}
 		lastGood = fmt.Sprintf("%s (step %d)", lastPath, step)
 		return nil
 	}
 	step := start
 	for ; step < total; step++ {
-		if ctx.Err() != nil {
+		stop := ctx.Err() != nil
+		if d != nil {
+			stop = d.stop // agreed by every rank at the last step's reduction
+		}
+		if stop {
 			if err := saveLast(step); err != nil {
 				return nil, err
 			}
@@ -218,9 +267,18 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			lr = l.Plateau.LR()
 			l.Solver.SetLR(lr)
 		}
-		res, err := l.Task.TrainStep(step, graph.NewRNG(c.Seed, "noise/"+strconv.Itoa(step)))
+		noise := graph.NewRNG(c.Seed, "noise/"+strconv.Itoa(step))
+		if d != nil {
+			noise = d.noise(c.Seed, step)
+		}
+		res, err := l.Task.TrainStep(step, noise)
 		if err != nil {
 			return nil, errors.Wrapf(err, "train: step %d", step)
+		}
+		if d != nil {
+			if res, err = d.reduce(res, ctx.Err() != nil); err != nil {
+				return nil, errors.Wrapf(err, "train: step %d", step)
+			}
 		}
 		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
 			l.Store.ZeroGrads()
@@ -264,7 +322,7 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			}
 		}
 		if done%evalEvery == 0 || done == total {
-			m, err := l.Task.Evaluate()
+			m, err := l.evaluate(d)
 			if err != nil {
 				return nil, errors.Wrapf(err, "train: evaluation at step %d", done)
 			}
@@ -276,8 +334,10 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			if v, ok := m[l.Best]; ok && l.Best != "" {
 				if math.IsNaN(best) || (l.BestMax && v > best) || (!l.BestMax && v < best) {
 					best, bestStep = v, done
-					if err := graph.SaveStore(filepath.Join(ckptDir, bestName), l.Store, map[string]string{"step": strconv.Itoa(done), l.Best: strconv.FormatFloat(v, 'g', -1, 64)}); err != nil {
-						return nil, err
+					if root {
+						if err := graph.SaveStore(filepath.Join(ckptDir, bestName), l.Store, map[string]string{"step": strconv.Itoa(done), l.Best: strconv.FormatFloat(v, 'g', -1, 64)}); err != nil {
+							return nil, err
+						}
 					}
 				}
 				if l.Plateau != nil {
@@ -289,14 +349,21 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 					return nil, err
 				}
 			}
-			if err := l.plot(); err != nil {
-				fmt.Fprintf(l.Log, "warning: learning curve: %v\n", err)
+			if root {
+				if err := l.plot(); err != nil {
+					fmt.Fprintf(l.Log, "warning: learning curve: %v\n", err)
+				}
 			}
 		}
 		if c.CheckpointEvery > 0 && done%c.CheckpointEvery == 0 {
 			if err := saveLast(done); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if d != nil {
+		if err := d.checkSame(); err != nil {
+			return nil, err
 		}
 	}
 	if err := saveLast(step); err != nil {
@@ -314,6 +381,9 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 	sum.ItemsPerSec = float64(items) / sum.Seconds
 	sum.Checkpoint = lastPath
 	sum.TrainLossLast = lastTrain
+	if !root {
+		return sum, nil
+	}
 	if err := WriteJSON(filepath.Join(l.Dir, "summary.json"), sum); err != nil {
 		return nil, err
 	}
@@ -329,10 +399,10 @@ func formatMetrics(m map[string]float64) string {
 	return strings.Join(parts, " ")
 }
 
-// save writes the parameters, the solver state, the task state and the loop's
-// counters to one safetensors file, atomically, so a checkpoint is never half
-// written and never mixes two steps.
-func (l *Loop) save(path string, step int, best float64, bestStep int, win window) error {
+// save writes the parameters, the solver state, the task state (state, or the
+// task's own when nil) and the loop's counters to one safetensors file,
+// atomically, so a checkpoint is never half written and never mixes two steps.
+func (l *Loop) save(path string, step int, best float64, bestStep int, win window, state map[string]*tensor.Dense) error {
 	ts := map[string]*tensor.Dense{}
 	for _, p := range l.Store.Params() {
 		ts["param/"+p.Name] = p.Value
@@ -340,10 +410,11 @@ func (l *Loop) save(path string, step int, best float64, bestStep int, win windo
 	for k, v := range l.Solver.State() {
 		ts["solver/"+k] = v
 	}
-	if st, ok := l.Task.(StatefulTask); ok {
-		for k, v := range st.TaskState() {
-			ts["task/"+k] = v
-		}
+	if st, ok := l.Task.(StatefulTask); ok && state == nil {
+		state = st.TaskState()
+	}
+	for k, v := range state {
+		ts["task/"+k] = v
 	}
 	meta := map[string]string{
 		"step":      strconv.Itoa(step),

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -84,3 +85,81 @@ func finish(err error) error {
 	}
 	return err
 }
+
+// startDist joins the data-parallel group --dist names (nil for none). In a group,
+// --threads 0 divides this machine's CPUs among the ranks running on it. An
+// experiment that supports --dist calls it after parseFlags and defers endDist:
+//
+//	comm, err := startDist(&cfg.Common)
+//	if err != nil {
+//		return err
+//	}
+//	defer endDist(comm, &err) // err: the function's named result
+func startDist(c *train.Common) (train.Comm, error) {
+	comm, err := train.OpenDist(c.Dist)
+	if err != nil || comm == nil {
+		return nil, usage(err)
+	}
+	if c.Threads == 0 && comm.LocalSize() > 1 {
+		c.Threads = max(1, runtime.NumCPU()/comm.LocalSize())
+		train.SetThreads(c.Threads)
+	}
+	return comm, nil
+}
+
+// endDist ends this process's part in the group at the end of an experiment:
+// on success it leaves the group (MPI_Finalize); on an error it prints the error
+// with the rank and aborts the whole job (MPI_Abort, exit status 1, or 2 for a
+// usage error), since the other ranks may be waiting for this one in a
+// collective call and would otherwise wait forever. A nil comm does nothing.
+func endDist(comm train.Comm, errp *error) {
+	if comm == nil {
+		return
+	}
+	err := *errp
+	if err == nil || errors.Is(err, errHelp) {
+		if cerr := comm.Close(); cerr != nil && err == nil {
+			*errp = cerr
+		}
+		return
+	}
+	fmt.Fprintf(os.Stderr, "triad: rank %d of %d: %s\n", comm.Rank(), comm.Size(), oneLine(err))
+	code := 1
+	var ue usageError
+	if errors.As(err, &ue) {
+		code = 2
+	}
+	comm.Abort(code)
+}
+
+// runDirDist is runDir in a group: rank 0 chooses and creates the run directory
+// and tells the other ranks its name; they create nothing. With a nil comm it is
+// runDir.
+func runDirDist(comm train.Comm, experiment string, c *train.Common) (string, error) {
+	if comm == nil {
+		return runDir(experiment, c)
+	}
+	var name []byte
+	if comm.Rank() == 0 {
+		dir, err := runDir(experiment, c)
+		if err != nil {
+			return "", err
+		}
+		name = []byte(dir)
+	}
+	n := []float64{float64(len(name))}
+	if err := comm.BcastFloat64(n, 0); err != nil {
+		return "", err
+	}
+	if comm.Rank() != 0 {
+		name = make([]byte, int(n[0]))
+	}
+	if err := comm.BcastBytes(name, 0); err != nil {
+		return "", err
+	}
+	return string(name), nil
+}
+
+// isRoot reports whether this process writes the run's files: rank 0 of a group,
+// or a process alone.
+func isRoot(comm train.Comm) bool { return comm == nil || comm.Rank() == 0 }

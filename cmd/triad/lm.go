@@ -55,7 +55,7 @@ func defaultLMConfig() lmConfig {
 	}
 }
 
-func lmMain(args []string) error {
+func lmMain(args []string) (err error) {
 	if len(args) > 0 && args[0] == "sample" {
 		return lmSample(args[1:])
 	}
@@ -66,7 +66,12 @@ func lmMain(args []string) error {
 	if err := cfg.validate(); err != nil {
 		return usage(err)
 	}
-	dir, err := runDir("lm", &cfg.Common)
+	comm, err := startDist(&cfg.Common)
+	if err != nil {
+		return err
+	}
+	defer endDist(comm, &err)
+	dir, err := runDirDist(comm, "lm", &cfg.Common)
 	if err != nil {
 		return err
 	}
@@ -94,15 +99,19 @@ func lmMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := voc.Save(filepath.Join(dir, "vocab.json")); err != nil {
-		return err
+	if isRoot(comm) {
+		if err := voc.Save(filepath.Join(dir, "vocab.json")); err != nil {
+			return err
+		}
 	}
 	task, lm, store, err := newLMTask(cfg, voc.Len(), voc.Encode(trainToks), voc.Encode(valToks))
 	if err != nil {
 		return err
 	}
-	if err := train.WriteConfig(dir, cfg, train.CurrentEnv(cfg.Threads, os.Args)); err != nil {
-		return err
+	if isRoot(comm) {
+		if err := train.WriteConfig(dir, cfg, train.CurrentEnv(cfg.Threads, os.Args)); err != nil {
+			return err
+		}
 	}
 	rms := solvers.DefaultRMSPropConfig()
 	rms.LR, rms.Alpha = cfg.LR, cfg.Alpha
@@ -114,10 +123,16 @@ func lmMain(args []string) error {
 		Dir: dir, Common: cfg.Common, Store: store, Solver: solver,
 		Schedule: epochDecay{base: cfg.LR, decay: cfg.Decay, after: cfg.DecayAfter, stepsPerEpoch: task.StepsPerEpoch()},
 		ClipNorm: cfg.ClipNorm, ClipValue: cfg.ClipValue, Task: task,
-		Best: "val_loss", ItemName: "tokens",
+		Best: "val_loss", ItemName: "tokens", Comm: comm,
 	}
-	fmt.Fprintf(os.Stderr, "lm: %s, %d parameters, vocabulary %d, %d train / %d validation tokens, %d steps per epoch, run %s\n",
-		cfg.Cell, store.Count(), voc.Len(), len(trainToks), len(valToks), task.StepsPerEpoch(), dir)
+	if isRoot(comm) {
+		ranks := ""
+		if comm != nil {
+			ranks = fmt.Sprintf(", %d ranks of %d threads", comm.Size(), cfg.Threads)
+		}
+		fmt.Fprintf(os.Stderr, "lm: %s, %d parameters, vocabulary %d, %d train / %d validation tokens, %d steps per epoch%s, run %s\n",
+			cfg.Cell, store.Count(), voc.Len(), len(trainToks), len(valToks), task.StepsPerEpoch(), ranks, dir)
+	}
 	ctx, stop := interruptible()
 	defer stop()
 	sum, err := loop.Run(ctx)
@@ -125,6 +140,9 @@ func lmMain(args []string) error {
 		return finish(err)
 	}
 	_ = lm
+	if !isRoot(comm) {
+		return nil
+	}
 	fmt.Fprintf(os.Stderr, "lm: validation %.4f nats/token (perplexity %.2f) after %d steps, %.0f tokens/s, %d threads\n",
 		sum.Final["val_loss"], sum.Final["val_ppl"], sum.Steps, sum.ItemsPerSec, sum.Threads)
 	return nil
@@ -176,15 +194,24 @@ func (s epochDecay) LR(step int) float64 {
 // lmTask trains on contiguous windows of the training stream, carrying the
 // recurrent state from one window into the next (truncated back-propagation
 // through time) and resetting it at the start of each epoch.
+//
+// It is a train.ShardedEvaluator: rank r of n takes columns [r*B/n, (r+1)*B/n)
+// of every window of the B-column streams, for training and validation, so the
+// global batch is the single process's. The carry has all B columns on every
+// rank; after a step a rank's carry holds its own columns' new state and zeros
+// elsewhere, and the loop sums the ranks' carries into each checkpoint.
 type lmTask struct {
 	cfg        lmConfig
 	lm         *rnn.LM
-	prog, eval *rnn.LMProgram
+	store      *graph.Store
+	prog, eval *rnn.LMProgram // built at first use, for the shard's columns
 	stream     *batch.Stream
 	val        *batch.Stream
-	carry      rnn.LMState
-	evalState  rnn.LMState
+	carry      rnn.LMState // all B columns
+	part       rnn.LMState // the shard's columns (the carry itself in one process)
+	evalState  rnn.LMState // the shard's columns
 	windows    int
+	rank, size int // the shard: rank of size
 }
 
 func newLMTask(cfg lmConfig, vocabSize int, trainIDs, valIDs []int) (*lmTask, *rnn.LM, *graph.Store, error) {
@@ -194,7 +221,7 @@ func newLMTask(cfg lmConfig, vocabSize int, trainIDs, valIDs []int) (*lmTask, *r
 	if err != nil {
 		return nil, nil, nil, usage(err)
 	}
-	t := &lmTask{cfg: cfg, lm: lm}
+	t := &lmTask{cfg: cfg, lm: lm, store: store, size: 1}
 	if t.stream, err = batch.Batchify(trainIDs, cfg.Batch); err != nil {
 		return nil, nil, nil, usage(err)
 	}
@@ -205,20 +232,72 @@ func newLMTask(cfg lmConfig, vocabSize int, trainIDs, valIDs []int) (*lmTask, *r
 	if t.windows == 0 || (t.val.Steps()-1)/cfg.SeqLen == 0 {
 		return nil, nil, nil, usage(errors.Errorf("the corpus is too small for batch %d x seq_len %d", cfg.Batch, cfg.SeqLen))
 	}
-	if t.prog, err = lm.Build(store, graph.Train, cfg.Batch, cfg.SeqLen, false); err != nil {
-		return nil, nil, nil, err
-	}
-	if t.eval, err = lm.Build(store, graph.Eval, cfg.Batch, cfg.SeqLen, false); err != nil {
-		return nil, nil, nil, err
-	}
 	t.carry = lm.NewState(tensor.Float32, cfg.Batch)
-	t.evalState = lm.NewState(tensor.Float32, cfg.Batch)
+	t.part = t.carry
 	return t, lm, store, nil
 }
 
 func (t *lmTask) StepsPerEpoch() int { return t.windows }
 
+// SetShard makes the task train and validate on columns [rank*B/size,
+// (rank+1)*B/size) of the streams.
+func (t *lmTask) SetShard(rank, size int) error {
+	if size <= 0 || rank < 0 || rank >= size {
+		return errors.Errorf("lm: shard %d of %d", rank, size)
+	}
+	if t.cfg.Batch%size != 0 {
+		return errors.Errorf("lm: batch %d does not split evenly into %d ranks; use a multiple of %d", t.cfg.Batch, size, size)
+	}
+	if t.prog != nil || t.eval != nil {
+		return errors.New("lm: SetShard after the programs were built")
+	}
+	t.rank, t.size = rank, size
+	if size > 1 {
+		t.part = t.lm.NewState(tensor.Float32, t.cfg.Batch/size)
+	}
+	return nil
+}
+
+// shard returns the shard's columns of a time-major window of the B-column
+// stream (the window itself in one process).
+func (t *lmTask) shard(w []int) []int {
+	if t.size == 1 {
+		return w
+	}
+	b, cols := t.cfg.Batch, t.cfg.Batch/t.size
+	lo := t.rank * cols
+	out := make([]int, 0, len(w)/t.size)
+	for s := 0; s < len(w); s += b {
+		out = append(out, w[s+lo:s+lo+cols]...)
+	}
+	return out
+}
+
+// copyRows copies the shard's rows of the carry into part (toPart) or back, the
+// other rows of the carry then being zeroed.
+func (t *lmTask) copyRows(toPart bool) {
+	cols := t.cfg.Batch / t.size
+	full := append(append([]*tensor.Dense(nil), t.carry.H...), t.carry.C...)
+	part := append(append([]*tensor.Dense(nil), t.part.H...), t.part.C...)
+	for k := range full {
+		f, p := graph.Slice[float32](full[k]), graph.Slice[float32](part[k])
+		lo := t.rank * cols * (len(p) / cols)
+		if toPart {
+			copy(p, f[lo:])
+			continue
+		}
+		clear(f)
+		copy(f[lo:], p)
+	}
+}
+
 func (t *lmTask) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
+	if t.prog == nil {
+		var err error
+		if t.prog, err = t.lm.Build(t.store, graph.Train, t.cfg.Batch/t.size, t.cfg.SeqLen, false); err != nil {
+			return train.Result{}, err
+		}
+	}
 	pos := step % t.windows
 	if pos == 0 {
 		t.carry.Zero()
@@ -227,26 +306,52 @@ func (t *lmTask) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	if err != nil {
 		return train.Result{}, err
 	}
+	x, y = t.shard(x), t.shard(y)
+	if t.size > 1 {
+		t.copyRows(true)
+	}
 	if err := t.prog.Feed(x, y); err != nil {
 		return train.Result{}, err
 	}
-	if err := t.prog.SetState(t.carry); err != nil {
+	if err := t.prog.SetState(t.part); err != nil {
 		return train.Result{}, err
 	}
 	t.prog.SetNoise(noise)
 	if err := t.prog.Run(); err != nil {
 		return train.Result{}, err
 	}
-	if err := t.prog.CopyFinalState(t.carry); err != nil {
+	if err := t.prog.CopyFinalState(t.part); err != nil {
 		return train.Result{}, err
+	}
+	if t.size > 1 {
+		t.copyRows(false)
 	}
 	out, _ := t.prog.Output("loss")
 	return train.Result{Loss: graph.Scalar(out), Items: len(x)}, nil
 }
 
 // Evaluate runs the whole validation stream in full windows, carrying the state,
-// and returns the mean loss per token (nats) and the perplexity.
+// and returns the mean loss per token (nats) and the perplexity. (After
+// SetShard with more than one rank it sees only the shard's columns; the loop
+// then uses EvaluateSums.)
 func (t *lmTask) Evaluate() (map[string]float64, error) {
+	sums, err := t.EvaluateSums()
+	if err != nil {
+		return nil, err
+	}
+	return t.MetricsFromSums(sums)
+}
+
+// EvaluateSums runs the shard's columns of the validation stream and returns
+// the sum of the windows' mean losses and the number of windows.
+func (t *lmTask) EvaluateSums() (map[string]float64, error) {
+	if t.eval == nil {
+		var err error
+		if t.eval, err = t.lm.Build(t.store, graph.Eval, t.cfg.Batch/t.size, t.cfg.SeqLen, false); err != nil {
+			return nil, err
+		}
+		t.evalState = t.lm.NewState(tensor.Float32, t.cfg.Batch/t.size)
+	}
 	t.evalState.Zero()
 	n := (t.val.Steps() - 1) / t.cfg.SeqLen
 	var sum float64
@@ -255,7 +360,7 @@ func (t *lmTask) Evaluate() (map[string]float64, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := t.eval.Feed(x, y); err != nil {
+		if err := t.eval.Feed(t.shard(x), t.shard(y)); err != nil {
 			return nil, err
 		}
 		if err := t.eval.SetState(t.evalState); err != nil {
@@ -270,7 +375,17 @@ func (t *lmTask) Evaluate() (map[string]float64, error) {
 		out, _ := t.eval.Output("loss")
 		sum += graph.Scalar(out)
 	}
-	loss := sum / float64(n)
+	return map[string]float64{"loss": sum, "windows": float64(n)}, nil
+}
+
+// MetricsFromSums returns the mean loss per token (nats) and the perplexity from
+// the sums of EvaluateSums: with equal shards, the mean of the windows' mean
+// losses over all ranks is that of the whole batch.
+func (t *lmTask) MetricsFromSums(s map[string]float64) (map[string]float64, error) {
+	if s["windows"] <= 0 {
+		return nil, errors.New("lm: no validation windows")
+	}
+	loss := s["loss"] / s["windows"]
 	return map[string]float64{"val_loss": loss, "val_ppl": math.Exp(loss)}, nil
 }
 
