@@ -219,7 +219,12 @@ func TestBeamOfOneEqualsGreedy(t *testing.T) {
 			require.Equal(t, greedy[i].Tokens, beam[0].Tokens, "%s source %d", name, i)
 			require.Equal(t, greedy[i].Finished, beam[0].Finished)
 			require.InDelta(t, greedy[i].LogProb, beam[0].LogProb, 1e-12)
-			require.Equal(t, greedy[i].Weights, beam[0].Weights)
+			// the same numbers up to rounding: a BLAS may take other kernels for a
+			// batch of sources than for a beam of one
+			require.Len(t, beam[0].Weights, len(greedy[i].Weights))
+			for r := range greedy[i].Weights {
+				require.InDeltaSlice(t, greedy[i].Weights[r], beam[0].Weights[r], 1e-12)
+			}
 			// a wider beam finds a sequence at least as probable when alpha is 0
 			opt.Beam, opt.Alpha = 4, 0
 			wide, err := BeamSearch(dec, src, opt)
