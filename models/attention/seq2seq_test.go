@@ -346,3 +346,30 @@ func TestFeedErrors(t *testing.T) {
 	_, err = NewSeq2Seq(s, Seq2SeqConfig{SrcVocab: 9, TgtVocab: 7, Embed: 3, Hidden: 4, Cell: rnn.Tanh})
 	require.ErrorContains(t, err, "cell")
 }
+
+// eosGuard is toyModel that fails the test if it is ever stepped with EOS, i.e.
+// if a finished hypothesis is extended.
+type eosGuard struct {
+	toyModel
+	t *testing.T
+}
+
+func (g eosGuard) Step(st DecodeState, tokens []int) (StepOutput, DecodeState, error) {
+	for _, tok := range tokens {
+		require.NotEqual(g.t, toyEOS, tok, "a finished hypothesis was extended")
+	}
+	return g.toyModel.Step(st, tokens)
+}
+
+func TestFinishedHypothesesAreNeverExtended(t *testing.T) {
+	for _, beam := range []int{1, 2, 3, 5} {
+		hyps, err := BeamSearch(eosGuard{t: t}, []int{0}, DecodeOptions{BOS: toyBOS, EOS: toyEOS, MaxLen: 6, Beam: beam})
+		require.NoError(t, err)
+		for _, h := range hyps {
+			require.True(t, h.Finished)
+			require.NotContains(t, h.Tokens, toyEOS)
+		}
+	}
+	_, err := Greedy(eosGuard{t: t}, [][]int{{0}, {1}}, DecodeOptions{BOS: toyBOS, EOS: toyEOS, MaxLen: 6})
+	require.NoError(t, err)
+}
