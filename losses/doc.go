@@ -2,7 +2,9 @@
 // Gorgonia graph: cross-entropy from logits with integer targets (ignore index,
 // label smoothing, per-token weights), masked sequence cross-entropy, binary
 // cross-entropy with logits, mean squared error, the Kullback-Leibler divergences of
-// diagonal Gaussians, and the evidence lower bound of a variational autoencoder.
+// diagonal Gaussians, the evidence lower bound of a variational autoencoder, and
+// the connectionist temporal classification loss (CTC, Graves et al. 2006) with
+// greedy and prefix beam-search decoding.
 //
 // Every function takes nodes and returns a node, so a model adds its loss to the
 // graph it builds:
