@@ -21,6 +21,10 @@ type LMConfig struct {
 	Cell    Cell
 	Dropout float64 // on the embeddings, between layers and before the head
 	Tie     bool    // share the embedding table with the output head (needs Embed == Hidden)
+	// Unrolled builds the per-step reference graph instead of the fused
+	// whole-sequence kernels (see RNN.ForwardSeq); both give the same results to
+	// rounding, the fused graph several times faster.
+	Unrolled bool
 }
 
 // LM is a recurrent language model, p(x_{t+1} | x_1..x_t) = softmax(head(h_t)).
@@ -44,7 +48,8 @@ func NewLM(s *graph.Store, cfg LMConfig) (*LM, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := New(s, "rnn", Config{Cell: cfg.Cell, Input: cfg.Embed, Hidden: cfg.Hidden, Layers: cfg.Layers, Dropout: cfg.Dropout})
+	r, err := New(s, "rnn", Config{Cell: cfg.Cell, Input: cfg.Embed, Hidden: cfg.Hidden, Layers: cfg.Layers, Dropout: cfg.Dropout,
+		Fused: !cfg.Unrolled})
 	if err != nil {
 		return nil, err
 	}
@@ -60,33 +65,59 @@ func NewLM(s *graph.Store, cfg LMConfig) (*LM, error) {
 }
 
 // LMProgram is a compiled language-model graph for a fixed batch and window:
-// inputs "x.T" (the B token ids of step T, tensor.Int), "y" (the T*B next tokens,
-// time-major, tensor.Int) and the initial state "state.h0.K" / "state.c0.K";
-// outputs "loss" (mean nats per token), "logits" (T*B, Vocab) when asked for, and
-// the final state "state.hN.K" / "state.cN.K".
+// inputs "x" (the T*B token ids, time-major, tensor.Int; for an unrolled model
+// "x.T", the B ids of step T), "y" (the T*B next tokens, time-major, tensor.Int)
+// and the initial state "state.h0.K" / "state.c0.K"; outputs "loss" (mean nats
+// per token), "logits" (T*B, Vocab) when asked for, and the final state
+// "state.hN.K" / "state.cN.K". Feed sets x and y whatever the layout.
 type LMProgram struct {
 	*graph.Program
 	Batch, Steps int
 	lm           *LM
+	unrolled     bool
+	x, y         *tensor.Dense // Feed's buffers
 }
 
 // Build compiles the model for batch b and window steps. A training program
 // differentiates the loss; withLogits adds the logits as an output (for sampling).
 func (m *LM) Build(s *graph.Store, mode graph.Mode, batch, steps int, withLogits bool) (*LMProgram, error) {
+	if batch <= 0 || steps <= 0 {
+		return nil, errors.Errorf("lm: batch %d, steps %d", batch, steps)
+	}
 	b := graph.NewBuilder(s, mode)
-	xs := make([]*G.Node, steps)
-	for t := range xs {
-		ids := b.Input(fmt.Sprintf("x.%d", t), tensor.Int, batch)
-		xs[t] = graph.Dropout(b, m.Embed.Forward(b, ids), m.Config.Dropout)
-	}
-	init := m.RNN.ZeroState(b, "state", batch)
-	outs, final := m.RNN.Forward(b, xs, init, nil)
-	if b.Err() != nil {
-		return nil, b.Err()
-	}
-	h := outs[0]
-	if steps > 1 {
-		h = b.Check(G.Concat(0, outs...))
+	var h *G.Node
+	var final State
+	if m.Config.Unrolled {
+		xs := make([]*G.Node, steps)
+		for t := range xs {
+			ids := b.Input(fmt.Sprintf("x.%d", t), tensor.Int, batch)
+			xs[t] = graph.Dropout(b, m.Embed.Forward(b, ids), m.Config.Dropout)
+		}
+		init := m.RNN.ZeroState(b, "state", batch)
+		var outs []*G.Node
+		outs, final = m.RNN.forwardUnrolled(b, xs, init, nil)
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
+		h = outs[0]
+		if steps > 1 {
+			h = b.Check(G.Concat(0, outs...))
+		}
+	} else {
+		ids := b.Input("x", tensor.Int, steps*batch)
+		init := m.RNN.ZeroState(b, "state", batch)
+		if (m.Config.Dropout == 0 || mode != graph.Train) && m.Config.Vocab < steps*batch {
+			// no dropout on the embeddings: the first layer projects the table
+			h, final = m.RNN.ForwardEmbedded(b, b.Param(m.Embed.Weight), ids, steps, init, nil)
+		} else {
+			// one lookup and one dropout mask for the whole window: the same noise,
+			// drawn in the same order, as the unrolled graph's per-step masks
+			x := graph.Dropout(b, m.Embed.Forward(b, ids), m.Config.Dropout)
+			h, final = m.RNN.ForwardSeq(b, x, steps, init, nil)
+		}
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
 	}
 	logits := m.Head.Forward(b, graph.Dropout(b, h, m.Config.Dropout))
 	y := b.Input("y", tensor.Int, steps*batch)
@@ -111,7 +142,9 @@ func (m *LM) Build(s *graph.Store, mode graph.Mode, batch, steps int, withLogits
 	if err != nil {
 		return nil, errors.Wrap(err, "lm")
 	}
-	return &LMProgram{Program: p, Batch: batch, Steps: steps, lm: m}, nil
+	return &LMProgram{Program: p, Batch: batch, Steps: steps, lm: m, unrolled: m.Config.Unrolled,
+		x: tensor.New(tensor.Of(tensor.Int), tensor.WithShape(steps*batch)),
+		y: tensor.New(tensor.Of(tensor.Int), tensor.WithShape(steps*batch))}, nil
 }
 
 // Feed sets the window's tokens: x and y time-major (x[t*B+b]).
@@ -119,13 +152,21 @@ func (p *LMProgram) Feed(x, y []int) error {
 	if len(x) != p.Batch*p.Steps || len(y) != len(x) {
 		return errors.Errorf("lm: window of %d/%d tokens for batch %d x steps %d", len(x), len(y), p.Batch, p.Steps)
 	}
-	for t := 0; t < p.Steps; t++ {
-		ids := tensor.New(tensor.WithShape(p.Batch), tensor.WithBacking(append([]int(nil), x[t*p.Batch:(t+1)*p.Batch]...)))
-		if err := p.Set(fmt.Sprintf("x.%d", t), ids); err != nil {
+	if p.unrolled {
+		for t := 0; t < p.Steps; t++ {
+			ids := tensor.New(tensor.WithShape(p.Batch), tensor.WithBacking(append([]int(nil), x[t*p.Batch:(t+1)*p.Batch]...)))
+			if err := p.Set(fmt.Sprintf("x.%d", t), ids); err != nil {
+				return err
+			}
+		}
+	} else {
+		copy(graph.Ints(p.x), x)
+		if err := p.Set("x", p.x); err != nil {
 			return err
 		}
 	}
-	return p.Set("y", tensor.New(tensor.WithShape(len(y)), tensor.WithBacking(append([]int(nil), y...))))
+	copy(graph.Ints(p.y), y)
+	return p.Set("y", p.y)
 }
 
 // State is a recurrent state held outside any graph, as tensors: what truncated

@@ -14,11 +14,13 @@ import (
 // TestPyTorchParity runs torch.nn.RNN/LSTM/GRU(3, 4, num_layers=2,
 // bidirectional=True) in float64 on shared weights and inputs
 // (scripts/fixtures_rnn.py) and compares outputs, final states, loss and every
-// parameter gradient to 1e-10 relative.
+// parameter gradient to 1e-10 relative, through the unrolled graph and through
+// the fused kernels.
 func TestPyTorchParity(t *testing.T) {
 	const T, B, I, H, S = 3, 2, 3, 4, 4
-	for _, name := range []string{"rnn", "lstm", "gru"} {
-		t.Run(name, func(t *testing.T) {
+	for _, run := range []string{"rnn", "lstm", "gru", "rnn/fused", "lstm/fused", "gru/fused"} {
+		name, fused := strings.CutSuffix(run, "/fused")
+		t.Run(run, func(t *testing.T) {
 			fx, meta, err := graph.LoadTensors("testdata/parity_" + name + ".safetensors")
 			require.NoError(t, err)
 			get := func(k string) []float64 {
@@ -28,7 +30,7 @@ func TestPyTorchParity(t *testing.T) {
 			}
 			cell := Cell(meta["cell"])
 			s := graph.NewStore(tensor.Float64, graph.NewRNG(1, "init"))
-			r, err := New(s, "", Config{Cell: cell, Input: I, Hidden: H, Layers: 2, Bidirectional: true})
+			r, err := New(s, "", Config{Cell: cell, Input: I, Hidden: H, Layers: 2, Bidirectional: true, Fused: fused})
 			require.NoError(t, err)
 			params := map[string]*tensor.Dense{}
 			for k, v := range fx {

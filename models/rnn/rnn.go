@@ -43,6 +43,13 @@ type Config struct {
 	// block; b_hh's stays as initialised). The zero value means 1, the default
 	// (Jozefowicz et al. 2015); NoForgetBias keeps PyTorch's uniform initialisation.
 	ForgetBias float64
+	// Fused runs Forward through ForwardSeq's whole-sequence kernels (one node per
+	// layer and direction) instead of the per-step graph; the results are the same
+	// to rounding. Forward then cuts the output back into steps, and the gradient
+	// of each step's output comes back as a tensor of the whole sequence's size
+	// that Gorgonia sums: work and memory grow as T^2 in the backward pass. Call
+	// ForwardSeq itself for long sequences.
+	Fused bool
 }
 
 // NoForgetBias, as Config.ForgetBias, leaves the forget bias as PyTorch initialises it.
@@ -163,7 +170,27 @@ type State struct {
 // padding: a padded step leaves the state unchanged and outputs zeros, so each
 // direction of each sequence sees only its real steps, as PyTorch's packed
 // sequences do.
+//
+// With Config.Fused the stack runs as ForwardSeq's fused kernels; otherwise it is
+// unrolled, a few nodes per step, layer and direction: the reference the fused
+// kernels are tested against.
 func (r *RNN) Forward(b *graph.Builder, xs []*G.Node, init State, masks []*G.Node) ([]*G.Node, State) {
+	if len(xs) == 0 {
+		b.Fail(errors.New("rnn: no steps"))
+		return nil, State{}
+	}
+	if r.Fused {
+		if masks != nil && len(masks) != len(xs) {
+			b.Fail(errors.Errorf("rnn: %d masks for %d steps", len(masks), len(xs)))
+			return nil, State{}
+		}
+		return r.forwardFused(b, xs, init, masks)
+	}
+	return r.forwardUnrolled(b, xs, init, masks)
+}
+
+// forwardUnrolled is Forward as a per-step graph.
+func (r *RNN) forwardUnrolled(b *graph.Builder, xs []*G.Node, init State, masks []*G.Node) ([]*G.Node, State) {
 	var final State
 	if len(init.H) != r.States() || (r.Cell == LSTM && len(init.C) != r.States()) {
 		b.Fail(errors.Errorf("rnn: initial state has %d h and %d c tensors, want %d", len(init.H), len(init.C), r.States()))

@@ -1,0 +1,93 @@
+package rnn
+
+import (
+	"math"
+	"testing"
+
+	"github.com/triadml/triad/graph"
+)
+
+// TestFastMath32 bounds the float32 activations' error against float64's math on
+// a dense grid over [-100, 100] and random arguments: within 3 units of float32
+// rounding (2^-24 relative: half the float32 epsilon) of the exact value, or, for
+// the sigmoid near 0 where only the absolute error matters, within 2^-24 absolute.
+// A float64 evaluation rounded to float32 errs by half a unit. Both the Go loops
+// and, where the processor has them, the AVX2 kernels are checked; the latter
+// also with lengths that are not multiples of 8.
+func TestFastMath32(t *testing.T) {
+	const ulp = 1.0 / (1 << 24)
+	rng := graph.NewRNG(1, "fastmath")
+	xs := []float64{0, 1e-30, -1e-30, 1e-8, 0.625, -0.625, 0.62499997, 87, -87, 88, 89, -89, 100, -100, 1e30, -1e30}
+	for x := -100.0; x <= 100; x += 1.0 / 1024 {
+		xs = append(xs, x)
+	}
+	for i := 0; i < 100000; i++ {
+		xs = append(xs, rng.NormFloat64()*3)
+	}
+	x := make([]float32, len(xs)+5) // a tail that is not a multiple of 8
+	for i := range x {
+		x[i] = float32(xs[i%len(xs)])
+	}
+	check := func(name string, got []float32, f func(float64) float64, absOK float64) {
+		t.Helper()
+		for i, g := range got {
+			xe := float64(x[i])
+			want := f(xe)
+			err := math.Abs(float64(g) - want)
+			if err > 3*ulp*math.Abs(want) && err > absOK {
+				t.Fatalf("%s(%g) = %.9g, want %.9g (error %.3g relative)", name, xe, g, want, err/math.Abs(want))
+			}
+		}
+	}
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	impls := []struct {
+		name string
+		sig  func([]float32)
+		tanh func(dst, src []float32)
+	}{{"go", sigmoids32Go, tanhs32Go}, {"dispatch", sigmoids32, tanhs32}}
+	for _, im := range impls {
+		y := append([]float32(nil), x...)
+		im.sig(y)
+		check(im.name+" sigmoid", y, sig, ulp)
+		im.tanh(y, x)
+		check(im.name+" tanh", y, math.Tanh, 1e-38)
+	}
+	if !haveAVX2 {
+		t.Log("no AVX2 kernels on this processor or build: checked the Go loops only")
+	}
+}
+
+func BenchmarkSigmoid32(b *testing.B)   { benchAct(b, func(v []float32) { sigmoids(v) }) }
+func BenchmarkTanh32(b *testing.B)      { benchAct(b, func(v []float32) { tanhs(v, v) }) }
+func BenchmarkSigmoid32Go(b *testing.B) { benchAct(b, sigmoids32Go) }
+func BenchmarkTanh32Go(b *testing.B)    { benchAct(b, func(v []float32) { tanhs32Go(v, v) }) }
+func BenchmarkSigmoid64(b *testing.B) {
+	benchAct(b, func(v []float32) {
+		for i, x := range v {
+			v[i] = float32(1 / (1 + math.Exp(-float64(x))))
+		}
+	})
+}
+func BenchmarkTanh64(b *testing.B) {
+	benchAct(b, func(v []float32) {
+		for i, x := range v {
+			v[i] = float32(math.Tanh(float64(x)))
+		}
+	})
+}
+
+func benchAct(b *testing.B, f func([]float32)) {
+	rng := graph.NewRNG(1, "bench")
+	x := make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 2)
+	}
+	y := make([]float32, len(x))
+	b.ResetTimer()
+	cpu := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		copy(y, x)
+		f(y)
+	}
+	b.ReportMetric((cpuSeconds()-cpu)*1e9/float64(b.N*len(x)), "cpu-ns/value")
+}
