@@ -76,7 +76,7 @@ func TestClassifyCrossValidation(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	args := []string{"classify", "--dataset", "rt-polarity", "--data-dir", data, "--out", out, "--folds", "3",
 		"--epochs", "6", "--embed", "8", "--embed-std", "0.1", "--hidden", "6", "--attn-dim", "5", "--batch", "8", "--lr", "0.05",
-		"--dropout", "0", "--show", "6", "--threads", "1", "--buckets", "12"}
+		"--dropout", "0", "--word-dropout", "0", "--lr-decay", "1", "--show", "6", "--threads", "1", "--buckets", "12"}
 	require.Equal(t, 0, run(args))
 	var sum cvSummary
 	readJSON(t, filepath.Join(out, "summary.json"), &sum)
@@ -128,7 +128,7 @@ func TestClassifySNIPSTransformer(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	args := []string{"classify", "--dataset", "snips", "--data-dir", data, "--out", out, "--encoder", "transformer",
 		"--pool", "first", "--epochs", "8", "--embed", "16", "--heads", "2", "--ff", "16", "--batch", "8",
-		"--lr", "0.01", "--dropout", "0.1", "--show", "4", "--threads", "1"}
+		"--lr", "0.01", "--lr-decay", "1", "--dropout", "0.1", "--word-dropout", "0.1", "--show", "4", "--threads", "1"}
 	require.Equal(t, 0, run(args))
 	var res foldResult
 	readJSON(t, filepath.Join(out, "result.json"), &res)
@@ -150,6 +150,7 @@ func TestClassifyUsageErrors(t *testing.T) {
 	require.Equal(t, 2, run([]string{"classify", "--dataset", "imdb", "--out", dir}))
 	require.Equal(t, 2, run([]string{"classify", "--encoder", "cnn", "--out", dir}))
 	require.Equal(t, 2, run([]string{"classify", "--buckets", "32,16", "--out", dir}))
+	require.Equal(t, 2, run([]string{"classify", "--word-dropout", "1", "--out", dir}))
 	require.Equal(t, 2, run([]string{"classify", "--encoder", "transformer", "--embed", "30", "--heads", "4", "--out", dir}))
 	require.Equal(t, 2, run([]string{"classify", "--data-dir", filepath.Join(dir, "missing"), "--out", dir}), "no dataset there")
 	require.Equal(t, 2, run([]string{"classify", "predict"}), "--run is required")
