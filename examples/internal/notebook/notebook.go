@@ -72,6 +72,17 @@ type Curves map[string][][2]float64
 
 // Plot draws the curves into name.png and adds it to the page.
 func (nb *Notebook) Plot(name, title, xlabel, ylabel string, curves Curves, order []string) error {
+	return nb.PlotWith(name, title, xlabel, ylabel, curves, order, PlotOptions{})
+}
+
+// PlotOptions places a plot's legend; the zero value puts it at the top right.
+type PlotOptions struct {
+	// LegendBottom and LegendLeft move the legend to the bottom or left edge.
+	LegendBottom, LegendLeft bool
+}
+
+// PlotWith is Plot with the legend placed by opt.
+func (nb *Notebook) PlotWith(name, title, xlabel, ylabel string, curves Curves, order []string, opt PlotOptions) error {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xlabel, ylabel
 	palette := []color.Color{
@@ -92,7 +103,8 @@ func (nb *Notebook) Plot(name, title, xlabel, ylabel string, curves Curves, orde
 		p.Add(line)
 		p.Legend.Add(label, line)
 	}
-	p.Legend.Top = true
+	p.Legend.Top = !opt.LegendBottom
+	p.Legend.Left = opt.LegendLeft
 	w, err := p.WriterTo(7*vg.Inch, 4*vg.Inch, "png")
 	if err != nil {
 		return err
