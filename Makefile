@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 9m
 TAGS ?= $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo openblas)
 GOFLAGS_TAGS := $(if $(strip $(TAGS)),-tags $(TAGS),)
 
-.PHONY: all build test test-mpi bench lint demo fuzz
+.PHONY: all build print-tags test test-purego test-mpi bench lint demo fuzz
 
 all: build
 
@@ -21,6 +21,11 @@ build:
 
 test: lint
 	$(GO) test $(GOFLAGS_TAGS) -timeout $(TEST_TIMEOUT) ./...
+
+# The BLAS-dependent packages again with gonum's pure-Go BLAS, for machines
+# without OpenBLAS.
+test-purego:
+	$(GO) test -timeout $(TEST_TIMEOUT) ./graph/... ./models/...
 
 # Data-parallel training over MPI under mpirun (needs openmpi-bin and
 # libopenmpi-dev, which `make test` does not): see scripts/test_mpi.sh.
@@ -47,3 +52,7 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# The build tags make test uses (empty: pure Go).
+print-tags:
+	@echo $(TAGS)
