@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"math"
 	"math/rand/v2"
 
 	"github.com/pkg/errors"
@@ -27,12 +28,16 @@ func Dropout(b *Builder, x *G.Node, p float64) *G.Node {
 }
 
 // BernoulliMask samples an inverted-dropout mask: 0 with probability p, 1/(1-p)
-// otherwise.
+// otherwise. Element i is 0 when the i-th uniform rng.Float64() is below p; the
+// comparison is made on the integer behind that uniform, u/2^53 < p exactly when
+// u < ceil(p 2^53) (math/rand/v2's Float64 is (Uint64() >> 11) / 2^53), which
+// draws the same masks without the conversion to a float.
 func BernoulliMask(p float64) Sampler {
 	keep := 1 / (1 - p)
+	below := uint64(math.Ceil(p * (1 << 53)))
 	return func(rng *rand.Rand, vals []float64) {
 		for i := range vals {
-			if rng.Float64() < p {
+			if rng.Uint64()<<11>>11 < below {
 				vals[i] = 0
 			} else {
 				vals[i] = keep

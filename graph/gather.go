@@ -75,6 +75,10 @@ func (gatherKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, 
 
 var _ IntoKernel = gatherKernel{}
 
+// Overwrites implements Overwriter: every output row is copied; the table's
+// gradient is a scatter-add.
+func (gatherKernel) Overwrites(wrt int) bool { return wrt == -1 }
+
 func gatherRows[T Float](out, table []T, ids []int, rows, width int) error {
 	for i, id := range ids {
 		if id < 0 || id >= rows {

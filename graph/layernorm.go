@@ -57,15 +57,20 @@ func (layerNormKernel) Differentiable(int) []bool { return []bool{true, true, tr
 
 func (k layerNormKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
 	out := NewDense(in[0].Dtype(), in[0].Shape()...)
+	return out, k.ForwardInto(out, in)
+}
+
+// ForwardInto writes the normalised input into out, a buffer its node keeps.
+func (k layerNormKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		layerNormForward(Slice[float32](out), Slice[float32](in[0]), Slice[float32](in[1]), Slice[float32](in[2]), k.eps)
 	case tensor.Float64:
 		layerNormForward(Slice[float64](out), Slice[float64](in[0]), Slice[float64](in[1]), Slice[float64](in[2]), k.eps)
 	default:
-		return nil, errors.Errorf("layernorm: unsupported dtype %v", in[0].Dtype())
+		return errors.Errorf("layernorm: unsupported dtype %v", in[0].Dtype())
 	}
-	return out, nil
+	return nil
 }
 
 // rowStats returns the mean and 1/sqrt(var+eps) of a row, accumulated in float64.
@@ -93,16 +98,30 @@ func layerNormForward[T Float](y, x, w, bias []T, eps float64) {
 	}
 }
 
-func (k layerNormKernel) Backward(wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) (*tensor.Dense, error) {
+func (k layerNormKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
 	grad := NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	return grad, k.BackwardInto(grad, wrt, in, out, gradOut)
+}
+
+// BackwardInto writes the gradient of input wrt into grad, a zeroed buffer its
+// node keeps.
+func (k layerNormKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		layerNormBackward(wrt, Slice[float32](grad), Slice[float32](in[0]), Slice[float32](in[1]), Slice[float32](gradOut), k.eps)
 	case tensor.Float64:
 		layerNormBackward(wrt, Slice[float64](grad), Slice[float64](in[0]), Slice[float64](in[1]), Slice[float64](gradOut), k.eps)
+	default:
+		return errors.Errorf("layernorm: unsupported dtype %v", in[0].Dtype())
 	}
-	return grad, nil
+	return nil
 }
+
+var _ IntoKernel = layerNormKernel{}
+
+// Overwrites implements Overwriter: the output and the input's gradient are
+// written whole; the weight and bias gradients are accumulated.
+func (layerNormKernel) Overwrites(wrt int) bool { return wrt <= 0 }
 
 // layerNormBackward: with xh = (x - mean) rstd and gh = g w,
 // dx = rstd (gh - mean(gh) - xh mean(gh xh)), dw = sum_rows g xh, db = sum_rows g.

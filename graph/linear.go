@@ -138,6 +138,10 @@ func (linearKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense
 
 var _ IntoKernel = linearKernel{}
 
+// Overwrites implements Overwriter: the output and the gradients of x and W are
+// written whole; the bias gradient is accumulated.
+func (linearKernel) Overwrites(wrt int) bool { return wrt != 2 }
+
 func linearBackward[T Float](wrt int, grad, x, w, g []T, m, n, k int) {
 	switch wrt {
 	case 0: // dx (m,k) = g (m,n) W (n,k)

@@ -34,12 +34,28 @@ type Kernel interface {
 }
 
 // IntoKernel is a Kernel that writes into buffers its node keeps from run to run,
-// so that a training step allocates nothing for it. The buffers arrive zeroed and
-// have the output's (or the input's, for a gradient) shape.
+// so that a training step allocates nothing for it. The buffers arrive zeroed
+// (unless the kernel is an Overwriter that says it writes all of them) and have
+// the output's (or the input's, for a gradient) shape.
 type IntoKernel interface {
 	Kernel
 	ForwardInto(out *tensor.Dense, in []*tensor.Dense) error
 	BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) error
+}
+
+// Overwriter is an optional interface of an IntoKernel whose ForwardInto (wrt
+// -1) or BackwardInto (wrt, an input) writes every element of the buffer it is
+// handed: that buffer is then not zeroed before the call, which saves a pass
+// over it on every run. A kernel that accumulates into its buffer (a column sum,
+// a scatter-add) must answer false.
+type Overwriter interface {
+	Overwrites(wrt int) bool
+}
+
+// overwrites reports whether k declares that it writes all of its buffer.
+func overwrites(k Kernel, wrt int) bool {
+	o, ok := k.(Overwriter)
+	return ok && o.Overwrites(wrt)
 }
 
 // Apply adds a node computing k over the inputs to their graph.
@@ -161,11 +177,12 @@ type fwdOp struct {
 	buf      *tensor.Dense // IntoKernel's output, reused run after run
 }
 
-// reusable returns buf, allocated on first use with dtype and shape, zeroed.
-func reusable(buf **tensor.Dense, dtype tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+// reusable returns buf, allocated on first use with dtype and shape, zeroed
+// unless the kernel overwrites all of it anyway.
+func reusable(buf **tensor.Dense, dtype tensor.Dtype, shape tensor.Shape, overwritten bool) *tensor.Dense {
 	if *buf == nil || (*buf).Dtype() != dtype {
 		*buf = NewDense(dtype, shape...)
-	} else {
+	} else if !overwritten {
 		(*buf).Zero()
 	}
 	return *buf
@@ -188,7 +205,7 @@ func (op *fwdOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
 	if ik, ok := op.k.(IntoKernel); ok && op.outShape.Dims() > 0 {
-		out := reusable(&op.buf, in[op.dtypeInput()].Dtype(), op.outShape)
+		out := reusable(&op.buf, in[op.dtypeInput()].Dtype(), op.outShape, overwrites(op.k, -1))
 		if err := ik.ForwardInto(out, in); err != nil {
 			return nil, errors.Wrap(err, op.k.Key())
 		}
@@ -260,7 +277,7 @@ func (op *bwdOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	n := len(all) - 2
 	if ik, ok := op.k.(IntoKernel); ok && op.outShape.Dims() > 0 {
-		g := reusable(&op.buf, all[op.wrt].Dtype(), op.outShape)
+		g := reusable(&op.buf, all[op.wrt].Dtype(), op.outShape, overwrites(op.k, op.wrt))
 		if err := ik.BackwardInto(g, op.wrt, all[:n], all[n], all[n+1]); err != nil {
 			return nil, errors.Wrap(err, op.key())
 		}

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """PyTorch counterparts of `triad bench`'s reference configurations: one training
 step (forward, backward, Adam) on random data, float32; median of --steps steps
-after --warmup steps, printed in the same format as triad's lines.
+after --warmup steps, printed in the same format as triad's lines, or with --json
+as one JSON object per configuration (the fields of `triad bench --json` that
+apply). Peak RSS is the process's: run one configuration per process (--only)
+to get each configuration's own.
 
 Run with Debian's python3-torch, pinning the threads as triad does, e.g.
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/bench_torch.py --threads 1
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_torch.py --threads 1   # PyTorch's best on 2 cores here
+scripts/bench_report.sh runs both tools and writes docs/BENCHMARKS.md.
 """
 import argparse
+import json
+import os
 import resource
 import statistics
 import time
@@ -55,7 +61,7 @@ class VAE(nn.Module):
 def vae():
     m = VAE()
     x = torch.rand(128, 784)
-    return m, (lambda: m(x)), 128, "examples"
+    return m, (lambda: m(x)), 128, "images"
 
 
 class Seq2Seq(nn.Module):
@@ -95,7 +101,14 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--json", action="store_true", help="one JSON object per configuration")
+    ap.add_argument("--list", action="store_true", help="print the configuration names and exit")
     a = ap.parse_args()
+    if a.list:
+        print("\n".join(CONFIGS))
+        return
+    if a.only and a.only not in CONFIGS:
+        ap.error("unknown configuration %r (%s)" % (a.only, ", ".join(CONFIGS)))
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     for name, make in CONFIGS.items():
@@ -111,15 +124,24 @@ def main():
 
         for _ in range(a.warmup):
             step()
-        times = []
+        times, cpu = [], []
         for _ in range(a.steps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             step()
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
         med = statistics.median(times)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print("%-15s median %.4f s/step (min %.4f, max %.4f, %d steps)  %.0f %s/s  peak RSS %.0f MB (process)  torch threads %d  torch %s"
-              % (name, med, min(times), max(times), a.steps, items / med, what, rss, a.threads, torch.__version__), flush=True)
+        if a.json:
+            print(json.dumps({
+                "name": name, "threads": a.threads, "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
+                "steps": a.steps, "median_s": med, "min_s": min(times), "max_s": max(times),
+                "cpu_median_s": statistics.median(cpu),
+                "items_per_s": items / med, "items": what, "peak_rss_mb": rss,
+                "torch": torch.__version__, "times_s": times}), flush=True)
+            continue
+        print("%-15s median %.4f s/step (min %.4f, max %.4f, %d steps, CPU %.4f s)  %.0f %s/s  peak RSS %.0f MB (process)  torch threads %d  torch %s"
+              % (name, med, min(times), max(times), a.steps, statistics.median(cpu), items / med, what, rss, a.threads, torch.__version__), flush=True)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
@@ -47,7 +49,10 @@ type benchResult struct {
 	MedianSec     float64   `json:"median_s"`
 	MinSec        float64   `json:"min_s"`
 	MaxSec        float64   `json:"max_s"`
+	CPUSec        float64   `json:"cpu_median_s"`
 	ItemsPerSec   float64   `json:"items_per_s"`
+	Items         string    `json:"items"`
+	FlopsPerStep  float64   `json:"flops_per_step"`
 	GFLOPS        float64   `json:"gflops"`
 	PeakGFLOPS    float64   `json:"gemm_peak_gflops"`
 	PeakRSSMB     float64   `json:"peak_rss_mb"`
@@ -65,6 +70,9 @@ func benchMain(args []string) error {
 	steps := fs.Int("steps", 20, "measured steps (after warm-up)")
 	warmup := fs.Int("warmup", 3, "warm-up steps")
 	jsonOut := fs.Bool("json", false, "print one JSON object per configuration instead of a line")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured steps to this file (with --only)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the measured steps to this file (with --only)")
+	list := fs.Bool("list", false, "print the configuration names, one a line, and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(os.Stdout)
@@ -74,10 +82,19 @@ func benchMain(args []string) error {
 		}
 		return usage(err)
 	}
+	if *list {
+		for _, n := range benchNames() {
+			fmt.Println(n)
+		}
+		return nil
+	}
 	if *steps < 1 || *warmup < 0 {
 		return usage(errors.New("steps must be positive and warmup non-negative"))
 	}
 	train.SetThreads(*threads)
+	if *only == "" && (*cpuProfile != "" || *memProfile != "") {
+		return usage(errors.New("--cpuprofile and --memprofile need --only"))
+	}
 	if *only == "" {
 		// one process per configuration, so that each peak memory is its own
 		for _, c := range benchConfigs {
@@ -99,7 +116,7 @@ func benchMain(args []string) error {
 	if cfg == nil {
 		return usage(errors.Errorf("unknown configuration %q (%s)", *only, strings.Join(benchNames(), ", ")))
 	}
-	res, err := runBench(*cfg, *threads, *steps, *warmup)
+	res, err := runBench(*cfg, *threads, *steps, *warmup, profiles{cpu: *cpuProfile, mem: *memProfile})
 	if err != nil {
 		return err
 	}
@@ -108,8 +125,8 @@ func benchMain(args []string) error {
 		fmt.Println(string(raw))
 		return nil
 	}
-	fmt.Printf("%-15s median %.4f s/step (min %.4f, max %.4f, %d steps)  %.0f %s/s  %.1f GFLOP/s (%.0f%% of %.0f GEMM peak)  peak RSS %.0f MB  %.0f allocs/step  %.1f MB/step  threads %d  %s\n",
-		res.Name, res.MedianSec, res.MinSec, res.MaxSec, res.Steps, res.ItemsPerSec, cfg.what, res.GFLOPS,
+	fmt.Printf("%-15s median %.4f s/step (min %.4f, max %.4f, %d steps, CPU %.4f s)  %.0f %s/s  %.1f GFLOP/s (%.0f%% of %.0f GEMM peak)  peak RSS %.0f MB  %.0f allocs/step  %.1f MB/step  threads %d  %s\n",
+		res.Name, res.MedianSec, res.MinSec, res.MaxSec, res.Steps, res.CPUSec, res.ItemsPerSec, cfg.what, res.GFLOPS,
 		100*res.GFLOPS/res.PeakGFLOPS, res.PeakGFLOPS, res.PeakRSSMB, res.AllocsPerStep, res.BytesPerStep/1e6, res.Threads, res.BLAS)
 	return nil
 }
@@ -122,7 +139,11 @@ func benchNames() []string {
 	return n
 }
 
-func runBench(c benchConfig, threads, steps, warmup int) (*benchResult, error) {
+// profiles names the files runBench writes profiles of the measured steps to
+// ("" for none).
+type profiles struct{ cpu, mem string }
+
+func runBench(c benchConfig, threads, steps, warmup int, prof profiles) (*benchResult, error) {
 	step, items, flops, err := c.setup()
 	if err != nil {
 		return nil, errors.Wrap(err, c.name)
@@ -132,30 +153,68 @@ func runBench(c benchConfig, threads, steps, warmup int) (*benchResult, error) {
 			return nil, errors.Wrap(err, c.name)
 		}
 	}
+	if prof.mem != "" {
+		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1 // every allocation of the measured steps
+	}
+	if prof.cpu != "" {
+		f, err := os.Create(prof.cpu)
+		if err != nil {
+			return nil, errors.Wrap(err, "cpu profile")
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, errors.Wrap(err, "cpu profile")
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	times := make([]float64, steps)
+	times, cpu := make([]float64, steps), make([]float64, steps)
 	for i := range times {
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPU()
 		if err := step(); err != nil {
 			return nil, errors.Wrap(err, c.name)
 		}
-		times[i] = time.Since(t0).Seconds()
+		times[i], cpu[i] = time.Since(t0).Seconds(), processCPU()-c0
 	}
 	runtime.ReadMemStats(&after)
+	if prof.mem != "" {
+		if err := writeHeapProfile(prof.mem); err != nil {
+			return nil, err
+		}
+	}
 	sorted := append([]float64(nil), times...)
 	sort.Float64s(sorted)
-	med := sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		med = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
-	}
+	med := median(times)
 	return &benchResult{
-		Name: c.name, Threads: threadCount(threads), Steps: steps, MedianSec: med, MinSec: sorted[0], MaxSec: sorted[len(sorted)-1],
-		ItemsPerSec: float64(items) / med, GFLOPS: flops / med / 1e9, PeakGFLOPS: gemmPeak(), PeakRSSMB: peakRSSMB(),
+		Name: c.name, Threads: threadCount(threads), Steps: steps, MedianSec: med, MinSec: sorted[0], MaxSec: sorted[len(sorted)-1], CPUSec: median(cpu),
+		ItemsPerSec: float64(items) / med, Items: c.what, FlopsPerStep: flops, GFLOPS: flops / med / 1e9, PeakGFLOPS: gemmPeak(), PeakRSSMB: peakRSSMB(),
 		AllocsPerStep: float64(after.Mallocs-before.Mallocs) / float64(steps),
 		BytesPerStep:  float64(after.TotalAlloc-before.TotalAlloc) / float64(steps),
 		BLAS:          graph.BLAS, Times: times,
 	}, nil
+}
+
+// median returns the median of v (the mean of the middle two for an even count).
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// processCPU returns the user and system CPU seconds of the process, all
+// threads together: with one thread, the step's work without the time spent
+// waiting for a core on a shared machine.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 func threadCount(n int) int {
@@ -196,4 +255,19 @@ func peakRSSMB() float64 {
 		}
 	}
 	return math.NaN()
+}
+
+// writeHeapProfile writes the allocation profile (allocations since the start,
+// sampled at runtime.MemProfileRate) to path.
+func writeHeapProfile(path string) error {
+	runtime.GC() // the profile shows the allocations up to the last collection
+	f, err := os.Create(path)
+	if err != nil {
+		return errors.Wrap(err, "memory profile")
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return errors.Wrap(err, "memory profile")
+	}
+	return errors.Wrap(f.Close(), "memory profile")
 }

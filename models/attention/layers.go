@@ -23,6 +23,11 @@ type LayerConfig struct {
 	PreLN bool
 	// Eps is the layer norms' epsilon (default 1e-5, PyTorch's).
 	Eps float64
+	// Unfused builds each sub-layer from separate nodes (MultiHead, graph.Dropout,
+	// graph.LayerNorm): the reference form, slower, whose attention weights are
+	// differentiable. By default each sub-layer is one fused node
+	// (fused_attention.go, fused_ffn.go) computing the same function.
+	Unfused bool
 }
 
 func (c *LayerConfig) validate() error {
@@ -144,8 +149,13 @@ func NewEncoderLayer(s *graph.Store, name string, cfg LayerConfig) (*EncoderLaye
 }
 
 // Forward encodes x (B, T, Dim); mask is nil or additive (B, T, T). It returns the
-// output and the self-attention weights (B*Heads, T, T).
+// output and the self-attention weights (B*Heads, T, T) (in the fused form, for
+// inspection only: they are not differentiable).
 func (l *EncoderLayer) Forward(b *graph.Builder, x, mask *G.Node) (out, weights *G.Node) {
+	if !l.Config.Unfused {
+		x, weights = fusedAttention(b, l.Config, l.SelfAttn, l.Norm1, x, nil, mask)
+		return fusedFeedForward(b, l.Config, l.FF, l.Norm2, x), weights
+	}
 	x = sublayer(b, l.Config, l.Norm1, x, func(h *G.Node) *G.Node {
 		var o *G.Node
 		o, weights = l.SelfAttn.Forward(b, h, h, h, mask)
@@ -195,8 +205,17 @@ func NewDecoderLayer(s *graph.Store, name string, cfg LayerConfig) (*DecoderLaye
 // Forward decodes x (B, T, Dim) over memory (B, S, Dim). selfMask is nil or
 // additive (B, T, T) (causal for a left-to-right decoder); memMask is nil or
 // additive (B, T, S). It returns the output, the self-attention weights
-// (B*Heads, T, T) and the memory-attention weights (B*Heads, T, S).
+// (B*Heads, T, T) and the memory-attention weights (B*Heads, T, S) (in the fused
+// form, for inspection only: they are not differentiable).
 func (l *DecoderLayer) Forward(b *graph.Builder, x, memory, selfMask, memMask *G.Node) (out, selfW, crossW *G.Node) {
+	if !l.Config.Unfused {
+		if memory == nil {
+			return b.Fail(errors.New("decoder layer: nil memory")), nil, nil
+		}
+		x, selfW = fusedAttention(b, l.Config, l.SelfAttn, l.Norm1, x, nil, selfMask)
+		x, crossW = fusedAttention(b, l.Config, l.CrossAttn, l.Norm2, x, memory, memMask)
+		return fusedFeedForward(b, l.Config, l.FF, l.Norm3, x), selfW, crossW
+	}
 	x = sublayer(b, l.Config, l.Norm1, x, func(h *G.Node) *G.Node {
 		var o *G.Node
 		o, selfW = l.SelfAttn.Forward(b, h, h, h, selfMask)

@@ -31,6 +31,10 @@ type TransformerConfig struct {
 	// TieOutput uses the target embedding table as the output projection (Press
 	// and Wolf 2017); the generator keeps its own bias.
 	TieOutput bool
+	// Unfused builds the reference form of every layer (LayerConfig.Unfused), of
+	// the input layers and of the training loss: separate nodes, slower. The
+	// default fused form computes the same function (fused_layers.go).
+	Unfused bool
 	Tokens
 }
 
@@ -62,7 +66,7 @@ func NewTransformer(s *graph.Store, cfg TransformerConfig) (*Transformer, error)
 	if cfg.ShareEmbeddings && cfg.SrcVocab != cfg.TgtVocab {
 		return nil, errors.Errorf("transformer: shared embeddings need one vocabulary (%d and %d)", cfg.SrcVocab, cfg.TgtVocab)
 	}
-	lc := LayerConfig{Dim: cfg.Dim, Heads: cfg.Heads, FF: cfg.FF, Dropout: cfg.Dropout, Activation: cfg.Activation, PreLN: cfg.PreLN}
+	lc := LayerConfig{Dim: cfg.Dim, Heads: cfg.Heads, FF: cfg.FF, Dropout: cfg.Dropout, Activation: cfg.Activation, PreLN: cfg.PreLN, Unfused: cfg.Unfused}
 	if err := lc.validate(); err != nil {
 		return nil, errors.Wrap(err, "transformer")
 	}
@@ -135,6 +139,11 @@ func NewTransformer(s *graph.Store, cfg TransformerConfig) (*Transformer, error)
 
 // embed returns dropout(pos(sqrt(Dim) E[ids])) for ids (B, T).
 func (m *Transformer) embed(b *graph.Builder, e *graph.Embedding, pos Positional, ids *G.Node) *G.Node {
+	if !m.Config.Unfused {
+		if x, ok := m.fusedEmbed(b, e, pos, ids); ok {
+			return x
+		}
+	}
 	x := Scale(b, e.Forward(b, ids), math.Sqrt(float64(m.Config.Dim)))
 	return graph.Dropout(b, pos.Add(b, x), m.Config.Dropout)
 }
@@ -158,11 +167,22 @@ func (m *Transformer) Encode(b *graph.Builder, src, srcKeep *G.Node) *G.Node {
 // returns the logits (B, T, TgtVocab) and the last layer's attention weights over
 // the source, averaged over the heads (B, T, S).
 func (m *Transformer) Decode(b *graph.Builder, tgt, memory, srcKeep, tgtKeep *G.Node) (logits, weights *G.Node) {
+	x, weights := m.decodeHidden(b, tgt, memory, srcKeep, tgtKeep)
+	if x == nil {
+		return nil, nil
+	}
+	return b.Check(graph.Affine(x, b.Param(m.GenWeight), b.Param(m.GenBias))), weights
+}
+
+// decodeHidden builds the decoder up to its final norm: it returns the decoder's
+// output (B, T, Dim) and the head-averaged memory-attention weights of the last
+// layer (B, T, S).
+func (m *Transformer) decodeHidden(b *graph.Builder, tgt, memory, srcKeep, tgtKeep *G.Node) (x, weights *G.Node) {
 	if tgt == nil || memory == nil || srcKeep == nil || tgtKeep == nil {
 		return b.Fail(errors.New("transformer: nil decoder input")), nil
 	}
 	t := tgt.Shape()[1]
-	x := m.embed(b, m.TgtEmbed, m.TgtPos, tgt)
+	x = m.embed(b, m.TgtEmbed, m.TgtPos, tgt)
 	selfMask := AttentionMask(b, tgtKeep, t, true)
 	memMask := AttentionMask(b, srcKeep, t, false)
 	var cross *G.Node
@@ -173,8 +193,31 @@ func (m *Transformer) Decode(b *graph.Builder, tgt, memory, srcKeep, tgtKeep *G.
 	if x == nil {
 		return nil, nil
 	}
-	logits = b.Check(graph.Affine(x, b.Param(m.GenWeight), b.Param(m.GenBias)))
-	return logits, MeanHeads(b, cross, m.Config.Heads)
+	return x, MeanHeads(b, cross, m.Config.Heads)
+}
+
+// loss builds the masked mean cross-entropy of the generator's logits over the
+// decoder's output x against tgtOut, weighted by tgtKeep: fused into one node
+// unless Unfused.
+func (m *Transformer) loss(b *graph.Builder, x, tgtOut, tgtKeep *G.Node, labelSmoothing float64) *G.Node {
+	if x == nil {
+		return nil
+	}
+	if !m.Config.Unfused {
+		if err := (graph.CEOptions{LabelSmoothing: labelSmoothing}).Validate(); err != nil {
+			return b.Fail(errors.Wrap(err, "transformer loss"))
+		}
+		if tgtOut.Dtype() != tensor.Int || tgtKeep.Dtype() != x.Dtype() {
+			return b.Fail(errors.Errorf("transformer loss: targets of %v and mask of %v, want int and %v", tgtOut.Dtype(), tgtKeep.Dtype(), x.Dtype()))
+		}
+		k := newGenLossKernel(labelSmoothing, graph.DefaultIgnoreIndex)
+		return b.Check(graph.Apply(k, x, b.Param(m.GenWeight), b.Param(m.GenBias), tgtOut, tgtKeep))
+	}
+	logits := b.Check(graph.Affine(x, b.Param(m.GenWeight), b.Param(m.GenBias)))
+	if logits == nil {
+		return nil
+	}
+	return b.Check(losses.SequenceCrossEntropy(logits, tgtOut, tgtKeep, losses.CEOptions{LabelSmoothing: labelSmoothing}))
 }
 
 // TransformerProgram is a compiled teacher-forced Transformer graph for a fixed
@@ -202,11 +245,11 @@ func (m *Transformer) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtL
 		tgtOut := b.in("tgt_out", tensor.Int, batch, tgtLen)
 		tgtKeep := b.in("tgt_keep", s.Dtype(), batch, tgtLen)
 		memory := m.Encode(b.Builder, src, srcKeep)
-		logits, w := m.Decode(b.Builder, tgtIn, memory, srcKeep, tgtKeep)
+		x, w := m.decodeHidden(b.Builder, tgtIn, memory, srcKeep, tgtKeep)
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
-		loss := b.Check(losses.SequenceCrossEntropy(logits, tgtOut, tgtKeep, losses.CEOptions{LabelSmoothing: labelSmoothing}))
+		loss := m.loss(b.Builder, x, tgtOut, tgtKeep, labelSmoothing)
 		b.Output("loss", loss)
 		b.Output("attn", w)
 		if mode == graph.Train {

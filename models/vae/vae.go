@@ -186,9 +186,9 @@ func (m *VAE) Encode(b *graph.Builder, x *G.Node) (mu, logvar *G.Node) {
 	if len(m.Encoder) == 0 {
 		return DataLinear(m.Mu, b, x), DataLinear(m.LogVar, b, x)
 	}
-	h := m.activate(b, DataLinear(m.Encoder[0], b, x))
+	h := m.hiddenLayer(b, m.Encoder[0], x, true)
 	for _, l := range m.Encoder[1:] {
-		h = m.activate(b, l.Forward(b, h))
+		h = m.hiddenLayer(b, l, h, false)
 	}
 	return m.Mu.Forward(b, h), m.LogVar.Forward(b, h)
 }
@@ -198,7 +198,7 @@ func (m *VAE) Encode(b *graph.Builder, x *G.Node) (mu, logvar *G.Node) {
 func (m *VAE) Decode(b *graph.Builder, z *G.Node) *G.Node {
 	h := z
 	for _, l := range m.Decoder {
-		h = m.activate(b, l.Forward(b, h))
+		h = m.hiddenLayer(b, l, h, false)
 	}
 	return m.Out.Forward(b, h)
 }
@@ -225,7 +225,7 @@ func (m *VAE) NLL(b *graph.Builder, out, x *G.Node) *G.Node {
 	if out == nil || x == nil {
 		return nil
 	}
-	k := nllKernel{gaussian: m.Config.Likelihood == Gaussian}
+	k := nllKernel{gaussian: m.Config.Likelihood == Gaussian, st: &nllState{}}
 	in := []*G.Node{out, x}
 	switch {
 	case m.DecLogVar != nil:

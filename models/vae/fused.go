@@ -1,0 +1,155 @@
+package vae
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// fuseReLU makes the hidden layers with the relu activation one node each
+// (linearReLU) instead of graph.Linear (or DataLinear) followed by Gorgonia's
+// Rectify, whose forward and backward allocate and make several passes. The
+// tests turn it off to compare the two forms.
+var fuseReLU = true
+
+// hiddenLayer returns act(x W^T + b) for a hidden layer; data says that x is
+// the data (not differentiated).
+func (m *VAE) hiddenLayer(b *graph.Builder, l *graph.Linear, x *G.Node, data bool) *G.Node {
+	if x == nil {
+		return nil
+	}
+	if fuseReLU && m.Config.Activation == "relu" {
+		return b.Check(graph.Apply(linearReLU{data: data, st: &reluState{}}, x, b.Param(l.Weight), b.Param(l.Bias)))
+	}
+	if data {
+		return m.activate(b, DataLinear(l, b, x))
+	}
+	return m.activate(b, l.Forward(b, x))
+}
+
+// linearReLU is y = max(x W^T + b, 0) for x (B, in), W (out, in), b (out). The
+// first gradient asked for in a run masks the output's gradient once, gh =
+// g [y > 0]; then dx = gh W, dW = gh^T x, db = column sums of gh. With data, x
+// gets no gradient.
+type linearReLU struct {
+	data bool
+	st   *reluState
+}
+
+// reluState is shared by a linearReLU node and its gradient nodes.
+type reluState struct {
+	fwd, bwd uint64
+	gh       any // []float32 or []float64
+}
+
+func (k linearReLU) Key() string {
+	if k.data {
+		return "vae.linear_relu(data)"
+	}
+	return "vae.linear_relu"
+}
+
+func (linearReLU) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	return dataLinear{}.OutputShape(in)
+}
+
+func (k linearReLU) Differentiable(int) []bool { return []bool{!k.data, true, true} }
+
+func (k linearReLU) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	out := graph.NewDense(in[1].Dtype(), in[0].Shape()[0], in[1].Shape()[0])
+	return out, k.ForwardInto(out, in)
+}
+
+// ForwardInto writes max(x W^T + b, 0) into out.
+func (k linearReLU) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	k.st.fwd++
+	switch out.Dtype() {
+	case tensor.Float32:
+		y := graph.Slice[float32](out)
+		dataLinearForward(y, graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+		for i, v := range y { // the sign bit clears the value, without a branch
+			y[i] = math.Float32frombits(math.Float32bits(v) &^ uint32(int32(math.Float32bits(v))>>31))
+		}
+	case tensor.Float64:
+		y := graph.Slice[float64](out)
+		dataLinearForward(y, graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+		for i, v := range y {
+			y[i] = math.Max(v, 0)
+		}
+	default:
+		return errors.Errorf("unsupported dtype %v", out.Dtype())
+	}
+	return nil
+}
+
+func (k linearReLU) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
+	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	return grad, k.BackwardInto(grad, wrt, in, out, g)
+}
+
+// BackwardInto writes the gradient of x (wrt 0), W (1) or b (2) into grad.
+func (k linearReLU) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, g *tensor.Dense) error {
+	if k.st.fwd == 0 {
+		return errors.New("vae: gradient requested before the forward pass")
+	}
+	switch grad.Dtype() {
+	case tensor.Float32:
+		reluBackward(k, wrt, graph.Slice[float32](grad), in, graph.Slice[float32](out), graph.Slice[float32](g))
+	case tensor.Float64:
+		reluBackward(k, wrt, graph.Slice[float64](grad), in, graph.Slice[float64](out), graph.Slice[float64](g))
+	default:
+		return errors.Errorf("unsupported dtype %v", grad.Dtype())
+	}
+	return nil
+}
+
+func reluBackward[T graph.Float](k linearReLU, wrt int, grad []T, in []*tensor.Dense, y, g []T) {
+	gh, _ := k.st.gh.([]T)
+	if k.st.bwd != k.st.fwd || len(gh) != len(g) {
+		if cap(gh) < len(g) {
+			gh = make([]T, len(g))
+		}
+		gh = gh[:len(g)]
+		reluMask(gh, g, y)
+		k.st.gh, k.st.bwd = gh, k.st.fwd
+	}
+	m, kk := in[0].Shape()[0], in[0].Shape()[1]
+	n := in[1].Shape()[0]
+	if wrt == 0 { // dx (m, kk) = gh (m, n) W (n, kk)
+		graph.Gemm(false, false, m, kk, n, gh, n, graph.Slice[T](in[1]), kk, 0, grad, kk)
+		return
+	}
+	dataLinearBackward(wrt, grad, graph.Slice[T](in[0]), gh, m, n, kk)
+}
+
+var _ graph.IntoKernel = linearReLU{}
+
+// Overwrites implements graph.Overwriter: the output and every gradient are
+// written whole (the bias gradient's sum clears its buffer first).
+func (linearReLU) Overwrites(int) bool { return true }
+
+// reluMask sets gh = g where y > 0 and 0 elsewhere (y >= 0 is a relu's output).
+func reluMask[T graph.Float](gh, g, y []T) {
+	if unsafe.Sizeof(y[0]) == 4 { // without branches: the signs are unpredictable
+		gh32, g32, y32 := f32s(gh), f32s(g)[:len(y)], f32s(y)
+		for i, v := range y32 {
+			// all ones when v > 0: v >= 0, so its bits are a non-negative
+			// integer, positive exactly when v > 0, and then -bits is negative
+			keep := uint32(-int32(math.Float32bits(v)) >> 31)
+			gh32[i] = math.Float32frombits(math.Float32bits(g32[i]) & keep)
+		}
+		return
+	}
+	for i, v := range y {
+		if v > 0 {
+			gh[i] = g[i]
+		} else {
+			gh[i] = 0
+		}
+	}
+}
