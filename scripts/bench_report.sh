@@ -12,7 +12,8 @@
 #
 # Options: --only NAME (repeatable), --threads "1 2", --steps N (default 20),
 # --warmup N (default 3), --out FILE (default docs/BENCHMARKS.md), --keep DIR
-# (keep the raw JSON there). Environment: GO (go), PYTHON (/usr/bin/python3:
+# (keep the raw JSON there), --from DIR (no measuring: rewrite the report from a
+# sitting kept with --keep). Environment: GO (go), PYTHON (/usr/bin/python3:
 # Debian's, which has torch), TAGS (openblas when the linker finds OpenBLAS).
 #
 # Threads: "1" is triad --threads 1 (GOMAXPROCS 1, one OpenBLAS thread) against
@@ -30,7 +31,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 if [ -z "${TAGS+x}" ]; then
   TAGS=$(echo 'int main(void){return 0;}' | ${CC:-cc} -x c - -lopenblas -o /dev/null 2>/dev/null && echo openblas || true)
 fi
-only=() threads="1 2" steps=20 warmup=3 out=docs/BENCHMARKS.md keep=""
+only=() threads="1 2" steps=20 warmup=3 out=docs/BENCHMARKS.md keep="" from=""
 while [ $# -gt 0 ]; do
   case $1 in
     --only) only+=("$2"); shift 2 ;;
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --from) from=$2; shift 2 ;;
     -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_report.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -46,6 +48,11 @@ done
 
 raw=$(mktemp -d)
 trap 'rm -rf "$raw"' EXIT
+if [ -n "$from" ]; then
+  cp "$from"/*.txt "$from"/*.jsonl "$raw"/
+  threads=$(sed -n 's/^threads=//p' "$raw/machine.txt")
+  threads=${threads:-1 2}
+else
 bin=$raw/triad
 $GO build ${TAGS:+-tags "$TAGS"} -o "$bin" ./cmd/triad
 "$PYTHON" -c 'import torch' 2>/dev/null || { echo "bench_report.sh: $PYTHON cannot import torch (set PYTHON)" >&2; exit 1; }
@@ -70,6 +77,7 @@ fi
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "steps=$steps"
   echo "warmup=$warmup"
+  echo "threads=$threads"
 } >"$raw/machine.txt"
 
 for t in $threads; do
@@ -84,6 +92,7 @@ for t in $threads; do
       sed "s/^{/{\"load\":$load,/" >>"$raw/torch-$t.jsonl"
   done
 done
+fi
 
 "$PYTHON" - "$raw" "$out" docs/benchmarks-notes.md "$threads" <<'PY'
 """Writes docs/BENCHMARKS.md from the JSON lines of one sitting."""
@@ -198,6 +207,31 @@ for t in threads:
                 name, cell(a), a.get("cpu_median_s", float("nan")), a["peak_rss_mb"], a["allocs_per_step"],
                 a["gflops"], 100 * a["gflops"] / peak, a.get("load", "?")))
     w.append("\nGEMM peak: %.0f GFLOP/s. BLAS: %s.\n" % (next(iter(tr.values()))["gemm_peak_gflops"], next(iter(tr.values()))["blas"]))
+
+# PyTorch 1.13's seconds per step on this machine when it was idle (same
+# configurations, measured before this benchmark suite existed): one thread, two cores.
+QUIET = {"charlstm-2x128": (0.082, 0.053), "charlstm-2x512": (0.90, 0.66), "chargru-2x128": (0.067, 0.045),
+         "charrnn-1x128": (0.013, 0.013), "vae": (0.0077, 0.0076), "transformer": (1.36, 0.81)}
+w.append("## Against PyTorch on an idle machine\n")
+w.append("PyTorch suffers more than triad from a shared machine (its CPU time per step grows with the load, "
+         "triad's much less), so the same-minute ratios above flatter triad whenever the load is above zero. "
+         "This table divides the triad times of this sitting by PyTorch 1.13's times on this machine when it "
+         "was idle (same configurations and thread settings). Both sides use the same OpenBLAS.\n")
+w.append("| configuration | triad 1 thread | PyTorch idle | ratio | triad 2 threads | PyTorch idle | ratio |")
+w.append("|---|---|---|---|---|---|---|")
+for name in sorted(QUIET):
+    cells = [name]
+    for i, t in enumerate(["1", "2"]):
+        a = load(os.path.join(raw, "triad-%s.jsonl" % t)).get(name)
+        if a is None:
+            cells += ["", "%.4g" % QUIET[name][i], ""]
+            continue
+        r = a["median_s"] / QUIET[name][i]
+        cells += ["%.4f" % a["median_s"], "%.4g" % QUIET[name][i], "**%.2f**" % r]
+        if r > 1:
+            above.append((name, t, r))
+    w.append("| " + " | ".join(cells) + " |")
+w.append("")
 
 w.append("## Where triad is slower: profile notes\n")
 if preamble and "".join(preamble).strip():
