@@ -1,0 +1,433 @@
+package pointer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/losses"
+	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/rnn"
+)
+
+// Tokens are the special ids of the vocabulary; each must lie in [0, Vocab).
+type Tokens struct {
+	Pad, Unk, BOS, EOS int
+}
+
+// Config describes a pointer-generator network.
+type Config struct {
+	// Vocab is the size V of the fixed vocabulary, shared by sources and targets;
+	// extended ids V, V+1, ... number each source's out-of-vocabulary words.
+	Vocab int
+	// Embed is the width of the word embeddings.
+	Embed int
+	// Hidden is the number of encoder units per direction; the decoder state and
+	// the memory have 2*Hidden.
+	Hidden int
+	// AttnDim is the width of the additive attention (0: 2*Hidden).
+	AttnDim int
+	// Dropout is applied to the embeddings and before the output layer in training.
+	Dropout float64
+	// Copy selects the pointer-generator; false is plain attention, p_gen = 1,
+	// which is attention.Seq2Seq with a bidirectional GRU encoder and Bahdanau
+	// attention (and the same parameter names, without ShareEmbeddings).
+	Copy bool
+	// ShareEmbeddings uses one table, embed.weight, for source and target words
+	// (See et al. 2017 share it); otherwise src_embed.weight and tgt_embed.weight.
+	ShareEmbeddings bool
+	// TieOutput makes the output layer's weight the target embedding table (Press
+	// and Wolf 2017): pre_out then maps to Embed features and the output layer
+	// has only its bias, generator.bias.
+	TieOutput bool
+	// Tokens are the special ids.
+	Tokens Tokens
+}
+
+// DecoderWidth returns the width of the decoder state and of the memory.
+func (c Config) DecoderWidth() int { return 2 * c.Hidden }
+
+// validate checks the sizes and the special ids and fills AttnDim.
+func (c *Config) validate() error {
+	if c.Vocab <= 0 || c.Embed <= 0 || c.Hidden <= 0 || c.AttnDim < 0 {
+		return errors.Errorf("pointer: invalid sizes vocabulary %d embed %d hidden %d attention %d", c.Vocab, c.Embed, c.Hidden, c.AttnDim)
+	}
+	if c.Dropout < 0 || c.Dropout >= 1 {
+		return errors.Errorf("pointer: dropout %g outside [0, 1)", c.Dropout)
+	}
+	t := c.Tokens
+	ids := map[int]string{}
+	for _, s := range []struct {
+		name string
+		id   int
+	}{{"pad", t.Pad}, {"unk", t.Unk}, {"bos", t.BOS}, {"eos", t.EOS}} {
+		if s.id < 0 || s.id >= c.Vocab {
+			return errors.Errorf("pointer: %s id %d outside the vocabulary of %d", s.name, s.id, c.Vocab)
+		}
+		if other, dup := ids[s.id]; dup {
+			return errors.Errorf("pointer: %s and %s share id %d", other, s.name, s.id)
+		}
+		ids[s.id] = s.name
+	}
+	if c.AttnDim == 0 {
+		c.AttnDim = c.DecoderWidth()
+	}
+	return nil
+}
+
+// Model is a pointer-generator network (See, Liu and Manning 2017, sec. 2.1-2.2)
+// over a recurrent encoder-decoder with attention; see the package comment for
+// its equations. Parameters: src_embed.weight and tgt_embed.weight (or
+// embed.weight), encoder.* (bidirectional GRU, PyTorch names), bridge.*,
+// attention.* (attention.Additive), decoder.* (GRU), pre_out.*, generator.* (only
+// generator.bias with TieOutput), and with Copy p_gen.weight
+// (1, 2*DecoderWidth+Embed) and p_gen.bias.
+type Model struct {
+	Config    Config
+	SrcEmbed  *graph.Embedding
+	TgtEmbed  *graph.Embedding // the same as SrcEmbed with ShareEmbeddings
+	Encoder   *rnn.RNN
+	Bridge    *graph.Linear
+	Attention *attention.Additive
+	Decoder   *rnn.RNN
+	PreOut    *graph.Linear
+	Generator *graph.Linear // nil with TieOutput
+	GenBias   *graph.Param  // the output bias with TieOutput
+	PGen      *graph.Linear // nil without Copy
+}
+
+// New creates the model's parameters in s, in the order attention.NewSeq2Seq
+// creates its own (so that the same seed gives the same initial weights), p_gen
+// last.
+func New(s *graph.Store, cfg Config) (*Model, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	hd := cfg.DecoderWidth()
+	m := &Model{Config: cfg}
+	var err error
+	if cfg.ShareEmbeddings {
+		if m.SrcEmbed, err = graph.NewEmbedding(s, "embed", cfg.Vocab, cfg.Embed); err != nil {
+			return nil, err
+		}
+		m.TgtEmbed = m.SrcEmbed
+	} else {
+		if m.SrcEmbed, err = graph.NewEmbedding(s, "src_embed", cfg.Vocab, cfg.Embed); err != nil {
+			return nil, err
+		}
+		if m.TgtEmbed, err = graph.NewEmbedding(s, "tgt_embed", cfg.Vocab, cfg.Embed); err != nil {
+			return nil, err
+		}
+	}
+	if m.Encoder, err = rnn.New(s, "encoder", rnn.Config{Cell: rnn.GRU, Input: cfg.Embed, Hidden: cfg.Hidden, Bidirectional: true}); err != nil {
+		return nil, err
+	}
+	if m.Bridge, err = graph.NewLinear(s, "bridge", hd, hd, true); err != nil {
+		return nil, err
+	}
+	if m.Attention, err = attention.NewAdditive(s, "attention", hd, hd, cfg.AttnDim); err != nil {
+		return nil, err
+	}
+	if m.Decoder, err = rnn.New(s, "decoder", rnn.Config{Cell: rnn.GRU, Input: cfg.Embed + hd, Hidden: hd}); err != nil {
+		return nil, err
+	}
+	out := hd
+	if cfg.TieOutput {
+		out = cfg.Embed
+	}
+	if m.PreOut, err = graph.NewLinear(s, "pre_out", 2*hd+cfg.Embed, out, true); err != nil {
+		return nil, err
+	}
+	if cfg.TieOutput {
+		bound := 1 / math.Sqrt(float64(out))
+		if m.GenBias, err = s.New("generator.bias", []int{cfg.Vocab}, graph.Uniform(-bound, bound)); err != nil {
+			return nil, err
+		}
+	} else if m.Generator, err = graph.NewLinear(s, "generator", hd, cfg.Vocab, true); err != nil {
+		return nil, err
+	}
+	if cfg.Copy {
+		if m.PGen, err = graph.NewLinear(s, "p_gen", 2*hd+cfg.Embed, 1, true); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// encoded is the encoder's result in a graph.
+type encoded struct {
+	memory, keys, h0 *G.Node
+}
+
+// encode builds the encoder over the inputs "src" (srcLen*batch ids, time-major)
+// and "src_keep" (srcLen*batch, 1): the fused bidirectional GRU, its outputs
+// reordered batch-major into the memory (B, S, 2H), the attention keys and the
+// decoder's first state tanh(W_b [h_fwd; h_bwd] + b_b).
+func (m *Model) encode(b saltedBuilder, batch, srcLen int) encoded {
+	ids := b.in("src", tensor.Int, srcLen*batch)
+	keep := b.in("src_keep", b.Dtype(), srcLen*batch, 1)
+	x := graph.Dropout(b.Builder, m.SrcEmbed.Forward(b.Builder, ids), m.Config.Dropout)
+	if b.Err() != nil {
+		return encoded{}
+	}
+	seq, final := m.Encoder.ForwardSeq(b.Builder, x, srcLen, m.Encoder.ZeroState(b.Builder, saltName("encoder_state", b.salt), batch), keep)
+	if b.Err() != nil {
+		return encoded{}
+	}
+	var e encoded
+	e.memory = b.Check(graph.Apply(batchMajorKernel{steps: srcLen}, seq))
+	last := attention.Concat(b.Builder, final.H[0], final.H[1])
+	bridge := m.Bridge.Forward(b.Builder, last)
+	if b.Err() != nil {
+		return encoded{}
+	}
+	e.h0 = b.Check(G.Tanh(bridge))
+	e.keys = m.Attention.Keys(b.Builder, e.memory)
+	return e
+}
+
+// step builds one decoder step (Bahdanau order, as attention.Seq2Seq): from the
+// previous token ids (B) and state h it returns the new state, the features
+// [s_t; c_t; x_t] (x_t the embedded previous token) and the attention weights
+// (B, S).
+func (m *Model) step(b *graph.Builder, prev, h, memory, keys, mask *G.Node) (hNew, feat, weights *G.Node) {
+	e := graph.Dropout(b, m.TgtEmbed.Forward(b, prev), m.Config.Dropout)
+	ctx, w := m.Attention.Attend(b, h, keys, memory, mask)
+	if e == nil || ctx == nil || b.Err() != nil {
+		return nil, nil, nil
+	}
+	x := attention.Concat(b, e, ctx)
+	_, final := m.Decoder.Forward(b, []*G.Node{x}, rnn.State{H: []*G.Node{h}}, nil)
+	if b.Err() != nil {
+		return nil, nil, nil
+	}
+	hNew = final.H[0]
+	return hNew, attention.Concat(b, hNew, ctx, e), w
+}
+
+// head maps features (..., 2H'+E) to vocabulary logits W_g dropout(tanh(W_p f +
+// b_p)) + b_g (W_g the target embedding table with TieOutput) and, with Copy, the
+// logit z of p_gen = sigmoid(w^T f + b).
+func (m *Model) head(b *graph.Builder, feat *G.Node) (logits, z *G.Node) {
+	o := m.PreOut.Forward(b, feat)
+	if o == nil || b.Err() != nil {
+		return nil, nil
+	}
+	o = graph.Dropout(b, b.Check(G.Tanh(o)), m.Config.Dropout)
+	if m.Config.TieOutput {
+		if o != nil {
+			logits = b.Check(graph.Affine(o, b.Param(m.TgtEmbed.Weight), b.Param(m.GenBias)))
+		}
+	} else {
+		logits = m.Generator.Forward(b, o)
+	}
+	if m.PGen != nil {
+		z = m.PGen.Forward(b, feat)
+	}
+	return logits, z
+}
+
+// Program is a compiled teacher-forced graph of a Model for a fixed batch and
+// source and target lengths. Outputs: "loss" (the mean of -log P(w*) over the
+// real target tokens, EOS included), "attn" (B, TgtLen, SrcLen), the attention
+// weights of every step, and with Copy "p_gen" (B, TgtLen, 1).
+type Program struct {
+	*graph.Program
+	Batch, SrcLen, TgtLen int
+	model                 *Model
+	dtype                 tensor.Dtype
+	salt                  int
+}
+
+// Build compiles a teacher-forced program for at most batch pairs of sources of
+// at most srcLen tokens and targets of at most tgtLen-1 tokens (plus EOS). A
+// Train program differentiates the loss.
+func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int) (*Program, error) {
+	if batch <= 0 || srcLen <= 0 || tgtLen <= 0 {
+		return nil, errors.Errorf("pointer: batch %d, lengths %d/%d", batch, srcLen, tgtLen)
+	}
+	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+		b.Builder = graph.NewBuilder(s, mode)
+		mask := b.in("src_mask", s.Dtype(), batch, srcLen)
+		enc := m.encode(b, batch, srcLen)
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
+		h := enc.h0
+		feats, ws := make([]*G.Node, tgtLen), make([]*G.Node, tgtLen)
+		for t := 0; t < tgtLen; t++ {
+			prev := b.in(fmt.Sprintf("tgt_in.%d", t), tensor.Int, batch)
+			h, feats[t], ws[t] = m.step(b.Builder, prev, h, enc.memory, enc.keys, mask)
+			if b.Err() != nil {
+				return nil, b.Err()
+			}
+		}
+		feat := attention.Stack(b.Builder, feats)
+		attn := attention.Stack(b.Builder, ws)
+		logits, z := m.head(b.Builder, feat)
+		target := b.in("tgt_out", tensor.Int, batch, tgtLen)
+		keep := b.in("tgt_keep", s.Dtype(), batch, tgtLen)
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
+		var loss *G.Node
+		if m.Config.Copy {
+			ext := b.in("src_ext", tensor.Int, batch, srcLen)
+			nll := b.Check(Mixture(logits, attn, z, ext, target))
+			if nll != nil {
+				loss = b.Check(losses.Reduce(nll, keep, losses.Mean))
+			}
+			if z != nil {
+				b.Output("p_gen", b.Check(G.Sigmoid(z)))
+			}
+		} else {
+			loss = b.Check(losses.SequenceCrossEntropy(logits, target, keep, losses.CEOptions{}))
+		}
+		b.Output("loss", loss)
+		b.Output("attn", attn)
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
+		if mode == graph.Train {
+			return b.Compile(loss)
+		}
+		return b.Compile(nil)
+	})
+	if err != nil {
+		return nil, errors.Wrap(err, "pointer")
+	}
+	return &Program{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, model: m, dtype: s.Dtype(), salt: p.salt}, nil
+}
+
+// Feed sets a batch of (source, target) pairs given in extended ids (see
+// ExtendSource and ExtendTarget), without BOS or EOS; fewer pairs than the
+// program's batch leave the remaining rows as padding. Ids of V or more are fed
+// to the embeddings as Unk; a target id of V or more that is not in its source
+// is taken as Unk (as is every id of V or more in plain-attention mode). It
+// returns the number of target tokens (EOS included).
+func (p *Program) Feed(srcs, tgts [][]int) (int, error) {
+	a, err := p.model.arrange(srcs, tgts, p.Batch, p.SrcLen, p.TgtLen)
+	if err != nil {
+		return 0, errors.Wrap(err, "pointer")
+	}
+	set := func(name string, v *tensor.Dense) {
+		if err == nil {
+			err = p.Set(saltName(name, p.salt), v)
+		}
+	}
+	set("src", intsDense(a.src, a.s*a.b))
+	set("src_keep", graph.FromFloat64s(p.dtype, a.srcKeep, a.s*a.b, 1))
+	set("src_mask", graph.FromFloat64s(p.dtype, a.srcAdd, a.b, a.s))
+	if p.model.Config.Copy {
+		set("src_ext", intsDense(a.srcExt, a.b, a.s))
+	}
+	for t := 0; t < p.TgtLen; t++ {
+		col := make([]int, a.b)
+		for i := range col {
+			col[i] = a.tgtIn[i*a.t+t]
+		}
+		set(fmt.Sprintf("tgt_in.%d", t), intsDense(col, a.b))
+	}
+	set("tgt_out", intsDense(a.tgtOut, a.b, a.t))
+	set("tgt_keep", graph.FromFloat64s(p.dtype, a.tgtKeep, a.b, a.t))
+	return a.tokens, err
+}
+
+// arranged is a padded batch laid out for feeding.
+type arranged struct {
+	b, s, t int
+	src     []int     // (S*B) time-major vocabulary ids (Unk for ids of V or more), Pad on padding
+	srcKeep []float64 // (S*B) time-major: 1 on real tokens
+	srcAdd  []float64 // (B, S): 0 on real tokens, attention.MaskValue on padding
+	srcExt  []int     // (B, S) extended ids, Pad on padding
+	tgtIn   []int     // (B, T): BOS y_1 ... (vocabulary ids), Pad after
+	tgtOut  []int     // (B, T): y_1 ... EOS, Pad after
+	tgtKeep []float64 // (B, T): 1 on the real target positions
+	tokens  int       // real target positions
+}
+
+// vocabID maps an extended id to the id the embeddings see.
+func (m *Model) vocabID(id int) int {
+	if id >= m.Config.Vocab {
+		return m.Config.Tokens.Unk
+	}
+	return id
+}
+
+// arrange pads srcs to s tokens and tgts (nil for none) to t-1 tokens plus EOS,
+// in batch rows.
+func (m *Model) arrange(srcs, tgts [][]int, batch, s, t int) (*arranged, error) {
+	if len(srcs) == 0 || len(srcs) > batch {
+		return nil, errors.Errorf("%d sources for a batch of %d", len(srcs), batch)
+	}
+	if tgts != nil && len(tgts) != len(srcs) {
+		return nil, errors.Errorf("%d sources but %d targets", len(srcs), len(tgts))
+	}
+	tok := m.Config.Tokens
+	a := &arranged{b: batch, s: s, t: t, src: make([]int, s*batch), srcKeep: make([]float64, s*batch),
+		srcAdd: make([]float64, batch*s), srcExt: make([]int, batch*s)}
+	for i := range a.src {
+		a.src[i] = tok.Pad
+	}
+	for i := range a.srcExt {
+		a.srcExt[i] = tok.Pad
+		a.srcAdd[i] = attention.MaskValue
+	}
+	for i, x := range srcs {
+		if len(x) > s {
+			return nil, errors.Errorf("source %d has %d tokens; at most %d fit", i, len(x), s)
+		}
+		for j, id := range x {
+			if id < 0 {
+				return nil, errors.Errorf("source %d: negative id %d at position %d", i, id, j)
+			}
+			a.src[j*batch+i] = m.vocabID(id)
+			a.srcKeep[j*batch+i] = 1
+			a.srcAdd[i*s+j] = 0
+			a.srcExt[i*s+j] = id
+		}
+	}
+	if tgts == nil {
+		return a, nil
+	}
+	a.tgtIn, a.tgtOut, a.tgtKeep = make([]int, batch*t), make([]int, batch*t), make([]float64, batch*t)
+	for i := range a.tgtIn {
+		a.tgtIn[i], a.tgtOut[i] = tok.Pad, tok.Pad
+	}
+	for i, y := range tgts {
+		if len(y)+1 > t {
+			return nil, errors.Errorf("target %d has %d tokens; at most %d fit with EOS", i, len(y), t-1)
+		}
+		inSrc := map[int]bool{}
+		for _, id := range srcs[i] {
+			inSrc[id] = true
+		}
+		row := i * t
+		a.tgtIn[row] = tok.BOS
+		for j, id := range y {
+			if id < 0 {
+				return nil, errors.Errorf("target %d: negative id %d at position %d", i, id, j)
+			}
+			out := id
+			if id >= m.Config.Vocab && (!m.Config.Copy || !inSrc[id]) {
+				out = tok.Unk
+			}
+			a.tgtOut[row+j] = out
+			a.tgtIn[row+j+1] = m.vocabID(id)
+		}
+		a.tgtOut[row+len(y)] = tok.EOS
+		for j := 0; j <= len(y); j++ {
+			a.tgtKeep[row+j] = 1
+		}
+		a.tokens += len(y) + 1
+	}
+	return a, nil
+}
+
+func intsDense(v []int, shape ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]int(nil), v...)))
+}
