@@ -36,7 +36,6 @@ func summarizeDecode(args []string, in io.Reader, out, errOut io.Writer) error {
 	fs.Var(&noWords, "no-repeat-words", "never write a word twice (default: the run's)")
 	fs.Var(&noUnk, "no-unk", "never write <unk> (default: the run's)")
 	maxLen := fs.Int("max-decode", 0, "most tokens of a headline, EOS included (default: the run's)")
-	minLen := fs.Int("min-len", -1, "fewest words of a headline (default: the run's)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(os.Stdout)
@@ -68,9 +67,6 @@ func summarizeDecode(args []string, in io.Reader, out, errOut io.Writer) error {
 	if *maxLen > 0 {
 		cfg.MaxDecode = *maxLen
 	}
-	if *minLen >= 0 {
-		cfg.MinLen = *minLen
-	}
 	if noRepeat.set {
 		cfg.NoRepeatTrigram = noRepeat.value
 	}
@@ -80,8 +76,8 @@ func summarizeDecode(args []string, in io.Reader, out, errOut io.Writer) error {
 	if noUnk.set {
 		cfg.NoUnk = noUnk.value
 	}
-	if cfg.Beam < 1 || cfg.MinLen >= cfg.MaxDecode {
-		return usage(errors.Errorf("--beam %d, --min-len %d, --max-decode %d: want a beam of at least 1 and min-len below max-decode", cfg.Beam, cfg.MinLen, cfg.MaxDecode))
+	if cfg.Beam < 1 {
+		return usage(errors.Errorf("--beam %d: want at least 1", cfg.Beam))
 	}
 	voc, err := vocab.LoadVocab(filepath.Join(*runPath, "vocab.json"))
 	if err != nil {

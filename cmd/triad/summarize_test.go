@@ -14,8 +14,9 @@ import (
 
 // headlineFixture writes a tiny Gigaword-like sample: articles
 // "NAME VERBed the NOUN in PLACE on DAY , officials said ." with headlines
-// "NAME VERBs NOUN in PLACE". Each name occurs once, so names are outside a
-// vocabulary of words seen twice and only a model that copies can write them.
+// "NAME VERBs NOUN in PLACE". Each name (zq...x, letters only) occurs once, so
+// names are outside a vocabulary of words seen twice and only a model that
+// copies can write them.
 func headlineFixture(t *testing.T, train, valid int) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -25,11 +26,11 @@ func headlineFixture(t *testing.T, train, valid int) string {
 	places := strings.Fields("paris tokyo lima cairo oslo")
 	days := strings.Fields("monday tuesday friday")
 	name := 0
-	write := func(split, articleFile, titleFile string, n int) {
+	write := func(articleFile, titleFile string, n int) {
 		var arts, titles strings.Builder
 		for i := 0; i < n; i++ {
 			name++
-			who := fmt.Sprintf("zq%dx", name)
+			who := "zq" + letters(name) + "x"
 			v, o, p := verbs[rng.IntN(len(verbs))], nouns[rng.IntN(len(nouns))], places[rng.IntN(len(places))]
 			fmt.Fprintf(&arts, "%s %sed the %s in %s on %s , officials said .\n", who, v, o, p, days[rng.IntN(len(days))])
 			fmt.Fprintf(&titles, "%s %ss %s in %s\n", who, v, o, p)
@@ -37,9 +38,18 @@ func headlineFixture(t *testing.T, train, valid int) string {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, articleFile), []byte(arts.String()), 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, titleFile), []byte(titles.String()), 0o644))
 	}
-	write("train", "train.article.txt", "train.title.txt", train)
-	write("valid", "valid.article.filter.txt", "valid.title.filter.txt", valid)
+	write("train.article.txt", "train.title.txt", train)
+	write("valid.article.filter.txt", "valid.title.filter.txt", valid)
 	return dir
+}
+
+// letters writes n in base 26 with the letters a to z.
+func letters(n int) string {
+	s := ""
+	for ; n > 0; n /= 26 {
+		s = string(rune('a'+n%26)) + s
+	}
+	return s
 }
 
 func TestSummarizeCopiesNames(t *testing.T) {
@@ -85,8 +95,8 @@ func TestSummarizeCopiesNames(t *testing.T) {
 	require.Equal(t, "", got[1], "an empty article gives an empty headline")
 	require.Empty(t, errs.String())
 	buf.Reset()
-	require.NoError(t, summarizeDecode([]string{"--run", out, "--beam", "2", "--no-repeat-trigram=false", "--length-penalty", "0"}, strings.NewReader("zqdefx praised the port in oslo on friday , officials said .\n"), &buf, &errs))
-	require.True(t, strings.HasPrefix(buf.String(), "zqdefx praises port in oslo"), "%q", buf.String())
+	require.NoError(t, summarizeDecode([]string{"--run", out, "--beam", "2", "--no-repeat-trigram=false", "--length-penalty", "0"}, strings.NewReader("zqdefx visited the port in oslo on friday , officials said .\n"), &buf, &errs))
+	require.True(t, strings.HasPrefix(buf.String(), "zqdefx visits port in oslo"), "%q", buf.String())
 }
 
 func TestSummarizePlainAttention(t *testing.T) {

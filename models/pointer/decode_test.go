@@ -224,3 +224,30 @@ func TestExtend(t *testing.T) {
 	require.Equal(t, []int{7}, ids)
 	require.Equal(t, []string{"x"}, oovs)
 }
+
+func TestForbidTokensAndNoRepeatedWords(t *testing.T) {
+	opt := attention.DecodeOptions{BOS: cycleBOS, EOS: cycleEOS, MaxLen: 6}
+	hyps, err := attention.Greedy(ForbidTokens(cycleModel{}, 3), [][]int{{5}}, opt)
+	require.NoError(t, err)
+	// without token 3 the cycle goes 2, then 4 (the second choice), then 2 ...
+	require.Equal(t, []int{2, 4, 2, 4, 2, 4}, hyps[0].Tokens)
+
+	words, err := NoRepeatNgrams(cycleModel{}, 1, cycleBOS, cycleEOS)
+	require.NoError(t, err)
+	hyps, err = attention.Greedy(words, [][]int{{5}, {6}}, opt)
+	require.NoError(t, err)
+	// 2 3, then 2 and 3 are used: 4; then only EOS is left
+	for _, h := range hyps {
+		require.Equal(t, []int{2, 3, 4}, h.Tokens)
+		require.True(t, h.Finished)
+	}
+	beams, err := attention.BeamSearch(words, []int{5}, attention.DecodeOptions{BOS: cycleBOS, EOS: cycleEOS, MaxLen: 6, Beam: 3})
+	require.NoError(t, err)
+	for _, h := range beams {
+		seen := map[int]bool{}
+		for _, tok := range h.Tokens {
+			require.False(t, seen[tok], "hypothesis %v repeats %d", h.Tokens, tok)
+			seen[tok] = true
+		}
+	}
+}
