@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes models/pointer/testdata/parity_pointer.safetensors: a pointer-generator
+"""Writes models/pointer/testdata/parity_pointer.safetensors and
+parity_pointer_state_first.safetensors: a pointer-generator
 (See, Liu and Manning 2017, sec. 2.2) written directly in PyTorch, in float64,
 on seeded weights named as models/pointer names them, and one batch of three
 (source, target) pairs in extended ids with padding. It stores the state_dict
@@ -11,6 +12,10 @@ The final distribution is built explicitly, as in See et al.'s description:
 P_vocab padded with zeros for the batch's out-of-vocabulary ids, scaled by
 p_gen, plus the attention weights scaled by 1 - p_gen and scattered onto the
 source's extended ids (torch.Tensor.scatter_add_).
+
+The first file uses Bahdanau order (attend from s_{t-1}, then the GRU reads
+[x_t; c_t]); the second See et al.'s order (the GRU reads [x_t; c_{t-1}] with
+c_0 = 0, then attend from s_t).
 
 Run with Debian's python3-torch: /usr/bin/python3 scripts/fixtures_pointer.py
 """
@@ -35,8 +40,9 @@ TGTS = [[9, 4], [10, 10, 5], [1]]
 
 
 class PointerGenerator(nn.Module):
-    def __init__(self):
+    def __init__(self, state_first):
         super().__init__()
+        self.state_first = state_first
         self.src_embed = nn.Embedding(V, E)
         self.tgt_embed = nn.Embedding(V, E)
         self.encoder = nn.GRU(E, H, bidirectional=True, batch_first=True)
@@ -67,15 +73,23 @@ class PointerGenerator(nn.Module):
         pad = torch.arange(S)[None, :] >= lengths[:, None]
         n_ext = max(0, int(ext.max()) + 1 - V)
         total, count = 0.0, 0
+        ctx = torch.zeros(B, HD, dtype=memory.dtype)
         for t in range(T):
             prev = torch.tensor([BOS if t == 0 else (y[t - 1] if t - 1 < len(y) else PAD) for y in tgts])
             prev = torch.where(prev >= V, torch.full_like(prev, UNK), prev)
             e = self.tgt_embed(prev)
-            scores = self.attention.v(torch.tanh(keys + self.attention.query(h)[:, None, :])).squeeze(2)
-            a = torch.softmax(scores.masked_fill(pad, float("-inf")), dim=1)
-            ctx = torch.bmm(a[:, None, :], memory).squeeze(1)
-            _, hnew = self.decoder(torch.cat([e, ctx], dim=1)[None], h[None])
-            h = hnew[0]
+
+            def attend(query):
+                scores = self.attention.v(torch.tanh(keys + self.attention.query(query)[:, None, :])).squeeze(2)
+                a = torch.softmax(scores.masked_fill(pad, float("-inf")), dim=1)
+                return a, torch.bmm(a[:, None, :], memory).squeeze(1)
+
+            if self.state_first:
+                h = self.decoder(torch.cat([e, ctx], dim=1)[None], h[None])[1][0]
+                a, ctx = attend(h)
+            else:
+                a, ctx = attend(h)
+                h = self.decoder(torch.cat([e, ctx], dim=1)[None], h[None])[1][0]
             feat = torch.cat([h, ctx, e], dim=1)
             p_vocab = torch.softmax(self.generator(torch.tanh(self.pre_out(feat))), dim=1)
             pg = torch.sigmoid(self.p_gen(feat))
@@ -92,12 +106,12 @@ class PointerGenerator(nn.Module):
         return total / count
 
 
-def main():
+def write(name, state_first):
     torch.manual_seed(4321)
-    m = PointerGenerator().double()
+    m = PointerGenerator(state_first).double()
     with torch.no_grad():  # move the biases away from PyTorch's small initial range
-        for name, p in m.named_parameters():
-            if "bias" in name:
+        for pname, p in m.named_parameters():
+            if "bias" in pname:
                 p.add_(0.3 * torch.randn_like(p))
     loss = m(SRCS, TGTS)
     loss.backward()
@@ -112,7 +126,8 @@ def main():
     for k, p in m.named_parameters():
         ts["grad." + k] = p.grad
     os.makedirs(OUT, exist_ok=True)
-    save(os.path.join(OUT, "parity_pointer.safetensors"), ts, {"torch": torch.__version__})
+    save(os.path.join(OUT, name), ts, {"torch": torch.__version__})
 
 
-main()
+write("parity_pointer.safetensors", False)
+write("parity_pointer_state_first.safetensors", True)

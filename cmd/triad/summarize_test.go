@@ -66,6 +66,11 @@ func TestSummarizeCopiesNames(t *testing.T) {
 	readJSON(t, filepath.Join(out, "summary.json"), &sum)
 	require.Equal(t, "pointer-generator", sum.Model)
 	require.Equal(t, 20, sum.BeamRouge.Pairs)
+	require.Nil(t, sum.Unseen, "20 pairs are all within the first %d", decodingChosenOn)
+	beamLines, err := os.ReadFile(filepath.Join(out, "valid.beam.txt"))
+	require.NoError(t, err)
+	require.Len(t, strings.Split(strings.TrimSuffix(string(beamLines), "\n"), "\n"), 20, "one beam headline a validation pair")
+	require.FileExists(t, filepath.Join(out, "valid.greedy.txt"))
 	// The lead-6 prefix "NAME VERBed the NOUN in PLACE" shares 4 of its 6 words
 	// with the 5-word headline: ROUGE-1 F1 = 2 (4/6)(4/5) / (4/6 + 4/5) = 8/11, the
 	// best mean of the three scores of any prefix.

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
@@ -50,8 +51,9 @@ func (d *Decoder) Close() error {
 // decodeState is the per-row state of decoding.
 type decodeState struct {
 	memory, keys, mask, h *tensor.Dense
-	src                   [][]int // each row's extended source ids
-	width                 int     // columns of the log-probabilities
+	ctx                   *tensor.Dense // the previous context (StateFirst only)
+	src                   [][]int       // each row's extended source ids
+	width                 int           // columns of the log-probabilities
 }
 
 func (s *decodeState) Rows() int { return s.h.Shape()[0] }
@@ -59,8 +61,8 @@ func (s *decodeState) Rows() int { return s.h.Shape()[0] }
 func (s *decodeState) Select(rows []int) (attention.DecodeState, error) {
 	out := &decodeState{width: s.width}
 	var err error
-	for _, p := range []struct{ dst, src **tensor.Dense }{{&out.memory, &s.memory}, {&out.keys, &s.keys}, {&out.mask, &s.mask}, {&out.h, &s.h}} {
-		if err == nil {
+	for _, p := range []struct{ dst, src **tensor.Dense }{{&out.memory, &s.memory}, {&out.keys, &s.keys}, {&out.mask, &s.mask}, {&out.h, &s.h}, {&out.ctx, &s.ctx}} {
+		if err == nil && *p.src != nil {
 			*p.dst, err = selectRows(*p.src, rows)
 		}
 	}
@@ -112,7 +114,11 @@ func (d *Decoder) stepper(rows, srcLen int) (saltedProgram, error) {
 		memory := b.in("memory", dt, rows, srcLen, hd)
 		keys := b.in("keys", dt, rows, srcLen, m.Config.AttnDim)
 		mask := b.in("mask", dt, rows, srcLen)
-		hNew, feat, w := m.step(b.Builder, prev, h, memory, keys, mask)
+		var ctxPrev *G.Node
+		if m.Config.StateFirst {
+			ctxPrev = b.in("ctx", dt, rows, hd)
+		}
+		hNew, ctx, feat, w := m.step(b.Builder, prev, h, ctxPrev, memory, keys, mask)
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
@@ -122,6 +128,9 @@ func (d *Decoder) stepper(rows, srcLen int) (saltedProgram, error) {
 		}
 		b.Output("logp", b.Check(graph.LogSoftMax(logits, 1, nil)))
 		b.Output("h", hNew)
+		if m.Config.StateFirst {
+			b.Output("ctx", ctx)
+		}
 		b.Output("attn", w)
 		if z != nil {
 			b.Output("z", z)
@@ -171,6 +180,9 @@ func (d *Decoder) Encode(srcs [][]int) (attention.DecodeState, error) {
 		}
 		*dst = out.Clone().(*tensor.Dense)
 	}
+	if d.Model.Config.StateFirst {
+		st.ctx = graph.NewDense(dt, len(srcs), d.Model.Config.DecoderWidth()) // c_0 = 0
+	}
 	st.src = make([][]int, len(srcs))
 	for i, s := range srcs {
 		st.src[i] = append([]int(nil), s...)
@@ -211,6 +223,9 @@ func (d *Decoder) Step(state attention.DecodeState, tokens []int) (attention.Ste
 	}
 	set("token", intsDense(ids, rows))
 	set("h", st.h)
+	if st.ctx != nil {
+		set("ctx", st.ctx)
+	}
 	set("memory", st.memory)
 	set("keys", st.keys)
 	set("mask", st.mask)
@@ -223,6 +238,10 @@ func (d *Decoder) Step(state attention.DecodeState, tokens []int) (attention.Ste
 	next := &decodeState{memory: st.memory, keys: st.keys, mask: st.mask, src: st.src, width: st.width}
 	h, _ := p.Output("h")
 	next.h = h.Clone().(*tensor.Dense)
+	if st.ctx != nil {
+		ctx, _ := p.Output("ctx")
+		next.ctx = ctx.Clone().(*tensor.Dense)
+	}
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
 	out := attention.StepOutput{LogProbs: rowsOf(logp), Weights: rowsOf(w)}

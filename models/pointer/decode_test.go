@@ -1,6 +1,7 @@
 package pointer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -122,11 +123,18 @@ func copyExample(rng *rand.Rand, v int) []int {
 }
 
 // A pointer-generator trained briefly to copy its source copies a source made
-// only of out-of-vocabulary words, which a plain-attention model cannot produce.
+// only of out-of-vocabulary words, which a plain-attention model cannot produce,
+// in both decoder orders.
 func TestCopiesUnknownWords(t *testing.T) {
+	for _, stateFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("state_first=%t", stateFirst), func(t *testing.T) { checkCopiesUnknownWords(t, stateFirst) })
+	}
+}
+
+func checkCopiesUnknownWords(t *testing.T, stateFirst bool) {
 	const v, batch, steps = 12, 32, 300
 	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
-	m, err := New(s, Config{Vocab: v, Embed: 16, Hidden: 16, AttnDim: 16, Copy: true, Tokens: testTokens})
+	m, err := New(s, Config{Vocab: v, Embed: 16, Hidden: 16, AttnDim: 16, Copy: true, StateFirst: stateFirst, Tokens: testTokens})
 	require.NoError(t, err)
 	p, err := m.Build(s, graph.Train, batch, 6, 7)
 	require.NoError(t, err)

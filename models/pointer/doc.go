@@ -6,15 +6,20 @@
 //
 // The encoder is a bidirectional GRU over the embedded source (models/rnn's
 // fused kernels), giving a memory h_1..h_S of width 2H; the decoder starts from
-// s_0 = tanh(W_b [h_fwd; h_bwd] + b_b) and at step t, with x_t the embedding of
-// the previous target word (Bahdanau order, as attention.Seq2Seq),
+// s_0 = tanh(W_b [h_fwd; h_bwd] + b_b) and c_0 = 0, and at step t, with x_t the
+// embedding of the previous target word, in the paper's order (Config.StateFirst)
 //
-//	a_t     = softmax_i(v^T tanh(W_h h_i + W_s s_{t-1} + b_attn))    (masked on padding)
+//	s_t     = GRU([x_t; c_{t-1}], s_{t-1})
+//	a_t     = softmax_i(v^T tanh(W_h h_i + W_s s_t + b_attn))    (masked on padding)
 //	c_t     = sum_i a_t,i h_i
-//	s_t     = GRU([x_t; c_t], s_{t-1})
 //	P_vocab = softmax(W_g tanh(W_p [s_t; c_t; x_t] + b_p) + b_g)
 //	p_gen   = sigmoid(w_c^T c_t + w_s^T s_t + w_x^T x_t + b_ptr)
 //	P(w)    = p_gen P_vocab(w) + (1 - p_gen) sum_{i: w_i = w} a_t,i
+//
+// so that the attention which decides what to copy has read the word just
+// written. Without StateFirst the decoder runs in Bahdanau order, as
+// attention.Seq2Seq: a_t and c_t from s_{t-1}, then s_t = GRU([x_t; c_t],
+// s_{t-1}); the parameters are the same.
 //
 // P is a distribution over the extended vocabulary: the V words of the fixed
 // vocabulary and the source's out-of-vocabulary words, numbered V, V+1, ... per
@@ -37,5 +42,10 @@
 // Decoder implements attention.StepModel, so attention.Greedy and
 // attention.BeamSearch (with its length penalty) decode with it, over extended
 // ids. NoRepeatNgrams wraps any StepModel so that no hypothesis repeats one of
-// its own n-grams (trigram blocking, Paulus, Xiong and Socher 2018).
+// its own n-grams (trigram blocking, Paulus, Xiong and Socher 2018; n = 1 writes
+// no word twice), and ForbidTokens so that it never writes given tokens (such
+// as the unknown word, which a pointer-generator can replace by a copy).
+//
+// Options beyond the paper: ShareEmbeddings (one table for both sides) and
+// TieOutput (the output layer's weight is the target embedding table).
 package pointer

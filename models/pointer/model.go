@@ -34,8 +34,9 @@ type Config struct {
 	// Dropout is applied to the embeddings and before the output layer in training.
 	Dropout float64
 	// Copy selects the pointer-generator; false is plain attention, p_gen = 1,
-	// which is attention.Seq2Seq with a bidirectional GRU encoder and Bahdanau
-	// attention (and the same parameter names, without ShareEmbeddings).
+	// which without StateFirst is attention.Seq2Seq with a bidirectional GRU
+	// encoder and Bahdanau attention (and the same parameter names, without
+	// ShareEmbeddings).
 	Copy bool
 	// ShareEmbeddings uses one table, embed.weight, for source and target words
 	// (See et al. 2017 share it); otherwise src_embed.weight and tgt_embed.weight.
@@ -44,6 +45,13 @@ type Config struct {
 	// and Wolf 2017): pre_out then maps to Embed features and the output layer
 	// has only its bias, generator.bias.
 	TieOutput bool
+	// StateFirst updates the decoder state before attending, as See et al.
+	// (2017) and Luong et al. (2015): s_t = GRU([x_t; c_{t-1}], s_{t-1}) (c_0 = 0),
+	// then a_t and c_t from s_t, so the attention that chooses what to copy
+	// knows the word just written. False is Bahdanau order (attention from
+	// s_{t-1}, then s_t = GRU([x_t; c_t], s_{t-1})), which attention.Seq2Seq uses.
+	// The parameters are the same in both orders.
+	StateFirst bool
 	// Tokens are the special ids.
 	Tokens Tokens
 }
@@ -190,23 +198,38 @@ func (m *Model) encode(b saltedBuilder, batch, srcLen int) encoded {
 	return e
 }
 
-// step builds one decoder step (Bahdanau order, as attention.Seq2Seq): from the
-// previous token ids (B) and state h it returns the new state, the features
-// [s_t; c_t; x_t] (x_t the embedded previous token) and the attention weights
-// (B, S).
-func (m *Model) step(b *graph.Builder, prev, h, memory, keys, mask *G.Node) (hNew, feat, weights *G.Node) {
+// step builds one decoder step: from the previous token ids (B), state h and,
+// with StateFirst, the previous context ctxPrev (B, 2H), it returns the new
+// state and context, the features [s_t; c_t; x_t] (x_t the embedded previous
+// token) and the attention weights (B, S). See Config.StateFirst for the two
+// orders.
+func (m *Model) step(b *graph.Builder, prev, h, ctxPrev, memory, keys, mask *G.Node) (hNew, ctx, feat, weights *G.Node) {
 	e := graph.Dropout(b, m.TgtEmbed.Forward(b, prev), m.Config.Dropout)
-	ctx, w := m.Attention.Attend(b, h, keys, memory, mask)
-	if e == nil || ctx == nil || b.Err() != nil {
-		return nil, nil, nil
+	if e == nil || b.Err() != nil {
+		return nil, nil, nil, nil
 	}
-	x := attention.Concat(b, e, ctx)
-	_, final := m.Decoder.Forward(b, []*G.Node{x}, rnn.State{H: []*G.Node{h}}, nil)
-	if b.Err() != nil {
-		return nil, nil, nil
+	update := func(in *G.Node) *G.Node {
+		_, final := m.Decoder.Forward(b, []*G.Node{attention.Concat(b, e, in)}, rnn.State{H: []*G.Node{h}}, nil)
+		if b.Err() != nil {
+			return nil
+		}
+		return final.H[0]
 	}
-	hNew = final.H[0]
-	return hNew, attention.Concat(b, hNew, ctx, e), w
+	if m.Config.StateFirst {
+		if hNew = update(ctxPrev); hNew == nil {
+			return nil, nil, nil, nil
+		}
+		ctx, weights = m.Attention.Attend(b, hNew, keys, memory, mask)
+	} else {
+		if ctx, weights = m.Attention.Attend(b, h, keys, memory, mask); ctx == nil || b.Err() != nil {
+			return nil, nil, nil, nil
+		}
+		hNew = update(ctx)
+	}
+	if hNew == nil || ctx == nil || b.Err() != nil {
+		return nil, nil, nil, nil
+	}
+	return hNew, ctx, attention.Concat(b, hNew, ctx, e), weights
 }
 
 // head maps features (..., 2H'+E) to vocabulary logits W_g dropout(tanh(W_p f +
@@ -257,11 +280,14 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
-		h := enc.h0
+		h, ctx := enc.h0, (*G.Node)(nil)
+		if m.Config.StateFirst {
+			ctx = b.in("ctx0", s.Dtype(), batch, m.Config.DecoderWidth()) // never set: c_0 = 0
+		}
 		feats, ws := make([]*G.Node, tgtLen), make([]*G.Node, tgtLen)
 		for t := 0; t < tgtLen; t++ {
 			prev := b.in(fmt.Sprintf("tgt_in.%d", t), tensor.Int, batch)
-			h, feats[t], ws[t] = m.step(b.Builder, prev, h, enc.memory, enc.keys, mask)
+			h, ctx, feats[t], ws[t] = m.step(b.Builder, prev, h, ctx, enc.memory, enc.keys, mask)
 			if b.Err() != nil {
 				return nil, b.Err()
 			}

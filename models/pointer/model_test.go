@@ -39,6 +39,8 @@ func TestModelGradients(t *testing.T) {
 		{"copy_shared_tied", func(c *Config) { c.ShareEmbeddings, c.TieOutput = true, true }},
 		{"plain_tied", func(c *Config) { c.Copy, c.TieOutput = false, true }},
 		{"plain_dropout", func(c *Config) { c.Copy, c.Dropout = false, 0.2 }},
+		{"copy_state_first", func(c *Config) { c.StateFirst, c.Dropout = true, 0.2 }},
+		{"plain_state_first", func(c *Config) { c.Copy, c.StateFirst = false, true }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := smallConfig(true)
@@ -196,9 +198,11 @@ func stepLoss(t *testing.T, d attention.StepModel, cfg Config, srcs, tgts [][]in
 // the kernel's: decoding the reference targets step by step gives the
 // teacher-forced loss.
 func TestStepGraphsMatchTeacherForcing(t *testing.T) {
-	for _, copyMode := range []bool{true, false} {
+	for _, mode := range []struct{ copyMode, stateFirst bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+		copyMode := mode.copyMode
 		s := newStore(3)
 		cfg := smallConfig(copyMode)
+		cfg.StateFirst = mode.stateFirst
 		m, err := New(s, cfg)
 		require.NoError(t, err)
 		p, err := m.Build(s, graph.Eval, 4, 5, 4)
@@ -208,7 +212,7 @@ func TestStepGraphsMatchTeacherForcing(t *testing.T) {
 		require.NoError(t, p.Run())
 		loss, _ := p.Output("loss")
 		d := m.NewDecoder(s)
-		require.InDelta(t, graph.Scalar(loss), stepLoss(t, d, cfg, testSrcs, testTgts), 1e-12, "copy %t", copyMode)
+		require.InDelta(t, graph.Scalar(loss), stepLoss(t, d, cfg, testSrcs, testTgts), 1e-12, "%+v", mode)
 		st, err := d.Encode(testSrcs)
 		require.NoError(t, err)
 		out, _, err := d.Step(st, []int{2, 2, 2, 2})

@@ -15,12 +15,21 @@ import (
 // pointer-generator written directly in PyTorch 1.13 in float64, which builds
 // the extended distribution explicitly and scatters the attention onto it
 // (scripts/fixtures_pointer.py), on shared weights and one padded batch whose
-// targets copy out-of-vocabulary source words: to 1e-10 relative.
+// targets copy out-of-vocabulary source words: to 1e-10 relative, in both
+// decoder orders (Config.StateFirst).
 func TestPyTorchParity(t *testing.T) {
-	fx, _, err := graph.LoadTensors("testdata/parity_pointer.safetensors")
+	for file, stateFirst := range map[string]bool{"parity_pointer": false, "parity_pointer_state_first": true} {
+		t.Run(file, func(t *testing.T) { checkParity(t, "testdata/"+file+".safetensors", stateFirst) })
+	}
+}
+
+func checkParity(t *testing.T, path string, stateFirst bool) {
+	fx, _, err := graph.LoadTensors(path)
 	require.NoError(t, err)
 	s := newStore(1)
-	m, err := New(s, smallConfig(true))
+	cfg := smallConfig(true)
+	cfg.StateFirst = stateFirst
+	m, err := New(s, cfg)
 	require.NoError(t, err)
 	params := map[string]*tensor.Dense{}
 	for k, v := range fx {
