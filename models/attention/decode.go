@@ -242,20 +242,33 @@ type candidate struct {
 // log-probability, ties broken by parent then token (so a beam of 1 picks what
 // argmax picks).
 func topCandidates(live []Hypothesis, logp [][]float64, k int) []candidate {
-	var all []candidate
+	// A sorted insertion into k slots: beam x vocabulary candidates would make a
+	// full sort the slowest part of a decoding step. A candidate goes after the
+	// kept ones of equal score, so ties keep their enumeration order (parent,
+	// then token), as a stable sort would.
+	if k <= 0 {
+		return nil
+	}
+	best := make([]candidate, 0, k+1)
 	for i, h := range live {
 		for tok, lp := range logp[i] {
 			if math.IsInf(lp, -1) || math.IsNaN(lp) {
 				continue
 			}
-			all = append(all, candidate{parent: i, tok: tok, logp: h.LogProb + lp})
+			c := candidate{parent: i, tok: tok, logp: h.LogProb + lp}
+			if len(best) == k && !(c.logp > best[k-1].logp) {
+				continue
+			}
+			j := sort.Search(len(best), func(j int) bool { return best[j].logp < c.logp })
+			best = append(best, candidate{})
+			copy(best[j+1:], best[j:])
+			best[j] = c
+			if len(best) > k {
+				best = best[:k]
+			}
 		}
 	}
-	sort.SliceStable(all, func(a, b int) bool { return all[a].logp > all[b].logp })
-	if len(all) > k {
-		all = all[:k]
-	}
-	return all
+	return best
 }
 
 // selectRows returns the rows (first-axis slices) of t in the given order.
