@@ -65,7 +65,8 @@ type summarizeConfig struct {
 
 // defaultSummarizeConfig is the configuration of the published runs
 // (results/summarize): embeddings of 128, a bidirectional GRU of 128 units per
-// direction, a decoder of 256 and an attention of 128, a vocabulary of the words
+// direction, a decoder of 256 in See et al.'s order (state, then attention) and
+// an attention of 128, a vocabulary of the words
 // seen at least twice (capped at 10,000), dropout 0.4, Adam at 1e-3 with
 // clipping at 2 for 10 epochs, the rate decayed by 0.7 per epoch after the
 // fifth. Decoding: beam 8 with length penalty 5, no word written twice (which
