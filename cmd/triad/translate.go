@@ -434,8 +434,9 @@ type trModel struct {
 	store   *graph.Store
 	build   func(mode graph.Mode, batch, srcLen, tgtLen int, labelSmoothing float64) (trProgram, error)
 	decoder attention.StepModel
-	// modelDecoder is the model package's own step decoder (the Transformer's
-	// decoder above is a cheaper equivalent: translate_step.go).
+	// modelDecoder is a reference for decoder: for the Transformer, the
+	// decoder that recomputes the prefix padded to the maximum length, of which
+	// decoder's shorter padding must be an equivalent.
 	modelDecoder attention.StepModel
 	newDecoders  func() (decoder, modelDecoder attention.StepModel)
 	// maxSrc is the longest source the model reads and maxTgt the longest
@@ -475,7 +476,9 @@ func newTrModel(cfg translateConfig, srcVocab, tgtVocab int) (*trModel, error) {
 			return tf.Build(store, mode, batch, srcLen, tgtLen, ls)
 		}
 		m.newDecoders = func() (attention.StepModel, attention.StepModel) {
-			return newTrTransformerDecoder(tf, store), tf.NewDecoder(store)
+			ref := tf.NewDecoder(store)
+			ref.PrefixBucket = tf.Config.MaxLen
+			return tf.NewDecoder(store), ref
 		}
 	default:
 		return nil, errors.Errorf("unknown model %q", cfg.Model)
@@ -488,8 +491,10 @@ func newTrModel(cfg translateConfig, srcVocab, tgtVocab int) (*trModel, error) {
 // once collected) and starts afresh: evaluation decodes with many shapes, and
 // keeping them all between evaluations would hold gigabytes during training.
 func (m *trModel) resetDecoders() {
-	if d, ok := m.decoder.(*trTransformerDecoder); ok {
-		d.close()
+	for _, d := range []attention.StepModel{m.decoder, m.modelDecoder} {
+		if c, ok := d.(interface{ Close() error }); ok {
+			_ = c.Close() // only frees memory
+		}
 	}
 	m.decoder, m.modelDecoder = m.newDecoders()
 }

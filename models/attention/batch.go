@@ -98,10 +98,6 @@ func columnF(dtype tensor.Dtype, v []float64, b, w, j int) *tensor.Dense {
 	return graph.FromFloat64s(dtype, c, b, 1)
 }
 
-func intsDense(v []int, shape ...int) *tensor.Dense {
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]int(nil), v...)))
-}
-
 // bucket rounds n up to a multiple of step.
 func bucket(n, step int) int {
 	if step <= 1 {

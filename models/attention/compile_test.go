@@ -30,9 +30,3 @@ func TestHashCollisionIsAvoided(t *testing.T) {
 }
 
 func isNaN(x float64) bool { return x != x }
-
-// saltName leaves names alone without salt.
-func TestSaltNames(t *testing.T) {
-	require.Equal(t, "src.3", saltName("src.3", 0))
-	require.Equal(t, "src.3#2", saltName("src.3", 2))
-}

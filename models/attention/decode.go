@@ -5,9 +5,6 @@ import (
 	"sort"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
-
-	"github.com/triadml/triad/graph"
 )
 
 // StepModel is a sequence-to-sequence model seen by the decoders: it encodes a
@@ -269,50 +266,4 @@ func topCandidates(live []Hypothesis, logp [][]float64, k int) []candidate {
 		}
 	}
 	return best
-}
-
-// selectRows returns the rows (first-axis slices) of t in the given order.
-func selectRows(t *tensor.Dense, rows []int) (*tensor.Dense, error) {
-	if t == nil {
-		return nil, nil
-	}
-	s := t.Shape()
-	n := s[0]
-	per := s.TotalSize() / n
-	shape := append([]int{len(rows)}, s[1:]...)
-	for _, r := range rows {
-		if r < 0 || r >= n {
-			return nil, errors.Errorf("select rows: row %d outside [0, %d)", r, n)
-		}
-	}
-	switch src := t.Data().(type) {
-	case []float32:
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(gatherBlocks(src, rows, per))), nil
-	case []float64:
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(gatherBlocks(src, rows, per))), nil
-	case []int:
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(gatherBlocks(src, rows, per))), nil
-	}
-	return nil, errors.Errorf("select rows: unsupported dtype %v", t.Dtype())
-}
-
-func gatherBlocks[E any](src []E, rows []int, per int) []E {
-	out := make([]E, len(rows)*per)
-	for i, r := range rows {
-		copy(out[i*per:(i+1)*per], src[r*per:(r+1)*per])
-	}
-	return out
-}
-
-// rowsOf returns the rows of a 2-D float tensor as [][]float64.
-func rowsOf(t *tensor.Dense) [][]float64 {
-	v := graph.Float64s(t)
-	s := t.Shape()
-	n := s[0]
-	per := len(v) / n
-	out := make([][]float64, n)
-	for i := range out {
-		out[i] = v[i*per : (i+1)*per]
-	}
-	return out
 }

@@ -128,13 +128,13 @@ type encoded struct {
 }
 
 // encode builds the encoder over per-step ids (B) and keep masks (B, 1).
-func (m *Seq2Seq) encode(b saltedBuilder, ids, keeps []*G.Node) encoded {
+func (m *Seq2Seq) encode(b graph.SaltedBuilder, ids, keeps []*G.Node) encoded {
 	xs := make([]*G.Node, len(ids))
 	for t, id := range ids {
 		xs[t] = graph.Dropout(b.Builder, m.SrcEmbed.Forward(b.Builder, id), m.Config.Dropout)
 	}
 	batch := ids[0].Shape()[0]
-	outs, final := m.Encoder.Forward(b.Builder, xs, m.Encoder.ZeroState(b.Builder, saltName("encoder_state", b.salt), batch), keeps)
+	outs, final := m.Encoder.Forward(b.Builder, xs, m.Encoder.ZeroState(b.Builder, graph.SaltName("encoder_state", b.Salt), batch), keeps)
 	if b.Err() != nil {
 		return encoded{}
 	}
@@ -209,27 +209,27 @@ func (m *Seq2Seq) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen i
 	if batch <= 0 || srcLen <= 0 || tgtLen <= 0 {
 		return nil, errors.Errorf("seq2seq: batch %d, lengths %d/%d", batch, srcLen, tgtLen)
 	}
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(s, mode)
 		ids, keeps := make([]*G.Node, srcLen), make([]*G.Node, srcLen)
 		for t := range ids {
-			ids[t] = b.in(fmt.Sprintf("src.%d", t), tensor.Int, batch)
-			keeps[t] = b.in(fmt.Sprintf("src_keep.%d", t), s.Dtype(), batch, 1)
+			ids[t] = b.In(fmt.Sprintf("src.%d", t), tensor.Int, batch)
+			keeps[t] = b.In(fmt.Sprintf("src_keep.%d", t), s.Dtype(), batch, 1)
 		}
-		mask := b.in("src_mask", s.Dtype(), batch, srcLen)
+		mask := b.In("src_mask", s.Dtype(), batch, srcLen)
 		enc := m.encode(b, ids, keeps)
 		h, c := enc.h0, enc.c0
 		feats, ws := make([]*G.Node, tgtLen), make([]*G.Node, tgtLen)
 		for t := 0; t < tgtLen; t++ {
-			prev := b.in(fmt.Sprintf("tgt_in.%d", t), tensor.Int, batch)
+			prev := b.In(fmt.Sprintf("tgt_in.%d", t), tensor.Int, batch)
 			h, c, feats[t], ws[t] = m.step(b.Builder, prev, h, c, enc.memory, enc.keys, mask)
 			if b.Err() != nil {
 				return nil, b.Err()
 			}
 		}
 		logits := m.logits(b.Builder, Stack(b.Builder, feats))
-		target := b.in("tgt_out", tensor.Int, batch, tgtLen)
-		keep := b.in("tgt_keep", s.Dtype(), batch, tgtLen)
+		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
+		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
@@ -244,7 +244,7 @@ func (m *Seq2Seq) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen i
 	if err != nil {
 		return nil, errors.Wrap(err, "seq2seq")
 	}
-	return &Seq2SeqProgram{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, tok: m.Config.Tokens, dtype: s.Dtype(), salt: p.salt}, nil
+	return &Seq2SeqProgram{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, tok: m.Config.Tokens, dtype: s.Dtype(), salt: p.Salt}, nil
 }
 
 // Feed sets a batch of (source, target) pairs (token ids without BOS/EOS; padded
@@ -259,7 +259,7 @@ func (p *Seq2SeqProgram) Feed(srcs, tgts [][]int) (int, error) {
 	}
 	set := func(name string, v *tensor.Dense) {
 		if err == nil {
-			err = p.Set(saltName(name, p.salt), v)
+			err = p.Set(graph.SaltName(name, p.salt), v)
 		}
 	}
 	for t := 0; t < p.SrcLen; t++ {
@@ -270,7 +270,7 @@ func (p *Seq2SeqProgram) Feed(srcs, tgts [][]int) (int, error) {
 	for t := 0; t < p.TgtLen; t++ {
 		set(fmt.Sprintf("tgt_in.%d", t), column(pb.tgtIn, pb.b, pb.t, t))
 	}
-	set("tgt_out", intsDense(pb.tgtOut, pb.b, pb.t))
+	set("tgt_out", graph.FromInts(pb.tgtOut, pb.b, pb.t))
 	set("tgt_keep", graph.FromFloat64s(p.dtype, pb.tgtKeep, pb.b, pb.t))
 	n := 0
 	for _, l := range pb.tgtLens {
@@ -287,13 +287,13 @@ type Seq2SeqDecoder struct {
 	Model  *Seq2Seq
 	Store  *graph.Store
 	Bucket int
-	enc    map[[2]int]saltedProgram
-	steps  map[[2]int]saltedProgram
+	enc    map[[2]int]graph.SaltedProgram
+	steps  map[[2]int]graph.SaltedProgram
 }
 
 // NewDecoder returns a decoder over the model's weights in s.
 func (m *Seq2Seq) NewDecoder(s *graph.Store) *Seq2SeqDecoder {
-	return &Seq2SeqDecoder{Model: m, Store: s, Bucket: 8, enc: map[[2]int]saltedProgram{}, steps: map[[2]int]saltedProgram{}}
+	return &Seq2SeqDecoder{Model: m, Store: s, Bucket: 8, enc: map[[2]int]graph.SaltedProgram{}, steps: map[[2]int]graph.SaltedProgram{}}
 }
 
 // rnnDecodeState is the per-row state of recurrent decoding.
@@ -308,23 +308,23 @@ func (s *rnnDecodeState) Select(rows []int) (DecodeState, error) {
 	var err error
 	for _, p := range []struct{ dst, src **tensor.Dense }{{&out.memory, &s.memory}, {&out.keys, &s.keys}, {&out.mask, &s.mask}, {&out.h, &s.h}, {&out.c, &s.c}} {
 		if err == nil {
-			*p.dst, err = selectRows(*p.src, rows)
+			*p.dst, err = graph.SelectRows(*p.src, rows)
 		}
 	}
 	return out, err
 }
 
-func (d *Seq2SeqDecoder) encoder(batch, srcLen int) (saltedProgram, error) {
+func (d *Seq2SeqDecoder) encoder(batch, srcLen int) (graph.SaltedProgram, error) {
 	key := [2]int{batch, srcLen}
 	if p, ok := d.enc[key]; ok {
 		return p, nil
 	}
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(d.Store, graph.Eval)
 		ids, keeps := make([]*G.Node, srcLen), make([]*G.Node, srcLen)
 		for t := range ids {
-			ids[t] = b.in(fmt.Sprintf("src.%d", t), tensor.Int, batch)
-			keeps[t] = b.in(fmt.Sprintf("src_keep.%d", t), d.Store.Dtype(), batch, 1)
+			ids[t] = b.In(fmt.Sprintf("src.%d", t), tensor.Int, batch)
+			keeps[t] = b.In(fmt.Sprintf("src_keep.%d", t), d.Store.Dtype(), batch, 1)
 		}
 		e := d.Model.encode(b, ids, keeps)
 		b.Output("memory", e.memory)
@@ -340,7 +340,7 @@ func (d *Seq2SeqDecoder) encoder(batch, srcLen int) (saltedProgram, error) {
 	return p, nil
 }
 
-func (d *Seq2SeqDecoder) stepper(rows, srcLen int) (saltedProgram, error) {
+func (d *Seq2SeqDecoder) stepper(rows, srcLen int) (graph.SaltedProgram, error) {
 	key := [2]int{rows, srcLen}
 	if p, ok := d.steps[key]; ok {
 		return p, nil
@@ -348,17 +348,17 @@ func (d *Seq2SeqDecoder) stepper(rows, srcLen int) (saltedProgram, error) {
 	m := d.Model
 	hd := m.Config.DecoderWidth()
 	dt := d.Store.Dtype()
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(d.Store, graph.Eval)
-		prev := b.in("token", tensor.Int, rows)
-		h := b.in("h", dt, rows, hd)
+		prev := b.In("token", tensor.Int, rows)
+		h := b.In("h", dt, rows, hd)
 		var c *G.Node
 		if m.Config.Cell == rnn.LSTM {
-			c = b.in("c", dt, rows, hd)
+			c = b.In("c", dt, rows, hd)
 		}
-		memory := b.in("memory", dt, rows, srcLen, hd)
-		keys := b.in("keys", dt, rows, srcLen, m.keyWidth())
-		mask := b.in("mask", dt, rows, srcLen)
+		memory := b.In("memory", dt, rows, srcLen, hd)
+		keys := b.In("keys", dt, rows, srcLen, m.keyWidth())
+		mask := b.In("mask", dt, rows, srcLen)
 		hNew, cNew, feat, w := m.step(b.Builder, prev, h, c, memory, keys, mask)
 		logits := m.logits(b.Builder, feat)
 		if logits == nil {
@@ -398,10 +398,10 @@ func (d *Seq2SeqDecoder) Encode(srcs [][]int) (DecodeState, error) {
 	}
 	dt := d.Store.Dtype()
 	for t := 0; t < srcLen; t++ {
-		if err := p.set(fmt.Sprintf("src.%d", t), column(pb.src, pb.b, pb.s, t)); err != nil {
+		if err := p.SetInput(fmt.Sprintf("src.%d", t), column(pb.src, pb.b, pb.s, t)); err != nil {
 			return nil, err
 		}
-		if err := p.set(fmt.Sprintf("src_keep.%d", t), columnF(dt, pb.srcKeep, pb.b, pb.s, t)); err != nil {
+		if err := p.SetInput(fmt.Sprintf("src_keep.%d", t), columnF(dt, pb.srcKeep, pb.b, pb.s, t)); err != nil {
 			return nil, err
 		}
 	}
@@ -442,10 +442,10 @@ func (d *Seq2SeqDecoder) Step(state DecodeState, tokens []int) (StepOutput, Deco
 	}
 	set := func(name string, v *tensor.Dense) {
 		if err == nil && v != nil {
-			err = p.set(name, v)
+			err = p.SetInput(name, v)
 		}
 	}
-	set("token", intsDense(tokens, rows))
+	set("token", graph.FromInts(tokens, rows))
 	set("h", st.h)
 	set("c", st.c)
 	set("memory", st.memory)
@@ -466,7 +466,7 @@ func (d *Seq2SeqDecoder) Step(state DecodeState, tokens []int) (StepOutput, Deco
 	}
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	return StepOutput{LogProbs: rowsOf(logp), Weights: rowsOf(w)}, next, nil
+	return StepOutput{LogProbs: graph.Rows(logp), Weights: graph.Rows(w)}, next, nil
 }
 
 var _ StepModel = (*Seq2SeqDecoder)(nil)

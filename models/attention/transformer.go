@@ -237,13 +237,13 @@ func (m *Transformer) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtL
 	if batch <= 0 || srcLen <= 0 || tgtLen <= 0 || srcLen > m.Config.MaxLen || tgtLen > m.Config.MaxLen {
 		return nil, errors.Errorf("transformer: batch %d, lengths %d/%d (max %d)", batch, srcLen, tgtLen, m.Config.MaxLen)
 	}
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(s, mode)
-		src := b.in("src", tensor.Int, batch, srcLen)
-		srcKeep := b.in("src_keep", s.Dtype(), batch, srcLen)
-		tgtIn := b.in("tgt_in", tensor.Int, batch, tgtLen)
-		tgtOut := b.in("tgt_out", tensor.Int, batch, tgtLen)
-		tgtKeep := b.in("tgt_keep", s.Dtype(), batch, tgtLen)
+		src := b.In("src", tensor.Int, batch, srcLen)
+		srcKeep := b.In("src_keep", s.Dtype(), batch, srcLen)
+		tgtIn := b.In("tgt_in", tensor.Int, batch, tgtLen)
+		tgtOut := b.In("tgt_out", tensor.Int, batch, tgtLen)
+		tgtKeep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
 		memory := m.Encode(b.Builder, src, srcKeep)
 		x, w := m.decodeHidden(b.Builder, tgtIn, memory, srcKeep, tgtKeep)
 		if b.Err() != nil {
@@ -260,7 +260,7 @@ func (m *Transformer) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtL
 	if err != nil {
 		return nil, errors.Wrap(err, "transformer")
 	}
-	return &TransformerProgram{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, tok: m.Config.Tokens, dtype: s.Dtype(), salt: p.salt}, nil
+	return &TransformerProgram{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, tok: m.Config.Tokens, dtype: s.Dtype(), salt: p.Salt}, nil
 }
 
 // Feed sets a batch of pairs and returns the number of target tokens.
@@ -276,13 +276,13 @@ func (p *TransformerProgram) Feed(srcs, tgts [][]int) (int, error) {
 		name string
 		v    *tensor.Dense
 	}{
-		{"src", intsDense(pb.src, pb.b, pb.s)},
+		{"src", graph.FromInts(pb.src, pb.b, pb.s)},
 		{"src_keep", graph.FromFloat64s(p.dtype, pb.srcKeep, pb.b, pb.s)},
-		{"tgt_in", intsDense(pb.tgtIn, pb.b, pb.t)},
-		{"tgt_out", intsDense(pb.tgtOut, pb.b, pb.t)},
+		{"tgt_in", graph.FromInts(pb.tgtIn, pb.b, pb.t)},
+		{"tgt_out", graph.FromInts(pb.tgtOut, pb.b, pb.t)},
 		{"tgt_keep", graph.FromFloat64s(p.dtype, pb.tgtKeep, pb.b, pb.t)},
 	} {
-		if err := p.Set(saltName(in.name, p.salt), in.v); err != nil {
+		if err := p.Set(graph.SaltName(in.name, p.salt), in.v); err != nil {
 			return 0, err
 		}
 	}
@@ -295,20 +295,47 @@ func (p *TransformerProgram) Feed(srcs, tgts [][]int) (int, error) {
 
 // TransformerDecoder runs a trained Transformer one token at a time (a
 // StepModel). The encoder runs once per batch of sources. The one-step graph has
-// static shapes: it takes the whole prefix padded to MaxLen and recomputes the
-// decoder over it (the causal mask keeps the padding after the current position
-// from mattering), then picks the current position's output; no key/value cache.
+// static shapes: it takes the prefix padded to a multiple of PrefixBucket (at
+// most MaxLen), recomputes the decoder over it (the causal mask keeps the padding
+// after the current position from mattering) and applies the output layer to
+// the current position alone; no key/value cache. Programs are compiled per
+// (rows, source length, prefix length) on first use and share the store's
+// weights.
 type TransformerDecoder struct {
-	Model  *Transformer
-	Store  *graph.Store
+	Model *Transformer
+	Store *graph.Store
+	// Bucket rounds source lengths up to a multiple of it.
 	Bucket int
-	enc    map[[2]int]saltedProgram
-	steps  map[[2]int]saltedProgram
+	// PrefixBucket rounds prefix lengths up to a multiple of it: small values
+	// recompute less per step and compile more programs; MaxLen gives one
+	// program per (rows, source length).
+	PrefixBucket int
+	enc          map[[2]int]graph.SaltedProgram
+	steps        map[[3]int]graph.SaltedProgram
 }
 
 // NewDecoder returns a decoder over the model's weights in s.
 func (m *Transformer) NewDecoder(s *graph.Store) *TransformerDecoder {
-	return &TransformerDecoder{Model: m, Store: s, Bucket: 8, enc: map[[2]int]saltedProgram{}, steps: map[[2]int]saltedProgram{}}
+	return &TransformerDecoder{Model: m, Store: s, Bucket: 8, PrefixBucket: 8,
+		enc: map[[2]int]graph.SaltedProgram{}, steps: map[[3]int]graph.SaltedProgram{}}
+}
+
+// Close releases the compiled programs.
+func (d *TransformerDecoder) Close() error {
+	var first error
+	for k, p := range d.enc {
+		if err := p.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(d.enc, k)
+	}
+	for k, p := range d.steps {
+		if err := p.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(d.steps, k)
+	}
+	return first
 }
 
 type transformerState struct {
@@ -319,11 +346,11 @@ type transformerState struct {
 func (s *transformerState) Rows() int { return len(s.prefix) }
 
 func (s *transformerState) Select(rows []int) (DecodeState, error) {
-	mem, err := selectRows(s.memory, rows)
+	mem, err := graph.SelectRows(s.memory, rows)
 	if err != nil {
 		return nil, err
 	}
-	keep, err := selectRows(s.srcKeep, rows)
+	keep, err := graph.SelectRows(s.srcKeep, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -334,15 +361,15 @@ func (s *transformerState) Select(rows []int) (DecodeState, error) {
 	return &transformerState{memory: mem, srcKeep: keep, prefix: prefix}, nil
 }
 
-func (d *TransformerDecoder) encoder(batch, srcLen int) (saltedProgram, error) {
+func (d *TransformerDecoder) encoder(batch, srcLen int) (graph.SaltedProgram, error) {
 	key := [2]int{batch, srcLen}
 	if p, ok := d.enc[key]; ok {
 		return p, nil
 	}
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(d.Store, graph.Eval)
-		src := b.in("src", tensor.Int, batch, srcLen)
-		keep := b.in("src_keep", d.Store.Dtype(), batch, srcLen)
+		src := b.In("src", tensor.Int, batch, srcLen)
+		keep := b.In("src_keep", d.Store.Dtype(), batch, srcLen)
 		b.Output("memory", d.Model.Encode(b.Builder, src, keep))
 		return b.Compile(nil)
 	})
@@ -353,27 +380,27 @@ func (d *TransformerDecoder) encoder(batch, srcLen int) (saltedProgram, error) {
 	return p, nil
 }
 
-func (d *TransformerDecoder) stepper(rows, srcLen int) (saltedProgram, error) {
-	key := [2]int{rows, srcLen}
+func (d *TransformerDecoder) stepper(rows, srcLen, t int) (graph.SaltedProgram, error) {
+	key := [3]int{rows, srcLen, t}
 	if p, ok := d.steps[key]; ok {
 		return p, nil
 	}
 	m := d.Model
-	t := m.Config.MaxLen
 	dt := d.Store.Dtype()
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(d.Store, graph.Eval)
-		prefix := b.in("prefix", tensor.Int, rows, t)
-		prefixKeep := b.in("prefix_keep", dt, rows, t)
-		pos := b.in("pos", tensor.Int, rows)
-		memory := b.in("memory", dt, rows, srcLen, m.Config.Dim)
-		srcKeep := b.in("src_keep", dt, rows, srcLen)
-		logits, w := m.Decode(b.Builder, prefix, memory, srcKeep, prefixKeep)
-		last := Pick(b.Builder, logits, pos)
+		prefix := b.In("prefix", tensor.Int, rows, t)
+		prefixKeep := b.In("prefix_keep", dt, rows, t)
+		pos := b.In("pos", tensor.Int, rows)
+		memory := b.In("memory", dt, rows, srcLen, m.Config.Dim)
+		srcKeep := b.In("src_keep", dt, rows, srcLen)
+		x, w := m.decodeHidden(b.Builder, prefix, memory, srcKeep, prefixKeep)
+		last := Pick(b.Builder, x, pos)
 		if last == nil {
 			return nil, b.Err()
 		}
-		b.Output("logp", b.Check(graph.LogSoftMax(last, 1, nil)))
+		logits := b.Check(graph.Affine(last, b.Param(m.GenWeight), b.Param(m.GenBias)))
+		b.Output("logp", b.Check(graph.LogSoftMax(logits, 1, nil)))
 		b.Output("attn", Pick(b.Builder, w, pos))
 		return b.Compile(nil)
 	})
@@ -384,7 +411,7 @@ func (d *TransformerDecoder) stepper(rows, srcLen int) (saltedProgram, error) {
 	for i := range ones {
 		ones[i] = 1
 	}
-	if err := p.set("prefix_keep", graph.FromFloat64s(dt, ones, rows, t)); err != nil {
+	if err := p.SetInput("prefix_keep", graph.FromFloat64s(dt, ones, rows, t)); err != nil {
 		return p, err
 	}
 	d.steps[key] = p
@@ -403,10 +430,10 @@ func (d *TransformerDecoder) Encode(srcs [][]int) (DecodeState, error) {
 		return nil, err
 	}
 	keep := graph.FromFloat64s(d.Store.Dtype(), pb.srcKeep, pb.b, pb.s)
-	if err := p.set("src", intsDense(pb.src, pb.b, pb.s)); err != nil {
+	if err := p.SetInput("src", graph.FromInts(pb.src, pb.b, pb.s)); err != nil {
 		return nil, err
 	}
-	if err := p.set("src_keep", keep); err != nil {
+	if err := p.SetInput("src_keep", keep); err != nil {
 		return nil, err
 	}
 	if err := p.Run(); err != nil {
@@ -429,32 +456,37 @@ func (d *TransformerDecoder) Step(state DecodeState, tokens []int) (StepOutput, 
 	if len(tokens) != rows {
 		return StepOutput{}, nil, errors.Errorf("transformer step: %d tokens for %d rows", len(tokens), rows)
 	}
-	t := d.Model.Config.MaxLen
+	maxLen := d.Model.Config.MaxLen
 	next := &transformerState{memory: st.memory, srcKeep: st.srcKeep, prefix: make([][]int, rows)}
-	ids := make([]int, rows*t)
-	pos := make([]int, rows)
+	longest := 0
 	for r := range tokens {
 		next.prefix[r] = append(append([]int(nil), st.prefix[r]...), tokens[r])
-		if len(next.prefix[r]) > t {
-			return StepOutput{}, nil, errors.Errorf("transformer step: prefix of %d tokens exceeds the maximum length %d", len(next.prefix[r]), t)
-		}
-		for i := range next.prefix[r] {
-			ids[r*t+i] = next.prefix[r][i]
-		}
-		for i := len(next.prefix[r]); i < t; i++ {
-			ids[r*t+i] = d.Model.Config.Pad
-		}
-		pos[r] = len(next.prefix[r]) - 1
+		longest = max(longest, len(next.prefix[r]))
 	}
-	p, err := d.stepper(rows, st.srcKeep.Shape()[1])
+	if longest > maxLen {
+		return StepOutput{}, nil, errors.Errorf("transformer step: prefix of %d tokens exceeds the maximum length %d", longest, maxLen)
+	}
+	t := min(bucket(longest, d.PrefixBucket), maxLen)
+	ids := make([]int, rows*t)
+	pos := make([]int, rows)
+	for r, p := range next.prefix {
+		for i := 0; i < t; i++ {
+			ids[r*t+i] = d.Model.Config.Pad
+			if i < len(p) {
+				ids[r*t+i] = p[i]
+			}
+		}
+		pos[r] = len(p) - 1
+	}
+	p, err := d.stepper(rows, st.srcKeep.Shape()[1], t)
 	if err != nil {
 		return StepOutput{}, nil, err
 	}
 	for _, in := range []struct {
 		name string
 		v    *tensor.Dense
-	}{{"prefix", intsDense(ids, rows, t)}, {"pos", intsDense(pos, rows)}, {"memory", st.memory}, {"src_keep", st.srcKeep}} {
-		if err := p.set(in.name, in.v); err != nil {
+	}{{"prefix", graph.FromInts(ids, rows, t)}, {"pos", graph.FromInts(pos, rows)}, {"memory", st.memory}, {"src_keep", st.srcKeep}} {
+		if err := p.SetInput(in.name, in.v); err != nil {
 			return StepOutput{}, nil, err
 		}
 	}
@@ -463,7 +495,7 @@ func (d *TransformerDecoder) Step(state DecodeState, tokens []int) (StepOutput, 
 	}
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	return StepOutput{LogProbs: rowsOf(logp), Weights: rowsOf(w)}, next, nil
+	return StepOutput{LogProbs: graph.Rows(logp), Weights: graph.Rows(w)}, next, nil
 }
 
 var _ StepModel = (*TransformerDecoder)(nil)

@@ -25,19 +25,19 @@ type Decoder struct {
 	Model  *Model
 	Store  *graph.Store
 	Bucket int
-	enc    map[[2]int]saltedProgram
-	steps  map[[2]int]saltedProgram
+	enc    map[[2]int]graph.SaltedProgram
+	steps  map[[2]int]graph.SaltedProgram
 }
 
 // NewDecoder returns a decoder over the model's weights in s.
 func (m *Model) NewDecoder(s *graph.Store) *Decoder {
-	return &Decoder{Model: m, Store: s, Bucket: 8, enc: map[[2]int]saltedProgram{}, steps: map[[2]int]saltedProgram{}}
+	return &Decoder{Model: m, Store: s, Bucket: 8, enc: map[[2]int]graph.SaltedProgram{}, steps: map[[2]int]graph.SaltedProgram{}}
 }
 
 // Close releases the compiled programs.
 func (d *Decoder) Close() error {
 	var first error
-	for _, m := range []map[[2]int]saltedProgram{d.enc, d.steps} {
+	for _, m := range []map[[2]int]graph.SaltedProgram{d.enc, d.steps} {
 		for k, p := range m {
 			if err := p.Close(); err != nil && first == nil {
 				first = err
@@ -63,7 +63,7 @@ func (s *decodeState) Select(rows []int) (attention.DecodeState, error) {
 	var err error
 	for _, p := range []struct{ dst, src **tensor.Dense }{{&out.memory, &s.memory}, {&out.keys, &s.keys}, {&out.mask, &s.mask}, {&out.h, &s.h}, {&out.ctx, &s.ctx}} {
 		if err == nil && *p.src != nil {
-			*p.dst, err = selectRows(*p.src, rows)
+			*p.dst, err = graph.SelectRows(*p.src, rows)
 		}
 	}
 	if err != nil {
@@ -76,12 +76,12 @@ func (s *decodeState) Select(rows []int) (attention.DecodeState, error) {
 	return out, nil
 }
 
-func (d *Decoder) encoder(batch, srcLen int) (saltedProgram, error) {
+func (d *Decoder) encoder(batch, srcLen int) (graph.SaltedProgram, error) {
 	key := [2]int{batch, srcLen}
 	if p, ok := d.enc[key]; ok {
 		return p, nil
 	}
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(d.Store, graph.Eval)
 		e := d.Model.encode(b, batch, srcLen)
 		if b.Err() != nil {
@@ -99,7 +99,7 @@ func (d *Decoder) encoder(batch, srcLen int) (saltedProgram, error) {
 	return p, nil
 }
 
-func (d *Decoder) stepper(rows, srcLen int) (saltedProgram, error) {
+func (d *Decoder) stepper(rows, srcLen int) (graph.SaltedProgram, error) {
 	key := [2]int{rows, srcLen}
 	if p, ok := d.steps[key]; ok {
 		return p, nil
@@ -107,16 +107,16 @@ func (d *Decoder) stepper(rows, srcLen int) (saltedProgram, error) {
 	m := d.Model
 	hd := m.Config.DecoderWidth()
 	dt := d.Store.Dtype()
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(d.Store, graph.Eval)
-		prev := b.in("token", tensor.Int, rows)
-		h := b.in("h", dt, rows, hd)
-		memory := b.in("memory", dt, rows, srcLen, hd)
-		keys := b.in("keys", dt, rows, srcLen, m.Config.AttnDim)
-		mask := b.in("mask", dt, rows, srcLen)
+		prev := b.In("token", tensor.Int, rows)
+		h := b.In("h", dt, rows, hd)
+		memory := b.In("memory", dt, rows, srcLen, hd)
+		keys := b.In("keys", dt, rows, srcLen, m.Config.AttnDim)
+		mask := b.In("mask", dt, rows, srcLen)
 		var ctxPrev *G.Node
 		if m.Config.StateFirst {
-			ctxPrev = b.in("ctx", dt, rows, hd)
+			ctxPrev = b.In("ctx", dt, rows, hd)
 		}
 		hNew, ctx, feat, w := m.step(b.Builder, prev, h, ctxPrev, memory, keys, mask)
 		if b.Err() != nil {
@@ -163,10 +163,10 @@ func (d *Decoder) Encode(srcs [][]int) (attention.DecodeState, error) {
 		return nil, err
 	}
 	dt := d.Store.Dtype()
-	if err := p.set("src", intsDense(a.src, srcLen*a.b)); err != nil {
+	if err := p.SetInput("src", graph.FromInts(a.src, srcLen*a.b)); err != nil {
 		return nil, err
 	}
-	if err := p.set("src_keep", graph.FromFloat64s(dt, a.srcKeep, srcLen*a.b, 1)); err != nil {
+	if err := p.SetInput("src_keep", graph.FromFloat64s(dt, a.srcKeep, srcLen*a.b, 1)); err != nil {
 		return nil, err
 	}
 	if err := p.Run(); err != nil {
@@ -218,10 +218,10 @@ func (d *Decoder) Step(state attention.DecodeState, tokens []int) (attention.Ste
 	}
 	set := func(name string, v *tensor.Dense) {
 		if err == nil {
-			err = p.set(name, v)
+			err = p.SetInput(name, v)
 		}
 	}
-	set("token", intsDense(ids, rows))
+	set("token", graph.FromInts(ids, rows))
 	set("h", st.h)
 	if st.ctx != nil {
 		set("ctx", st.ctx)
@@ -244,7 +244,7 @@ func (d *Decoder) Step(state attention.DecodeState, tokens []int) (attention.Ste
 	}
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	out := attention.StepOutput{LogProbs: rowsOf(logp), Weights: rowsOf(w)}
+	out := attention.StepOutput{LogProbs: graph.Rows(logp), Weights: graph.Rows(w)}
 	if d.Model.Config.Copy {
 		zt, _ := p.Output("z")
 		z := graph.Float64s(zt)
@@ -284,46 +284,6 @@ func MixLogProbs(logPVocab, attn []float64, src []int, z float64, width int) []f
 			c = logC + math.Log(copyMass[w])
 		}
 		out[w] = logAddExp(a, c)
-	}
-	return out
-}
-
-// selectRows returns the rows (first-axis slices) of t in the given order.
-func selectRows(t *tensor.Dense, rows []int) (*tensor.Dense, error) {
-	s := t.Shape()
-	n := s[0]
-	per := s.TotalSize() / n
-	shape := append([]int{len(rows)}, s[1:]...)
-	for _, r := range rows {
-		if r < 0 || r >= n {
-			return nil, errors.Errorf("select rows: row %d outside [0, %d)", r, n)
-		}
-	}
-	switch src := t.Data().(type) {
-	case []float32:
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(gatherBlocks(src, rows, per))), nil
-	case []float64:
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(gatherBlocks(src, rows, per))), nil
-	}
-	return nil, errors.Errorf("select rows: unsupported dtype %v", t.Dtype())
-}
-
-func gatherBlocks[E any](src []E, rows []int, per int) []E {
-	out := make([]E, len(rows)*per)
-	for i, r := range rows {
-		copy(out[i*per:(i+1)*per], src[r*per:(r+1)*per])
-	}
-	return out
-}
-
-// rowsOf returns the rows of a 2-D float tensor as [][]float64.
-func rowsOf(t *tensor.Dense) [][]float64 {
-	v := graph.Float64s(t)
-	n := t.Shape()[0]
-	per := len(v) / n
-	out := make([][]float64, n)
-	for i := range out {
-		out[i] = v[i*per : (i+1)*per : (i+1)*per]
 	}
 	return out
 }

@@ -68,8 +68,8 @@ func mixInputs() map[string]*tensor.Dense {
 	}
 	return map[string]*tensor.Dense{
 		"mask": graph.FromFloat64s(tensor.Float64, mask, mixB, mixT, mixS),
-		"src":  intsDense(mixSrc, mixB, mixS),
-		"tgt":  intsDense(mixTgt, mixB, mixT),
+		"src":  graph.FromInts(mixSrc, mixB, mixS),
+		"tgt":  graph.FromInts(mixTgt, mixB, mixT),
 	}
 }
 
@@ -169,7 +169,7 @@ func TestMixtureRejectsImpossibleTarget(t *testing.T) {
 	in := mixInputs()
 	bad := append([]int(nil), mixTgt...)
 	bad[0] = 6 // id 6 is the second source's, not the first's
-	in["tgt"] = intsDense(bad, mixB, mixT)
+	in["tgt"] = graph.FromInts(bad, mixB, mixT)
 	setAll(t, p, in)
 	require.ErrorContains(t, p.Run(), "probability 0")
 
@@ -194,8 +194,8 @@ func TestMixtureWithoutCopyIsCrossEntropy(t *testing.T) {
 	require.NoError(t, err)
 	in := mixInputs()
 	vocabTgt := []int{1, 2, 4, 3, 3, 0}
-	in["tgt"] = intsDense(vocabTgt, mixB, mixT)
-	in["vocab_tgt"] = intsDense(vocabTgt, mixB, mixT)
+	in["tgt"] = graph.FromInts(vocabTgt, mixB, mixT)
+	in["vocab_tgt"] = graph.FromInts(vocabTgt, mixB, mixT)
 	setAll(t, p, in)
 	require.NoError(t, p.Run())
 	a, _ := p.Output("nll")

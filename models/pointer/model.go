@@ -175,14 +175,14 @@ type encoded struct {
 // and "src_keep" (srcLen*batch, 1): the fused bidirectional GRU, its outputs
 // reordered batch-major into the memory (B, S, 2H), the attention keys and the
 // decoder's first state tanh(W_b [h_fwd; h_bwd] + b_b).
-func (m *Model) encode(b saltedBuilder, batch, srcLen int) encoded {
-	ids := b.in("src", tensor.Int, srcLen*batch)
-	keep := b.in("src_keep", b.Dtype(), srcLen*batch, 1)
+func (m *Model) encode(b graph.SaltedBuilder, batch, srcLen int) encoded {
+	ids := b.In("src", tensor.Int, srcLen*batch)
+	keep := b.In("src_keep", b.Dtype(), srcLen*batch, 1)
 	x := graph.Dropout(b.Builder, m.SrcEmbed.Forward(b.Builder, ids), m.Config.Dropout)
 	if b.Err() != nil {
 		return encoded{}
 	}
-	seq, final := m.Encoder.ForwardSeq(b.Builder, x, srcLen, m.Encoder.ZeroState(b.Builder, saltName("encoder_state", b.salt), batch), keep)
+	seq, final := m.Encoder.ForwardSeq(b.Builder, x, srcLen, m.Encoder.ZeroState(b.Builder, graph.SaltName("encoder_state", b.Salt), batch), keep)
 	if b.Err() != nil {
 		return encoded{}
 	}
@@ -273,20 +273,20 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 	if batch <= 0 || srcLen <= 0 || tgtLen <= 0 {
 		return nil, errors.Errorf("pointer: batch %d, lengths %d/%d", batch, srcLen, tgtLen)
 	}
-	p, err := compileSalted(func(b saltedBuilder) (*graph.Program, error) {
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
 		b.Builder = graph.NewBuilder(s, mode)
-		mask := b.in("src_mask", s.Dtype(), batch, srcLen)
+		mask := b.In("src_mask", s.Dtype(), batch, srcLen)
 		enc := m.encode(b, batch, srcLen)
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
 		h, ctx := enc.h0, (*G.Node)(nil)
 		if m.Config.StateFirst {
-			ctx = b.in("ctx0", s.Dtype(), batch, m.Config.DecoderWidth()) // never set: c_0 = 0
+			ctx = b.In("ctx0", s.Dtype(), batch, m.Config.DecoderWidth()) // never set: c_0 = 0
 		}
 		feats, ws := make([]*G.Node, tgtLen), make([]*G.Node, tgtLen)
 		for t := 0; t < tgtLen; t++ {
-			prev := b.in(fmt.Sprintf("tgt_in.%d", t), tensor.Int, batch)
+			prev := b.In(fmt.Sprintf("tgt_in.%d", t), tensor.Int, batch)
 			h, ctx, feats[t], ws[t] = m.step(b.Builder, prev, h, ctx, enc.memory, enc.keys, mask)
 			if b.Err() != nil {
 				return nil, b.Err()
@@ -295,14 +295,14 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 		feat := attention.Stack(b.Builder, feats)
 		attn := attention.Stack(b.Builder, ws)
 		logits, z := m.head(b.Builder, feat)
-		target := b.in("tgt_out", tensor.Int, batch, tgtLen)
-		keep := b.in("tgt_keep", s.Dtype(), batch, tgtLen)
+		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
+		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
 		var loss *G.Node
 		if m.Config.Copy {
-			ext := b.in("src_ext", tensor.Int, batch, srcLen)
+			ext := b.In("src_ext", tensor.Int, batch, srcLen)
 			nll := b.Check(Mixture(logits, attn, z, ext, target))
 			if nll != nil {
 				loss = b.Check(losses.Reduce(nll, keep, losses.Mean))
@@ -326,7 +326,7 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 	if err != nil {
 		return nil, errors.Wrap(err, "pointer")
 	}
-	return &Program{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, model: m, dtype: s.Dtype(), salt: p.salt}, nil
+	return &Program{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, model: m, dtype: s.Dtype(), salt: p.Salt}, nil
 }
 
 // Feed sets a batch of (source, target) pairs given in extended ids (see
@@ -342,23 +342,23 @@ func (p *Program) Feed(srcs, tgts [][]int) (int, error) {
 	}
 	set := func(name string, v *tensor.Dense) {
 		if err == nil {
-			err = p.Set(saltName(name, p.salt), v)
+			err = p.Set(graph.SaltName(name, p.salt), v)
 		}
 	}
-	set("src", intsDense(a.src, a.s*a.b))
+	set("src", graph.FromInts(a.src, a.s*a.b))
 	set("src_keep", graph.FromFloat64s(p.dtype, a.srcKeep, a.s*a.b, 1))
 	set("src_mask", graph.FromFloat64s(p.dtype, a.srcAdd, a.b, a.s))
 	if p.model.Config.Copy {
-		set("src_ext", intsDense(a.srcExt, a.b, a.s))
+		set("src_ext", graph.FromInts(a.srcExt, a.b, a.s))
 	}
 	for t := 0; t < p.TgtLen; t++ {
 		col := make([]int, a.b)
 		for i := range col {
 			col[i] = a.tgtIn[i*a.t+t]
 		}
-		set(fmt.Sprintf("tgt_in.%d", t), intsDense(col, a.b))
+		set(fmt.Sprintf("tgt_in.%d", t), graph.FromInts(col, a.b))
 	}
-	set("tgt_out", intsDense(a.tgtOut, a.b, a.t))
+	set("tgt_out", graph.FromInts(a.tgtOut, a.b, a.t))
 	set("tgt_keep", graph.FromFloat64s(p.dtype, a.tgtKeep, a.b, a.t))
 	return a.tokens, err
 }
@@ -452,8 +452,4 @@ func (m *Model) arrange(srcs, tgts [][]int, batch, s, t int) (*arranged, error) 
 		a.tokens += len(y) + 1
 	}
 	return a, nil
-}
-
-func intsDense(v []int, shape ...int) *tensor.Dense {
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]int(nil), v...)))
 }
