@@ -191,7 +191,7 @@ func (m *Seq2Seq) logits(b *graph.Builder, feat *G.Node) *G.Node {
 
 // Seq2SeqProgram is a compiled teacher-forced graph of a Seq2Seq for a fixed batch
 // and source/target lengths. Feed sets a batch (the inputs, one per source and
-// target step, may carry a suffix in the graph: see compile.go); outputs: "loss"
+// target step, may carry a suffix in the graph: see graph.CompileSalted); outputs: "loss"
 // (mean cross-entropy per target token, EOS included) and "attn" (B, TgtLen,
 // SrcLen), the attention weights of every target step.
 type Seq2SeqProgram struct {

@@ -223,7 +223,7 @@ func (m *Transformer) loss(b *graph.Builder, x, tgtOut, tgtKeep *G.Node, labelSm
 // TransformerProgram is a compiled teacher-forced Transformer graph for a fixed
 // batch and lengths. Inputs "src" (B, S) and "tgt_in", "tgt_out" (B, T) ids,
 // "src_keep" and "tgt_keep" masks, set by Feed (their graph names may carry a
-// suffix: see compile.go); outputs "loss" and "attn" (B, T, S).
+// suffix: see graph.CompileSalted); outputs "loss" and "attn" (B, T, S).
 type TransformerProgram struct {
 	*graph.Program
 	Batch, SrcLen, TgtLen int
