@@ -216,3 +216,41 @@ func (s Noam) LR(step int) float64 {
 	n := float64(step + 1)
 	return s.Factor / math.Sqrt(float64(s.DModel)) * math.Min(1/math.Sqrt(n), n*math.Pow(float64(s.Warmup), -1.5))
 }
+
+// WarmupDecay rises linearly to Base over Warmup steps, stays there, and from the
+// epoch After on (epochs counted from 0) is multiplied by Decay once an epoch:
+//
+//	LR(step) = Base * min(1, (step+1)/Warmup) * Decay^max(0, epoch-After+1)
+//
+// With Warmup 0 it is char-rnn's schedule (Karpathy 2015, train.lua: the rate
+// decays by decay_rate after every epoch from learning_rate_decay_after on);
+// with Decay 1 it is a warm-up to a constant rate.
+type WarmupDecay struct {
+	Base          float64 `json:"base"`
+	Warmup        int     `json:"warmup"`
+	Decay         float64 `json:"decay"`
+	After         int     `json:"after"`
+	StepsPerEpoch int     `json:"steps_per_epoch"`
+}
+
+// LR implements Schedule.
+func (s WarmupDecay) LR(step int) float64 {
+	if step < 0 {
+		step = 0
+	}
+	lr := s.Base
+	if step < s.Warmup {
+		lr = s.Base * float64(step+1) / float64(s.Warmup)
+	}
+	if epoch := step / max(s.StepsPerEpoch, 1); s.Decay != 1 && epoch >= s.After {
+		lr *= math.Pow(s.Decay, float64(epoch-s.After+1))
+	}
+	return lr
+}
+
+// CosineOver returns WarmupCosine from base to final over a run of total steps,
+// the warm-up cut to leave at least one cosine step: the rule every experiment
+// with a cosine schedule shares.
+func CosineOver(base, final float64, warmup, total int) (WarmupCosine, error) {
+	return NewWarmupCosine(base, final, min(warmup, max(total-1, 0)), max(total, 1))
+}

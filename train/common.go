@@ -17,3 +17,13 @@ type Common struct {
 	// Dist selects data-parallel training: "" (one process) or "mpi" (see Comm).
 	Dist string `json:"dist" help:"data-parallel training: mpi (start with mpirun -np N; needs a build with -tags mpi), or empty for one process"`
 }
+
+// TotalSteps returns the number of training steps of a run with stepsPerEpoch
+// steps an epoch: Epochs of them, cut to MaxSteps when that is set and smaller.
+func (c Common) TotalSteps(stepsPerEpoch int) int {
+	total := c.Epochs * stepsPerEpoch
+	if c.MaxSteps > 0 && (total == 0 || c.MaxSteps < total) {
+		total = c.MaxSteps
+	}
+	return total
+}

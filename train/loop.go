@@ -143,10 +143,7 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 	if spe <= 0 {
 		return nil, errors.New("train: the task has no training steps")
 	}
-	total := c.Epochs * spe
-	if c.MaxSteps > 0 && (total == 0 || c.MaxSteps < total) {
-		total = c.MaxSteps
-	}
+	total := c.TotalSteps(spe)
 	if total <= 0 {
 		return nil, errors.New("train: nothing to do (epochs and max-steps are 0)")
 	}

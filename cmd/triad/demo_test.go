@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/triadml/triad/train"
+
 	"github.com/triadml/triad/graph"
 )
 
@@ -94,7 +96,7 @@ func TestDemoRunsAFewSteps(t *testing.T) {
 func TestDemoBadFlags(t *testing.T) {
 	err := demoMain([]string{"--out", t.TempDir(), "--model", "cnn"})
 	require.ErrorContains(t, err, `unknown model "cnn"`)
-	var ue usageError
+	var ue train.UsageError
 	require.ErrorAs(t, err, &ue)
 	require.ErrorContains(t, demoMain([]string{"--out", t.TempDir(), "--batch", "0"}), "must be positive")
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,45 +14,11 @@ import (
 	"github.com/triadml/triad/train"
 )
 
-var errHelp = errors.New("help")
+var errHelp = train.ErrHelp
 
-// parseFlags binds cfg (a struct embedding train.Common) to a flag set named
-// name and parses args: --config, or the resumed run's config.json, first, then
-// the flags given. --help prints every hyperparameter with its default.
+// parseFlags parses the flags of `triad name` into cfg (see train.ParseFlags).
 func parseFlags(name string, cfg any, common *train.Common, args []string) error {
-	fs := flag.NewFlagSet("triad "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	train.BindFlags(fs, cfg)
-	for i, a := range args {
-		if (a == "--resume" || a == "-resume") && i+1 < len(args) && !hasFlag(args, "config") {
-			args = append([]string{"--config", filepath.Join(args[i+1], "config.json")}, args...)
-			break
-		}
-	}
-	err := train.ParseConfig(fs, cfg, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stdout)
-		fmt.Printf("usage: triad %s [flags]\n\n", name)
-		fs.PrintDefaults()
-		return errHelp
-	}
-	if err != nil {
-		return usage(err)
-	}
-	if fs.NArg() > 0 {
-		return usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
-	train.SetThreads(common.Threads)
-	return nil
-}
-
-func hasFlag(args []string, name string) bool {
-	for _, a := range args {
-		if a == "--"+name || a == "-"+name || len(a) > len(name)+3 && (a[:len(name)+3] == "--"+name+"=") {
-			return true
-		}
-	}
-	return false
+	return train.ParseFlags("triad "+name, cfg, common, args)
 }
 
 // runDir returns and creates the run directory: --resume's, --out, or
@@ -125,8 +89,7 @@ func endDist(comm train.Comm, errp *error) {
 	}
 	fmt.Fprintf(os.Stderr, "triad: rank %d of %d: %s\n", comm.Rank(), comm.Size(), oneLine(err))
 	code := 1
-	var ue usageError
-	if errors.As(err, &ue) {
+	if train.IsUsage(err) {
 		code = 2
 	}
 	comm.Abort(code)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/triadml/triad/train"
 )
 
 // command is one subcommand.
@@ -22,18 +24,8 @@ func register(name, summary string, run func(args []string) error) {
 	commands[name] = command{summary: summary, run: run}
 }
 
-// usageError marks a bad flag, config or dataset: exit status 2.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usage(err error) error {
-	if err == nil {
-		return nil
-	}
-	return usageError{err}
-}
+// usage marks a bad flag, config or dataset: exit status 2.
+func usage(err error) error { return train.Usage(err) }
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -54,8 +46,7 @@ func run(args []string) int {
 			return 0
 		}
 		fmt.Fprintf(os.Stderr, "triad %s: %s\n", args[0], oneLine(err))
-		var ue usageError
-		if errors.As(err, &ue) {
+		if train.IsUsage(err) {
 			return 2
 		}
 		return 1
