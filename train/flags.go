@@ -118,6 +118,15 @@ func ParseConfig(fs *flag.FlagSet, cfg any, args []string) error {
 			return errors.Wrapf(err, "config %s", configPath)
 		}
 		delete(fields, "env")
+		// keys a setting had before it was renamed (the field's alias tag)
+		for old, name := range aliases(reflect.TypeOf(cfg)) {
+			if v, ok := fields[old]; ok {
+				if _, clash := fields[name]; !clash {
+					fields[name] = v
+				}
+				delete(fields, old)
+			}
+		}
 		raw, _ = json.Marshal(fields)
 		dec := json.NewDecoder(strings.NewReader(string(raw)))
 		dec.DisallowUnknownFields()
@@ -126,4 +135,30 @@ func ParseConfig(fs *flag.FlagSet, cfg any, args []string) error {
 		}
 	}
 	return fs.Parse(args)
+}
+
+// aliases maps the old json keys of renamed settings (a field's `alias` tag) to
+// their json keys, over t and the structs it embeds.
+func aliases(t reflect.Type) map[string]string {
+	out := map[string]string{}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous {
+			for k, v := range aliases(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if alias := f.Tag.Get("alias"); alias != "" && name != "" {
+			out[alias] = name
+		}
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package train
 
 import (
 	"encoding/json"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,4 +48,14 @@ func LoadParams(runDir string, s *graph.Store) (string, error) {
 		}
 	}
 	return last, errors.Wrapf(graph.AssignStore(s, params), "loading %s", last)
+}
+
+// ReadConfig fills cfg (a pointer to an experiment's config struct) from a run's
+// config.json, as --resume does: the environment is skipped, renamed keys are
+// accepted under their old names, and any other unknown key is an error.
+func ReadConfig(runDir string, cfg any) error {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	BindFlags(fs, cfg)
+	return ParseConfig(fs, cfg, []string{"--config", filepath.Join(runDir, "config.json")})
 }
