@@ -1,5 +1,11 @@
 package train
 
+import (
+	"cmp"
+
+	"github.com/triadml/triad/solvers"
+)
+
 // Common holds the settings every experiment takes; embed it in an experiment's
 // config struct.
 type Common struct {
@@ -14,6 +20,8 @@ type Common struct {
 	LogEvery  int `json:"log_every" help:"write a training metrics line every N steps"`
 	// CheckpointEvery writes the last checkpoint every N steps (0: at evaluations).
 	CheckpointEvery int `json:"checkpoint_every" help:"write the last checkpoint every N steps (0: at each evaluation)"`
+	// Optimizer names the solver (solvers.New); empty keeps the experiment's own.
+	Optimizer string `json:"optimizer,omitempty" help:"solver by name: adam, adamw, rmsprop, sgd, adagrad (empty: the experiment's own)"`
 	// Dist selects data-parallel training: "" (one process) or "mpi" (see Comm).
 	Dist string `json:"dist" help:"data-parallel training: mpi (start with mpirun -np N; needs a build with -tags mpi), or empty for one process"`
 }
@@ -26,4 +34,17 @@ func (c Common) TotalSteps(stepsPerEpoch int) int {
 		total = c.MaxSteps
 	}
 	return total
+}
+
+// Solver returns the solver --optimizer names, or the experiment's own (name)
+// when it names none, with the hyperparameters h over that solver's defaults. A
+// hyperparameter the chosen solver does not have is dropped when the solver is
+// not the experiment's own (Adam has no alpha for RMSProp's).
+func (c Common) Solver(name string, h solvers.Hyper) (solvers.Solver, error) {
+	chosen := cmp.Or(c.Optimizer, name)
+	if chosen != name {
+		h = solvers.Only(chosen, h)
+	}
+	s, err := solvers.New(chosen, h)
+	return s, Usage(err)
 }

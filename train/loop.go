@@ -77,6 +77,10 @@ type Loop struct {
 	// Log receives the readable log lines (default os.Stderr; io.Discard on ranks
 	// other than 0).
 	Log io.Writer
+	// Callbacks observe the run (steps, metrics points, checkpoints), on every
+	// rank of a group; the root's metrics.jsonl is written by a callback that
+	// comes first.
+	Callbacks []Callback
 	// Comm, when set, trains data-parallel in its group (see Comm); nil trains in
 	// this process alone.
 	Comm Comm
@@ -177,13 +181,14 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			return nil, errors.Wrap(err, "train")
 		}
 	}
-	var mf *os.File
+	callbacks := l.Callbacks
 	if root {
-		var err error
-		if mf, err = os.OpenFile(metricsPath, os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
-			return nil, errors.Wrap(err, "train")
+		mw, err := openMetricsWriter(metricsPath)
+		if err != nil {
+			return nil, err
 		}
-		defer mf.Close()
+		defer mw.close()
+		callbacks = append([]Callback{mw}, callbacks...)
 	}
 	if d != nil {
 		if err := d.bcastParams(); err != nil {
@@ -192,15 +197,20 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 	}
 	emit := func(p Point) error {
 		l.history = append(l.history, p)
-		if mf == nil {
-			return nil
+		for _, cb := range callbacks {
+			if err := cb.OnPoint(p); err != nil {
+				return err
+			}
 		}
-		line, err := json.Marshal(p)
-		if err != nil {
-			return errors.Wrap(err, "train: metrics")
+		return nil
+	}
+	checkpointed := func(kind, path string, step int) error {
+		for _, cb := range callbacks {
+			if err := cb.OnCheckpoint(kind, path, step); err != nil {
+				return err
+			}
 		}
-		_, err = mf.Write(append(line, '\n'))
-		return errors.Wrap(err, "train: metrics")
+		return nil
 	}
 
 	progress := newProgress(l.Log, total, start)
@@ -236,7 +246,7 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			}
 		}
 		lastGood = fmt.Sprintf("%s (step %d)", lastPath, step)
-		return nil
+		return checkpointed("last", lastPath, step)
 	}
 	step := start
 	for ; step < total; step++ {
@@ -305,6 +315,11 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 		winItems += res.Items
 		lastTrain = res.Loss
 		done := step + 1
+		for _, cb := range callbacks {
+			if err := cb.OnStep(done, res.Loss, lr); err != nil {
+				return nil, err
+			}
+		}
 		epoch := float64(done) / float64(spe)
 		progress.update(done, res.Loss)
 		if done%c.LogEvery == 0 || done == total {
@@ -332,7 +347,11 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 				if math.IsNaN(best) || (l.BestMax && v > best) || (!l.BestMax && v < best) {
 					best, bestStep = v, done
 					if root {
-						if err := graph.SaveStore(filepath.Join(ckptDir, bestName), l.Store, map[string]string{"step": strconv.Itoa(done), l.Best: strconv.FormatFloat(v, 'g', -1, 64)}); err != nil {
+						bestPath := filepath.Join(ckptDir, bestName)
+						if err := graph.SaveStore(bestPath, l.Store, map[string]string{"step": strconv.Itoa(done), l.Best: strconv.FormatFloat(v, 'g', -1, 64)}); err != nil {
+							return nil, err
+						}
+						if err := checkpointed("best", bestPath, done); err != nil {
 							return nil, err
 						}
 					}
