@@ -57,9 +57,8 @@ func ParseFlags(name string, cfg any, common *Common, args []string) error {
 	}
 	err := ParseConfig(fs, cfg, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stdout)
 		fmt.Printf("usage: %s [flags]\n\n", name)
-		fs.PrintDefaults()
+		PrintFlags(os.Stdout, fs)
 		return ErrHelp
 	}
 	if err != nil {

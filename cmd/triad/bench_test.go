@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,46 +12,4 @@ func TestBenchFlags(t *testing.T) {
 	require.Equal(t, 2, run([]string{"bench", "--only", "no-such-config"}))
 	require.Equal(t, 2, run([]string{"bench", "--cpuprofile", filepath.Join(t.TempDir(), "cpu.prof")}), "a profile needs --only")
 	require.Equal(t, 2, run([]string{"bench", "--steps", "0"}))
-	for _, want := range []string{"transformer", "vae", "charlstm-2x128"} {
-		require.Contains(t, benchNames(), want)
-	}
-}
-
-// runBench measures a configuration's steps and writes the profiles it is asked
-// for; a tiny stand-in configuration keeps the test fast.
-func TestRunBench(t *testing.T) {
-	calls := 0
-	c := benchConfig{name: "tiny", what: "items", setup: func() (func() error, int, float64, error) {
-		return func() error {
-			calls++
-			s := 0.0
-			for i := 0; i < 200000; i++ {
-				s += float64(i)
-			}
-			if s < 0 {
-				t.Fail()
-			}
-			return nil
-		}, 10, 1e6, nil
-	}}
-	dir := t.TempDir()
-	prof := profiles{cpu: filepath.Join(dir, "cpu.prof"), mem: filepath.Join(dir, "mem.prof")}
-	res, err := runBench(c, 1, 5, 2, prof)
-	require.NoError(t, err)
-	require.Equal(t, 7, calls, "2 warm-up and 5 measured steps")
-	require.Equal(t, 5, res.Steps)
-	require.Len(t, res.Times, 5)
-	require.LessOrEqual(t, res.MinSec, res.MedianSec)
-	require.LessOrEqual(t, res.MedianSec, res.MaxSec)
-	require.InDelta(t, 1e6/res.MedianSec/1e9, res.GFLOPS, 1e-9)
-	require.Equal(t, 1e6, res.FlopsPerStep)
-	require.GreaterOrEqual(t, res.CPUSec, 0.0)
-	require.Positive(t, res.PeakGFLOPS)
-	for _, f := range []string{prof.cpu, prof.mem} {
-		st, err := os.Stat(f)
-		require.NoError(t, err)
-		require.Positive(t, st.Size(), f)
-	}
-	require.Equal(t, 2.0, median([]float64{3, 1, 2}))
-	require.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))
 }

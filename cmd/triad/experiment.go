@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -126,3 +128,22 @@ func runDirDist(comm train.Comm, experiment string, c *train.Common) (string, er
 // isRoot reports whether this process writes the run's files: rank 0 of a group,
 // or a process alone.
 func isRoot(comm train.Comm) bool { return comm == nil || comm.Rank() == 0 }
+
+// parseSub parses the flags of a command that is not an experiment's training
+// (bench, decoders): --help prints them and returns errHelp; a bad flag or a
+// stray argument is a usage error.
+func parseSub(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Printf("usage: %s [flags]\n\n", fs.Name())
+			train.PrintFlags(os.Stdout, fs)
+			return errHelp
+		}
+		return usage(err)
+	}
+	if fs.NArg() > 0 {
+		return usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	return nil
+}

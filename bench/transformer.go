@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"gorgonia.org/tensor"
@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	registerBench(benchConfig{name: "transformer", what: "tokens", setup: benchTransformer})
+	Register(Config{Name: "transformer", Items: "tokens", Setup: benchTransformer})
 }
 
 // benchTransformer sets up a step of an encoder-decoder Transformer as PyTorch's

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"gorgonia.org/tensor"
@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	registerBench(benchConfig{name: "vae", what: "images", setup: benchVAE})
+	Register(Config{Name: "vae", Items: "images", Setup: benchVAE})
 }
 
 // benchVAE sets up a step of PyTorch's examples/vae: 784-400-20, ReLU,

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"gorgonia.org/tensor"
@@ -20,7 +20,7 @@ func init() {
 		{"charrnn-1x128", rnn.Tanh, 1, 128},
 	} {
 		c := c
-		registerBench(benchConfig{name: c.name, what: "tokens", setup: func() (func() error, int, float64, error) {
+		Register(Config{Name: c.name, Items: "tokens", Setup: func() (func() error, int, float64, error) {
 			return benchCharLM(c.cell, c.layers, c.width)
 		}})
 	}
