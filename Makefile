@@ -11,13 +11,17 @@ TEST_TIMEOUT ?= 9m
 # gonum's pure-Go BLAS; it is used when the linker finds it. TAGS= forces pure Go.
 TAGS ?= $(shell echo 'int main(void){return 0;}' | $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo openblas)
 GOFLAGS_TAGS := $(if $(strip $(TAGS)),-tags $(TAGS),)
+# The source revision recorded in every run's config.json, also where Go's VCS
+# stamping is off (a build outside the checkout, -buildvcs=false).
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo +dirty)
+LDFLAGS := $(if $(COMMIT),-ldflags "-X github.com/triadml/triad/train.Commit=$(COMMIT)",)
 
 .PHONY: all build print-tags test test-purego test-mpi bench lint demo fuzz
 
 all: build
 
 build:
-	$(GO) build $(GOFLAGS_TAGS) -o bin/triad ./cmd/triad
+	$(GO) build $(GOFLAGS_TAGS) $(LDFLAGS) -o bin/triad ./cmd/triad
 
 test: lint
 	$(GO) test $(GOFLAGS_TAGS) -timeout $(TEST_TIMEOUT) ./...
@@ -42,7 +46,7 @@ lint:
 	$(GO) run ./internal/doccheck .
 
 demo:
-	$(GO) run $(GOFLAGS_TAGS) ./cmd/triad demo
+	$(GO) run $(GOFLAGS_TAGS) $(LDFLAGS) ./cmd/triad demo
 
 # Each parser's fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s

@@ -28,7 +28,7 @@ type Env struct {
 // thread count (0: all CPUs).
 func CurrentEnv(threads int, args []string) Env {
 	return Env{
-		Commit:    gitCommit(),
+		Commit:    Revision(),
 		GoVersion: runtime.Version(),
 		BLAS:      graph.BLAS,
 		Threads:   threadsOf(threads),
@@ -56,12 +56,33 @@ func SetThreads(n int) {
 	graph.SetBLASThreads(threadsOf(n))
 }
 
-func gitCommit() string {
+// Commit is the source revision the binary was built from, set at link time
+// (the Makefile passes -ldflags "-X github.com/triadml/triad/train.Commit=...")
+// for builds without Go's VCS stamping; empty otherwise.
+var Commit string
+
+// Revision returns the source revision of this binary: Commit when it was set
+// at link time, else Go's VCS stamp (with "+dirty" for modified sources), else
+// what git says of the working directory, else "unknown".
+func Revision() string {
+	if Commit != "" {
+		return Commit
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
 			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "+dirty"
+			}
+			return rev
 		}
 	}
 	out, err := exec.Command("git", "rev-parse", "HEAD").Output()

@@ -1,5 +1,6 @@
-// Command triad runs triad's experiments and tools. Each subcommand is one
-// experiment; `triad <subcommand> --help` lists its hyperparameters and defaults.
+// Command triad runs triad's experiments and tools: `triad <command> [flags]`,
+// `triad <command> --help` for a command's flags and their defaults. Each
+// experiment's command is a thin layer over its package under experiments/.
 package main
 
 import (
@@ -12,7 +13,8 @@ import (
 	"github.com/triadml/triad/train"
 )
 
-// command is one subcommand.
+// command is one entry of the table: a name of one or two words ("lm",
+// "lm sample") and what runs it.
 type command struct {
 	summary string
 	run     func(args []string) error
@@ -31,21 +33,33 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// lookup finds the command args start with, the longest name first, and the
+// arguments that follow it.
+func lookup(args []string) (string, command, []string, bool) {
+	if len(args) >= 2 {
+		if c, ok := commands[args[0]+" "+args[1]]; ok {
+			return args[0] + " " + args[1], c, args[2:], true
+		}
+	}
+	c, ok := commands[args[0]]
+	return args[0], c, args[1:], ok
+}
+
 func run(args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printHelp()
 		return 0
 	}
-	cmd, ok := commands[args[0]]
+	name, cmd, rest, ok := lookup(args)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "triad: unknown command %q (one of: %s)\n", args[0], strings.Join(names(), ", "))
 		return 2
 	}
-	if err := cmd.run(args[1:]); err != nil {
+	if err := cmd.run(rest); err != nil {
 		if errors.Is(err, errHelp) {
 			return 0
 		}
-		fmt.Fprintf(os.Stderr, "triad %s: %s\n", args[0], oneLine(err))
+		fmt.Fprintf(os.Stderr, "triad %s: %s\n", name, train.OneLine(err))
 		if train.IsUsage(err) {
 			return 2
 		}
@@ -54,25 +68,23 @@ func run(args []string) int {
 	return 0
 }
 
-func oneLine(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", " ")
-}
-
 func names() []string {
 	var out []string
 	for n := range commands {
-		out = append(out, n)
+		if !strings.HasPrefix(n, "__") {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out
 }
 
 func printHelp() {
-	fmt.Println("triad: experiments with recurrent networks, variational autoencoders and attention on Gorgonia.")
+	fmt.Println("triad: experiments with recurrent networks, variational autoencoders, attention and Transformers on Gorgonia.")
 	fmt.Println()
 	fmt.Println("usage: triad <command> [flags]   (triad <command> --help lists the flags)")
 	fmt.Println()
 	for _, n := range names() {
-		fmt.Printf("  %-10s %s\n", n, commands[n].summary)
+		fmt.Printf("  %-18s %s\n", n, commands[n].summary)
 	}
 }

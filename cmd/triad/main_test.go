@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,4 +19,34 @@ func TestExitStatus(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"hiden": 3}`), 0o644))
 	require.Equal(t, 2, run([]string{"lm", "--config", bad}), "an unknown config field")
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	require.Equal(t, 0, run([]string{"version"}))
+	require.Equal(t, 0, run([]string{"completion", "bash"}))
+	require.Equal(t, 2, run([]string{"completion", "fish"}))
+	words := captureStdout(t, func() { require.Equal(t, 0, run([]string{"__complete"})) })
+	require.Contains(t, words, "lm\n")
+	require.Contains(t, words, "version\n")
+	words = captureStdout(t, func() { require.Equal(t, 0, run([]string{"__complete", "lm"})) })
+	require.Contains(t, words, "sample\n")
+	require.Contains(t, words, "--hidden\n")
+	require.Contains(t, words, "--threads\n")
+}
+
+// captureStdout returns what f prints to stdout.
+func captureStdout(t *testing.T, f func()) string {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stdout := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		raw, _ := io.ReadAll(r)
+		done <- string(raw)
+	}()
+	f()
+	os.Stdout = stdout
+	w.Close()
+	return <-done
 }
