@@ -20,7 +20,10 @@ var ErrHelp = errors.New("help")
 // Commands exit with status 2 on it.
 type UsageError struct{ Err error }
 
+// Error returns the wrapped error's message.
 func (e UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e UsageError) Unwrap() error { return e.Err }
 
 // Usage wraps err as a UsageError (nil stays nil).

@@ -26,4 +26,9 @@
 // the utterance and divides by its standard deviation (cepstral mean and
 // variance normalisation, per utterance); Stack concatenates neighbouring frames
 // and subsamples them, which shortens the sequences a recurrent network reads.
+//
+// DigitCorpus reads the Free Spoken Digit Dataset (one WAV a spoken digit,
+// named digit_speaker_take), and the utterance generator concatenates its clips
+// with random silences into multi-digit utterances with their digit labels: the
+// data of connected-digit recognition, drawn per split and seed.
 package audio

@@ -1,0 +1,65 @@
+package ctc
+
+import (
+	"context"
+	"io"
+
+	"github.com/triadml/triad/datasets"
+	"github.com/triadml/triad/datasets/audio"
+	"github.com/triadml/triad/solvers"
+	"github.com/triadml/triad/train"
+)
+
+// Summary is what a run reports: summary.json's contents and the run directory.
+type Summary struct {
+	train.Summary
+	// Dir is the run directory.
+	Dir string `json:"-"`
+}
+
+// Run trains and evaluates a run with the settings cfg, logging to log (nil:
+// os.Stderr), and returns its summary. A cancelled ctx stops it with a
+// checkpoint and train.ErrInterrupted (the summary then says how far it got).
+func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, train.Usage(err)
+	}
+	s, err := train.Open(ctx, "ctc", &cfg.Common, log)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close(&err)
+	data := cfg.DataDir
+	if data == "" {
+		if data, err = datasets.Find("fsdd"); err != nil {
+			return nil, train.Usage(err)
+		}
+	}
+	corpus, err := audio.LoadDigitCorpus(data)
+	if err != nil {
+		return nil, train.Usage(err)
+	}
+	t, err := newTask(cfg, corpus)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.WriteConfig(cfg); err != nil {
+		return nil, err
+	}
+	utts, digits := t.testCount()
+	s.Logf("ctc: bidirectional %s %dx%d, %d parameters, %d speakers, %d training / %d test recordings, %d test utterances (%d digits), buckets %v, run %s",
+		cfg.Cell, cfg.Layers, cfg.Hidden, t.store.Count(), len(corpus.Speakers), corpus.Count("train"), corpus.Count("test"),
+		utts, digits, t.buckets, s.Dir)
+	sched, err := solvers.CosineOver(cfg.LR, cfg.MinLR, cfg.Warmup, cfg.Common.TotalSteps(cfg.StepsPerEpoch))
+	if err != nil {
+		return nil, train.Usage(err)
+	}
+	loop := s.Loop()
+	loop.Store, loop.Solver, loop.Schedule, loop.Task = t.store, t.solver, sched, t
+	loop.ClipNorm, loop.Best, loop.ItemName = cfg.ClipNorm, "test_der", "utterances"
+	ts, err := loop.Run(ctx)
+	if ts != nil {
+		sum = &Summary{Summary: *ts, Dir: s.Dir}
+	}
+	return sum, err
+}
