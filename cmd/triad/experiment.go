@@ -89,7 +89,7 @@ func endDist(comm train.Comm, errp *error) {
 		}
 		return
 	}
-	fmt.Fprintf(os.Stderr, "triad: rank %d of %d: %s\n", comm.Rank(), comm.Size(), oneLine(err))
+	fmt.Fprintf(os.Stderr, "triad: rank %d of %d: %s\n", comm.Rank(), comm.Size(), train.OneLine(err))
 	code := 1
 	if train.IsUsage(err) {
 		code = 2
