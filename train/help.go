@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,9 @@ func PrintFlags(w io.Writer, fs *flag.FlagSet) {
 		}
 		usage := f.Usage
 		if def := f.DefValue; def != "" && def != "0" && def != "false" && def != "[]" {
+			if flagType(f.Value) == "string" {
+				def = strconv.Quote(def)
+			}
 			usage += fmt.Sprintf(" (default %s)", def)
 		}
 		rows = append(rows, row{head, usage})

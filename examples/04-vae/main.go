@@ -25,6 +25,7 @@ import (
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/examples/internal/notebook"
+	vaeexp "github.com/triadml/triad/experiments/vae"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/vae"
 	"github.com/triadml/triad/solvers"
@@ -47,16 +48,12 @@ type config struct {
 	synthetic bool
 }
 
-// images is a data set of pictures with intensities in [0, 1], image after
-// image, each rows x cols, with their class labels.
+// images is a data set of pictures with intensities in [0, 1] and their class
+// labels, and where it comes from.
 type images struct {
-	train, test             []float32
-	trainLabels, testLabels []int
-	rows, cols              int
-	source                  string
+	vaeexp.Data
+	source string
 }
-
-func (d images) size() int { return d.rows * d.cols }
 
 // elbo is the negative ELBO of a set of images and its two terms, per image.
 type elbo struct{ nelbo, recon, kl float64 }
@@ -99,18 +96,18 @@ func run(cfg config) (*result, error) {
 	case data.source != "MNIST":
 		set = settings{hidden: []int{128}, batch: 64, steps: 3000, logs: 10, gridSide: 11}
 	}
-	d := data.size()
+	d := data.Pixels()
 	mc := vae.Config{Input: d, Hidden: set.hidden, Latent: cfg.latent, Activation: "relu", Likelihood: vae.Bernoulli, Beta: 1, WarmupSteps: set.steps / 4}
 	store := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
 	model, err := vae.New(store, mc)
 	if err != nil {
 		return nil, err
 	}
-	nTrain, nTest := len(data.train)/d, len(data.test)/d
+	nTrain, nTest := len(data.Train)/d, len(data.Test)/d
 	nb.Printf("data: %s, %d training and %d test images of %dx%d pixels\nmodel: %d-%v-%d, ReLU, Bernoulli decoder, %d parameters\ntraining: Adam (lr 1e-3), batch %d, %d steps (%.2f epochs), KL warm-up over %d steps\n",
-		data.source, nTrain, nTest, data.rows, data.cols, d, set.hidden, cfg.latent, store.Count(), set.batch, set.steps, float64(set.steps*set.batch)/float64(nTrain), mc.WarmupSteps)
+		data.source, nTrain, nTest, data.Rows, data.Cols, d, set.hidden, cfg.latent, store.Count(), set.batch, set.steps, float64(set.steps*set.batch)/float64(nTrain), mc.WarmupSteps)
 
-	res := &result{source: data.source, rows: data.rows, cols: data.cols, latent: cfg.latent, gridSide: set.gridSide}
+	res := &result{source: data.source, rows: data.Rows, cols: data.Cols, latent: cfg.latent, gridSide: set.gridSide}
 	eval, err := newEvaluator(model, store, data)
 	if err != nil {
 		return nil, err
@@ -140,7 +137,7 @@ func run(cfg config) (*result, error) {
 			perm, permEpoch = batch.Perm(graph.NewRNG(1, "shuffle/"+strconv.Itoa(epoch)), nTrain), epoch
 		}
 		pos := step % steps
-		if err := vae.FillRows(prog.X(), data.train, d, perm[pos*set.batch:(pos+1)*set.batch]); err != nil {
+		if err := vae.FillRows(prog.X(), data.Train, d, perm[pos*set.batch:(pos+1)*set.batch]); err != nil {
 			return nil, err
 		}
 		beta := mc.BetaAt(step)
@@ -187,18 +184,17 @@ func run(cfg config) (*result, error) {
 		nTest, res.before.nelbo, res.before.recon, res.before.kl, res.after.nelbo, res.after.recon, res.after.kl)
 
 	// Walk the latent space: a grid over the first two dimensions.
+	walk := vaeexp.NewModel(store, model)
+	defer walk.Close()
 	side := set.gridSide
 	nb.Text("Walking the latent space. We decode a %dx%d grid of codes over the first two latent dimensions (any others held at 0, the prior's mean). The grid's coordinates are quantiles of the standard normal, (i + 1/2)/%d mapped through its inverse CDF, so each cell covers the same prior mass (Kingma and Welling 2014, fig. 4); z_1 grows to the right, z_2 upwards. Each picture is the decoder's mean, the pixel probabilities.", side, side, side)
-	gen, err := model.BuildDecode(store, side*side)
-	if err != nil {
-		return nil, err
-	}
 	pts := vae.ManifoldLatents(side)
-	z := make([]float64, side*side*cfg.latent)
-	for i := 0; i < side*side; i++ {
-		z[i*cfg.latent], z[i*cfg.latent+1] = pts[2*i], pts[2*i+1]
+	z := make([][]float32, side*side)
+	for i := range z {
+		z[i] = make([]float32, cfg.latent)
+		z[i][0], z[i][1] = float32(pts[2*i]), float32(pts[2*i+1])
 	}
-	pix, err := gen.Generate(z)
+	pix, err := walk.Decode(z)
 	if err != nil {
 		return nil, err
 	}
@@ -210,50 +206,33 @@ func run(cfg config) (*result, error) {
 
 	// An interpolation between two encoded test images of different classes.
 	a, bIdx := 0, 1
-	for bIdx < nTest-1 && data.testLabels[bIdx] == data.testLabels[a] {
+	for bIdx < nTest-1 && data.TestLabels[bIdx] == data.TestLabels[a] {
 		bIdx++
 	}
 	const between = 10
 	res.interpolation = between
-	enc, err := model.BuildReconstruct(store, 2)
+	pair := [][]float32{data.Test[a*d : (a+1)*d], data.Test[bIdx*d : (bIdx+1)*d]}
+	mu, err := walk.Encode(pair)
 	if err != nil {
 		return nil, err
 	}
-	x := graph.NewDense(store.Dtype(), 2, d)
-	if err := vae.FillRows(x, data.test, d, []int{a, bIdx}); err != nil {
-		return nil, err
-	}
-	if err := enc.Set("x", x); err != nil {
-		return nil, err
-	}
-	if err := enc.Run(); err != nil {
-		return nil, err
-	}
-	muT, err := enc.Output("mu")
-	if err != nil {
-		return nil, err
-	}
-	mu := graph.Float64s(muT)
-	za, zb := mu[:cfg.latent], mu[cfg.latent:]
-	nb.Text("An interpolation. We encode test image %d (a %s) and test image %d (a %s), take the means of their codes, and decode %d evenly spaced points on the straight line between them: z(s) = (1 - s) mu_1 + s mu_2 for s = 0, 1/%d, ..., 1. The row below shows the first image, the %d decoded points, and the second image.", a, data.label(data.testLabels[a]), bIdx, data.label(data.testLabels[bIdx]), between, between-1, between)
+	za, zb := mu[0], mu[1]
+	nb.Text("An interpolation. We encode test image %d (a %s) and test image %d (a %s), take the means of their codes, and decode %d evenly spaced points on the straight line between them: z(s) = (1 - s) mu_1 + s mu_2 for s = 0, 1/%d, ..., 1. The row below shows the first image, the %d decoded points, and the second image.", a, data.label(data.TestLabels[a]), bIdx, data.label(data.TestLabels[bIdx]), between, between-1, between)
 	nb.Printf("mu_1 = %s\nmu_2 = %s\n", vec(za), vec(zb))
-	line, err := model.BuildDecode(store, between)
-	if err != nil {
-		return nil, err
-	}
-	zs := make([]float64, 0, between*cfg.latent)
-	for i := 0; i < between; i++ {
+	zs := make([][]float32, between)
+	for i := range zs {
 		t := float64(i) / float64(between-1)
+		zs[i] = make([]float32, cfg.latent)
 		for j := range za {
-			zs = append(zs, (1-t)*za[j]+t*zb[j])
+			zs[i][j] = float32((1-t)*float64(za[j]) + t*float64(zb[j]))
 		}
 	}
-	dec, err := line.Generate(zs)
+	dec, err := walk.Decode(zs)
 	if err != nil {
 		return nil, err
 	}
-	row := append(graph.Float64s(x)[:d:d], dec...)
-	row = append(row, graph.Float64s(x)[d:]...)
+	row := append([][]float32{pair[0]}, dec...)
+	row = append(row, pair[1])
 	if err := savePNG(nb, "interpolation.png", "from one encoded test image to another", row, data, between+2); err != nil {
 		return nil, err
 	}
@@ -279,7 +258,7 @@ type evaluator struct {
 }
 
 func newEvaluator(m *vae.VAE, s *graph.Store, data images) (*evaluator, error) {
-	n := len(data.test) / data.size()
+	n := len(data.Test) / data.Pixels()
 	batch := min(500, n)
 	for n%batch != 0 {
 		batch--
@@ -292,8 +271,8 @@ func newEvaluator(m *vae.VAE, s *graph.Store, data images) (*evaluator, error) {
 }
 
 func (e *evaluator) run() (elbo, error) {
-	d := e.data.size()
-	n := len(e.data.test) / d
+	d := e.data.Pixels()
+	n := len(e.data.Test) / d
 	e.prog.SetNoise(graph.NewRNG(1, "eval"))
 	var sum elbo
 	idx := make([]int, e.batch)
@@ -301,7 +280,7 @@ func (e *evaluator) run() (elbo, error) {
 		for i := range idx {
 			idx[i] = start + i
 		}
-		if err := vae.FillRows(e.prog.X(), e.data.test, d, idx); err != nil {
+		if err := vae.FillRows(e.prog.X(), e.data.Test, d, idx); err != nil {
 			return elbo{}, err
 		}
 		if err := e.prog.Feed(nil, 1); err != nil {
@@ -331,24 +310,8 @@ func loadData(cfg config, nb *notebook.Notebook) (images, error) {
 		nb.Text("MNIST was not found (%v). The run goes on with synthetic 16x16 pictures of four kinds of stroke instead; put MNIST where the message says, or list its folder's parent in $TRIAD_DATA, to train on digits.", err)
 		return strokes(8192, 1024, 16, graph.NewRNG(1, "strokes")), nil
 	}
-	data := images{source: "MNIST"}
-	for _, split := range []string{"train", "test"} {
-		px, lbl, rows, cols, err := datasets.LoadMNIST(dir, split)
-		if err != nil {
-			return images{}, err
-		}
-		data.rows, data.cols = rows, cols
-		labels := make([]int, len(lbl))
-		for i, l := range lbl {
-			labels[i] = int(l)
-		}
-		if split == "train" {
-			data.train, data.trainLabels = datasets.ScalePixels(px), labels
-		} else {
-			data.test, data.testLabels = datasets.ScalePixels(px), labels
-		}
-	}
-	return data, nil
+	mnist, err := vaeexp.LoadMNIST(dir)
+	return images{Data: mnist, source: "MNIST"}, err
 }
 
 // findMNIST looks for MNIST as datasets.Find does ($TRIAD_DATA, the user
@@ -370,7 +333,7 @@ var strokeNames = []string{"horizontal bar", "vertical bar", "diagonal", "ring"}
 // blurred at the edges, with a little noise: a stand-in for MNIST that a VAE
 // learns in seconds.
 func strokes(nTrain, nTest, side int, rng *rand.Rand) images {
-	d := images{rows: side, cols: side, source: "synthetic strokes"}
+	d := images{Data: vaeexp.Data{Rows: side, Cols: side}, source: "synthetic strokes"}
 	draw := func() ([]float32, int) {
 		c := rng.IntN(len(strokeNames))
 		px := make([]float32, side*side)
@@ -401,9 +364,9 @@ func strokes(nTrain, nTest, side int, rng *rand.Rand) images {
 	for i := 0; i < nTrain+nTest; i++ {
 		px, c := draw()
 		if i < nTrain {
-			d.train, d.trainLabels = append(d.train, px...), append(d.trainLabels, c)
+			d.Train, d.TrainLabels = append(d.Train, px...), append(d.TrainLabels, c)
 		} else {
-			d.test, d.testLabels = append(d.test, px...), append(d.testLabels, c)
+			d.Test, d.TestLabels = append(d.Test, px...), append(d.TestLabels, c)
 		}
 	}
 	return d
@@ -411,8 +374,14 @@ func strokes(nTrain, nTest, side int, rng *rand.Rand) images {
 
 // savePNG lays out images (intensities in [0, 1]) in a grid of cols columns
 // and adds it to the page.
-func savePNG(nb *notebook.Notebook, file, caption string, pix []float64, data images, cols int) error {
-	img, err := vae.Grid(pix, data.rows, data.cols, vae.GridOptions{Cols: cols, Pad: 1, PadValue: 0.5})
+func savePNG(nb *notebook.Notebook, file, caption string, pics [][]float32, data images, cols int) error {
+	var pix []float64
+	for _, img := range pics {
+		for _, v := range img {
+			pix = append(pix, float64(v))
+		}
+	}
+	img, err := vae.Grid(pix, data.Rows, data.Cols, vae.GridOptions{Cols: cols, Pad: 1, PadValue: 0.5})
 	if err != nil {
 		return err
 	}
@@ -432,13 +401,13 @@ func scale(src *image.Gray, k int) *image.Gray {
 	return dst
 }
 
-func vec(v []float64) string {
+func vec(v []float32) string {
 	s := "("
 	for i, x := range v {
 		if i > 0 {
 			s += ", "
 		}
-		s += fmt.Sprintf("%.3f", x)
+		s += fmt.Sprintf("%.3f", float64(x))
 	}
 	return s + ")"
 }

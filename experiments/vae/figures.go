@@ -1,0 +1,68 @@
+package vae
+
+import (
+	"fmt"
+	"path/filepath"
+
+	vaemodel "github.com/triadml/triad/models/vae"
+)
+
+const (
+	reconImages  = 8  // test digits shown above their reconstructions
+	sampleImages = 64 // 8x8 samples from the prior
+	manifoldSide = 20 // 20x20 manifold when the latent space is 2-D
+)
+
+// figures writes the reconstructions, the samples and (latent size 2) the
+// manifold of the current weights, named after the epoch (or the step when the
+// evaluation falls inside an epoch).
+func (t *task) figures() error {
+	done := t.lastStep + 1
+	tag := fmt.Sprintf("step%06d", done)
+	if spe := t.StepsPerEpoch(); done%spe == 0 {
+		tag = fmt.Sprintf("epoch%02d", done/spe)
+	}
+	grid := vaemodel.GridOptions{Cols: 8, Pad: 2, PadValue: 0.5}
+
+	n := min(reconImages, t.nTest)
+	x := t.data.Test[:n*t.d]
+	_, mean, err := t.model.encode(x, n)
+	if err != nil {
+		return err
+	}
+	pix := make([]float64, 0, 2*len(x))
+	for _, v := range x {
+		pix = append(pix, float64(v))
+	}
+	pix = append(pix, mean...)
+	if err := t.savePNG("reconstruction_"+tag+".png", pix, vaemodel.GridOptions{Cols: n, Pad: 2, PadValue: 0.5}); err != nil {
+		return err
+	}
+
+	samples, err := t.model.decode(t.prior, sampleImages)
+	if err != nil {
+		return err
+	}
+	if err := t.savePNG("samples_"+tag+".png", samples, grid); err != nil {
+		return err
+	}
+	if t.model.VAE.Config.Latent == 2 {
+		pts, err := t.model.decode(vaemodel.ManifoldLatents(manifoldSide), manifoldSide*manifoldSide)
+		if err != nil {
+			return err
+		}
+		if err := t.savePNG("manifold_"+tag+".png", pts, vaemodel.GridOptions{Cols: manifoldSide}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// savePNG writes images (intensities, image after image) as a grid.
+func (t *task) savePNG(name string, pix []float64, opt vaemodel.GridOptions) error {
+	img, err := vaemodel.Grid(pix, t.data.Rows, t.data.Cols, opt)
+	if err != nil {
+		return err
+	}
+	return vaemodel.WritePNG(filepath.Join(t.dir, name), img)
+}
