@@ -1,0 +1,179 @@
+package translate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/triadml/triad/metrics"
+	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/train"
+)
+
+// Evaluate implements train.Task: the validation perplexity and the BLEU of
+// greedy decoding (and of beam search with BeamEpochs), cased and lowercased. It
+// writes the translations to translations/.
+func (t *task) Evaluate() (map[string]float64, error) {
+	ev, err := t.evaluate(context.Background(), t.cfg.BeamEpochs)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("val.step%07d", t.done)
+	if err := ev.write(filepath.Join(t.dir, "translations"), name); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(t.log, "step %d: validation greedy decoding %.1f sentences/s\n", t.done, ev.greedyPerSec)
+	return ev.metrics(), nil
+}
+
+// evaluation is one evaluation of the validation set.
+type evaluation struct {
+	loss, ppl        float64
+	greedy, beam     []string
+	bleu, bleuLC     metrics.BLEUScore
+	beamBLEU, beamLC metrics.BLEUScore
+	greedyPerSec     float64
+	beamPerSec       float64
+	beamSize         int
+}
+
+// metrics returns the evaluation's points of metrics.jsonl.
+func (e *evaluation) metrics() map[string]float64 {
+	// decoding speeds are left out: metrics.jsonl stays bitwise reproducible
+	m := map[string]float64{"val_loss": e.loss, "val_ppl": e.ppl, "val_bleu": e.bleu.Score, "val_bleu_lc": e.bleuLC.Score}
+	if e.beam != nil {
+		m["val_bleu_beam"], m["val_bleu_beam_lc"] = e.beamBLEU.Score, e.beamLC.Score
+	}
+	return m
+}
+
+// write writes the greedy (and beam) translations to dir/name.greedy.txt (and
+// dir/name.beamK.txt).
+func (e *evaluation) write(dir, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Wrap(err, "translate")
+	}
+	write := func(suffix string, lines []string) error {
+		path := filepath.Join(dir, name+suffix)
+		return errors.Wrap(os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644), "translate")
+	}
+	if err := write(".greedy.txt", e.greedy); err != nil {
+		return err
+	}
+	if e.beam != nil {
+		return write(fmt.Sprintf(".beam%d.txt", e.beamSize), e.beam)
+	}
+	return nil
+}
+
+// evaluate computes the validation perplexity and decodes the validation
+// sources greedily (and with beam search when beam is set). It stops between
+// sentences, with train.ErrInterrupted, when ctx is cancelled.
+func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
+	defer t.dropEvalPrograms()
+	ev := &evaluation{}
+	var err error
+	if ev.loss, err = t.valLoss(); err != nil {
+		return nil, err
+	}
+	ev.ppl = math.Exp(ev.loss)
+	t0 := time.Now()
+	hyps, err := t.m.greedyAll(ctx, t.valSrc)
+	if err != nil {
+		return nil, err
+	}
+	ev.greedyPerSec = float64(len(hyps)) / time.Since(t0).Seconds()
+	ev.greedy = t.texts(hyps)
+	if ev.bleu, ev.bleuLC, err = bleu(ev.greedy, t.valRefs); err != nil {
+		return nil, err
+	}
+	if beam && t.cfg.Beam > 1 {
+		ev.beamSize = t.cfg.Beam
+		t0 := time.Now()
+		bh := make([]attention.Hypothesis, len(t.valSrc))
+		for i, s := range t.valSrc {
+			if ctx.Err() != nil {
+				return nil, train.ErrInterrupted
+			}
+			if bh[i], err = t.m.beam(s, t.cfg.Beam, t.cfg.LengthPenalty); err != nil {
+				return nil, errors.Wrapf(err, "validation sentence %d", i+1)
+			}
+		}
+		ev.beamPerSec = float64(len(bh)) / time.Since(t0).Seconds()
+		ev.beam = t.texts(bh)
+		if ev.beamBLEU, ev.beamLC, err = bleu(ev.beam, t.valRefs); err != nil {
+			return nil, err
+		}
+	}
+	return ev, nil
+}
+
+// texts detokenises the validation hypotheses.
+func (t *task) texts(hyps []attention.Hypothesis) []string {
+	out := make([]string, len(hyps))
+	for i, h := range hyps {
+		out[i] = t.tgt.text(h.Tokens, unkReplacer(t.cfg, t.src, t.valSrcToks[i], h))
+	}
+	return out
+}
+
+// bleu returns sacreBLEU's corpus BLEU (13a tokenisation, exp smoothing) of
+// detokenised hypotheses against the raw references, cased and lowercased.
+func bleu(hyps, refs []string) (cased, lower metrics.BLEUScore, err error) {
+	if cased, err = metrics.SacreBLEU(hyps, [][]string{refs}, metrics.BLEUOptions{}); err != nil {
+		return cased, lower, errors.Wrap(err, "translate: BLEU")
+	}
+	lower, err = metrics.SacreBLEU(hyps, [][]string{refs}, metrics.BLEUOptions{Lowercase: true})
+	return cased, lower, errors.Wrap(err, "translate: BLEU")
+}
+
+// valLoss returns the mean cross-entropy per target token (EOS included, no
+// label smoothing) of the validation pairs, teacher-forced, in batches of the
+// evaluation size grouped by length, each padded to a multiple of 8.
+func (t *task) valLoss() (float64, error) {
+	order := make([]int, 0, len(t.valSrc))
+	for i, s := range t.valSrc {
+		if len(s) > 0 {
+			order = append(order, i)
+		}
+	}
+	if len(order) == 0 {
+		return 0, errors.New("translate: no validation pair has a source")
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := order[a], order[b]
+		if len(t.valSrc[x]) != len(t.valSrc[y]) {
+			return len(t.valSrc[x]) < len(t.valSrc[y])
+		}
+		return len(t.valTgt[x]) < len(t.valTgt[y])
+	})
+	var sum float64
+	var tokens int
+	for lo := 0; lo < len(order); lo += t.cfg.EvalBatch {
+		chunk := order[lo:min(lo+t.cfg.EvalBatch, len(order))]
+		srcs, tgts := make([][]int, len(chunk)), make([][]int, len(chunk))
+		ls, lt := 0, 0
+		for i, j := range chunk {
+			srcs[i], tgts[i] = t.valSrc[j], t.valTgt[j]
+			ls, lt = max(ls, len(srcs[i])), max(lt, len(tgts[i])+1)
+		}
+		prog, err := t.evals.Get([3]int{len(chunk), min((ls+7)/8*8, t.m.maxSrc), min((lt+7)/8*8, t.m.maxTgt)})
+		if err != nil {
+			return 0, err
+		}
+		n, loss, err := runProgram(prog, srcs, tgts, nil)
+		if err != nil {
+			return 0, err
+		}
+		sum += loss * float64(n)
+		tokens += n
+	}
+	return sum / float64(tokens), nil
+}

@@ -1,0 +1,205 @@
+package translate
+
+import (
+	"context"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/train"
+)
+
+// program is a compiled teacher-forced program of either model.
+type program interface {
+	Feed(srcs, tgts [][]int) (int, error)
+	SetNoise(*rand.Rand)
+	Run() error
+	Output(string) (*tensor.Dense, error)
+	Close() error
+}
+
+// model is a translation model with its parameters, a builder of teacher-forced
+// programs and a step decoder.
+type model struct {
+	cfg   Config
+	store *graph.Store
+	build func(mode graph.Mode, batch, srcLen, tgtLen int, labelSmoothing float64) (program, error)
+	// decoder decodes step by step with the cheapest padding.
+	decoder attention.StepModel
+	// modelDecoder is a reference for decoder: for the Transformer, the decoder
+	// that recomputes the prefix padded to the maximum length, of which decoder's
+	// shorter padding must be an equivalent.
+	modelDecoder attention.StepModel
+	newDecoders  func() (decoder, modelDecoder attention.StepModel)
+	// maxSrc is the longest source the model reads and maxTgt the longest padded
+	// target row (tokens plus BOS or EOS).
+	maxSrc, maxTgt int
+}
+
+// newModel creates the model cfg names with freshly initialised parameters (the
+// seed's "init" stream).
+func newModel(cfg Config, srcVocab, tgtVocab int) (*model, error) {
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	m := &model{cfg: cfg, store: store, maxSrc: cfg.MaxLen, maxTgt: cfg.MaxLen + 1}
+	switch cfg.Model {
+	case "gru-attn":
+		s2s, err := attention.NewSeq2Seq(store, attention.Seq2SeqConfig{
+			SrcVocab: srcVocab, TgtVocab: tgtVocab, Embed: cfg.Embed, Hidden: cfg.Hidden, AttnDim: cfg.AttnDim,
+			Cell: rnn.GRU, Bidirectional: true, Attention: "bahdanau", Dropout: cfg.Dropout, Tokens: specials,
+		})
+		if err != nil {
+			return nil, err
+		}
+		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (program, error) {
+			return s2s.Build(store, mode, batch, srcLen, tgtLen, ls)
+		}
+		m.newDecoders = func() (attention.StepModel, attention.StepModel) {
+			d := s2s.NewDecoder(store)
+			return d, d
+		}
+	case "transformer":
+		tf, err := attention.NewTransformer(store, attention.TransformerConfig{
+			SrcVocab: srcVocab, TgtVocab: tgtVocab, Dim: cfg.Dim, Heads: cfg.Heads, FF: cfg.FF,
+			EncoderLayers: cfg.Layers, DecoderLayers: cfg.Layers, Dropout: cfg.Dropout, PreLN: cfg.PreLN,
+			MaxLen: cfg.MaxLen + 1, Positions: cfg.Positions, TieOutput: cfg.TieOutput, Tokens: specials,
+		})
+		if err != nil {
+			return nil, err
+		}
+		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (program, error) {
+			return tf.Build(store, mode, batch, srcLen, tgtLen, ls)
+		}
+		m.newDecoders = func() (attention.StepModel, attention.StepModel) {
+			ref := tf.NewDecoder(store)
+			ref.PrefixBucket = tf.Config.MaxLen
+			return tf.NewDecoder(store), ref
+		}
+	default:
+		return nil, errors.Errorf("unknown model %q", cfg.Model)
+	}
+	m.decoder, m.modelDecoder = m.newDecoders()
+	return m, nil
+}
+
+// resetDecoders drops the decoders' compiled programs (their memory is freed
+// once collected) and starts afresh: evaluation decodes with many shapes, and
+// keeping them all between evaluations would hold gigabytes during training.
+func (m *model) resetDecoders() {
+	m.closeDecoders()
+	m.decoder, m.modelDecoder = m.newDecoders()
+}
+
+// closeDecoders frees the decoders' compiled programs.
+func (m *model) closeDecoders() {
+	for _, d := range []attention.StepModel{m.decoder, m.modelDecoder} {
+		if c, ok := d.(interface{ Close() error }); ok {
+			_ = c.Close() // only frees memory
+		}
+	}
+}
+
+// decodeLimit is the largest number of decoding steps (EOS included) for
+// sources of at most srcLen tokens.
+func (m *model) decodeLimit(srcLen int) int {
+	return max(1, min(m.maxTgt, int(m.cfg.DecodeRatio*float64(srcLen))+10))
+}
+
+// options returns the decoding options for sources of at most srcLen tokens.
+func (m *model) options(srcLen int) attention.DecodeOptions {
+	return attention.DecodeOptions{BOS: specials.BOS, EOS: specials.EOS, MaxLen: m.decodeLimit(srcLen)}
+}
+
+// clip cuts a greedy hypothesis decoded together with longer sources to the
+// decoding limit of its own source, so that a translation does not depend on
+// the other sources of its batch (greedy decoding treats rows independently).
+func (m *model) clip(h attention.Hypothesis, srcLen int) attention.Hypothesis {
+	limit := m.decodeLimit(srcLen)
+	if len(h.Weights) <= limit {
+		return h
+	}
+	h.Finished = false
+	h.Tokens = h.Tokens[:min(len(h.Tokens), limit)]
+	h.Weights = h.Weights[:limit]
+	return h
+}
+
+// greedy decodes a batch of non-empty sources together, each hypothesis clipped
+// to its own source's limit.
+func (m *model) greedy(srcs [][]int) ([]attention.Hypothesis, error) {
+	longest := 0
+	for _, s := range srcs {
+		longest = max(longest, len(s))
+	}
+	hyps, err := attention.Greedy(m.decoder, srcs, m.options(longest))
+	if err != nil {
+		return nil, err
+	}
+	for i := range hyps {
+		hyps[i] = m.clip(hyps[i], len(srcs[i]))
+	}
+	return hyps, nil
+}
+
+// greedyAll decodes sources greedily in batches of the evaluation size, grouped
+// by length; an empty source gives an empty hypothesis. It stops between
+// batches when ctx is cancelled.
+func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]attention.Hypothesis, error) {
+	order := make([]int, 0, len(srcs))
+	for i, s := range srcs {
+		if len(s) > 0 {
+			order = append(order, i)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
+	out := make([]attention.Hypothesis, len(srcs))
+	for lo := 0; lo < len(order); lo += m.cfg.EvalBatch {
+		if ctx.Err() != nil {
+			return nil, train.ErrInterrupted
+		}
+		chunk := order[lo:min(lo+m.cfg.EvalBatch, len(order))]
+		batch := make([][]int, len(chunk))
+		for i, j := range chunk {
+			batch[i] = cut(srcs[j], m.maxSrc)
+		}
+		hyps, err := m.greedy(batch)
+		if err != nil {
+			return nil, err
+		}
+		for i, j := range chunk {
+			out[j] = hyps[i]
+		}
+	}
+	return out, nil
+}
+
+// beam decodes one source with beam search and returns the best hypothesis (an
+// empty one for an empty source).
+func (m *model) beam(src []int, beam int, lengthPenalty float64) (attention.Hypothesis, error) {
+	if len(src) == 0 {
+		return attention.Hypothesis{}, nil
+	}
+	src = cut(src, m.maxSrc)
+	opt := m.options(len(src))
+	opt.Beam, opt.Alpha = beam, lengthPenalty
+	hyps, err := attention.BeamSearch(m.decoder, src, opt)
+	if err != nil {
+		return attention.Hypothesis{}, err
+	}
+	if len(hyps) == 0 {
+		return attention.Hypothesis{}, nil
+	}
+	return hyps[0], nil
+}
+
+// cut returns the first n ids at most.
+func cut(ids []int, n int) []int {
+	if len(ids) > n {
+		return ids[:n]
+	}
+	return ids
+}
