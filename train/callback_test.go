@@ -1,11 +1,7 @@
 package train
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,16 +31,8 @@ func TestCallbacksSeeEveryStepPointAndCheckpoint(t *testing.T) {
 	require.Len(t, rec.steps, 16)
 	require.Equal(t, 16, rec.steps[15])
 
-	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	lines, err := ReadMetrics(dir)
 	require.NoError(t, err)
-	defer f.Close()
-	var lines []Point
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var p Point
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &p))
-		lines = append(lines, p)
-	}
 	require.Equal(t, lines, rec.points, "metrics.jsonl is what the callbacks see")
 	require.Contains(t, rec.checkpoints, "best")
 	require.Equal(t, "last", rec.checkpoints[len(rec.checkpoints)-1])

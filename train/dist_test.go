@@ -1,9 +1,7 @@
 package train
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -228,17 +226,9 @@ func runGroup(t *testing.T, n int, mk func(rank int, comm Comm) *Loop, ctxs []co
 }
 
 func readMetrics(t *testing.T, dir string) []Point {
-	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	pts, err := ReadMetrics(dir)
 	require.NoError(t, err)
-	defer f.Close()
-	var out []Point
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var p Point
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &p))
-		out = append(out, p)
-	}
-	return out
+	return pts
 }
 
 // requireClose checks a and b agree to a relative tolerance tol (absolute below

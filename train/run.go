@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"io"
@@ -58,4 +59,25 @@ func ReadConfig(runDir string, cfg any) error {
 	fs.SetOutput(io.Discard)
 	BindFlags(fs, cfg)
 	return ParseConfig(fs, cfg, []string{"--config", filepath.Join(runDir, "config.json")})
+}
+
+// ReadMetrics returns the points of a run's metrics.jsonl, in order: what a
+// notebook plots or a test compares.
+func ReadMetrics(runDir string) ([]Point, error) {
+	raw, err := os.ReadFile(filepath.Join(runDir, "metrics.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Point
+	for i, line := range bytes.Split(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var p Point
+		if err := json.Unmarshal(line, &p); err != nil {
+			return nil, errors.Wrapf(err, "%s line %d", filepath.Join(runDir, "metrics.jsonl"), i+1)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

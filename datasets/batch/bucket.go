@@ -3,8 +3,11 @@ package batch
 import (
 	"math/rand/v2"
 	"sort"
+	"strconv"
 
 	"github.com/pkg/errors"
+
+	"github.com/triadml/triad/graph"
 )
 
 // Shape is the padded length of a bucket's source and target sequences.
@@ -171,4 +174,28 @@ func (b *Bucketer) Epoch(rng *rand.Rand) []Batch {
 	}
 	Shuffle(rng, len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
+}
+
+// Steps gives the batch of each training step of an epoch-based run: the
+// batches of epoch e are Epoch drawn from the stream "shuffle/e" of seed
+// (graph.NewRNG), so a step's batch is a function of the seed and the step
+// alone and a resumed run sees the batches of the uninterrupted one.
+type Steps struct {
+	b       *Bucketer
+	seed    uint64
+	epoch   int
+	batches []Batch
+}
+
+// Steps returns the step-by-step batches of b for seed.
+func (b *Bucketer) Steps(seed uint64) *Steps { return &Steps{b: b, seed: seed, epoch: -1} }
+
+// At returns the batch of training step step (counted from 0).
+func (s *Steps) At(step int) Batch {
+	n := s.b.NumBatches()
+	if epoch := step / n; epoch != s.epoch {
+		s.batches = s.b.Epoch(graph.NewRNG(s.seed, "shuffle/"+strconv.Itoa(epoch)))
+		s.epoch = epoch
+	}
+	return s.batches[step%n]
 }

@@ -32,8 +32,7 @@ type task struct {
 	bounds   []int
 	progs    *graph.Programs[int, *classifier.Program] // training, by padded length
 	evals    *graph.Programs[int, *classifier.Program] // evaluation, by padded length
-	epoch    int
-	batches  []batch.Batch
+	steps    *batch.Steps                              // the batch of each step
 }
 
 // seen returns the number of positions the model sees for a sentence.
@@ -47,7 +46,7 @@ func newTask(cfg Config, model *classifier.Classifier, store *graph.Store, d *da
 			return model.Build(store, mode, cfg.Batch, length)
 		})
 	}
-	t := &task{cfg: cfg, model: model, data: d, epoch: -1, progs: programs(graph.Train), evals: programs(graph.Eval)}
+	t := &task{cfg: cfg, model: model, data: d, progs: programs(graph.Train), evals: programs(graph.Eval)}
 	if len(d.train) == 0 || len(d.val) == 0 {
 		return nil, train.Usage(errors.Errorf("classify: %d training and %d validation sentences", len(d.train), len(d.val)))
 	}
@@ -80,6 +79,7 @@ func newTask(cfg Config, model *classifier.Classifier, store *graph.Store, d *da
 	if err != nil {
 		return nil, err
 	}
+	t.steps = t.bucketer.Steps(cfg.Seed)
 	return t, nil
 }
 
@@ -94,12 +94,7 @@ func (t *task) StepsPerEpoch() int { return t.bucketer.NumBatches() }
 
 // TrainStep implements train.Task.
 func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
-	spe := t.StepsPerEpoch()
-	if epoch := step / spe; epoch != t.epoch {
-		t.batches = t.bucketer.Epoch(graph.NewRNG(t.cfg.Seed, "shuffle/"+strconv.Itoa(epoch)))
-		t.epoch = epoch
-	}
-	bt := t.batches[step%spe]
+	bt := t.steps.At(step)
 	prog, err := t.progs.Get(bt.Shape.Src)
 	if err != nil {
 		return train.Result{}, err

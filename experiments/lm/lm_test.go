@@ -1,9 +1,7 @@
 package lm
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -42,18 +40,9 @@ func tinyConfig(data, out string) Config {
 
 func readPoints(t *testing.T, dir string) []train.Point {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	pts, err := train.ReadMetrics(dir)
 	require.NoError(t, err)
-	defer f.Close()
-	var out []train.Point
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var p train.Point
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &p))
-		out = append(out, p)
-	}
-	require.NoError(t, sc.Err())
-	return out
+	return pts
 }
 
 func TestValidate(t *testing.T) {

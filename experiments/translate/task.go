@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -31,9 +30,8 @@ type task struct {
 	shapes             []batch.Shape
 	progs              *graph.Programs[batch.Shape, program]
 	evals              *graph.Programs[[3]int, program] // rows, source and target lengths
-	epoch              int
-	batches            []batch.Batch
-	done               int // steps trained so far (the step of the next evaluation)
+	steps              *batch.Steps                     // the batch of each step
+	done               int                              // steps trained so far (the step of the next evaluation)
 
 	valSrcToks [][]string // the tokens of each validation source, cut to MaxLen
 	valSrc     [][]int
@@ -44,7 +42,7 @@ type task struct {
 // newTask encodes the training pairs (leaving out those empty or longer than
 // MaxLen), buckets them by length and encodes the validation pairs.
 func newTask(cfg Config, m *model, src, tgt *side, trainPairs, valPairs []datasets.Pair, dir string, log io.Writer) (*task, error) {
-	t := &task{cfg: cfg, m: m, src: src, tgt: tgt, dir: dir, log: log, epoch: -1}
+	t := &task{cfg: cfg, m: m, src: src, tgt: tgt, dir: dir, log: log}
 	t.progs = graph.NewPrograms(func(sh batch.Shape) (program, error) {
 		return m.build(graph.Train, t.microRows(sh), sh.Src, sh.Tgt, cfg.LabelSmoothing)
 	})
@@ -70,6 +68,7 @@ func newTask(cfg Config, m *model, src, tgt *side, trainPairs, valPairs []datase
 	if err != nil {
 		return nil, err
 	}
+	t.steps = t.bucketer.Steps(cfg.Seed)
 	t.shapes = t.bucketer.Shapes()
 	for _, p := range valPairs {
 		toks := src.tokens(p.Source)
@@ -132,12 +131,7 @@ func (t *task) microRows(sh batch.Shape) int {
 // gives the gradient of the mean loss per token of the whole batch. A partial
 // last part is filled up by repeating its own pairs.
 func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
-	spe := t.StepsPerEpoch()
-	if epoch := step / spe; epoch != t.epoch {
-		t.batches = t.bucketer.Epoch(graph.NewRNG(t.cfg.Seed, "shuffle/"+strconv.Itoa(epoch)))
-		t.epoch = epoch
-	}
-	bt := t.batches[step%spe]
+	bt := t.steps.At(step)
 	rows := t.microRows(bt.Shape)
 	prog, err := t.progs.Get(bt.Shape)
 	if err != nil {

@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -33,19 +32,14 @@ func corpus(t *testing.T, nTrain, nVal int) string {
 // valPoints reads the validation points of a run's metrics.jsonl.
 func valPoints(t *testing.T, dir string) []train.Point {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	pts, err := train.ReadMetrics(dir)
 	require.NoError(t, err)
-	defer f.Close()
 	var out []train.Point
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var p train.Point
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &p))
+	for _, p := range pts {
 		if p.Split == "val" {
 			out = append(out, p)
 		}
 	}
-	require.NoError(t, sc.Err())
 	return out
 }
 
