@@ -1,0 +1,100 @@
+package summarize
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/triadml/triad/datasets/vocab"
+	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/pointer"
+)
+
+// stepModel returns d under the decoding constraints of o: without <unk>,
+// without repeated words or trigrams.
+func (o DecodeOptions) stepModel(d *pointer.Decoder) (attention.StepModel, error) {
+	var m attention.StepModel = d
+	if o.NoUnk {
+		m = pointer.ForbidTokens(m, vocab.UnkID)
+	}
+	switch {
+	case o.NoRepeatWords:
+		return pointer.NoRepeatNgrams(m, 1, vocab.BOSID, vocab.EOSID)
+	case o.NoRepeatTrigram:
+		return pointer.NoRepeatNgrams(m, 3, vocab.BOSID, vocab.EOSID)
+	}
+	return m, nil
+}
+
+// search returns the options of beam search (and of greedy decoding with a beam
+// of 1).
+func (o DecodeOptions) search() attention.DecodeOptions {
+	return attention.DecodeOptions{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: o.MaxDecode, Beam: o.Beam, Alpha: o.LengthPenalty}
+}
+
+// decodeChunk is the number of articles decoded together greedily.
+const decodeChunk = 100
+
+// decodeGreedy returns the greedy headlines of the validation pairs idx, decoded
+// in chunks of articles of similar lengths.
+func (t *task) decodeGreedy(idx []int) ([]string, error) {
+	order := append([]int(nil), idx...)
+	sort.SliceStable(order, func(a, b int) bool { return len(t.valid[order[a]].src) < len(t.valid[order[b]].src) })
+	byPair := map[int]string{}
+	opt := attention.DecodeOptions{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: t.cfg.MaxDecode}
+	for lo := 0; lo < len(order); lo += decodeChunk {
+		chunk := order[lo:min(lo+decodeChunk, len(order))]
+		srcs := make([][]int, len(chunk))
+		for i, j := range chunk {
+			srcs[i] = t.valid[j].src
+		}
+		hyps, err := attention.Greedy(t.dec, srcs, opt)
+		if err != nil {
+			return nil, err
+		}
+		for i, j := range chunk {
+			byPair[j] = headline(t.voc, hyps[i].Tokens, t.valid[j].oovs)
+		}
+	}
+	out := make([]string, len(idx))
+	for i, j := range idx {
+		out[i] = byPair[j]
+	}
+	return out, nil
+}
+
+// headline turns decoded extended ids into text: vocabulary words and copied
+// source words, special tokens other than <unk> left out.
+func headline(voc *vocab.Vocab, ids []int, oovs []string) string {
+	words := pointer.Words(ids, voc.Token, oovs, voc.Len())
+	out := words[:0]
+	for _, w := range words {
+		if w != vocab.Unk && vocab.IsSpecial(w) {
+			continue
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
+
+// decodeArticle returns the headline of one article's words ("" for none), cut
+// to maxSrc words, with beam search or, for a beam of 1, greedily.
+func decodeArticle(m attention.StepModel, voc *vocab.Vocab, words []string, maxSrc int, opt attention.DecodeOptions) (string, error) {
+	if len(words) == 0 {
+		return "", nil
+	}
+	if len(words) > maxSrc {
+		words = words[:maxSrc]
+	}
+	src, oovs := pointer.ExtendSource(words, voc.ID, voc.Len())
+	var hyps []attention.Hypothesis
+	var err error
+	if opt.Beam > 1 {
+		hyps, err = attention.BeamSearch(m, src, opt)
+	} else {
+		hyps, err = attention.Greedy(m, [][]int{src}, opt)
+	}
+	if err != nil || len(hyps) == 0 {
+		return "", err
+	}
+	return headline(voc, hyps[0].Tokens, oovs), nil
+}

@@ -1,0 +1,75 @@
+package summarize
+
+import (
+	"path/filepath"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/datasets/vocab"
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/pointer"
+	"github.com/triadml/triad/train"
+)
+
+// Summarizer is a finished run loaded to write headlines: its configuration,
+// vocabulary and best weights.
+type Summarizer struct {
+	cfg Config
+	voc *vocab.Vocab
+	dec *pointer.Decoder
+}
+
+// Load reads the run in dir: config.json, vocab.json and the best checkpoint
+// (the last one where there is no best yet).
+func Load(dir string) (*Summarizer, error) {
+	cfg := DefaultConfig()
+	if err := train.ReadConfig(dir, &cfg); err != nil {
+		return nil, errors.Wrap(err, "not a summarize run")
+	}
+	voc, err := vocab.LoadVocab(filepath.Join(dir, "vocab.json"))
+	if err != nil {
+		return nil, err
+	}
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	model, err := pointer.New(store, cfg.model(voc.Len()))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := train.LoadParams(dir, store); err != nil {
+		return nil, err
+	}
+	return &Summarizer{cfg: cfg, voc: voc, dec: model.NewDecoder(store)}, nil
+}
+
+// Options returns the run's decoding settings, Summarize's usual options.
+func (s *Summarizer) Options() DecodeOptions { return s.cfg.DecodeOptions }
+
+// Summarize returns a headline for every article, one for one. An article is
+// lowercased, its digits written as '#', split on white space (the Gigaword
+// sample's form; tokenise text like it for the best results) and cut to the
+// run's max_src words; an empty article gives an empty headline. A beam of 1
+// decodes greedily. On an error, named by the article's index when there are
+// several, no headline is returned.
+func (s *Summarizer) Summarize(articles []string, opts DecodeOptions) ([]string, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := opts.stepModel(s.dec)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(articles))
+	for i, a := range articles {
+		if out[i], err = decodeArticle(m, s.voc, normaliseArticle(a), s.cfg.MaxSrc, opts.search()); err != nil {
+			if len(articles) > 1 {
+				err = errors.Wrapf(err, "article %d", i)
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Close frees the compiled decoding programs.
+func (s *Summarizer) Close() error { return s.dec.Close() }
