@@ -48,3 +48,7 @@ func (c Common) Solver(name string, h solvers.Hyper) (solvers.Solver, error) {
 	s, err := solvers.New(chosen, h)
 	return s, Usage(err)
 }
+
+// Settings returns c itself: through embedding, every experiment's config has
+// it, so code generic over configs reaches their common settings.
+func (c *Common) Settings() *Common { return c }

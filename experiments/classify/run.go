@@ -74,6 +74,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 		if sum.CV, err = x.crossValidate(examples, labels); err != nil {
 			return nil, err
 		}
+		s.Logf("classify: %s", sum)
 		return sum, nil
 	}
 	trainEx, labels, err := datasets.LoadSNIPS(data, "train")
@@ -87,6 +88,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 	if sum.Split, err = x.split(s.Dir, trainEx, valEx, labels, cfg.Resume); err != nil {
 		return nil, err
 	}
+	s.Logf("classify: %s", sum)
 	return sum, nil
 }
 

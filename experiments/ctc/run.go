@@ -2,6 +2,7 @@ package ctc
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/triadml/triad/datasets"
@@ -61,5 +62,15 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 	if ts != nil {
 		sum = &Summary{Summary: *ts, Dir: s.Dir}
 	}
+	if err == nil {
+		s.Logf("ctc: %s", sum)
+	}
 	return sum, err
+}
+
+// String is the run's result in one line: the test digit error rates and
+// sequence accuracy, the steps, the time and the threads.
+func (s *Summary) String() string {
+	return fmt.Sprintf("test digit error rate %.4f (greedy %.4f), sequence accuracy %.4f after %d steps, %.0f s, %d threads",
+		s.Final["test_der"], s.Final["test_der_greedy"], s.Final["test_seq_acc"], s.Steps, s.Seconds, s.Threads)
 }

@@ -60,7 +60,11 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if sum == nil {
 		return nil, err
 	}
-	return &Summary{Summary: *sum, Dir: s.Dir, Rank: rank}, err
+	out := &Summary{Summary: *sum, Dir: s.Dir, Rank: rank}
+	if err == nil {
+		s.Logf("lm: %s", out)
+	}
+	return out, err
 }
 
 // prepare builds the model, its task on data and the solver into loop, with

@@ -71,5 +71,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if _, err := train.LoadParams(s.Dir, store); err != nil {
 		return nil, err
 	}
-	return t.report(ctx, s.Dir, sum, start)
+	out, err := t.report(ctx, s.Dir, sum, start)
+	if err == nil {
+		s.Logf("%s", out)
+	}
+	return out, err
 }

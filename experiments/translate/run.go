@@ -69,7 +69,11 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err != nil {
 		return nil, err
 	}
-	return t.report(ctx, sum, start)
+	out, err := t.report(ctx, sum, start)
+	if err == nil {
+		s.Logf("%s", out)
+	}
+	return out, err
 }
 
 // loadPairs reads the training and validation pairs, cut to the sizes asked for.
