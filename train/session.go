@@ -88,7 +88,7 @@ func hasFlag(args []string, name string) bool {
 // and closes it at the end, so that what a run does around its training loop is
 // written once:
 //
-//	s, err := train.Open(ctx, "lm", &cfg.Common, log)
+//	s, err := train.Open(ctx, "lm", &cfg, log)
 //	if err != nil {
 //		return nil, err
 //	}
@@ -103,17 +103,31 @@ type Session struct {
 	Log io.Writer
 	// Common is the run's common settings, Threads resolved for the group.
 	Common *Common
+
+	cfg Config
 }
 
-// Open starts a run of experiment with the settings c: it joins the group --dist
-// names (in a group, Threads 0 divides this machine's CPUs among the ranks on it),
-// then chooses and creates the run directory (rank 0 creates it and tells the
-// others its name). log nil means os.Stderr.
-func Open(ctx context.Context, experiment string, c *Common, log io.Writer) (*Session, error) {
+// Config is what a run needs of an experiment's config: its common settings
+// (Settings comes with an embedded Common) and a check of its own settings.
+type Config interface {
+	Settings() *Common
+	Validate() error
+}
+
+// Open starts a run of experiment with cfg (a pointer to the experiment's
+// config): it checks cfg (a failure is a usage error), joins the group --dist
+// names (in a group, Threads 0 divides this machine's CPUs among the ranks on
+// it), then chooses and creates the run directory (rank 0 creates it and tells
+// the others its name). log nil means os.Stderr.
+func Open(ctx context.Context, experiment string, cfg Config, log io.Writer) (*Session, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, Usage(err)
+	}
 	if log == nil {
 		log = os.Stderr
 	}
-	s := &Session{Experiment: experiment, Log: log, Common: c}
+	c := cfg.Settings()
+	s := &Session{Experiment: experiment, Log: log, Common: c, cfg: cfg}
 	comm, err := OpenDist(c.Dist)
 	if err != nil {
 		return nil, Usage(err)
@@ -139,12 +153,13 @@ func Open(ctx context.Context, experiment string, c *Common, log io.Writer) (*Se
 // or a process alone.
 func (s *Session) Root() bool { return s.Comm == nil || s.Comm.Rank() == 0 }
 
-// WriteConfig writes config.json (cfg and this process's environment) on the root.
-func (s *Session) WriteConfig(cfg any) error {
+// WriteConfig writes config.json (the run's config and this process's
+// environment) on the root.
+func (s *Session) WriteConfig() error {
 	if !s.Root() {
 		return nil
 	}
-	return WriteConfig(s.Dir, cfg, CurrentEnv(s.Common.Threads, os.Args))
+	return WriteConfig(s.Dir, s.cfg, CurrentEnv(s.Common.Threads, os.Args))
 }
 
 // Logf writes one line to the log.

@@ -44,10 +44,7 @@ func (s *Summary) String() string {
 // confusion matrix and attention.html in the run directory and logs to log (nil:
 // os.Stderr). A cancelled ctx stops it with train.ErrInterrupted.
 func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, train.Usage(err)
-	}
-	s, err := train.Open(ctx, "classify", &cfg.Common, log)
+	s, err := train.Open(ctx, "classify", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +58,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 			return nil, train.Usage(err)
 		}
 	}
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	x := &runner{cfg: cfg, s: s, ctx: ctx}

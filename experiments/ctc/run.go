@@ -22,10 +22,7 @@ type Summary struct {
 // os.Stderr), and returns its summary. A cancelled ctx stops it with a
 // checkpoint and train.ErrInterrupted (the summary then says how far it got).
 func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, train.Usage(err)
-	}
-	s, err := train.Open(ctx, "ctc", &cfg.Common, log)
+	s, err := train.Open(ctx, "ctc", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +41,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	utts, digits := t.testCount()

@@ -23,10 +23,7 @@ type Summary struct {
 // cancelled it stops with a checkpoint and returns the summary so far and
 // train.ErrInterrupted.
 func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, train.Usage(err)
-	}
-	s, err := train.Open(ctx, "demo", &cfg.Common, log)
+	s, err := train.Open(ctx, "demo", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +38,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 			err = cerr
 		}
 	}()
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	adam := solvers.DefaultAdamConfig()

@@ -25,10 +25,7 @@ type Summary struct {
 // missing text is a train.Usage error; a cancelled ctx stops the run with a
 // checkpoint and returns the summary so far with train.ErrInterrupted.
 func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, train.Usage(err)
-	}
-	s, err := train.Open(ctx, "lm", &cfg.Common, log)
+	s, err := train.Open(ctx, "lm", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +44,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	ranks, rank := "", 0

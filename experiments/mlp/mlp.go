@@ -235,7 +235,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 	if err != nil {
 		return nil, err
 	}
-	s, err := train.Open(ctx, "mlp", &cfg.Common, log)
+	s, err := train.Open(ctx, "mlp", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 	if t.eval, err = model.Build(graph.Eval, cfg.Batch); err != nil {
 		return nil, err
 	}
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	solver, err := cfg.Solver("adam", map[string]any{"lr": cfg.LR})

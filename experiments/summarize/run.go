@@ -24,10 +24,7 @@ import (
 // train.ErrInterrupted.
 func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error) {
 	start := time.Now()
-	if err := cfg.Validate(); err != nil {
-		return nil, train.Usage(err)
-	}
-	s, err := train.Open(ctx, "summarize", &cfg.Common, log)
+	s, err := train.Open(ctx, "summarize", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +36,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err := voc.Save(s.Path("vocab.json")); err != nil {
 		return nil, err
 	}
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))

@@ -29,7 +29,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err != nil {
 		return nil, train.Usage(err)
 	}
-	s, err := train.Open(ctx, "translate", &cfg.Common, log)
+	s, err := train.Open(ctx, "translate", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	m, err := newModel(cfg, src.voc.Len(), tgt.voc.Len())

@@ -51,7 +51,7 @@ func RunOn(ctx context.Context, cfg Config, data Data, log io.Writer) (_ *Summar
 	if err != nil {
 		return nil, train.Usage(err)
 	}
-	s, err := train.Open(ctx, "vae", &cfg.Common, log)
+	s, err := train.Open(ctx, "vae", &cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func RunOn(ctx context.Context, cfg Config, data Data, log io.Writer) (_ *Summar
 	defer m.Close()
 	task := newTask(cfg, m, data, s.Dir)
 	defer task.close()
-	if err := s.WriteConfig(cfg); err != nil {
+	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
 	solver, err := solvers.New("adam", solvers.Hyper{"lr": cfg.LR})
