@@ -45,30 +45,27 @@ func (geluKernel) Key() string                                         { return 
 func (geluKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 func (geluKernel) Differentiable(int) []bool                           { return []bool{true} }
 
-func (geluKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return mapUnary(in[0], nil, func(x, _ float64) float64 { return x * 0.5 * (1 + math.Erf(x/math.Sqrt2)) })
+func (geluKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return mapUnary(out, in[0], nil, func(x, _ float64) float64 { return x * 0.5 * (1 + math.Erf(x/math.Sqrt2)) })
 }
 
-func (geluKernel) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	return mapUnary(in[0], g, func(x, g float64) float64 {
+func (geluKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return mapUnary(grad, in[0], g, func(x, g float64) float64 {
 		cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
 		pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
 		return g * (cdf + x*pdf)
 	})
 }
 
-// mapUnary returns f(x[i], g[i]) elementwise (g may be nil), computed in float64.
-func mapUnary(x, g *tensor.Dense, f func(x, g float64) float64) (*tensor.Dense, error) {
-	out := NewDense(x.Dtype(), x.Shape()...)
-	switch x.Dtype() {
-	case tensor.Float32:
-		mapInto(Slice[float32](out), Slice[float32](x), gradSlice[float32](g), f)
-	case tensor.Float64:
-		mapInto(Slice[float64](out), Slice[float64](x), gradSlice[float64](g), f)
-	default:
-		return nil, errors.Errorf("unsupported dtype %v", x.Dtype())
-	}
-	return out, nil
+// Overwrites implements Overwriter: every element is written.
+func (geluKernel) Overwrites(int) bool { return true }
+
+// mapUnary sets out[i] = f(x[i], g[i]) elementwise (g may be nil), computed in
+// float64.
+func mapUnary(out, x, g *tensor.Dense, f func(x, g float64) float64) error {
+	return Dispatch(x.Dtype(),
+		func() { mapInto(Slice[float32](out), Slice[float32](x), gradSlice[float32](g), f) },
+		func() { mapInto(Slice[float64](out), Slice[float64](x), gradSlice[float64](g), f) })
 }
 
 func gradSlice[T Float](g *tensor.Dense) []T {

@@ -115,7 +115,7 @@ func (k ceKernel) targets(t *tensor.Dense, c int) ([]int, error) {
 	if t.Dtype() != tensor.Int {
 		return nil, errors.Errorf("targets dtype %v, want int", t.Dtype())
 	}
-	ids := contiguousDense(t).Ints()
+	ids := Contiguous(t).Ints()
 	for i, id := range ids {
 		if id != k.ignore && (id < 0 || id >= c) {
 			return nil, errors.Errorf("target %d of row %d outside [0, %d) and not the ignore index %d", id, i, c, k.ignore)
@@ -124,42 +124,35 @@ func (k ceKernel) targets(t *tensor.Dense, c int) ([]int, error) {
 	return ids, nil
 }
 
-func (k ceKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k ceKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	n, c := ceRows(in[0].Shape())
 	ids, err := k.targets(in[1], c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s, _ := k.OutputShape([]tensor.Shape{in[0].Shape(), in[1].Shape()})
-	out := NewDense(in[0].Dtype(), s...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		ceForward(floatData[float32](in[0]), ids, Slice[float32](out), n, c, k.ignore, k.eps)
-	case tensor.Float64:
-		ceForward(floatData[float64](in[0]), ids, Slice[float64](out), n, c, k.ignore, k.eps)
-	default:
-		return nil, errors.Errorf("unsupported dtype %v", in[0].Dtype())
-	}
-	return out, nil
+	return Dispatch(in[0].Dtype(),
+		func() { ceForward(RowMajor[float32](in[0]), ids, Slice[float32](out), n, c, k.ignore, k.eps) },
+		func() { ceForward(RowMajor[float64](in[0]), ids, Slice[float64](out), n, c, k.ignore, k.eps) })
 }
 
-func (k ceKernel) Backward(_ int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
+func (k ceKernel) BackwardInto(dx *tensor.Dense, _ int, in []*tensor.Dense, out, g *tensor.Dense) error {
 	n, c := ceRows(in[0].Shape())
 	ids, err := k.targets(in[1], c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	dx := NewDense(in[0].Dtype(), in[0].Shape()...)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		ceBackward(floatData[float32](in[0]), ids, floatData[float32](out), floatData[float32](g), Slice[float32](dx), n, c, k.ignore, k.eps)
-	case tensor.Float64:
-		ceBackward(floatData[float64](in[0]), ids, floatData[float64](out), floatData[float64](g), Slice[float64](dx), n, c, k.ignore, k.eps)
-	default:
-		return nil, errors.Errorf("unsupported dtype %v", in[0].Dtype())
-	}
-	return dx, nil
+	return Dispatch(in[0].Dtype(),
+		func() {
+			ceBackward(RowMajor[float32](in[0]), ids, RowMajor[float32](out), RowMajor[float32](g), Slice[float32](dx), n, c, k.ignore, k.eps)
+		},
+		func() {
+			ceBackward(RowMajor[float64](in[0]), ids, RowMajor[float64](out), RowMajor[float64](g), Slice[float64](dx), n, c, k.ignore, k.eps)
+		})
 }
+
+// Overwrites implements Overwriter: every loss and every element of the
+// gradient is written.
+func (ceKernel) Overwrites(int) bool { return true }
 
 // ceRowStats returns the log-sum-exp of a row (stable) and its mean.
 func ceRowStats[T Float](row []T) (lse, mean float64) {
@@ -183,7 +176,7 @@ func ceRowStats[T Float](row []T) (lse, mean float64) {
 }
 
 func ceForward[T Float](x []T, ids []int, loss []T, n, c, ignore int, eps float64) {
-	parallelRows(n, c, func(lo, hi int) {
+	ParallelRows(n, c, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			if ids[r] == ignore {
 				loss[r] = 0
@@ -202,7 +195,7 @@ func ceForward[T Float](x []T, ids []int, loss []T, n, c, ignore int, eps float6
 // error of the stored loss (relative 6e-8 in float32), which becomes a relative
 // error of the same size in the softmax.
 func ceBackward[T Float](x []T, ids []int, loss, g, dx []T, n, c, ignore int, eps float64) {
-	parallelRows(n, c, func(lo, hi int) {
+	ParallelRows(n, c, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row, drow := x[r*c:(r+1)*c], dx[r*c:(r+1)*c]
 			if ids[r] == ignore {

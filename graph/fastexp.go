@@ -25,7 +25,10 @@ const (
 // |r| <= ln(2)/2, e^r = 1 + r + r^2 P(r) with the degree-5 polynomial P of
 // Cephes expf.c (its coefficients below), times 2^k set in the exponent bits.
 // Relative error below 3e-7 (a few units in the last place, TestExp32); 0 for
-// x below -86.9 and for -Inf; arguments above 88 are clamped to 88.
+// x below -86.9 and for -Inf; arguments above 88 are clamped to 88. It is
+// written as few expressions as stay within the Go compiler's inlining budget,
+// so that the loops calling it per element pay no call; TestExp32Steps checks
+// it against the same algorithm written step by step.
 func Exp32(x float32) float32 {
 	if x < exp32Lo {
 		return 0
@@ -34,16 +37,18 @@ func Exp32(x float32) float32 {
 		x = exp32Hi
 	}
 	// k = round(x log2 e): adding 1.5*2^23 leaves the integer in the mantissa
-	k := x*log2E + roundMagic
-	k -= roundMagic
+	k := x*log2E + roundMagic - roundMagic
 	r := x - k*ln2A - k*ln2B
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	y := p*r*r + r + 1
-	// k is in [-125, 127] here: 2^k is a normal float32.
-	return y * math.Float32frombits(uint32(int32(k)+127)<<23)
+	// e^r = 1 + r + r^2 P(r), P by Horner's rule; k is in [-125, 127] here, so
+	// 2^k is a normal float32
+	return ((((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r+5.0000001201e-1)*r*r + r + 1) *
+		math.Float32frombits(uint32(int32(k)+127)<<23)
+}
+
+// Exp returns e^x in the precision of T: Exp32 for float32, math.Exp for float64.
+func Exp[T Float](x T) T {
+	if Is32[T]() {
+		return T(Exp32(float32(x)))
+	}
+	return T(math.Exp(float64(x)))
 }

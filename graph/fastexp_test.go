@@ -24,6 +24,48 @@ func TestExp32(t *testing.T) {
 	}
 }
 
+// exp32Steps is Exp32 written one operation a statement.
+func exp32Steps(x float32) float32 {
+	if x < exp32Lo {
+		return 0
+	}
+	if x > exp32Hi {
+		x = exp32Hi
+	}
+	k := x*log2E + roundMagic
+	k -= roundMagic
+	r := x - k*ln2A - k*ln2B
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	return y * math.Float32frombits(uint32(int32(k)+127)<<23)
+}
+
+// Exp32 is bit for bit the step-by-step algorithm, on every 251st float32 bit
+// pattern (NaNs and infinities included) and on a fine grid around the clamps.
+func TestExp32Steps(t *testing.T) {
+	check := func(x float32) {
+		if got, want := Exp32(x), exp32Steps(x); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("Exp32(%g) = %g (%08x), want %g (%08x)", x, got, math.Float32bits(got), want, math.Float32bits(want))
+		}
+	}
+	for b := uint64(0); b < 1<<32; b += 251 {
+		check(math.Float32frombits(uint32(b)))
+	}
+	for _, c := range []float32{exp32Lo, exp32Hi, 0} {
+		x := c
+		for i := 0; i < 1000; i++ {
+			check(x)
+			check(-x)
+			x = math.Nextafter32(x, float32(math.Inf(1)))
+		}
+	}
+}
+
 func BenchmarkExp32(b *testing.B) {
 	x := make([]float32, 4096)
 	for i := range x {

@@ -33,47 +33,22 @@ func (gatherKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (gatherKernel) Differentiable(int) []bool { return []bool{true, false} }
 
-func (gk gatherKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	shape := append(append([]int{}, in[1].Shape()...), in[0].Shape()[1:]...)
-	out := NewDense(in[0].Dtype(), shape...)
-	return out, gk.ForwardInto(out, in)
-}
-
 func (gatherKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	table, ids := in[0], Ints(in[1])
 	rows := table.Shape()[0]
 	width := table.Shape().TotalSize() / rows
-	var err error
-	switch table.Dtype() {
-	case tensor.Float32:
-		err = gatherRows(Slice[float32](out), Slice[float32](table), ids, rows, width)
-	case tensor.Float64:
-		err = gatherRows(Slice[float64](out), Slice[float64](table), ids, rows, width)
-	default:
-		err = errors.Errorf("unsupported dtype %v", table.Dtype())
-	}
-	return err
-}
-
-func (gk gatherKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := NewDense(in[0].Dtype(), in[0].Shape()...)
-	return grad, gk.BackwardInto(grad, wrt, in, out, gradOut)
+	return Dispatch(table.Dtype(),
+		func() error { return gatherRows(Slice[float32](out), Slice[float32](table), ids, rows, width) },
+		func() error { return gatherRows(Slice[float64](out), Slice[float64](table), ids, rows, width) })
 }
 
 func (gatherKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
 	table, ids := in[0], Ints(in[1])
-	rows := table.Shape()[0]
-	width := table.Shape().TotalSize() / rows
-	switch table.Dtype() {
-	case tensor.Float32:
-		scatterAddRows(Slice[float32](grad), Slice[float32](gradOut), ids, width)
-	case tensor.Float64:
-		scatterAddRows(Slice[float64](grad), Slice[float64](gradOut), ids, width)
-	}
-	return nil
+	width := table.Shape().TotalSize() / table.Shape()[0]
+	return Dispatch(table.Dtype(),
+		func() { scatterAddRows(Slice[float32](grad), Slice[float32](gradOut), ids, width) },
+		func() { scatterAddRows(Slice[float64](grad), Slice[float64](gradOut), ids, width) })
 }
-
-var _ IntoKernel = gatherKernel{}
 
 // Overwrites implements Overwriter: every output row is copied; the table's
 // gradient is a scatter-add.

@@ -55,23 +55,32 @@ func (layerNormKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (layerNormKernel) Differentiable(int) []bool { return []bool{true, true, true} }
 
-func (k layerNormKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := NewDense(in[0].Dtype(), in[0].Shape()...)
-	return out, k.ForwardInto(out, in)
+// ForwardInto writes the normalised input into out.
+func (k layerNormKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	d := in[1].Shape().TotalSize()
+	return Dispatch(in[0].Dtype(),
+		func() {
+			LayerNormRows(Slice[float32](out), nil, nil, Slice[float32](in[0]), Slice[float32](in[1]), Slice[float32](in[2]), d, k.eps)
+		},
+		func() {
+			LayerNormRows(Slice[float64](out), nil, nil, Slice[float64](in[0]), Slice[float64](in[1]), Slice[float64](in[2]), d, k.eps)
+		})
 }
 
-// ForwardInto writes the normalised input into out, a buffer its node keeps.
-func (k layerNormKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		layerNormForward(Slice[float32](out), Slice[float32](in[0]), Slice[float32](in[1]), Slice[float32](in[2]), k.eps)
-	case tensor.Float64:
-		layerNormForward(Slice[float64](out), Slice[float64](in[0]), Slice[float64](in[1]), Slice[float64](in[2]), k.eps)
-	default:
-		return errors.Errorf("layernorm: unsupported dtype %v", in[0].Dtype())
-	}
-	return nil
+// BackwardInto writes the gradient of input wrt into grad.
+func (k layerNormKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
+	return Dispatch(in[0].Dtype(),
+		func() {
+			layerNormBackward(wrt, Slice[float32](grad), Slice[float32](in[0]), Slice[float32](in[1]), Slice[float32](gradOut), k.eps)
+		},
+		func() {
+			layerNormBackward(wrt, Slice[float64](grad), Slice[float64](in[0]), Slice[float64](in[1]), Slice[float64](gradOut), k.eps)
+		})
 }
+
+// Overwrites implements Overwriter: the output and the input's gradient are
+// written whole; the weight and bias gradients are accumulated.
+func (layerNormKernel) Overwrites(wrt int) bool { return wrt <= 0 }
 
 // rowStats returns the mean and 1/sqrt(var+eps) of a row, accumulated in float64.
 func rowStats[T Float](row []T, eps float64) (mean, rstd float64) {
@@ -87,73 +96,106 @@ func rowStats[T Float](row []T, eps float64) (mean, rstd float64) {
 	return mean, 1 / math.Sqrt(v2/float64(len(row))+eps)
 }
 
-func layerNormForward[T Float](y, x, w, bias []T, eps float64) {
-	d := len(w)
-	for r := 0; r < len(x)/d; r++ {
-		row := x[r*d : (r+1)*d]
-		mean, rstd := rowStats(row, eps)
-		for j, v := range row {
-			y[r*d+j] = T((float64(v)-mean)*rstd)*w[j] + bias[j]
+// LayerNormRows normalises each row of x (rows of width d) as LayerNorm does,
+// y = xhat w + bias with xhat = (x - mean) / sqrt(var + eps), the statistics
+// accumulated in float64, rows in parallel. When xhat and rstd are not nil it
+// keeps xhat and 1/sqrt(var + eps) of every row there for LayerNormBackRows.
+func LayerNormRows[T Float](y, xhat []T, rstd []float64, x, w, bias []T, d int, eps float64) {
+	ParallelRows(len(x)/d, d, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x[r*d : (r+1)*d]
+			mean, rs := rowStats(row, eps)
+			yr := y[r*d : (r+1)*d]
+			if xhat == nil {
+				for j, v := range row {
+					yr[j] = T((float64(v)-mean)*rs)*w[j] + bias[j]
+				}
+				continue
+			}
+			rstd[r] = rs
+			xh := xhat[r*d : (r+1)*d]
+			for j, v := range row {
+				h := T((float64(v) - mean) * rs)
+				xh[j] = h
+				yr[j] = h*w[j] + bias[j]
+			}
 		}
-	}
+	})
 }
 
-func (k layerNormKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, gradOut)
+// LayerNormBackRows writes the gradient of a layer norm's input for the output
+// gradient g from the xhat and rstd LayerNormRows kept: with gh = g w,
+// dx = rstd (gh - mean(gh) - xhat mean(gh xhat)). With add, dx is added to dst
+// instead of stored. Rows run in parallel.
+func LayerNormBackRows[T Float](dst, g, xhat []T, rstd []float64, w []T, d int, add bool) {
+	ParallelRows(len(g)/d, d, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			gr, xh, dr := g[r*d:(r+1)*d], xhat[r*d:(r+1)*d], dst[r*d:(r+1)*d]
+			var mg, mgx float64
+			for j, v := range gr {
+				gh := float64(v * w[j])
+				mg += gh
+				mgx += gh * float64(xh[j])
+			}
+			mg /= float64(d)
+			mgx /= float64(d)
+			rs := rstd[r]
+			for j, v := range gr {
+				dx := T(rs * (float64(v*w[j]) - mg - float64(xh[j])*mgx))
+				if add {
+					dr[j] += dx
+				} else {
+					dr[j] = dx
+				}
+			}
+		}
+	})
 }
 
-// BackwardInto writes the gradient of input wrt into grad, a zeroed buffer its
-// node keeps.
-func (k layerNormKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		layerNormBackward(wrt, Slice[float32](grad), Slice[float32](in[0]), Slice[float32](in[1]), Slice[float32](gradOut), k.eps)
-	case tensor.Float64:
-		layerNormBackward(wrt, Slice[float64](grad), Slice[float64](in[0]), Slice[float64](in[1]), Slice[float64](gradOut), k.eps)
-	default:
-		return errors.Errorf("layernorm: unsupported dtype %v", in[0].Dtype())
-	}
-	return nil
-}
-
-var _ IntoKernel = layerNormKernel{}
-
-// Overwrites implements Overwriter: the output and the input's gradient are
-// written whole; the weight and bias gradients are accumulated.
-func (layerNormKernel) Overwrites(wrt int) bool { return wrt <= 0 }
-
-// layerNormBackward: with xh = (x - mean) rstd and gh = g w,
-// dx = rstd (gh - mean(gh) - xh mean(gh xh)), dw = sum_rows g xh, db = sum_rows g.
+// layerNormBackward writes the gradient of LayerNorm's input (wrt 0), weight (1)
+// or bias (2) without kept statistics: with xh = (x - mean) rstd and gh = g w,
+// dx = rstd (gh - mean(gh) - xh mean(gh xh)) with xh in float64 (rows in
+// parallel), dw = sum_rows g xh, db = sum_rows g.
 func layerNormBackward[T Float](wrt int, grad, x, w, g []T, eps float64) {
 	d := len(w)
-	for r := 0; r < len(x)/d; r++ {
+	rows := len(x) / d
+	if wrt == 0 {
+		ParallelRows(rows, d, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				layerNormInputGrad(grad[r*d:(r+1)*d], x[r*d:(r+1)*d], w, g[r*d:(r+1)*d], eps)
+			}
+		})
+		return
+	}
+	for r := 0; r < rows; r++ {
 		row, gr := x[r*d:(r+1)*d], g[r*d:(r+1)*d]
-		switch wrt {
-		case 2:
+		if wrt == 2 {
 			for j, v := range gr {
 				grad[j] += v
 			}
 			continue
 		}
 		mean, rstd := rowStats(row, eps)
-		if wrt == 1 {
-			for j, v := range row {
-				grad[j] += gr[j] * T((float64(v)-mean)*rstd)
-			}
-			continue
-		}
-		var mg, mgx float64
 		for j, v := range row {
-			gh := float64(gr[j] * w[j])
-			mg += gh
-			mgx += gh * (float64(v) - mean) * rstd
+			grad[j] += gr[j] * T((float64(v)-mean)*rstd)
 		}
-		mg /= float64(d)
-		mgx /= float64(d)
-		for j, v := range row {
-			xh := (float64(v) - mean) * rstd
-			grad[r*d+j] = T(rstd * (float64(gr[j]*w[j]) - mg - xh*mgx))
-		}
+	}
+}
+
+// layerNormInputGrad writes the gradient of one row's input into dst.
+func layerNormInputGrad[T Float](dst, row, w, gr []T, eps float64) {
+	d := len(w)
+	mean, rstd := rowStats(row, eps)
+	var mg, mgx float64
+	for j, v := range row {
+		gh := float64(gr[j] * w[j])
+		mg += gh
+		mgx += gh * (float64(v) - mean) * rstd
+	}
+	mg /= float64(d)
+	mgx /= float64(d)
+	for j, v := range row {
+		xh := (float64(v) - mean) * rstd
+		dst[j] = T(rstd * (float64(gr[j]*w[j]) - mg - xh*mgx))
 	}
 }

@@ -128,7 +128,7 @@ func TestGELUGradientAndValue(t *testing.T) {
 	loss, r := weightedSum(t, b, y, 5)
 	checkLayer(t, b, loss, r)
 	// GELU(1) = 1 * Phi(1) = 0.8413447460685429 (standard normal CDF at 1)
-	v, err := geluKernel{}.Forward([]*tensor.Dense{FromFloat64s(tensor.Float64, []float64{1}, 1)})
+	v, err := Forward(geluKernel{}, []*tensor.Dense{FromFloat64s(tensor.Float64, []float64{1}, 1)})
 	require.NoError(t, err)
 	require.InDelta(t, 0.8413447460685429, Float64s(v)[0], 1e-15)
 }

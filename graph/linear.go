@@ -78,26 +78,17 @@ func (linearKernel) Differentiable(n int) []bool {
 	return []bool{true, true, true}[:n]
 }
 
-func (lk linearKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	x, w := in[0], in[1]
-	shape := append(append([]int{}, x.Shape()[:x.Dims()-1]...), w.Shape()[0])
-	out := NewDense(x.Dtype(), shape...)
-	return out, lk.ForwardInto(out, in)
-}
-
 func (linearKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	x, w := in[0], in[1]
 	n, k := w.Shape()[0], w.Shape()[1]
 	m := x.Shape().TotalSize() / k
-	switch x.Dtype() {
-	case tensor.Float32:
-		linearForward(Slice[float32](out), Slice[float32](x), Slice[float32](w), biasOf[float32](in), m, n, k)
-	case tensor.Float64:
-		linearForward(Slice[float64](out), Slice[float64](x), Slice[float64](w), biasOf[float64](in), m, n, k)
-	default:
-		return errors.Errorf("linear: unsupported dtype %v", x.Dtype())
-	}
-	return nil
+	return Dispatch(x.Dtype(),
+		func() {
+			linearForward(Slice[float32](out), Slice[float32](x), Slice[float32](w), biasOf[float32](in), m, n, k)
+		},
+		func() {
+			linearForward(Slice[float64](out), Slice[float64](x), Slice[float64](w), biasOf[float64](in), m, n, k)
+		})
 }
 
 func biasOf[T Float](in []*tensor.Dense) []T {
@@ -118,25 +109,18 @@ func linearForward[T Float](y, x, w, bias []T, m, n, k int) {
 	Gemm(false, true, m, n, k, x, k, w, k, beta, y, n)
 }
 
-func (lk linearKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, lk.BackwardInto(grad, wrt, in, out, gradOut)
-}
-
 func (linearKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
 	x, w := in[0], in[1]
 	n, k := w.Shape()[0], w.Shape()[1]
 	m := x.Shape().TotalSize() / k
-	switch x.Dtype() {
-	case tensor.Float32:
-		linearBackward(wrt, Slice[float32](grad), Slice[float32](x), Slice[float32](w), Slice[float32](gradOut), m, n, k)
-	case tensor.Float64:
-		linearBackward(wrt, Slice[float64](grad), Slice[float64](x), Slice[float64](w), Slice[float64](gradOut), m, n, k)
-	}
-	return nil
+	return Dispatch(x.Dtype(),
+		func() {
+			linearBackward(wrt, Slice[float32](grad), Slice[float32](x), Slice[float32](w), Slice[float32](gradOut), m, n, k)
+		},
+		func() {
+			linearBackward(wrt, Slice[float64](grad), Slice[float64](x), Slice[float64](w), Slice[float64](gradOut), m, n, k)
+		})
 }
-
-var _ IntoKernel = linearKernel{}
 
 // Overwrites implements Overwriter: the output and the gradients of x and W are
 // written whole; the bias gradient is accumulated.

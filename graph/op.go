@@ -11,9 +11,16 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Kernel is a computation of the project's own, written directly over tensors. Apply
-// turns it into a Gorgonia node whose symbolic derivative is a second node running
-// Backward, so kernels take part in Grad and the TapeMachine like built-in ops.
+// Kernel is a computation of the project's own, written directly over tensors: its
+// forward pass and its backward pass. Apply turns it into a Gorgonia node whose
+// symbolic derivative is a second node running the backward pass, so kernels take
+// part in Grad and the TapeMachine like built-in ops.
+//
+// Both passes write into a buffer they are handed: graph allocates it once per
+// node, with the output's shape (or, for a gradient, the input's), and keeps it
+// from run to run, so that a training step allocates nothing for the kernel. The
+// buffer arrives zeroed unless the kernel is an Overwriter that says it writes all
+// of it. Forward and Backward run a kernel outside a graph.
 //
 // A kernel is a value: its Key must name every attribute that changes its results,
 // because Gorgonia merges nodes whose ops hash equal (the cause of Gorgonia's
@@ -24,30 +31,24 @@ type Kernel interface {
 	// OutputShape returns the output shape for the given input shapes; an empty
 	// shape means a scalar.
 	OutputShape(in []tensor.Shape) (tensor.Shape, error)
-	// Forward computes the output. Inputs must not be modified.
-	Forward(in []*tensor.Dense) (*tensor.Dense, error)
-	// Differentiable reports, per input, whether Backward can produce its gradient.
+	// Differentiable reports, per input, whether BackwardInto can produce its
+	// gradient.
 	Differentiable(nIn int) []bool
-	// Backward returns the gradient of the loss with respect to input wrt, given the
-	// inputs, the forward output and the gradient of the loss with respect to it.
-	Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error)
-}
-
-// IntoKernel is a Kernel that writes into buffers its node keeps from run to run,
-// so that a training step allocates nothing for it. The buffers arrive zeroed
-// (unless the kernel is an Overwriter that says it writes all of them) and have
-// the output's (or the input's, for a gradient) shape.
-type IntoKernel interface {
-	Kernel
+	// ForwardInto computes the output into out, which has the output's shape and
+	// the dtype of the first differentiable input (of the first input when none
+	// is). Inputs must not be modified.
 	ForwardInto(out *tensor.Dense, in []*tensor.Dense) error
+	// BackwardInto computes into grad, which has the shape and dtype of input
+	// wrt, the gradient of the loss with respect to that input, given the inputs,
+	// the forward output and the gradient of the loss with respect to it.
 	BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) error
 }
 
-// Overwriter is an optional interface of an IntoKernel whose ForwardInto (wrt
-// -1) or BackwardInto (wrt, an input) writes every element of the buffer it is
-// handed: that buffer is then not zeroed before the call, which saves a pass
-// over it on every run. A kernel that accumulates into its buffer (a column sum,
-// a scatter-add) must answer false.
+// Overwriter is an optional interface of a Kernel whose ForwardInto (wrt -1) or
+// BackwardInto (wrt, an input) writes every element of the buffer it is handed:
+// that buffer is then not zeroed before the call, which saves a pass over it on
+// every run. A kernel that accumulates into its buffer (a column sum, a
+// scatter-add) must answer false.
 type Overwriter interface {
 	Overwrites(wrt int) bool
 }
@@ -58,29 +59,70 @@ func overwrites(k Kernel, wrt int) bool {
 	return ok && o.Overwrites(wrt)
 }
 
+// NoGradient is embedded by a kernel none of whose inputs is differentiable; its
+// BackwardInto, which a graph never calls, returns an error.
+type NoGradient struct{}
+
+// BackwardInto returns an error: no input of the kernel has a gradient.
+func (NoGradient) BackwardInto(*tensor.Dense, int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) error {
+	return errors.New("no input of this kernel is differentiable")
+}
+
+// Forward runs the forward pass of k over in outside a graph, into a new zeroed
+// tensor of the output's shape (0-d for a scalar output).
+func Forward(k Kernel, in []*tensor.Dense) (*tensor.Dense, error) {
+	s, err := k.OutputShape(shapesOf(in))
+	if err != nil {
+		return nil, errors.Wrap(err, k.Key())
+	}
+	out := NewDense(in[outputDtypeInput(k, len(in))].Dtype(), s...)
+	if err := k.ForwardInto(out, in); err != nil {
+		return nil, errors.Wrap(err, k.Key())
+	}
+	return out, nil
+}
+
+// Backward runs the backward pass of k for input wrt outside a graph, into a new
+// zeroed tensor of that input's shape and dtype.
+func Backward(k Kernel, wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
+	grad := NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+	if err := k.BackwardInto(grad, wrt, in, out, gradOut); err != nil {
+		return nil, errors.Wrapf(err, "%s: gradient of input %d", k.Key(), wrt)
+	}
+	return grad, nil
+}
+
+// shapesOf returns the shapes of tensors or nodes.
+func shapesOf[S interface{ Shape() tensor.Shape }](xs []S) []tensor.Shape {
+	shapes := make([]tensor.Shape, len(xs))
+	for i, x := range xs {
+		shapes[i] = x.Shape()
+	}
+	return shapes
+}
+
+// outputDtypeInput is the input whose dtype the output of k has: the first
+// differentiable one, or the first input when none is.
+func outputDtypeInput(k Kernel, nIn int) int {
+	for i, d := range k.Differentiable(nIn) {
+		if d {
+			return i
+		}
+	}
+	return 0
+}
+
 // Apply adds a node computing k over the inputs to their graph.
 func Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
 	if len(inputs) == 0 {
 		return nil, errors.Errorf("%s: no inputs", k.Key())
 	}
-	shapes := make([]tensor.Shape, len(inputs))
-	for i, n := range inputs {
-		shapes[i] = n.Shape()
-	}
-	outShape, err := k.OutputShape(shapes)
+	outShape, err := k.OutputShape(shapesOf(inputs))
 	if err != nil {
 		return nil, errors.Wrap(err, k.Key())
 	}
-	op := &fwdOp{k: k, in: nodeTypes(inputs), outShape: outShape, outType: typeOf(outShape.Dims(), inputs[0].Dtype())}
-	if k.Differentiable(len(inputs)) != nil {
-		// the dtype of the output follows the first differentiable input
-		for i, d := range k.Differentiable(len(inputs)) {
-			if d {
-				op.outType = typeOf(outShape.Dims(), inputs[i].Dtype())
-				break
-			}
-		}
-	}
+	dt := inputs[outputDtypeInput(k, len(inputs))].Dtype()
+	op := &fwdOp{k: k, in: nodeTypes(inputs), outShape: outShape, outType: typeOf(outShape.Dims(), dt)}
 	return G.ApplyOp(op, inputs...)
 }
 
@@ -174,7 +216,7 @@ type fwdOp struct {
 	in       []hm.Type
 	outShape tensor.Shape
 	outType  hm.Type
-	buf      *tensor.Dense // IntoKernel's output, reused run after run
+	buf      *tensor.Dense // the output, reused run after run
 }
 
 // reusable returns buf, allocated on first use with dtype and shape, zeroed
@@ -204,28 +246,11 @@ func (op *fwdOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
-	if ik, ok := op.k.(IntoKernel); ok && op.outShape.Dims() > 0 {
-		out := reusable(&op.buf, in[op.dtypeInput()].Dtype(), op.outShape, overwrites(op.k, -1))
-		if err := ik.ForwardInto(out, in); err != nil {
-			return nil, errors.Wrap(err, op.k.Key())
-		}
-		return out, nil
-	}
-	out, err := op.k.Forward(in)
-	if err != nil {
+	out := reusable(&op.buf, in[outputDtypeInput(op.k, len(in))].Dtype(), op.outShape, overwrites(op.k, -1))
+	if err := op.k.ForwardInto(out, in); err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
 	return toValue(out, op.outShape.Dims())
-}
-
-// dtypeInput is the input whose dtype the output has: the first differentiable one.
-func (op *fwdOp) dtypeInput() int {
-	for i, d := range op.k.Differentiable(len(op.in)) {
-		if d {
-			return i
-		}
-	}
-	return 0
 }
 
 func (op *fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -276,15 +301,8 @@ func (op *bwdOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, errors.Wrap(err, op.key())
 	}
 	n := len(all) - 2
-	if ik, ok := op.k.(IntoKernel); ok && op.outShape.Dims() > 0 {
-		g := reusable(&op.buf, all[op.wrt].Dtype(), op.outShape, overwrites(op.k, op.wrt))
-		if err := ik.BackwardInto(g, op.wrt, all[:n], all[n], all[n+1]); err != nil {
-			return nil, errors.Wrap(err, op.key())
-		}
-		return g, nil
-	}
-	g, err := op.k.Backward(op.wrt, all[:n], all[n], all[n+1])
-	if err != nil {
+	g := reusable(&op.buf, all[op.wrt].Dtype(), op.outShape, overwrites(op.k, op.wrt))
+	if err := op.k.BackwardInto(g, op.wrt, all[:n], all[n], all[n+1]); err != nil {
 		return nil, errors.Wrap(err, op.key())
 	}
 	return toValue(g, op.outShape.Dims())

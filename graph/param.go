@@ -180,6 +180,19 @@ func FromFloat64s(dtype tensor.Dtype, vals []float64, shape ...int) *tensor.Dens
 	panic(fmt.Sprintf("graph: unsupported dtype %v", dtype))
 }
 
+// SetFloat64s copies vals into the float tensor dst of as many elements,
+// converting them to its dtype (float32 rounds to nearest).
+func SetFloat64s(dst *tensor.Dense, vals []float64) error {
+	return Dispatch(dst.Dtype(),
+		func() {
+			d := Slice[float32](dst)[:len(vals)]
+			for i, v := range vals {
+				d[i] = float32(v)
+			}
+		},
+		func() { copy(Slice[float64](dst), vals) })
+}
+
 // Float64s returns the values of a float32 or float64 tensor as a new []float64.
 func Float64s(t tensor.Tensor) []float64 {
 	switch d := t.Data().(type) {

@@ -85,14 +85,8 @@ func (p *Program) Run() error {
 		}
 		for _, r := range p.random {
 			r.sample(p.noise, r.vals)
-			switch r.buf.Dtype() {
-			case tensor.Float64:
-				copy(Slice[float64](r.buf), r.vals)
-			case tensor.Float32:
-				dst := Slice[float32](r.buf)
-				for i, v := range r.vals {
-					dst[i] = float32(v)
-				}
+			if err := SetFloat64s(r.buf, r.vals); err != nil {
+				return errors.Wrapf(err, "graph: random input %q", r.node.Name())
 			}
 			if err := G.Let(r.node, r.buf); err != nil {
 				return errors.Wrapf(err, "graph: random input %q", r.node.Name())

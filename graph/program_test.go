@@ -74,18 +74,16 @@ type wrongSquare struct{}
 func (wrongSquare) Key() string                                         { return "wrongSquare" }
 func (wrongSquare) OutputShape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 func (wrongSquare) Differentiable(int) []bool                           { return []bool{true} }
-func (wrongSquare) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := in[0].Clone().(*tensor.Dense)
-	for i, v := range Slice[float64](out) {
+func (wrongSquare) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	for i, v := range Slice[float64](in[0]) {
 		Slice[float64](out)[i] = v * v
 	}
-	return out, nil
+	return nil
 }
-func (wrongSquare) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	out := in[0].Clone().(*tensor.Dense) // d(x^2)/dx is 2x; this returns x*g
-	x, gs := Slice[float64](out), Slice[float64](g)
-	for i := range x {
-		x[i] *= gs[i]
+func (wrongSquare) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	x, gs := Slice[float64](in[0]), Slice[float64](g) // d(x^2)/dx is 2x; this gives x*g
+	for i, v := range x {
+		Slice[float64](grad)[i] = v * gs[i]
 	}
-	return out, nil
+	return nil
 }

@@ -40,13 +40,11 @@ func (op *sinkOp) Do(vs ...G.Value) (G.Value, error) {
 	if src.Shape().TotalSize() != op.dst.Shape().TotalSize() || src.Dtype() != op.dst.Dtype() {
 		return nil, errors.Errorf("%s: value %v %v does not fit %v %v", op.name, src.Dtype(), src.Shape(), op.dst.Dtype(), op.dst.Shape())
 	}
-	switch op.dst.Dtype() {
-	case tensor.Float64:
-		copyOrAdd(Slice[float64](op.dst), Slice[float64](src), op.add)
-	case tensor.Float32:
-		copyOrAdd(Slice[float32](op.dst), Slice[float32](src), op.add)
-	default:
-		return nil, errors.Errorf("%s: unsupported dtype %v", op.name, op.dst.Dtype())
+	err = Dispatch(op.dst.Dtype(),
+		func() { copyOrAdd(Slice[float32](op.dst), Slice[float32](src), op.add) },
+		func() { copyOrAdd(Slice[float64](op.dst), Slice[float64](src), op.add) })
+	if err != nil {
+		return nil, errors.Wrap(err, op.name)
 	}
 	return sinkDone, nil
 }

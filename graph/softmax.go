@@ -3,8 +3,6 @@ package graph
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -138,7 +136,7 @@ func layoutAlong(s tensor.Shape, axis int) axisLayout {
 // rows calls f(r, base, stride) for each row along the axis, the row index r
 // running over outer*inner rows in row-major order of the remaining axes. Large
 // tensors are split into contiguous ranges of rows run in parallel (see
-// parallelRows); f must only write its own row.
+// ParallelRows); f must only write its own row.
 func (l axisLayout) rows(f func(r, base, stride int)) {
 	l.rowRange(func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -149,51 +147,11 @@ func (l axisLayout) rows(f func(r, base, stride int)) {
 
 // rowRange runs f over ranges of row indices covering [0, outer*inner).
 func (l axisLayout) rowRange(f func(lo, hi int)) {
-	parallelRows(l.outer*l.inner, l.n, f)
+	ParallelRows(l.outer*l.inner, l.n, f)
 }
 
 // base returns the index of the first element of row r.
 func (l axisLayout) base(r int) int { return (r/l.inner)*l.n*l.inner + r%l.inner }
-
-// parallelMinWork is the number of elements below which parallelRows runs on the
-// calling goroutine.
-const parallelMinWork = 1 << 15
-
-// parallelRows runs f over [0, rows) split into one contiguous range per
-// available core when rows*perRow elements are worth it, otherwise f(0, rows).
-// Rows are computed independently, so the results do not depend on the split.
-func parallelRows(rows, perRow int, f func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), rows)
-	if workers < 2 || rows*perRow < parallelMinWork {
-		f(0, rows)
-		return
-	}
-	chunk := (rows + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := chunk; lo < rows; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, min(lo+chunk, rows))
-	}
-	f(0, min(chunk, rows))
-	wg.Wait()
-}
-
-// contiguousDense returns t itself when its backing slice holds its elements in
-// row-major order, otherwise a compact copy (transposed or strided views).
-func contiguousDense(t *tensor.Dense) *tensor.Dense {
-	if t.RequiresIterator() {
-		if c, ok := t.Materialize().(*tensor.Dense); ok {
-			return c
-		}
-	}
-	return t
-}
-
-// floatData returns the row-major elements of a float tensor as []T.
-func floatData[T Float](t *tensor.Dense) []T { return Slice[T](contiguousDense(t)) }
 
 // excluded reports whether a softmax position takes no part in its row.
 func excluded(x float64, mask float64, masked bool) bool {
@@ -240,39 +198,37 @@ func (k softmaxKernel) Differentiable(n int) []bool {
 	return d
 }
 
-func (k softmaxKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := NewDense(in[0].Dtype(), in[0].Shape()...)
+func (k softmaxKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	l := layoutAlong(in[0].Shape(), k.axis)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		softmaxRows(l, floatData[float32](in[0]), maskData[float32](in, k.masked), Slice[float32](out), k.log)
-	case tensor.Float64:
-		softmaxRows(l, floatData[float64](in[0]), maskData[float64](in, k.masked), Slice[float64](out), k.log)
-	default:
-		return nil, errors.Errorf("unsupported dtype %v", in[0].Dtype())
-	}
-	return out, nil
+	return Dispatch(in[0].Dtype(),
+		func() {
+			softmaxRows(l, RowMajor[float32](in[0]), maskData[float32](in, k.masked), Slice[float32](out), k.log)
+		},
+		func() {
+			softmaxRows(l, RowMajor[float64](in[0]), maskData[float64](in, k.masked), Slice[float64](out), k.log)
+		})
 }
 
-func (k softmaxKernel) Backward(_ int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	dx := NewDense(in[0].Dtype(), in[0].Shape()...)
+func (k softmaxKernel) BackwardInto(dx *tensor.Dense, _ int, in []*tensor.Dense, out, g *tensor.Dense) error {
 	l := layoutAlong(in[0].Shape(), k.axis)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		softmaxBackRows(l, floatData[float32](in[0]), maskData[float32](in, k.masked), floatData[float32](out), floatData[float32](g), Slice[float32](dx), k.log)
-	case tensor.Float64:
-		softmaxBackRows(l, floatData[float64](in[0]), maskData[float64](in, k.masked), floatData[float64](out), floatData[float64](g), Slice[float64](dx), k.log)
-	default:
-		return nil, errors.Errorf("unsupported dtype %v", in[0].Dtype())
-	}
-	return dx, nil
+	return Dispatch(in[0].Dtype(),
+		func() {
+			softmaxBackRows(l, RowMajor[float32](in[0]), maskData[float32](in, k.masked), RowMajor[float32](out), RowMajor[float32](g), Slice[float32](dx), k.log)
+		},
+		func() {
+			softmaxBackRows(l, RowMajor[float64](in[0]), maskData[float64](in, k.masked), RowMajor[float64](out), RowMajor[float64](g), Slice[float64](dx), k.log)
+		})
 }
+
+// Overwrites implements Overwriter: every element of the output and of the
+// gradient is written.
+func (softmaxKernel) Overwrites(int) bool { return true }
 
 func maskData[T Float](in []*tensor.Dense, masked bool) []T {
 	if !masked {
 		return nil
 	}
-	return floatData[T](in[1])
+	return RowMajor[T](in[1])
 }
 
 // softmaxRows writes the (log-)softmax of x+mask along each row of l into y,
@@ -387,38 +343,27 @@ func (k logSumExpKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (logSumExpKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k logSumExpKernel) outDense(in *tensor.Dense) *tensor.Dense {
-	s, _ := k.OutputShape([]tensor.Shape{in.Shape()})
-	return NewDense(in.Dtype(), s...)
+func (k logSumExpKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	l := layoutAlong(in[0].Shape(), k.axis)
+	return Dispatch(in[0].Dtype(),
+		func() { logSumExpRows(l, RowMajor[float32](in[0]), Slice[float32](out)) },
+		func() { logSumExpRows(l, RowMajor[float64](in[0]), Slice[float64](out)) })
 }
 
-func (k logSumExpKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := k.outDense(in[0])
+func (k logSumExpKernel) BackwardInto(dx *tensor.Dense, _ int, in []*tensor.Dense, out, g *tensor.Dense) error {
 	l := layoutAlong(in[0].Shape(), k.axis)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		logSumExpRows(l, floatData[float32](in[0]), Slice[float32](out))
-	case tensor.Float64:
-		logSumExpRows(l, floatData[float64](in[0]), Slice[float64](out))
-	default:
-		return nil, errors.Errorf("unsupported dtype %v", in[0].Dtype())
-	}
-	return out, nil
+	return Dispatch(in[0].Dtype(),
+		func() {
+			logSumExpBackRows(l, RowMajor[float32](in[0]), RowMajor[float32](out), RowMajor[float32](g), Slice[float32](dx))
+		},
+		func() {
+			logSumExpBackRows(l, RowMajor[float64](in[0]), RowMajor[float64](out), RowMajor[float64](g), Slice[float64](dx))
+		})
 }
 
-func (k logSumExpKernel) Backward(_ int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	dx := NewDense(in[0].Dtype(), in[0].Shape()...)
-	l := layoutAlong(in[0].Shape(), k.axis)
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		logSumExpBackRows(l, floatData[float32](in[0]), floatData[float32](out), floatData[float32](g), Slice[float32](dx))
-	case tensor.Float64:
-		logSumExpBackRows(l, floatData[float64](in[0]), floatData[float64](out), floatData[float64](g), Slice[float64](dx))
-	default:
-		return nil, errors.Errorf("unsupported dtype %v", in[0].Dtype())
-	}
-	return dx, nil
-}
+// Overwrites implements Overwriter: every element of the output and of the
+// gradient is written.
+func (logSumExpKernel) Overwrites(int) bool { return true }
 
 // rowLogSumExp returns log sum exp over one row, -Inf for a row of only -Inf.
 func rowLogSumExp(n int, at func(i int) float64) float64 {

@@ -116,17 +116,17 @@ func sigmoidNeg(x float64) float64 {
 	return 1 / (1 + math.Exp(x))
 }
 
-func (k bceKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k bceKernel) ForwardInto(dst *tensor.Dense, in []*tensor.Dense) error {
 	x, y, pw := k.terms(in)
 	out := make([]float64, len(x))
 	for i := range x {
 		lw := 1 + (pw(i)-1)*y[i]
 		out[i] = (1-y[i])*x[i] + lw*softplusNeg(x[i])
 	}
-	return dense(in[0].Dtype(), out, in[0].Shape()), nil
+	return graph.SetFloat64s(dst, out)
 }
 
-func (k bceKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (k bceKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	x, y, pw := k.terms(in)
 	gs := values(g)
 	d := make([]float64, len(x))
@@ -138,5 +138,8 @@ func (k bceKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*t
 			d[i] = gs[i] * (-x[i] + (p-1)*softplusNeg(x[i]))
 		}
 	}
-	return dense(in[0].Dtype(), d, in[0].Shape()), nil
+	return graph.SetFloat64s(grad, d)
 }
+
+// Overwrites implements graph.Overwriter: every element is written.
+func (bceKernel) Overwrites(int) bool { return true }

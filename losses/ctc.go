@@ -412,10 +412,10 @@ func (k ctcKernel) weight(bt *ctcBatch, b int) float64 {
 	return 1
 }
 
-func (k ctcKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k ctcKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	bt, err := k.batch(in)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var w ctcWork
 	per := make([]float64, bt.B)
@@ -432,22 +432,9 @@ func (k ctcKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
 		for b, l := range per {
 			sum += k.weight(bt, b) * l
 		}
-		return dense(in[0].Dtype(), []float64{sum}, tensor.Shape{}), nil
+		return graph.SetFloat64s(out, []float64{sum})
 	}
-	return dense(in[0].Dtype(), per, tensor.Shape{bt.B}), nil
-}
-
-func (k ctcKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	g := graph.NewDense(in[0].Dtype(), in[0].Shape()...)
-	return g, k.BackwardInto(g, wrt, in, out, gradOut)
-}
-
-func (k ctcKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	r, err := k.Forward(in)
-	if err != nil {
-		return err
-	}
-	return copyInto(out, r)
+	return graph.SetFloat64s(out, per)
 }
 
 func (k ctcKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
@@ -469,31 +456,9 @@ func (k ctcKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense,
 		// an infinite loss has a zero gradient, with or without ZeroInfinity
 		w.nll(bt.view(b), bt.C, bt.target(b), k.opt.Blank, acc, g*k.weight(bt, b), k.opt.PyTorchGradient)
 	}
-	switch grad.Dtype() {
-	case tensor.Float64:
-		copy(graph.Slice[float64](grad), acc)
-	case tensor.Float32:
-		dst := graph.Slice[float32](grad)
-		for i, v := range acc {
-			dst[i] = float32(v)
-		}
-	default:
-		return errors.Errorf("unsupported dtype %v", grad.Dtype())
-	}
-	return nil
+	return graph.SetFloat64s(grad, acc)
 }
 
-// copyInto copies the float tensor src into dst of the same size.
-func copyInto(dst, src *tensor.Dense) error {
-	switch dst.Dtype() {
-	case tensor.Float64:
-		copy(graph.Slice[float64](dst), graph.Slice[float64](src))
-	case tensor.Float32:
-		copy(graph.Slice[float32](dst), graph.Slice[float32](src))
-	default:
-		return errors.Errorf("unsupported dtype %v", dst.Dtype())
-	}
-	return nil
-}
-
-var _ graph.IntoKernel = ctcKernel{}
+// Overwrites implements graph.Overwriter: the losses and the gradient are
+// written whole.
+func (ctcKernel) Overwrites(int) bool { return true }

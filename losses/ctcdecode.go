@@ -211,7 +211,7 @@ func CTCDecodeBatch(logProbs *tensor.Dense, lengths []int, blank, beam int) ([][
 		}
 		return nil
 	}
-	t := contiguous(logProbs)
+	t := graph.Contiguous(logProbs)
 	var err error
 	switch t.Dtype() {
 	case tensor.Float32:
@@ -229,14 +229,4 @@ func decodeOne[F graph.Float](lp []F, base, stride, frames, classes, blank, beam
 		return greedy(lp, base, stride, frames, classes, blank)
 	}
 	return beamSearch(lp, base, stride, frames, classes, blank, beam)[0].Labels
-}
-
-// contiguous returns t, or a row-major copy when t is a view.
-func contiguous(t *tensor.Dense) *tensor.Dense {
-	if t.RequiresIterator() {
-		if c, ok := t.Materialize().(*tensor.Dense); ok {
-			return c
-		}
-	}
-	return t
 }

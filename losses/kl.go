@@ -94,7 +94,7 @@ func (k klKernel) params(in []*tensor.Dense) (mu1, lv1, mu2, lv2 []float64) {
 	return mu1, lv1, z, z
 }
 
-func (k klKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k klKernel) ForwardInto(dst *tensor.Dense, in []*tensor.Dense) error {
 	mu1, lv1, mu2, lv2 := k.params(in)
 	s := in[0].Shape()
 	d := s[s.Dims()-1]
@@ -106,10 +106,10 @@ func (k klKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
 	if len(out) == 0 {
 		out = []float64{0}
 	}
-	return dense(in[0].Dtype(), out, dropLast(s)), nil
+	return graph.SetFloat64s(dst, out)
 }
 
-func (k klKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (k klKernel) BackwardInto(dst *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	mu1, lv1, mu2, lv2 := k.params(in)
 	gs := values(g)
 	s := in[0].Shape()
@@ -128,5 +128,8 @@ func (k klKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*te
 			grad[i] = gi * 0.5 * (1 - r - dm*dm*math.Exp(-lv2[i]))
 		}
 	}
-	return dense(in[0].Dtype(), grad, s), nil
+	return graph.SetFloat64s(dst, grad)
 }
+
+// Overwrites implements graph.Overwriter: every element is written.
+func (klKernel) Overwrites(int) bool { return true }

@@ -48,16 +48,16 @@ func (squaredError) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (squaredError) Differentiable(int) []bool { return []bool{true, true} }
 
-func (squaredError) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (squaredError) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	a, b := values(in[0]), values(in[1])
 	for i := range a {
 		d := a[i] - b[i]
 		a[i] = d * d
 	}
-	return dense(in[0].Dtype(), a, in[0].Shape()), nil
+	return graph.SetFloat64s(out, a)
 }
 
-func (squaredError) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (squaredError) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	a, b, gs := values(in[0]), values(in[1]), values(g)
 	sign := 2.0
 	if wrt == 1 {
@@ -66,5 +66,8 @@ func (squaredError) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*
 	for i := range a {
 		a[i] = sign * (a[i] - b[i]) * gs[i]
 	}
-	return dense(in[0].Dtype(), a, in[0].Shape()), nil
+	return graph.SetFloat64s(grad, a)
 }
+
+// Overwrites implements graph.Overwriter: every element is written.
+func (squaredError) Overwrites(int) bool { return true }

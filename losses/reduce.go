@@ -121,42 +121,14 @@ func sameFloat(op string, names []string, ns ...*G.Node) error {
 }
 
 // values returns the elements of a float tensor, in row-major order, as float64.
-func values(t *tensor.Dense) []float64 {
-	if t.RequiresIterator() {
-		if c, ok := t.Materialize().(*tensor.Dense); ok {
-			t = c
-		}
-	}
-	return graph.Float64s(t)
-}
+func values(t *tensor.Dense) []float64 { return graph.Float64s(graph.Contiguous(t)) }
 
 // intValues returns the elements of an int tensor in row-major order.
 func intValues(t *tensor.Dense) ([]int, error) {
 	if t.Dtype() != tensor.Int {
 		return nil, errors.Errorf("targets dtype %v, want int", t.Dtype())
 	}
-	if t.RequiresIterator() {
-		if c, ok := t.Materialize().(*tensor.Dense); ok {
-			t = c
-		}
-	}
-	return t.Ints(), nil
-}
-
-// dense returns vals as a tensor of dtype and shape; an empty shape gives a 0-d
-// tensor.
-func dense(dtype tensor.Dtype, vals []float64, shape tensor.Shape) *tensor.Dense {
-	if shape.Dims() == 0 {
-		t := graph.NewDense(dtype)
-		switch dtype {
-		case tensor.Float32:
-			graph.Slice[float32](t)[0] = float32(vals[0])
-		default:
-			graph.Slice[float64](t)[0] = vals[0]
-		}
-		return t
-	}
-	return graph.FromFloat64s(dtype, vals, shape...)
+	return graph.Contiguous(t).Ints(), nil
 }
 
 // dropLast returns s without its last axis (a 1-D shape gives a scalar shape).
@@ -248,10 +220,10 @@ func (k reduceKernel) weights(in []*tensor.Dense) ([]float64, error) {
 	return w, nil
 }
 
-func (k reduceKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k reduceKernel) ForwardInto(dst *tensor.Dense, in []*tensor.Dense) error {
 	w, err := k.weights(in)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	v := values(in[0])
 	term := func(i int) float64 {
@@ -260,10 +232,7 @@ func (k reduceKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
 		}
 		return w[i] * v[i]
 	}
-	shape, err := k.OutputShape(shapesOf(in))
-	if err != nil {
-		return nil, err
-	}
+	shape := dst.Shape()
 	var out []float64
 	switch k.r {
 	case Mean, Sum:
@@ -292,13 +261,13 @@ func (k reduceKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
 			out[i/per] += term(i)
 		}
 	}
-	return dense(in[0].Dtype(), out, shape), nil
+	return graph.SetFloat64s(dst, out)
 }
 
-func (k reduceKernel) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (k reduceKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	w, err := k.weights(in)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	gs := values(g)
 	dv := make([]float64, len(w))
@@ -309,7 +278,7 @@ func (k reduceKernel) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*
 			den += x
 		}
 		if den == 0 {
-			return dense(in[0].Dtype(), dv, in[0].Shape()), nil
+			return graph.SetFloat64s(grad, dv)
 		}
 		scale = 1 / den
 	}
@@ -332,13 +301,8 @@ func (k reduceKernel) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*
 		}
 		dv[i] = gi * x * scale
 	}
-	return dense(in[0].Dtype(), dv, in[0].Shape()), nil
+	return graph.SetFloat64s(grad, dv)
 }
 
-func shapesOf(in []*tensor.Dense) []tensor.Shape {
-	s := make([]tensor.Shape, len(in))
-	for i, t := range in {
-		s[i] = t.Shape()
-	}
-	return s
-}
+// Overwrites implements graph.Overwriter: every element is written.
+func (reduceKernel) Overwrites(int) bool { return true }

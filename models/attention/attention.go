@@ -85,7 +85,7 @@ func ScaledDotProduct(b *graph.Builder, q, k, v, mask *G.Node, dropout float64) 
 	if scores == nil {
 		return nil, nil
 	}
-	scores = b.Check(graph.Apply(scaleKernel{c: 1 / math.Sqrt(float64(q.Shape()[2]))}, scores))
+	scores = graph.Scale(b, scores, 1/math.Sqrt(float64(q.Shape()[2])))
 	if mask != nil && !mask.Shape().Eq(scores.Shape()) {
 		return b.Fail(errors.Errorf("attention: mask %v, scores %v", mask.Shape(), scores.Shape())), nil
 	}
@@ -194,48 +194,4 @@ func MeanHeads(b *graph.Builder, weights *G.Node, heads int) *G.Node {
 		return nil
 	}
 	return b.Check(graph.Apply(meanHeadsKernel{h: heads}, weights))
-}
-
-// Stack stacks T nodes of shape (B, D...) into one (B, T, D...) node (for example
-// per-step decoder outputs or attention weights).
-func Stack(b *graph.Builder, xs []*G.Node) *G.Node {
-	if len(xs) == 0 {
-		return b.Fail(errors.New("stack: no inputs"))
-	}
-	for _, x := range xs {
-		if x == nil {
-			return nil
-		}
-	}
-	return b.Check(graph.Apply(stackKernel{}, xs...))
-}
-
-// Pick selects position pos[n] of each row n of x (N, T, D...): pos is a (N)
-// tensor.Int node; the result is (N, D...).
-func Pick(b *graph.Builder, x, pos *G.Node) *G.Node {
-	if x == nil || pos == nil {
-		return nil
-	}
-	return b.Check(graph.Apply(pickKernel{}, x, pos))
-}
-
-// Scale multiplies x by the constant c.
-func Scale(b *graph.Builder, x *G.Node, c float64) *G.Node {
-	if x == nil {
-		return nil
-	}
-	return b.Check(graph.Apply(scaleKernel{c: c}, x))
-}
-
-// Concat joins nodes (..., d_i) with equal leading dimensions along the last axis.
-func Concat(b *graph.Builder, xs ...*G.Node) *G.Node {
-	for _, x := range xs {
-		if x == nil {
-			return nil
-		}
-	}
-	if len(xs) == 0 {
-		return b.Fail(errors.New("concat: no inputs"))
-	}
-	return b.Check(graph.Apply(concatKernel{}, xs...))
 }

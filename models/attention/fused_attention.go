@@ -162,35 +162,23 @@ func (k attnSubKernel) Differentiable(n int) []bool {
 	return d
 }
 
-func (k attnSubKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[0].Dtype(), in[0].Shape()...)
-	return out, k.ForwardInto(out, in)
-}
-
-func (k attnSubKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
 func (k attnSubKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	k.st.fwd++
-	return dispatchFloat(out.Dtype(),
-		func() error { attnForward[float32](k, graph.Slice[float32](out), in); return nil },
-		func() error { attnForward[float64](k, graph.Slice[float64](out), in); return nil })
+	return graph.Dispatch(out.Dtype(),
+		func() { attnForward[float32](k, graph.Slice[float32](out), in) },
+		func() { attnForward[float64](k, graph.Slice[float64](out), in) })
 }
 
 func (k attnSubKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	if k.st.fwd == 0 {
 		return errors.New("fused attention: gradient requested before the forward pass")
 	}
-	return dispatchFloat(grad.Dtype(),
-		func() error {
-			attnBackward[float32](k, graph.Slice[float32](grad), wrt, in, vals[float32](g))
-			return nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			attnBackward[float32](k, graph.Slice[float32](grad), wrt, in, graph.RowMajor[float32](g))
 		},
-		func() error {
-			attnBackward[float64](k, graph.Slice[float64](grad), wrt, in, vals[float64](g))
-			return nil
+		func() {
+			attnBackward[float64](k, graph.Slice[float64](grad), wrt, in, graph.RowMajor[float64](g))
 		})
 }
 
@@ -271,7 +259,7 @@ func attnForward[T graph.Float](k attnSubKernel, out []T, in []*tensor.Dense) {
 
 	src := x // the query side's input to the projections
 	if d.preLN {
-		layerNormRows(bf.n, bf.xhat, bf.rstd, x, lw, lb, e, k.eps)
+		graph.LayerNormRows(bf.n, bf.xhat, bf.rstd, x, lw, lb, e, k.eps)
 		src = bf.n
 	}
 	if d.cross {
@@ -298,7 +286,7 @@ func attnForward[T graph.Float](k attnSubKernel, out []T, in []*tensor.Dense) {
 		}
 		bf.y[i] = x[i] + v
 	}
-	layerNormRows(out, bf.xhat, bf.rstd, bf.y, lw, lb, e, k.eps)
+	graph.LayerNormRows(out, bf.xhat, bf.rstd, bf.y, lw, lb, e, k.eps)
 }
 
 // attnHeadsForward computes every head's weights (bf.p, after dropout bf.pd) and
@@ -307,7 +295,7 @@ func attnHeadsForward[T graph.Float](d attnDims, bf *attnBufs[T], mask, adrop []
 	per := d.tq * d.tk
 	scale := T(d.scale)
 	// batch rows are independent: one range of them per core
-	parallelFor(d.b, d.h*per*d.d, func(lo, hi int) {
+	graph.ParallelRows(d.b, d.h*per*d.d, func(lo, hi int) {
 		for bi := lo; bi < hi; bi++ {
 			var m []T
 			if mask != nil {
@@ -336,8 +324,8 @@ func attnHeadsForward[T graph.Float](d attnDims, bf *attnBufs[T], mask, adrop []
 // graph.SoftMax computes it: a key whose mask is at or below
 // graph.MaskThreshold gets weight 0, and a row without keys all zeros.
 func softmaxScaled[T graph.Float](s, mask []T, scale T, tk int) {
-	if isF32[T]() {
-		softmaxScaled32(as32(s), as32(mask), float32(scale), tk)
+	if graph.Is32[T]() {
+		softmaxScaled32(graph.As32(s), graph.As32(mask), float32(scale), tk)
 		return
 	}
 	for r := 0; r < len(s); r += tk {
@@ -362,7 +350,7 @@ func softmaxScaled[T graph.Float](s, mask []T, scale T, tk int) {
 		}
 		var sum float64
 		for j, v := range row {
-			ev := expT(T(float64(v) - mx))
+			ev := graph.Exp(T(float64(v) - mx))
 			row[j] = ev
 			sum += float64(ev)
 		}
@@ -436,7 +424,7 @@ func attnPrepare[T graph.Float](k attnSubKernel, d attnDims, bf *attnBufs[T], in
 		mulInto(bf.dy, g, rdrop)
 	} else {
 		bf.dres = grow(bf.dres, rows)
-		layerNormBackRows(bf.dres, g, bf.xhat, bf.rstd, lw, e, false)
+		graph.LayerNormBackRows(bf.dres, g, bf.xhat, bf.rstd, lw, e, false)
 		mulInto(bf.dy, bf.dres, rdrop)
 	}
 	graph.Gemm(false, false, d.nq, e, e, bf.dy, e, wo, e, 0, bf.do, e)
@@ -455,8 +443,8 @@ func attnHeadsBackward[T graph.Float](d attnDims, bf *attnBufs[T], adrop []T) {
 	per := d.tq * d.tk
 	scale := T(d.scale)
 	work := d.h * per * d.d
-	bf.dpd = grow(bf.dpd, per*workersFor(d.b, work))
-	parallelWorkers(d.b, work, func(w, lo, hi int) {
+	bf.dpd = grow(bf.dpd, per*graph.Workers(d.b, work))
+	graph.ParallelWorkers(d.b, work, func(w, lo, hi int) {
 		dp := bf.dpd[w*per : (w+1)*per]
 		for bi := lo; bi < hi; bi++ {
 			for h := 0; h < d.h; h++ {
@@ -516,7 +504,7 @@ func attnBackward[T graph.Float](k attnSubKernel, grad []T, wrt int, in []*tenso
 	case wrt == 0: // x
 		if d.preLN {
 			copy(grad, g)
-			layerNormBackRows(grad, bf.dxin, bf.xhat, bf.rstd, lw, e, true)
+			graph.LayerNormBackRows(grad, bf.dxin, bf.xhat, bf.rstd, lw, e, true)
 			return
 		}
 		for i, v := range bf.dres {
@@ -557,7 +545,7 @@ func attnBackward[T graph.Float](k attnSubKernel, grad []T, wrt int, in []*tenso
 	}
 }
 
-var _ graph.IntoKernel = attnSubKernel{}
+var _ graph.Kernel = attnSubKernel{}
 
 // Overwrites implements graph.Overwriter: the output and the gradients of the
 // inputs and weight matrices are written whole; those of the biases and the

@@ -35,14 +35,8 @@ func (k attnWeightsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) 
 
 func (attnWeightsKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k attnWeightsKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	s, _ := k.OutputShape([]tensor.Shape{in[0].Shape()})
-	out := graph.NewDense(in[0].Dtype(), s...)
-	return out, k.ForwardInto(out, in)
-}
-
 func (k attnWeightsKernel) ForwardInto(out *tensor.Dense, _ []*tensor.Dense) error {
-	return dispatchFloat(out.Dtype(),
+	return graph.Dispatch(out.Dtype(),
 		func() error { return copyWeights(graph.Slice[float32](out), k.st) },
 		func() error { return copyWeights(graph.Slice[float64](out), k.st) })
 }
@@ -54,10 +48,6 @@ func copyWeights[T graph.Float](dst []T, st *attnState) error {
 	}
 	copy(dst, bf.p)
 	return nil
-}
-
-func (k attnWeightsKernel) Backward(int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) (*tensor.Dense, error) {
-	return nil, errNoWeightGrad
 }
 
 func (k attnWeightsKernel) BackwardInto(*tensor.Dense, int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) error {
@@ -125,35 +115,19 @@ func (k embedKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
-func (k embedKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	s, err := k.OutputShape([]tensor.Shape{in[0].Shape(), in[1].Shape()})
-	if err != nil {
-		return nil, err
-	}
-	out := graph.NewDense(in[0].Dtype(), s...)
-	return out, k.ForwardInto(out, in)
-}
-
-func (k embedKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
 func (k embedKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return dispatchFloat(out.Dtype(),
+	return graph.Dispatch(out.Dtype(),
 		func() error { return embedForward[float32](k, graph.Slice[float32](out), in) },
 		func() error { return embedForward[float64](k, graph.Slice[float64](out), in) })
 }
 
 func (k embedKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	return dispatchFloat(grad.Dtype(),
-		func() error {
-			embedBackward[float32](k, graph.Slice[float32](grad), wrt, in, vals[float32](g))
-			return nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			embedBackward[float32](k, graph.Slice[float32](grad), wrt, in, graph.RowMajor[float32](g))
 		},
-		func() error {
-			embedBackward[float64](k, graph.Slice[float64](grad), wrt, in, vals[float64](g))
-			return nil
+		func() {
+			embedBackward[float64](k, graph.Slice[float64](grad), wrt, in, graph.RowMajor[float64](g))
 		})
 }
 
@@ -227,7 +201,7 @@ func embedBackward[T graph.Float](k embedKernel, grad []T, wrt int, in []*tensor
 	}
 }
 
-var _ graph.IntoKernel = embedKernel{}
+var _ graph.Kernel = embedKernel{}
 
 // Overwrites implements graph.Overwriter: every output row is written; the
 // tables' gradients are scatter-adds.
@@ -236,4 +210,4 @@ func (embedKernel) Overwrites(wrt int) bool { return wrt == -1 }
 // Overwrites implements graph.Overwriter: the weights are copied whole.
 func (attnWeightsKernel) Overwrites(int) bool { return true }
 
-var _ graph.IntoKernel = attnWeightsKernel{}
+var _ graph.Kernel = attnWeightsKernel{}

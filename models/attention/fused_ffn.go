@@ -92,35 +92,23 @@ func (k ffSubKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	return x.Clone(), nil
 }
 
-func (k ffSubKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[0].Dtype(), in[0].Shape()...)
-	return out, k.ForwardInto(out, in)
-}
-
-func (k ffSubKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
 func (k ffSubKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	k.st.fwd++
-	return dispatchFloat(out.Dtype(),
-		func() error { ffForward[float32](k, graph.Slice[float32](out), in); return nil },
-		func() error { ffForward[float64](k, graph.Slice[float64](out), in); return nil })
+	return graph.Dispatch(out.Dtype(),
+		func() { ffForward[float32](k, graph.Slice[float32](out), in) },
+		func() { ffForward[float64](k, graph.Slice[float64](out), in) })
 }
 
 func (k ffSubKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	if k.st.fwd == 0 {
 		return errors.New("fused feed-forward: gradient requested before the forward pass")
 	}
-	return dispatchFloat(grad.Dtype(),
-		func() error {
-			ffBackward[float32](k, graph.Slice[float32](grad), wrt, in, vals[float32](g))
-			return nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			ffBackward[float32](k, graph.Slice[float32](grad), wrt, in, graph.RowMajor[float32](g))
 		},
-		func() error {
-			ffBackward[float64](k, graph.Slice[float64](grad), wrt, in, vals[float64](g))
-			return nil
+		func() {
+			ffBackward[float64](k, graph.Slice[float64](grad), wrt, in, graph.RowMajor[float64](g))
 		})
 }
 
@@ -145,7 +133,7 @@ func ffForward[T graph.Float](k ffSubKernel, out []T, in []*tensor.Dense) {
 	src := x
 	if k.preLN {
 		bf.n = grow(bf.n, n*e)
-		layerNormRows(bf.n, bf.xhat, bf.rstd, x, lw, lb, e, k.eps)
+		graph.LayerNormRows(bf.n, bf.xhat, bf.rstd, x, lw, lb, e, k.eps)
 		src = bf.n
 	}
 	project(bf.h, f, src, w1, b1, n, e, 0, f)
@@ -166,7 +154,7 @@ func ffForward[T graph.Float](k ffSubKernel, out []T, in []*tensor.Dense) {
 		}
 		bf.y[i] = x[i] + v
 	}
-	layerNormRows(out, bf.xhat, bf.rstd, bf.y, lw, lb, e, k.eps)
+	graph.LayerNormRows(out, bf.xhat, bf.rstd, bf.y, lw, lb, e, k.eps)
 }
 
 // gelu returns x Phi(x), as graph.GELU.
@@ -179,10 +167,9 @@ func geluGrad(x float64) float64 {
 
 // activate sets a = act(h) * drop (drop nil: no dropout).
 func activate[T graph.Float](a, h, drop []T, useGelu bool) {
-	if !useGelu && isF32[T]() {
-		a32, h32, d32 := as32(a), as32(h), as32(drop)
-		parallelFor(len(h32)/parallelMin+1, parallelMin, func(lo, hi int) {
-			lo, hi = lo*parallelMin, min(hi*parallelMin, len(h32))
+	if !useGelu && graph.Is32[T]() {
+		a32, h32, d32 := graph.As32(a), graph.As32(h), graph.As32(drop)
+		graph.ParallelElems(len(h32), func(lo, hi int) {
 			var d []float32
 			if d32 != nil {
 				d = d32[lo:hi]
@@ -215,15 +202,14 @@ func ffPrepare[T graph.Float](k ffSubKernel, bf *ffBufs[T], in []*tensor.Dense, 
 		mulInto(bf.dy, g, rdrop)
 	} else {
 		bf.dres = grow(bf.dres, n*e)
-		layerNormBackRows(bf.dres, g, bf.xhat, bf.rstd, lw, e, false)
+		graph.LayerNormBackRows(bf.dres, g, bf.xhat, bf.rstd, lw, e, false)
 		mulInto(bf.dy, bf.dres, rdrop)
 	}
 	// dA = dY W2, then dH = dA drop act'(H)
 	graph.Gemm(false, false, n, f, e, bf.dy, e, w2, f, 0, bf.dh, f)
-	if !k.gelu && isF32[T]() {
-		dh32, h32, d32 := as32(bf.dh), as32(bf.h), as32(hdrop)
-		parallelFor(len(h32)/parallelMin+1, parallelMin, func(lo, hi int) {
-			lo, hi = lo*parallelMin, min(hi*parallelMin, len(h32))
+	if !k.gelu && graph.Is32[T]() {
+		dh32, h32, d32 := graph.As32(bf.dh), graph.As32(bf.h), graph.As32(hdrop)
+		graph.ParallelElems(len(h32), func(lo, hi int) {
 			var d []float32
 			if d32 != nil {
 				d = d32[lo:hi]
@@ -265,7 +251,7 @@ func ffBackward[T graph.Float](k ffSubKernel, grad []T, wrt int, in []*tensor.De
 	case 0:
 		if k.preLN {
 			copy(grad, g)
-			layerNormBackRows(grad, bf.dxin, bf.xhat, bf.rstd, lw, e, true)
+			graph.LayerNormBackRows(grad, bf.dxin, bf.xhat, bf.rstd, lw, e, true)
 			return
 		}
 		for i, v := range bf.dres {
@@ -294,7 +280,7 @@ func ffBackward[T graph.Float](k ffSubKernel, grad []T, wrt int, in []*tensor.De
 	}
 }
 
-var _ graph.IntoKernel = ffSubKernel{}
+var _ graph.Kernel = ffSubKernel{}
 
 // Overwrites implements graph.Overwriter: the output and the gradients of x and
 // the two weight matrices are written whole; the others are column sums.

@@ -66,22 +66,10 @@ func (genLossKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	return tensor.ScalarShape(), nil
 }
 
-func (k genLossKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[0].Dtype())
-	return out, dispatchFloat(out.Dtype(),
-		func() error { return genForward[float32](k, graph.Slice[float32](out), in) },
-		func() error { return genForward[float64](k, graph.Slice[float64](out), in) })
-}
-
-func (k genLossKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
-// ForwardInto is not used for a scalar output (see graph.IntoKernel); it
-// computes the loss into out.
+// ForwardInto computes the loss into the scalar out and keeps what the
+// backward pass reads.
 func (k genLossKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return dispatchFloat(out.Dtype(),
+	return graph.Dispatch(out.Dtype(),
 		func() error { return genForward[float32](k, graph.Slice[float32](out), in) },
 		func() error { return genForward[float64](k, graph.Slice[float64](out), in) })
 }
@@ -91,9 +79,9 @@ func (k genLossKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.De
 		return errors.New("fused output layer: gradient requested before the forward pass")
 	}
 	gv := graph.Scalar(g)
-	return dispatchFloat(grad.Dtype(),
-		func() error { genBackward[float32](k, graph.Slice[float32](grad), wrt, in, gv); return nil },
-		func() error { genBackward[float64](k, graph.Slice[float64](grad), wrt, in, gv); return nil })
+	return graph.Dispatch(grad.Dtype(),
+		func() { genBackward[float32](k, graph.Slice[float32](grad), wrt, in, gv) },
+		func() { genBackward[float64](k, graph.Slice[float64](grad), wrt, in, gv) })
 }
 
 // genSizes returns the rows, width and classes.
@@ -129,7 +117,7 @@ func genForward[T graph.Float](k genLossKernel, out []T, in []*tensor.Dense) err
 	mask := floats[T](in, 4)
 	graph.Gemm(false, true, n, v, e, x, e, w, e, 0, bf.z, v)
 	eps := k.eps
-	parallelFor(n, v, func(lo, hi int) {
+	graph.ParallelRows(n, v, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			bf.loss[r] = 0
 			if weightOf(k, mask, ids, r) == 0 {
@@ -160,8 +148,8 @@ func genForward[T graph.Float](k genLossKernel, out []T, in []*tensor.Dense) err
 // of the exponentials.
 func genRow[T graph.Float](row, bias []T, t int, mean bool) (mx, zt, avg, sum float64) {
 	bias = bias[:len(row)]
-	if isF32[T]() {
-		r32, b32 := as32(row), as32(bias)
+	if graph.Is32[T]() {
+		r32, b32 := graph.As32(row), graph.As32(bias)
 		m := float32(math.Inf(-1))
 		for j, b := range b32 {
 			z := r32[j] + b
@@ -208,10 +196,10 @@ func genPrepare[T graph.Float](k genLossKernel, bf *genBufs[T], in []*tensor.Den
 	ids := graph.Ints(in[3])
 	mask := floats[T](in, 4)
 	off := k.eps / float64(v)
-	workers := workersFor(n, v)
+	workers := graph.Workers(n, v)
 	bf.db = grow(bf.db, workers*v)
 	clear(bf.db)
-	parallelWorkers(n, v, func(w, lo, hi int) {
+	graph.ParallelWorkers(n, v, func(w, lo, hi int) {
 		db := bf.db[w*v : (w+1)*v]
 		for r := lo; r < hi; r++ {
 			row := bf.z[r*v : (r+1)*v]
@@ -257,7 +245,7 @@ func genBackward[T graph.Float](k genLossKernel, grad []T, wrt int, in []*tensor
 	}
 }
 
-var _ graph.IntoKernel = genLossKernel{}
+var _ graph.Kernel = genLossKernel{}
 
 // Overwrites implements graph.Overwriter: the three gradients are written whole
 // (two products and a copy of the bias sums).

@@ -14,7 +14,6 @@ import (
 // each with a float64 gradient check (attention_test.go):
 //
 //	bmm:          C_n = op(A_n) op(B_n) for every n of a batch (op: identity or transpose)
-//	scale:        y = c x
 //	affineRows:   y = x W[lo:hi]^T + b[lo:hi]       (one block of a packed projection)
 //	heads:        (B, T, h*d) <-> (B*h, T, d)        (split and merge attention heads)
 //	repeatMask:   (B, Tq, Tk) -> (B*h, Tq, Tk)       (a mask for every head; not differentiated)
@@ -24,33 +23,10 @@ import (
 //	vecScore:     e_bs = sum_a T_bsa v_a
 //	dot:          e_bs = sum_h q_bh K_bsh                      (Luong's dot score)
 //	context:      c_bh = sum_s w_bs V_bsh
-//	stack:        T nodes (B, D...) -> (B, T, D...)
 //	sinusoid:     y_bti = x_bti + PE_ti                        (Vaswani et al. 2017, sec. 3.5)
 //	addPositions: y_bti = x_bti + P_ti for a (L, E) table P, T <= L
-//	pick:         y_ne = x_n,pos_n,e                            (one position per row)
-
-// vals returns the row-major elements of a float tensor (materialising strided views).
-func vals[T graph.Float](t *tensor.Dense) []T {
-	if t.RequiresIterator() {
-		if c, ok := t.Materialize().(*tensor.Dense); ok {
-			t = c
-		}
-	}
-	return graph.Slice[T](t)
-}
-
-// onFloat runs f32 or f64 according to dt.
-func onFloat(dt tensor.Dtype, f32, f64 func()) error {
-	switch dt {
-	case tensor.Float32:
-		f32()
-	case tensor.Float64:
-		f64()
-	default:
-		return errors.Errorf("unsupported dtype %v", dt)
-	}
-	return nil
-}
+//
+// The generic shape ops (stack, concat, scale, pick) are graph's.
 
 func allTrue(n int) []bool {
 	d := make([]bool, n)
@@ -98,18 +74,17 @@ func (k bmmKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (bmmKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (k bmmKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k bmmKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	n, m, kk, p, err := k.dims(in[0].Shape(), in[1].Shape())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := graph.NewDense(in[0].Dtype(), n, m, p)
-	return out, onFloat(in[0].Dtype(),
+	return graph.Dispatch(out.Dtype(),
 		func() {
-			bmm(k.transA, k.transB, n, m, p, kk, vals[float32](in[0]), vals[float32](in[1]), graph.Slice[float32](out))
+			bmm(k.transA, k.transB, n, m, p, kk, graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out))
 		},
 		func() {
-			bmm(k.transA, k.transB, n, m, p, kk, vals[float64](in[0]), vals[float64](in[1]), graph.Slice[float64](out))
+			bmm(k.transA, k.transB, n, m, p, kk, graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out))
 		})
 }
 
@@ -127,24 +102,26 @@ func bmm[T graph.Float](ta, tb bool, n, m, p, k int, a, b, c []T) {
 	}
 }
 
-// Backward: with C = op(A) op(B) and G = dL/dC,
+// BackwardInto: with C = op(A) op(B) and G = dL/dC,
 //
 //	A (no trans): dA = G op(B)^T;  A trans: dA = op(B) G^T
 //	B (no trans): dB = op(A)^T G;  B trans: dB = G^T op(A)
-func (k bmmKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (k bmmKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	n, m, kk, p, err := k.dims(in[0].Shape(), in[1].Shape())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, onFloat(in[0].Dtype(),
+	return graph.Dispatch(grad.Dtype(),
 		func() {
-			bmmBack(k.transA, k.transB, wrt, n, m, p, kk, vals[float32](in[0]), vals[float32](in[1]), vals[float32](g), graph.Slice[float32](grad))
+			bmmBack(k.transA, k.transB, wrt, n, m, p, kk, graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.RowMajor[float32](g), graph.Slice[float32](grad))
 		},
 		func() {
-			bmmBack(k.transA, k.transB, wrt, n, m, p, kk, vals[float64](in[0]), vals[float64](in[1]), vals[float64](g), graph.Slice[float64](grad))
+			bmmBack(k.transA, k.transB, wrt, n, m, p, kk, graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.RowMajor[float64](g), graph.Slice[float64](grad))
 		})
 }
+
+// Overwrites implements graph.Overwriter: every product is written whole (beta 0).
+func (bmmKernel) Overwrites(int) bool { return true }
 
 func bmmBack[T graph.Float](ta, tb bool, wrt, n, m, p, k int, a, b, g, d []T) {
 	// stored layouts: a is (m,k) or (k,m); b is (k,p) or (p,k); g is (m,p)
@@ -175,34 +152,6 @@ func bmmBack[T graph.Float](ta, tb bool, wrt, n, m, p, k int, a, b, g, d []T) {
 	}
 }
 
-// ---- scale ----
-
-type scaleKernel struct{ c float64 }
-
-func (k scaleKernel) Key() string { return "attention.scale(" + fmt.Sprint(k.c) + ")" }
-
-func (scaleKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
-func (scaleKernel) Differentiable(int) []bool                           { return []bool{true} }
-
-func (k scaleKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) { return scaled(in[0], k.c) }
-
-func (k scaleKernel) Backward(_ int, _ []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	return scaled(g, k.c)
-}
-
-func scaled(x *tensor.Dense, c float64) (*tensor.Dense, error) {
-	out := graph.NewDense(x.Dtype(), x.Shape()...)
-	return out, onFloat(x.Dtype(),
-		func() { scaleInto(graph.Slice[float32](out), vals[float32](x), float32(c)) },
-		func() { scaleInto(graph.Slice[float64](out), vals[float64](x), c) })
-}
-
-func scaleInto[T graph.Float](y, x []T, c T) {
-	for i, v := range x {
-		y[i] = c * v
-	}
-}
-
 // ---- affineRows ----
 
 // affineRowsKernel computes x W[lo:hi]^T (+ b[lo:hi]) for x (..., in), W (rows, in)
@@ -227,26 +176,21 @@ func (k affineRowsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (affineRowsKernel) Differentiable(n int) []bool { return allTrue(n) }
 
-func (k affineRowsKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	shape, err := k.OutputShape([]tensor.Shape{in[0].Shape(), in[1].Shape()})
-	if err != nil {
-		return nil, err
-	}
-	out := graph.NewDense(in[0].Dtype(), shape...)
-	return out, onFloat(in[0].Dtype(),
+func (k affineRowsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
 		func() { affineRowsForward[float32](k, in, out) },
 		func() { affineRowsForward[float64](k, in, out) })
 }
 
 func affineRowsForward[T graph.Float](k affineRowsKernel, in []*tensor.Dense, out *tensor.Dense) {
-	x, w := vals[T](in[0]), vals[T](in[1])
+	x, w := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
 	kk := in[1].Shape()[1]
 	n := k.hi - k.lo
 	m := len(x) / kk
 	y := graph.Slice[T](out)
 	var beta T
 	if len(in) == 3 {
-		b := vals[T](in[2])[k.lo:k.hi]
+		b := graph.RowMajor[T](in[2])[k.lo:k.hi]
 		for i := 0; i < m; i++ {
 			copy(y[i*n:(i+1)*n], b)
 		}
@@ -255,15 +199,19 @@ func affineRowsForward[T graph.Float](k affineRowsKernel, in []*tensor.Dense, ou
 	graph.Gemm(false, true, m, n, kk, x, kk, w[k.lo*kk:k.hi*kk], kk, beta, y, n)
 }
 
-func (k affineRowsKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, onFloat(in[0].Dtype(),
+func (k affineRowsKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(),
 		func() { affineRowsBackward[float32](k, wrt, in, g, grad) },
 		func() { affineRowsBackward[float64](k, wrt, in, g, grad) })
 }
 
+// Overwrites implements graph.Overwriter: the output and the input's gradient
+// are written whole; the weight's gradient only in rows [lo, hi), the bias's
+// summed.
+func (affineRowsKernel) Overwrites(wrt int) bool { return wrt <= 0 }
+
 func affineRowsBackward[T graph.Float](k affineRowsKernel, wrt int, in []*tensor.Dense, gt, grad *tensor.Dense) {
-	x, w, g, d := vals[T](in[0]), vals[T](in[1]), vals[T](gt), graph.Slice[T](grad)
+	x, w, g, d := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1]), graph.RowMajor[T](gt), graph.Slice[T](grad)
 	kk := in[1].Shape()[1]
 	n := k.hi - k.lo
 	m := len(x) / kk
@@ -311,28 +259,27 @@ func (k headsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (headsKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k headsKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return k.permute(in[0], k.merge)
+func (k headsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return k.permute(out, in[0], k.merge)
 }
 
-func (k headsKernel) Backward(_ int, _ []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	return k.permute(g, !k.merge)
+func (k headsKernel) BackwardInto(grad *tensor.Dense, _ int, _ []*tensor.Dense, _, g *tensor.Dense) error {
+	return k.permute(grad, g, !k.merge)
 }
 
-func (k headsKernel) permute(x *tensor.Dense, merge bool) (*tensor.Dense, error) {
+// Overwrites implements graph.Overwriter: a permutation writes every element.
+func (headsKernel) Overwrites(int) bool { return true }
+
+// permute writes x, split into heads or merged back, into out.
+func (k headsKernel) permute(out, x *tensor.Dense, merge bool) error {
 	s := x.Shape()
-	var b, t, d int
-	var out *tensor.Dense
+	b, t, d := s[0], s[1], s[2]/k.h
 	if merge {
-		b, t, d = s[0]/k.h, s[1], s[2]
-		out = graph.NewDense(x.Dtype(), b, t, d*k.h)
-	} else {
-		b, t, d = s[0], s[1], s[2]/k.h
-		out = graph.NewDense(x.Dtype(), b*k.h, t, d)
+		b, d = s[0]/k.h, s[2]
 	}
-	return out, onFloat(x.Dtype(),
-		func() { permuteHeads(vals[float32](x), graph.Slice[float32](out), b, t, k.h, d, merge) },
-		func() { permuteHeads(vals[float64](x), graph.Slice[float64](out), b, t, k.h, d, merge) })
+	return graph.Dispatch(out.Dtype(),
+		func() { permuteHeads(graph.RowMajor[float32](x), graph.Slice[float32](out), b, t, k.h, d, merge) },
+		func() { permuteHeads(graph.RowMajor[float64](x), graph.Slice[float64](out), b, t, k.h, d, merge) })
 }
 
 // permuteHeads copies between the (B, T, h, d) and (B, h, T, d) layouts.
@@ -355,7 +302,10 @@ func permuteHeads[T graph.Float](src, dst []T, b, t, h, d int, merge bool) {
 // ---- repeatMask and meanHeads ----
 
 // repeatMaskKernel repeats a (B, Tq, Tk) mask for each of h heads.
-type repeatMaskKernel struct{ h int }
+type repeatMaskKernel struct {
+	graph.NoGradient
+	h int
+}
 
 func (k repeatMaskKernel) Key() string { return fmt.Sprintf("attention.repeat_mask(%d)", k.h) }
 
@@ -369,14 +319,16 @@ func (k repeatMaskKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (repeatMaskKernel) Differentiable(int) []bool { return []bool{false} }
 
-func (k repeatMaskKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k repeatMaskKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
-	out := graph.NewDense(in[0].Dtype(), s[0]*k.h, s[1], s[2])
 	per := s[1] * s[2]
-	return out, onFloat(in[0].Dtype(),
-		func() { repeatBlocks(vals[float32](in[0]), graph.Slice[float32](out), s[0], k.h, per) },
-		func() { repeatBlocks(vals[float64](in[0]), graph.Slice[float64](out), s[0], k.h, per) })
+	return graph.Dispatch(out.Dtype(),
+		func() { repeatBlocks(graph.RowMajor[float32](in[0]), graph.Slice[float32](out), s[0], k.h, per) },
+		func() { repeatBlocks(graph.RowMajor[float64](in[0]), graph.Slice[float64](out), s[0], k.h, per) })
 }
+
+// Overwrites implements graph.Overwriter: every block is copied.
+func (repeatMaskKernel) Overwrites(int) bool { return true }
 
 func repeatBlocks[T graph.Float](src, dst []T, b, h, per int) {
 	for bi := 0; bi < b; bi++ {
@@ -384,10 +336,6 @@ func repeatBlocks[T graph.Float](src, dst []T, b, h, per int) {
 			copy(dst[(bi*h+hi)*per:(bi*h+hi+1)*per], src[bi*per:(bi+1)*per])
 		}
 	}
-}
-
-func (repeatMaskKernel) Backward(int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) (*tensor.Dense, error) {
-	return nil, errors.New("repeat mask: not differentiable")
 }
 
 // meanHeadsKernel averages (B*h, Tq, Tk) weights over the heads.
@@ -405,13 +353,12 @@ func (k meanHeadsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (meanHeadsKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k meanHeadsKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k meanHeadsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
 	b, per := s[0]/k.h, s[1]*s[2]
-	out := graph.NewDense(in[0].Dtype(), b, s[1], s[2])
-	return out, onFloat(in[0].Dtype(),
-		func() { meanBlocks(vals[float32](in[0]), graph.Slice[float32](out), b, k.h, per) },
-		func() { meanBlocks(vals[float64](in[0]), graph.Slice[float64](out), b, k.h, per) })
+	return graph.Dispatch(out.Dtype(),
+		func() { meanBlocks(graph.RowMajor[float32](in[0]), graph.Slice[float32](out), b, k.h, per) },
+		func() { meanBlocks(graph.RowMajor[float64](in[0]), graph.Slice[float64](out), b, k.h, per) })
 }
 
 func meanBlocks[T graph.Float](src, dst []T, b, h, per int) {
@@ -426,14 +373,17 @@ func meanBlocks[T graph.Float](src, dst []T, b, h, per int) {
 	}
 }
 
-func (k meanHeadsKernel) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (k meanHeadsKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	s := in[0].Shape()
 	b, per := s[0]/k.h, s[1]*s[2]
-	grad := graph.NewDense(in[0].Dtype(), s...)
-	return grad, onFloat(in[0].Dtype(),
-		func() { spreadBlocks(vals[float32](g), graph.Slice[float32](grad), b, k.h, per) },
-		func() { spreadBlocks(vals[float64](g), graph.Slice[float64](grad), b, k.h, per) })
+	return graph.Dispatch(grad.Dtype(),
+		func() { spreadBlocks(graph.RowMajor[float32](g), graph.Slice[float32](grad), b, k.h, per) },
+		func() { spreadBlocks(graph.RowMajor[float64](g), graph.Slice[float64](grad), b, k.h, per) })
 }
+
+// Overwrites implements graph.Overwriter: the mean is accumulated; its gradient
+// is written whole.
+func (meanHeadsKernel) Overwrites(wrt int) bool { return wrt == 0 }
 
 func spreadBlocks[T graph.Float](g, d []T, b, h, per int) {
 	inv := 1 / T(h)
@@ -453,6 +403,7 @@ func spreadBlocks[T graph.Float](g, d []T, b, h, per int) {
 // additive mask (B, Tq, Tk): 0 where attention is allowed, MaskValue where the key
 // is padding or (causal) in the future of the query (key index > query index).
 type keyMaskKernel struct {
+	graph.NoGradient
 	tq     int
 	causal bool
 }
@@ -471,12 +422,15 @@ func (k keyMaskKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (keyMaskKernel) Differentiable(int) []bool { return []bool{false} }
 
-func (k keyMaskKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k keyMaskKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
-	out := graph.NewDense(in[0].Dtype(), s[0], k.tq, s[1])
-	return out, onFloat(in[0].Dtype(),
-		func() { fillKeyMask(vals[float32](in[0]), graph.Slice[float32](out), s[0], k.tq, s[1], k.causal) },
-		func() { fillKeyMask(vals[float64](in[0]), graph.Slice[float64](out), s[0], k.tq, s[1], k.causal) })
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			fillKeyMask(graph.RowMajor[float32](in[0]), graph.Slice[float32](out), s[0], k.tq, s[1], k.causal)
+		},
+		func() {
+			fillKeyMask(graph.RowMajor[float64](in[0]), graph.Slice[float64](out), s[0], k.tq, s[1], k.causal)
+		})
 }
 
 func fillKeyMask[T graph.Float](keep, out []T, b, tq, tk int, causal bool) {
@@ -490,10 +444,6 @@ func fillKeyMask[T graph.Float](keep, out []T, b, tq, tk int, causal bool) {
 			}
 		}
 	}
-}
-
-func (keyMaskKernel) Backward(int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) (*tensor.Dense, error) {
-	return nil, errors.New("key mask: not differentiable")
 }
 
 // ---- additive score ----
@@ -514,15 +464,14 @@ func (addTanhKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (addTanhKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (addTanhKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[0].Dtype(), in[0].Shape()...)
+func (addTanhKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
-	return out, onFloat(in[0].Dtype(),
+	return graph.Dispatch(out.Dtype(),
 		func() {
-			addTanh(vals[float32](in[0]), vals[float32](in[1]), graph.Slice[float32](out), s[0], s[1], s[2])
+			addTanh(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out), s[0], s[1], s[2])
 		},
 		func() {
-			addTanh(vals[float64](in[0]), vals[float64](in[1]), graph.Slice[float64](out), s[0], s[1], s[2])
+			addTanh(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out), s[0], s[1], s[2])
 		})
 }
 
@@ -538,18 +487,21 @@ func addTanh[T graph.Float](k, q, y []T, b, n, a int) {
 	}
 }
 
-// Backward: dK = g (1 - T^2), dq_b = sum_s g_bs (1 - T_bs^2).
-func (addTanhKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
+// BackwardInto: dK = g (1 - T^2), dq_b = sum_s g_bs (1 - T_bs^2).
+func (addTanhKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, g *tensor.Dense) error {
 	s := in[0].Shape()
-	return grad, onFloat(in[0].Dtype(),
+	return graph.Dispatch(grad.Dtype(),
 		func() {
-			addTanhBack(wrt, vals[float32](out), vals[float32](g), graph.Slice[float32](grad), s[0], s[1], s[2])
+			addTanhBack(wrt, graph.RowMajor[float32](out), graph.RowMajor[float32](g), graph.Slice[float32](grad), s[0], s[1], s[2])
 		},
 		func() {
-			addTanhBack(wrt, vals[float64](out), vals[float64](g), graph.Slice[float64](grad), s[0], s[1], s[2])
+			addTanhBack(wrt, graph.RowMajor[float64](out), graph.RowMajor[float64](g), graph.Slice[float64](grad), s[0], s[1], s[2])
 		})
 }
+
+// Overwrites implements graph.Overwriter: the output and the keys' gradient are
+// written whole; the query's is summed.
+func (addTanhKernel) Overwrites(wrt int) bool { return wrt <= 0 }
 
 func addTanhBack[T graph.Float](wrt int, y, g, d []T, b, n, a int) {
 	for bi := 0; bi < b; bi++ {
@@ -588,12 +540,14 @@ func (vecScoreKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (vecScoreKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (vecScoreKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	s := in[0].Shape()
-	out := graph.NewDense(in[0].Dtype(), s[0], s[1])
-	return out, onFloat(in[0].Dtype(),
-		func() { vecScore(vals[float32](in[0]), vals[float32](in[1]), graph.Slice[float32](out)) },
-		func() { vecScore(vals[float64](in[0]), vals[float64](in[1]), graph.Slice[float64](out)) })
+func (vecScoreKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			vecScore(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out))
+		},
+		func() {
+			vecScore(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out))
+		})
 }
 
 func vecScore[T graph.Float](t, v, e []T) {
@@ -607,17 +561,20 @@ func vecScore[T graph.Float](t, v, e []T) {
 	}
 }
 
-// Backward: dT_bs = g_bs v, dv = sum_bs g_bs T_bs.
-func (vecScoreKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, onFloat(in[0].Dtype(),
+// BackwardInto: dT_bs = g_bs v, dv = sum_bs g_bs T_bs.
+func (vecScoreKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(),
 		func() {
-			vecScoreBack(wrt, vals[float32](in[0]), vals[float32](in[1]), vals[float32](g), graph.Slice[float32](grad))
+			vecScoreBack(wrt, graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.RowMajor[float32](g), graph.Slice[float32](grad))
 		},
 		func() {
-			vecScoreBack(wrt, vals[float64](in[0]), vals[float64](in[1]), vals[float64](g), graph.Slice[float64](grad))
+			vecScoreBack(wrt, graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.RowMajor[float64](g), graph.Slice[float64](grad))
 		})
 }
+
+// Overwrites implements graph.Overwriter: the scores and the features' gradient
+// are written whole; v's is summed.
+func (vecScoreKernel) Overwrites(wrt int) bool { return wrt <= 0 }
 
 func vecScoreBack[T graph.Float](wrt int, t, v, g, d []T) {
 	a := len(v)
@@ -653,30 +610,27 @@ func (dotKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (dotKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (dotKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	s := in[1].Shape()
-	out := graph.NewDense(in[0].Dtype(), s[0], s[1])
-	return out, onFloat(in[0].Dtype(),
-		func() { dotScore[float32](in, nil, -1, out) },
-		func() { dotScore[float64](in, nil, -1, out) })
+func (dotKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(), func() { dotScore[float32](in, nil, -1, out) }, func() { dotScore[float64](in, nil, -1, out) })
 }
 
-func (dotKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, onFloat(in[0].Dtype(),
-		func() { dotScore[float32](in, g, wrt, grad) },
-		func() { dotScore[float64](in, g, wrt, grad) })
+func (dotKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(), func() { dotScore[float32](in, g, wrt, grad) }, func() { dotScore[float64](in, g, wrt, grad) })
 }
+
+// Overwrites implements graph.Overwriter: the scores and the keys' gradient are
+// written whole; the query's is summed.
+func (dotKernel) Overwrites(wrt int) bool { return wrt != 0 }
 
 // dotScore: dq_b = sum_s g_bs K_bs, dK_bs = g_bs q_b.
 func dotScore[T graph.Float](in []*tensor.Dense, gt *tensor.Dense, wrt int, out *tensor.Dense) {
-	q, kk := vals[T](in[0]), vals[T](in[1])
+	q, kk := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
 	s := in[1].Shape()
 	b, n, h := s[0], s[1], s[2]
 	o := graph.Slice[T](out)
 	var g []T
 	if gt != nil {
-		g = vals[T](gt)
+		g = graph.RowMajor[T](gt)
 	}
 	for bi := 0; bi < b; bi++ {
 		qr := q[bi*h : (bi+1)*h]
@@ -723,30 +677,27 @@ func (contextKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (contextKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (contextKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	s := in[1].Shape()
-	out := graph.NewDense(in[0].Dtype(), s[0], s[2])
-	return out, onFloat(in[0].Dtype(),
-		func() { contextOp[float32](in, nil, -1, out) },
-		func() { contextOp[float64](in, nil, -1, out) })
+func (contextKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(), func() { contextOp[float32](in, nil, -1, out) }, func() { contextOp[float64](in, nil, -1, out) })
 }
 
-func (contextKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, onFloat(in[0].Dtype(),
-		func() { contextOp[float32](in, g, wrt, grad) },
-		func() { contextOp[float64](in, g, wrt, grad) })
+func (contextKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(), func() { contextOp[float32](in, g, wrt, grad) }, func() { contextOp[float64](in, g, wrt, grad) })
 }
+
+// Overwrites implements graph.Overwriter: the context is summed; both gradients
+// are written whole.
+func (contextKernel) Overwrites(wrt int) bool { return wrt >= 0 }
 
 // contextOp: dw_bs = g_b . V_bs, dV_bs = w_bs g_b.
 func contextOp[T graph.Float](in []*tensor.Dense, gt *tensor.Dense, wrt int, out *tensor.Dense) {
-	w, v := vals[T](in[0]), vals[T](in[1])
+	w, v := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
 	s := in[1].Shape()
 	b, n, h := s[0], s[1], s[2]
 	o := graph.Slice[T](out)
 	var g []T
 	if gt != nil {
-		g = vals[T](gt)
+		g = graph.RowMajor[T](gt)
 	}
 	for bi := 0; bi < b; bi++ {
 		for si := 0; si < n; si++ {
@@ -774,71 +725,6 @@ func contextOp[T graph.Float](in []*tensor.Dense, gt *tensor.Dense, wrt int, out
 				}
 			}
 		}
-	}
-}
-
-// ---- stack ----
-
-// stackKernel stacks T inputs (B, D...) into (B, T, D...).
-type stackKernel struct{}
-
-func (stackKernel) Key() string { return "attention.stack" }
-
-func (stackKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	first := in[0]
-	if first.Dims() < 1 {
-		return nil, errors.New("stack: scalar input")
-	}
-	for i, s := range in[1:] {
-		if !s.Eq(first) {
-			return nil, errors.Errorf("stack: input %d has shape %v, input 0 %v", i+1, s, first)
-		}
-	}
-	out := tensor.Shape{first[0], len(in)}
-	return append(out, first[1:]...), nil
-}
-
-func (stackKernel) Differentiable(n int) []bool { return allTrue(n) }
-
-func (stackKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	s := in[0].Shape()
-	shape := append([]int{s[0], len(in)}, s[1:]...)
-	out := graph.NewDense(in[0].Dtype(), shape...)
-	per := s.TotalSize() / s[0]
-	return out, onFloat(in[0].Dtype(),
-		func() {
-			o := graph.Slice[float32](out)
-			for t, x := range in {
-				stackInto(o, vals[float32](x), s[0], len(in), t, per)
-			}
-		},
-		func() {
-			o := graph.Slice[float64](out)
-			for t, x := range in {
-				stackInto(o, vals[float64](x), s[0], len(in), t, per)
-			}
-		})
-}
-
-func stackInto[T graph.Float](out, x []T, b, steps, t, per int) {
-	for bi := 0; bi < b; bi++ {
-		copy(out[(bi*steps+t)*per:(bi*steps+t+1)*per], x[bi*per:(bi+1)*per])
-	}
-}
-
-func (stackKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	s := in[wrt].Shape()
-	grad := graph.NewDense(in[wrt].Dtype(), s...)
-	per := s.TotalSize() / s[0]
-	steps := len(in)
-	return grad, onFloat(in[0].Dtype(),
-		func() { unstackFrom(graph.Slice[float32](grad), vals[float32](g), s[0], steps, wrt, per) },
-		func() { unstackFrom(graph.Slice[float64](grad), vals[float64](g), s[0], steps, wrt, per) })
-}
-
-func unstackFrom[T graph.Float](d, g []T, b, steps, t, per int) {
-	for bi := 0; bi < b; bi++ {
-		copy(d[bi*per:(bi+1)*per], g[(bi*steps+t)*per:(bi*steps+t+1)*per])
 	}
 }
 
@@ -870,12 +756,11 @@ func (sinusoidKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (sinusoidKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (sinusoidKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (sinusoidKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
-	out := graph.NewDense(in[0].Dtype(), s...)
-	return out, onFloat(in[0].Dtype(),
-		func() { addSinusoid(vals[float32](in[0]), graph.Slice[float32](out), s[0], s[1], s[2]) },
-		func() { addSinusoid(vals[float64](in[0]), graph.Slice[float64](out), s[0], s[1], s[2]) })
+	return graph.Dispatch(out.Dtype(),
+		func() { addSinusoid(graph.RowMajor[float32](in[0]), graph.Slice[float32](out), s[0], s[1], s[2]) },
+		func() { addSinusoid(graph.RowMajor[float64](in[0]), graph.Slice[float64](out), s[0], s[1], s[2]) })
 }
 
 func addSinusoid[T graph.Float](x, y []T, b, t, e int) {
@@ -892,9 +777,12 @@ func addSinusoid[T graph.Float](x, y []T, b, t, e int) {
 	}
 }
 
-func (sinusoidKernel) Backward(_ int, _ []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	return scaled(g, 1)
+func (sinusoidKernel) BackwardInto(grad *tensor.Dense, _ int, _ []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.ScaleInto(grad, g, 1)
 }
+
+// Overwrites implements graph.Overwriter: every element is written.
+func (sinusoidKernel) Overwrites(int) bool { return true }
 
 // addPositionsKernel adds the first T rows of a (L, E) table to x (B, T, E).
 type addPositionsKernel struct{}
@@ -911,15 +799,14 @@ func (addPositionsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (addPositionsKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (addPositionsKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (addPositionsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
-	out := graph.NewDense(in[0].Dtype(), s...)
-	return out, onFloat(in[0].Dtype(),
+	return graph.Dispatch(out.Dtype(),
 		func() {
-			addTable(vals[float32](in[0]), vals[float32](in[1]), graph.Slice[float32](out), s[0], s[1]*s[2])
+			addTable(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out), s[0], s[1]*s[2])
 		},
 		func() {
-			addTable(vals[float64](in[0]), vals[float64](in[1]), graph.Slice[float64](out), s[0], s[1]*s[2])
+			addTable(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out), s[0], s[1]*s[2])
 		})
 }
 
@@ -931,166 +818,25 @@ func addTable[T graph.Float](x, p, y []T, b, per int) {
 	}
 }
 
-func (addPositionsKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (addPositionsKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	if wrt == 0 {
-		return scaled(g, 1)
+		return graph.ScaleInto(grad, g, 1)
 	}
 	s := in[0].Shape()
-	grad := graph.NewDense(in[1].Dtype(), in[1].Shape()...)
 	per := s[1] * s[2]
-	return grad, onFloat(in[0].Dtype(),
-		func() { sumBatch(vals[float32](g), graph.Slice[float32](grad), s[0], per) },
-		func() { sumBatch(vals[float64](g), graph.Slice[float64](grad), s[0], per) })
+	return graph.Dispatch(grad.Dtype(),
+		func() { sumBatch(graph.RowMajor[float32](g), graph.Slice[float32](grad), s[0], per) },
+		func() { sumBatch(graph.RowMajor[float64](g), graph.Slice[float64](grad), s[0], per) })
 }
+
+// Overwrites implements graph.Overwriter: the output and the input's gradient
+// are written whole; the table's is summed over the batch.
+func (addPositionsKernel) Overwrites(wrt int) bool { return wrt <= 0 }
 
 func sumBatch[T graph.Float](g, d []T, b, per int) {
 	for bi := 0; bi < b; bi++ {
 		for j, v := range g[bi*per : (bi+1)*per] {
 			d[j] += v
-		}
-	}
-}
-
-// ---- pick ----
-
-// pickKernel selects one position per row: x (N, T, E...), pos (N) tensor.Int ->
-// (N, E...).
-type pickKernel struct{}
-
-func (pickKernel) Key() string { return "attention.pick" }
-
-func (pickKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	x, p := in[0], in[1]
-	if x.Dims() < 2 || p.TotalSize() != x[0] {
-		return nil, errors.Errorf("pick: input %v, positions %v", x, p)
-	}
-	return append(tensor.Shape{x[0]}, x[2:]...), nil
-}
-
-func (pickKernel) Differentiable(int) []bool { return []bool{true, false} }
-
-func (pickKernel) layout(x *tensor.Dense) (n, t, per int) {
-	s := x.Shape()
-	return s[0], s[1], s.TotalSize() / (s[0] * s[1])
-}
-
-func (k pickKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	n, t, per := k.layout(in[0])
-	pos := graph.Ints(in[1])
-	for i, p := range pos {
-		if p < 0 || p >= t {
-			return nil, errors.Errorf("pick: position %d of row %d outside [0, %d)", p, i, t)
-		}
-	}
-	shape := append([]int{n}, in[0].Shape()[2:]...)
-	out := graph.NewDense(in[0].Dtype(), shape...)
-	return out, onFloat(in[0].Dtype(),
-		func() { pickRows(vals[float32](in[0]), graph.Slice[float32](out), pos, t, per, false) },
-		func() { pickRows(vals[float64](in[0]), graph.Slice[float64](out), pos, t, per, false) })
-}
-
-func (k pickKernel) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	_, t, per := k.layout(in[0])
-	pos := graph.Ints(in[1])
-	grad := graph.NewDense(in[0].Dtype(), in[0].Shape()...)
-	return grad, onFloat(in[0].Dtype(),
-		func() { pickRows(graph.Slice[float32](grad), vals[float32](g), pos, t, per, true) },
-		func() { pickRows(graph.Slice[float64](grad), vals[float64](g), pos, t, per, true) })
-}
-
-// pickRows copies row pos[n] of block n of big into small (scatter false) or back.
-func pickRows[T graph.Float](big, small []T, pos []int, t, per int, scatter bool) {
-	for n, p := range pos {
-		b := big[(n*t+p)*per : (n*t+p+1)*per]
-		s := small[n*per : (n+1)*per]
-		if scatter {
-			copy(b, s)
-		} else {
-			copy(s, b)
-		}
-	}
-}
-
-// ---- concat ----
-
-// concatKernel joins inputs (..., d_i) along the last axis into (..., sum d_i).
-type concatKernel struct{}
-
-func (concatKernel) Key() string { return "attention.concat_last" }
-
-func (concatKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	first := in[0]
-	if first.Dims() < 1 {
-		return nil, errors.New("concat: scalar input")
-	}
-	lead := first[:first.Dims()-1]
-	width := 0
-	for i, s := range in {
-		if s.Dims() != first.Dims() || !tensor.Shape(s[:s.Dims()-1]).Eq(lead) {
-			return nil, errors.Errorf("concat: input %d has shape %v, input 0 %v", i, s, first)
-		}
-		width += s[s.Dims()-1]
-	}
-	return append(append(tensor.Shape{}, lead...), width), nil
-}
-
-func (concatKernel) Differentiable(n int) []bool { return allTrue(n) }
-
-func (k concatKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	shapes := make([]tensor.Shape, len(in))
-	for i, x := range in {
-		shapes[i] = x.Shape()
-	}
-	s, err := k.OutputShape(shapes)
-	if err != nil {
-		return nil, err
-	}
-	out := graph.NewDense(in[0].Dtype(), s...)
-	width := s[s.Dims()-1]
-	rows := s.TotalSize() / width
-	return out, onFloat(in[0].Dtype(),
-		func() {
-			o, off := graph.Slice[float32](out), 0
-			for _, x := range in {
-				d := x.Shape()[x.Dims()-1]
-				copyColumns(o, vals[float32](x), rows, width, d, off, false)
-				off += d
-			}
-		},
-		func() {
-			o, off := graph.Slice[float64](out), 0
-			for _, x := range in {
-				d := x.Shape()[x.Dims()-1]
-				copyColumns(o, vals[float64](x), rows, width, d, off, false)
-				off += d
-			}
-		})
-}
-
-func (concatKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
-	s := in[wrt].Shape()
-	d := s[s.Dims()-1]
-	rows := s.TotalSize() / d
-	off := 0
-	for _, x := range in[:wrt] {
-		off += x.Shape()[x.Dims()-1]
-	}
-	width := g.Shape()[g.Dims()-1]
-	grad := graph.NewDense(in[wrt].Dtype(), s...)
-	return grad, onFloat(in[0].Dtype(),
-		func() { copyColumns(vals[float32](g), graph.Slice[float32](grad), rows, width, d, off, true) },
-		func() { copyColumns(vals[float64](g), graph.Slice[float64](grad), rows, width, d, off, true) })
-}
-
-// copyColumns copies the (rows, d) block x into columns [off, off+d) of the
-// (rows, width) matrix wide, or back when toX.
-func copyColumns[T graph.Float](wide, x []T, rows, width, d, off int, toX bool) {
-	for r := 0; r < rows; r++ {
-		w := wide[r*width+off : r*width+off+d]
-		if toX {
-			copy(x[r*d:(r+1)*d], w)
-		} else {
-			copy(w, x[r*d:(r+1)*d])
 		}
 	}
 }

@@ -139,11 +139,11 @@ func (m *Seq2Seq) encode(b graph.SaltedBuilder, ids, keeps []*G.Node) encoded {
 		return encoded{}
 	}
 	var e encoded
-	e.memory = Stack(b.Builder, outs)
+	e.memory = graph.Stack(b.Builder, outs)
 	k := (m.Encoder.Layers - 1) * m.Encoder.Directions()
 	last := final.H[k]
 	if m.Encoder.Directions() == 2 {
-		last = Concat(b.Builder, last, final.H[k+1])
+		last = graph.Concat(b.Builder, last, final.H[k+1])
 	}
 	e.h0 = b.Check(G.Tanh(m.Bridge.Forward(b.Builder, last)))
 	if m.BridgeC != nil {
@@ -162,7 +162,7 @@ func (m *Seq2Seq) step(b *graph.Builder, prev, h, c, memory, keys, mask *G.Node)
 	if e == nil || ctx == nil {
 		return nil, nil, nil, nil
 	}
-	x := Concat(b, e, ctx)
+	x := graph.Concat(b, e, ctx)
 	st := rnn.State{H: []*G.Node{h}}
 	if c != nil {
 		st.C = []*G.Node{c}
@@ -175,7 +175,7 @@ func (m *Seq2Seq) step(b *graph.Builder, prev, h, c, memory, keys, mask *G.Node)
 	if final.C != nil {
 		cNew = final.C[0]
 	}
-	feat = Concat(b, hNew, ctx, e)
+	feat = graph.Concat(b, hNew, ctx, e)
 	return hNew, cNew, feat, weights
 }
 
@@ -227,7 +227,7 @@ func (m *Seq2Seq) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen i
 				return nil, b.Err()
 			}
 		}
-		logits := m.logits(b.Builder, Stack(b.Builder, feats))
+		logits := m.logits(b.Builder, graph.Stack(b.Builder, feats))
 		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
 		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
 		if b.Err() != nil {
@@ -235,7 +235,7 @@ func (m *Seq2Seq) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen i
 		}
 		loss := b.Check(losses.SequenceCrossEntropy(logits, target, keep, losses.CEOptions{LabelSmoothing: labelSmoothing}))
 		b.Output("loss", loss)
-		b.Output("attn", Stack(b.Builder, ws))
+		b.Output("attn", graph.Stack(b.Builder, ws))
 		if mode == graph.Train {
 			return b.Compile(loss)
 		}

@@ -144,7 +144,7 @@ func (m *Transformer) embed(b *graph.Builder, e *graph.Embedding, pos Positional
 			return x
 		}
 	}
-	x := Scale(b, e.Forward(b, ids), math.Sqrt(float64(m.Config.Dim)))
+	x := graph.Scale(b, e.Forward(b, ids), math.Sqrt(float64(m.Config.Dim)))
 	return graph.Dropout(b, pos.Add(b, x), m.Config.Dropout)
 }
 
@@ -395,13 +395,13 @@ func (d *TransformerDecoder) stepper(rows, srcLen, t int) (graph.SaltedProgram, 
 		memory := b.In("memory", dt, rows, srcLen, m.Config.Dim)
 		srcKeep := b.In("src_keep", dt, rows, srcLen)
 		x, w := m.decodeHidden(b.Builder, prefix, memory, srcKeep, prefixKeep)
-		last := Pick(b.Builder, x, pos)
+		last := graph.Pick(b.Builder, x, pos)
 		if last == nil {
 			return nil, b.Err()
 		}
 		logits := b.Check(graph.Affine(last, b.Param(m.GenWeight), b.Param(m.GenBias)))
 		b.Output("logp", b.Check(graph.LogSoftMax(logits, 1, nil)))
-		b.Output("attn", Pick(b.Builder, w, pos))
+		b.Output("attn", graph.Pick(b.Builder, w, pos))
 		return b.Compile(nil)
 	})
 	if err != nil {

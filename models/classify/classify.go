@@ -267,7 +267,7 @@ func (c *Classifier) Build(s *graph.Store, mode graph.Mode, batch, length int) (
 		}
 		h := outs[0]
 		if length > 1 {
-			h = attention.Stack(b, outs)
+			h = graph.Stack(b, outs)
 		} else {
 			h = b.Check(G.Reshape(h, tensor.Shape{batch, 1, c.RNN.OutputSize()}))
 		}
@@ -280,7 +280,7 @@ func (c *Classifier) Build(s *graph.Store, mode graph.Mode, batch, length int) (
 		avg := b.Input("pool", dt, batch, length)
 		p.ids = tensor.New(tensor.WithShape(batch, length), tensor.Of(tensor.Int))
 		p.keep, p.avg = graph.NewDense(dt, batch, length), graph.NewDense(dt, batch, length)
-		x := attention.Scale(b, c.Embed.Forward(b, ids), math.Sqrt(float64(c.Config.Embed)))
+		x := graph.Scale(b, c.Embed.Forward(b, ids), math.Sqrt(float64(c.Config.Embed)))
 		x = graph.Dropout(b, attention.SinusoidalPositions{}.Add(b, x), c.Config.Dropout)
 		mask := attention.AttentionMask(b, keep, length, false)
 		var attn *G.Node

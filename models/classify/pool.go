@@ -101,37 +101,31 @@ func (wsumKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (wsumKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (k wsumKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	shape, err := k.OutputShape([]tensor.Shape{in[0].Shape(), in[1].Shape()})
-	if err != nil {
-		return nil, err
-	}
-	out := graph.NewDense(in[1].Dtype(), shape...)
+func (wsumKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	bt, d := dims(in[1].Shape())
-	switch in[1].Dtype() {
-	case tensor.Float32:
-		wsum(graph.Slice[float32](out), vals[float32](in[0]), vals[float32](in[1]), bt[0], bt[1], d)
-	case tensor.Float64:
-		wsum(graph.Slice[float64](out), vals[float64](in[0]), vals[float64](in[1]), bt[0], bt[1], d)
-	default:
-		return nil, errors.Errorf("weighted sum: dtype %v", in[1].Dtype())
-	}
-	return out, nil
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			wsum(graph.Slice[float32](out), graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), bt[0], bt[1], d)
+		},
+		func() {
+			wsum(graph.Slice[float64](out), graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), bt[0], bt[1], d)
+		})
 }
 
-func (wsumKernel) Backward(wrt int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (wsumKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	bt, d := dims(in[1].Shape())
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	switch in[1].Dtype() {
-	case tensor.Float32:
-		wsumGrad(wrt, graph.Slice[float32](grad), vals[float32](in[0]), vals[float32](in[1]), vals[float32](g), bt[0], bt[1], d)
-	case tensor.Float64:
-		wsumGrad(wrt, graph.Slice[float64](grad), vals[float64](in[0]), vals[float64](in[1]), vals[float64](g), bt[0], bt[1], d)
-	default:
-		return nil, errors.Errorf("weighted sum: dtype %v", in[1].Dtype())
-	}
-	return grad, nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			wsumGrad(wrt, graph.Slice[float32](grad), graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.RowMajor[float32](g), bt[0], bt[1], d)
+		},
+		func() {
+			wsumGrad(wrt, graph.Slice[float64](grad), graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.RowMajor[float64](g), bt[0], bt[1], d)
+		})
 }
+
+// Overwrites implements graph.Overwriter: the sum is accumulated over the
+// positions; both gradients are written whole.
+func (wsumKernel) Overwrites(wrt int) bool { return wrt >= 0 }
 
 // dims returns (B, T) and the number of trailing elements per position of x.
 func dims(x tensor.Shape) ([2]int, int) {
@@ -176,17 +170,6 @@ func wsumGrad[T graph.Float](wrt int, grad, w, x, g []T, nb, nt, d int) {
 	}
 }
 
-// vals returns the row-major elements of a float tensor, materialising a strided
-// view.
-func vals[T graph.Float](t *tensor.Dense) []T {
-	if t.RequiresIterator() {
-		if c, ok := t.Materialize().(*tensor.Dense); ok {
-			t = c
-		}
-	}
-	return graph.Slice[T](t)
-}
-
 // stepKernel picks step t of a time-major (T, B, D...) tensor: (B, D...). Its
 // gradient is zero but for step t.
 type stepKernel struct{ t int }
@@ -202,32 +185,22 @@ func (k stepKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (stepKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k stepKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
+func (k stepKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
-	out := graph.NewDense(in[0].Dtype(), s[1:]...)
 	n := s.TotalSize() / s[0]
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		copy(graph.Slice[float32](out), vals[float32](in[0])[k.t*n:(k.t+1)*n])
-	case tensor.Float64:
-		copy(graph.Slice[float64](out), vals[float64](in[0])[k.t*n:(k.t+1)*n])
-	default:
-		return nil, errors.Errorf("step: dtype %v", in[0].Dtype())
-	}
-	return out, nil
+	return graph.Dispatch(out.Dtype(),
+		func() { copy(graph.Slice[float32](out), graph.RowMajor[float32](in[0])[k.t*n:(k.t+1)*n]) },
+		func() { copy(graph.Slice[float64](out), graph.RowMajor[float64](in[0])[k.t*n:(k.t+1)*n]) })
 }
 
-func (k stepKernel) Backward(_ int, in []*tensor.Dense, _, g *tensor.Dense) (*tensor.Dense, error) {
+func (k stepKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	s := in[0].Shape()
-	grad := graph.NewDense(in[0].Dtype(), s...)
 	n := s.TotalSize() / s[0]
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		copy(graph.Slice[float32](grad)[k.t*n:(k.t+1)*n], vals[float32](g))
-	case tensor.Float64:
-		copy(graph.Slice[float64](grad)[k.t*n:(k.t+1)*n], vals[float64](g))
-	default:
-		return nil, errors.Errorf("step: dtype %v", in[0].Dtype())
-	}
-	return grad, nil
+	return graph.Dispatch(grad.Dtype(),
+		func() { copy(graph.Slice[float32](grad)[k.t*n:(k.t+1)*n], graph.RowMajor[float32](g)) },
+		func() { copy(graph.Slice[float64](grad)[k.t*n:(k.t+1)*n], graph.RowMajor[float64](g)) })
 }
+
+// Overwrites implements graph.Overwriter: the output is copied whole; the
+// gradient is zero but at step t.
+func (stepKernel) Overwrites(wrt int) bool { return wrt == -1 }

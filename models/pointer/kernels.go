@@ -3,7 +3,6 @@ package pointer
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/pkg/errors"
@@ -88,36 +87,20 @@ func dimsOf(in []*tensor.Dense) mixDims {
 	return mixDims{rows: lg[0] * lg[1], v: lg[2], s: at[2], per: lg[1]}
 }
 
-func (k mixtureKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	lg := in[0].Shape()
-	out := graph.NewDense(in[0].Dtype(), lg[0], lg[1])
-	return out, k.ForwardInto(out, in)
-}
-
 func (k mixtureKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	d := dimsOf(in)
 	if cap(k.st.lse) < d.rows {
 		k.st.lse = make([]float64, d.rows)
 	}
 	k.st.lse = k.st.lse[:d.rows]
-	src, tgt := contiguous(in[3]).Ints(), contiguous(in[4]).Ints()
-	var err error
-	derr := onFloat(in[0].Dtype(),
-		func() {
-			err = mixForward(d, vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), src, tgt, k.st.lse, graph.Slice[float32](out))
+	src, tgt := graph.Contiguous(in[3]).Ints(), graph.Contiguous(in[4]).Ints()
+	return graph.Dispatch(in[0].Dtype(),
+		func() error {
+			return mixForward(d, graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.RowMajor[float32](in[2]), src, tgt, k.st.lse, graph.Slice[float32](out))
 		},
-		func() {
-			err = mixForward(d, vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), src, tgt, k.st.lse, graph.Slice[float64](out))
+		func() error {
+			return mixForward(d, graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.RowMajor[float64](in[2]), src, tgt, k.st.lse, graph.Slice[float64](out))
 		})
-	if derr != nil {
-		return derr
-	}
-	return err
-}
-
-func (k mixtureKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, gradOut)
 }
 
 func (k mixtureKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) error {
@@ -125,19 +108,19 @@ func (k mixtureKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.De
 	if len(k.st.lse) != d.rows {
 		return errors.New("pointer mixture: gradient requested before the forward pass")
 	}
-	src, tgt := contiguous(in[3]).Ints(), contiguous(in[4]).Ints()
-	return onFloat(in[0].Dtype(),
+	src, tgt := graph.Contiguous(in[3]).Ints(), graph.Contiguous(in[4]).Ints()
+	return graph.Dispatch(in[0].Dtype(),
 		func() {
-			mixBackward(d, wrt, vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), src, tgt, k.st.lse,
-				vals[float32](out), vals[float32](gradOut), graph.Slice[float32](grad))
+			mixBackward(d, wrt, graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.RowMajor[float32](in[2]), src, tgt, k.st.lse,
+				graph.RowMajor[float32](out), graph.RowMajor[float32](gradOut), graph.Slice[float32](grad))
 		},
 		func() {
-			mixBackward(d, wrt, vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), src, tgt, k.st.lse,
-				vals[float64](out), vals[float64](gradOut), graph.Slice[float64](grad))
+			mixBackward(d, wrt, graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.RowMajor[float64](in[2]), src, tgt, k.st.lse,
+				graph.RowMajor[float64](out), graph.RowMajor[float64](gradOut), graph.Slice[float64](grad))
 		})
 }
 
-var _ graph.IntoKernel = mixtureKernel{}
+var _ graph.Kernel = mixtureKernel{}
 
 // logSigmoid returns log sigmoid(z) = -softplus(-z), stably.
 func logSigmoid(z float64) float64 {
@@ -199,7 +182,7 @@ func mixTerms[T graph.Float](x []T, lse float64, attn []T, z float64, src []int,
 func mixForward[T graph.Float](d mixDims, x, attn, z []T, src, tgt []int, lse []float64, nll []T) error {
 	var mu sync.Mutex
 	var first error
-	parallel(d.rows, d.v, func(lo, hi int) {
+	graph.ParallelRows(d.rows, d.v, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b := r / d.per
 			row := x[r*d.v : (r+1)*d.v]
@@ -229,7 +212,7 @@ func setErr(mu *sync.Mutex, dst *error, err error) {
 }
 
 func mixBackward[T graph.Float](d mixDims, wrt int, x, attn, z []T, src, tgt []int, lse []float64, nll, g, grad []T) {
-	parallel(d.rows, d.v, func(lo, hi int) {
+	graph.ParallelRows(d.rows, d.v, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b := r / d.per
 			gr := float64(g[r])
@@ -269,32 +252,6 @@ func mixBackward[T graph.Float](d mixDims, wrt int, x, attn, z []T, src, tgt []i
 	})
 }
 
-// parallelMinWork is the number of elements below which parallel runs on the
-// calling goroutine.
-const parallelMinWork = 1 << 15
-
-// parallel runs f over [0, rows) in one contiguous range per available core when
-// rows*perRow elements are worth it; rows are independent, so the split does not
-// change the results.
-func parallel(rows, perRow int, f func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), rows)
-	if workers < 2 || rows*perRow < parallelMinWork {
-		f(0, rows)
-		return
-	}
-	chunk := (rows + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := chunk; lo < rows; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, min(lo+chunk, rows))
-	}
-	f(0, min(chunk, rows))
-	wg.Wait()
-}
-
 // ---- batchMajor ----
 
 // batchMajorKernel reorders time-major rows (S*B, D), row t*B+b holding step t
@@ -313,37 +270,23 @@ func (k batchMajorKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (batchMajorKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k batchMajorKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	s, err := k.OutputShape([]tensor.Shape{in[0].Shape()})
-	if err != nil {
-		return nil, err
-	}
-	out := graph.NewDense(in[0].Dtype(), s...)
-	return out, k.ForwardInto(out, in)
-}
-
 func (k batchMajorKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	x := in[0].Shape()
 	b, d := x[0]/k.steps, x[1]
-	return onFloat(in[0].Dtype(),
-		func() { reorder(vals[float32](in[0]), graph.Slice[float32](out), k.steps, b, d, false) },
-		func() { reorder(vals[float64](in[0]), graph.Slice[float64](out), k.steps, b, d, false) })
-}
-
-func (k batchMajorKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[0].Dtype(), in[0].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
+	return graph.Dispatch(in[0].Dtype(),
+		func() { reorder(graph.RowMajor[float32](in[0]), graph.Slice[float32](out), k.steps, b, d, false) },
+		func() { reorder(graph.RowMajor[float64](in[0]), graph.Slice[float64](out), k.steps, b, d, false) })
 }
 
 func (k batchMajorKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	x := in[0].Shape()
 	b, d := x[0]/k.steps, x[1]
-	return onFloat(in[0].Dtype(),
-		func() { reorder(vals[float32](g), graph.Slice[float32](grad), k.steps, b, d, true) },
-		func() { reorder(vals[float64](g), graph.Slice[float64](grad), k.steps, b, d, true) })
+	return graph.Dispatch(in[0].Dtype(),
+		func() { reorder(graph.RowMajor[float32](g), graph.Slice[float32](grad), k.steps, b, d, true) },
+		func() { reorder(graph.RowMajor[float64](g), graph.Slice[float64](grad), k.steps, b, d, true) })
 }
 
-var _ graph.IntoKernel = batchMajorKernel{}
+var _ graph.Kernel = batchMajorKernel{}
 
 // reorder copies time-major rows src (steps*b, d) into batch-major dst (b, steps,
 // d), or, with back, batch-major src into time-major dst.
@@ -358,32 +301,4 @@ func reorder[T graph.Float](src, dst []T, steps, b, d int, back bool) {
 			}
 		}
 	}
-}
-
-// ---- helpers ----
-
-// contiguous returns t, or a compact copy when t is a strided view.
-func contiguous(t *tensor.Dense) *tensor.Dense {
-	if t.RequiresIterator() {
-		if c, ok := t.Materialize().(*tensor.Dense); ok {
-			return c
-		}
-	}
-	return t
-}
-
-// vals returns the row-major elements of a float tensor.
-func vals[T graph.Float](t *tensor.Dense) []T { return graph.Slice[T](contiguous(t)) }
-
-// onFloat runs f32 or f64 according to dt.
-func onFloat(dt tensor.Dtype, f32, f64 func()) error {
-	switch dt {
-	case tensor.Float32:
-		f32()
-	case tensor.Float64:
-		f64()
-	default:
-		return errors.Errorf("unsupported dtype %v", dt)
-	}
-	return nil
 }

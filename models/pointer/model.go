@@ -188,7 +188,7 @@ func (m *Model) encode(b graph.SaltedBuilder, batch, srcLen int) encoded {
 	}
 	var e encoded
 	e.memory = b.Check(graph.Apply(batchMajorKernel{steps: srcLen}, seq))
-	last := attention.Concat(b.Builder, final.H[0], final.H[1])
+	last := graph.Concat(b.Builder, final.H[0], final.H[1])
 	bridge := m.Bridge.Forward(b.Builder, last)
 	if b.Err() != nil {
 		return encoded{}
@@ -209,7 +209,7 @@ func (m *Model) step(b *graph.Builder, prev, h, ctxPrev, memory, keys, mask *G.N
 		return nil, nil, nil, nil
 	}
 	update := func(in *G.Node) *G.Node {
-		_, final := m.Decoder.Forward(b, []*G.Node{attention.Concat(b, e, in)}, rnn.State{H: []*G.Node{h}}, nil)
+		_, final := m.Decoder.Forward(b, []*G.Node{graph.Concat(b, e, in)}, rnn.State{H: []*G.Node{h}}, nil)
 		if b.Err() != nil {
 			return nil
 		}
@@ -229,7 +229,7 @@ func (m *Model) step(b *graph.Builder, prev, h, ctxPrev, memory, keys, mask *G.N
 	if hNew == nil || ctx == nil || b.Err() != nil {
 		return nil, nil, nil, nil
 	}
-	return hNew, ctx, attention.Concat(b, hNew, ctx, e), weights
+	return hNew, ctx, graph.Concat(b, hNew, ctx, e), weights
 }
 
 // head maps features (..., 2H'+E) to vocabulary logits W_g dropout(tanh(W_p f +
@@ -292,8 +292,8 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 				return nil, b.Err()
 			}
 		}
-		feat := attention.Stack(b.Builder, feats)
-		attn := attention.Stack(b.Builder, ws)
+		feat := graph.Stack(b.Builder, feats)
+		attn := graph.Stack(b.Builder, ws)
 		logits, z := m.head(b.Builder, feat)
 		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
 		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)

@@ -2,7 +2,6 @@ package rnn
 
 import (
 	"math"
-	"unsafe"
 
 	"github.com/triadml/triad/graph"
 )
@@ -21,8 +20,8 @@ import (
 
 // sigmoids sets v[i] = 1 / (1 + exp(-v[i])).
 func sigmoids[T graph.Float](v []T) {
-	if unsafe.Sizeof(v[0]) == 4 {
-		sigmoids32(*(*[]float32)(unsafe.Pointer(&v)))
+	if graph.Is32[T]() {
+		sigmoids32(graph.As32(v))
 		return
 	}
 	for i, x := range v {
@@ -32,8 +31,8 @@ func sigmoids[T graph.Float](v []T) {
 
 // tanhs sets dst[i] = tanh(src[i]); dst may be src.
 func tanhs[T graph.Float](dst, src []T) {
-	if unsafe.Sizeof(src[0]) == 4 {
-		tanhs32(*(*[]float32)(unsafe.Pointer(&dst)), *(*[]float32)(unsafe.Pointer(&src)))
+	if graph.Is32[T]() {
+		tanhs32(graph.As32(dst), graph.As32(src))
 		return
 	}
 	dst = dst[:len(src)]
@@ -41,20 +40,6 @@ func tanhs[T graph.Float](dst, src []T) {
 		dst[i] = T(math.Tanh(float64(x)))
 	}
 }
-
-const (
-	// The exponential's argument is clamped to [exp32Min, exp32Max], where e^x is
-	// a finite normal float32 (ln(2^-126) = -87.34, ln(float32 max) = 88.72).
-	exp32Min = -87
-	exp32Max = 88
-	// roundMagic is 1.5 * 2^23: adding it to a float32 of magnitude below 2^22
-	// rounds it to an integer held in the low bits of the mantissa.
-	roundMagic = 12582912
-	// ln(2) split in a part with few mantissa bits (k*ln2Hi is exact for the k
-	// met here) and the rest (Cephes expf.c).
-	ln2Hi = 0.693359375
-	ln2Lo = -2.12194440e-4
-)
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
@@ -68,30 +53,13 @@ func sigmoids32(v []float32) {
 	sigmoids32Go(v)
 }
 
-// sigmoids32Go computes 1 / (1 + e^-x) with e^-x = 2^k e^r, k = round(-x / ln 2),
-// r = -x - k ln 2 and e^r = 1 + r + r^2 P(r) (Cephes expf.c's coefficients), -x
-// clamped to [exp32Min, exp32Max].
+// sigmoids32Go computes 1 / (1 + e^-x) with graph.Exp32 (the algorithm of
+// Cephes expf.c: e^-x = 2^k e^r, k = round(-x / ln 2), r = -x - k ln 2,
+// e^r = 1 + r + r^2 P(r)). For -x below -86.9 graph.Exp32 returns 0; 1 + e^-x
+// rounds to exactly 1 there anyway, as in the AVX2 kernel, which clamps -x at -87.
 func sigmoids32Go(v []float32) {
 	for i, x := range v {
-		x = -x
-		if x < exp32Min {
-			x = exp32Min
-		}
-		if x > exp32Max {
-			x = exp32Max
-		}
-		t := x*math.Log2E + roundMagic
-		k := math.Float32bits(t) - math.Float32bits(roundMagic)
-		kf := t - roundMagic
-		r := x - kf*ln2Hi - kf*ln2Lo
-		p := float32(1.9875691500e-4)
-		p = p*r + 1.3981999507e-3
-		p = p*r + 8.3334519073e-3
-		p = p*r + 4.1665795894e-2
-		p = p*r + 1.6666665459e-1
-		p = p*r + 5.0000001201e-1
-		p = p*r*r + r + 1
-		v[i] = 1 / (1 + p*math.Float32frombits((k+127)<<23))
+		v[i] = 1 / (1 + graph.Exp32(-x))
 	}
 }
 
@@ -108,7 +76,7 @@ func tanhs32(dst, src []float32) {
 
 // tanhs32Go computes tanh(x) as x + x z P(z), z = x^2, for |x| < 0.625 (Cephes
 // tanhf.c) and as 1 - 2 / (e^2|x| + 1) with x's sign elsewhere, where it does not
-// cancel; e^2|x| as in sigmoids32Go.
+// cancel; e^2|x| by graph.Exp32.
 func tanhs32Go(dst, src []float32) {
 	dst = dst[:len(src)]
 	for i, x := range src {
@@ -120,22 +88,7 @@ func tanhs32Go(dst, src []float32) {
 		q = q*z + 1.33314422036e-1
 		q = q*z - 3.33332819422e-1
 		q = q*z*x + x
-		y := 2 * a
-		if y > exp32Max {
-			y = exp32Max
-		}
-		t := y*math.Log2E + roundMagic
-		k := math.Float32bits(t) - math.Float32bits(roundMagic)
-		kf := t - roundMagic
-		r := y - kf*ln2Hi - kf*ln2Lo
-		p := float32(1.9875691500e-4)
-		p = p*r + 1.3981999507e-3
-		p = p*r + 8.3334519073e-3
-		p = p*r + 4.1665795894e-2
-		p = p*r + 1.6666665459e-1
-		p = p*r + 5.0000001201e-1
-		p = p*r*r + r + 1
-		e := 1 - 2/(p*math.Float32frombits((k+127)<<23)+1)
+		e := 1 - 2/(graph.Exp32(2*a)+1)
 		// e carries x's sign bit; the polynomial already has it
 		e = math.Float32frombits(math.Float32bits(e) | math.Float32bits(x)&(1<<31))
 		if a < 0.625 {

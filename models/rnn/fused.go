@@ -142,30 +142,17 @@ func (k fusedKernel) Differentiable(n int) []bool {
 	return d
 }
 
-func (k fusedKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	h0 := in[5].Shape()
-	return forwardAlloc(k, in[0].Dtype(), tensor.Shape{(k.steps + k.states()) * h0[0], h0[1]}, in)
-}
-
-func (k fusedKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	return backwardAlloc(k, wrt, in, out, gradOut)
-}
-
 func (k fusedKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	k.st.fwd++
-	var err error
-	if derr := dispatch(in[0], func() { err = fusedForward[float32](k, out, in) },
-		func() { err = fusedForward[float64](k, out, in) }); derr != nil {
-		return derr
-	}
-	return err
+	return graph.Dispatch(in[0].Dtype(), func() error { return fusedForward[float32](k, out, in) },
+		func() error { return fusedForward[float64](k, out, in) })
 }
 
 func (k fusedKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
 	if k.st.fwd == 0 {
 		return errors.New("gradient requested before the forward pass")
 	}
-	return dispatch(in[0], func() { fusedBackward[float32](k, grad, wrt, in, gradOut) },
+	return graph.Dispatch(in[0].Dtype(), func() { fusedBackward[float32](k, grad, wrt, in, gradOut) },
 		func() { fusedBackward[float64](k, grad, wrt, in, gradOut) })
 }
 
@@ -390,29 +377,21 @@ func (k rowsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (rowsKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k rowsKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return forwardAlloc(k, in[0].Dtype(), tensor.Shape{k.n, in[0].Shape()[1]}, in)
-}
-
-func (k rowsKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	return backwardAlloc(k, wrt, in, out, gradOut)
-}
-
 func (k rowsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	w := in[0].Shape()[1]
-	return dispatch(in[0], func() { copy(graph.Slice[float32](out), graph.Slice[float32](in[0])[k.from*w:]) },
+	return graph.Dispatch(in[0].Dtype(), func() { copy(graph.Slice[float32](out), graph.Slice[float32](in[0])[k.from*w:]) },
 		func() { copy(graph.Slice[float64](out), graph.Slice[float64](in[0])[k.from*w:]) })
 }
 
 func (k rowsKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
 	w := in[0].Shape()[1]
-	return dispatch(in[0], func() { copy(graph.Slice[float32](grad)[k.from*w:], graph.Slice[float32](gradOut)) },
+	return graph.Dispatch(in[0].Dtype(), func() { copy(graph.Slice[float32](grad)[k.from*w:], graph.Slice[float32](gradOut)) },
 		func() { copy(graph.Slice[float64](grad)[k.from*w:], graph.Slice[float64](gradOut)) })
 }
 
 var (
-	_ graph.IntoKernel = fusedKernel{}
-	_ graph.IntoKernel = rowsKernel{}
+	_ graph.Kernel = fusedKernel{}
+	_ graph.Kernel = rowsKernel{}
 )
 
 // ForwardSeq runs the stack over a whole sequence with one fused node per layer

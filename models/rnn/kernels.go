@@ -38,12 +38,8 @@ func (affine2Kernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (affine2Kernel) Differentiable(int) []bool { return []bool{true, true, true, true, true, true} }
 
-func (k affine2Kernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return forwardAlloc(k, in[0].Dtype(), tensor.Shape{in[0].Shape()[0], in[1].Shape()[0]}, in)
-}
-
 func (affine2Kernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return dispatch(in[0], func() { affine2Forward[float32](out, in) }, func() { affine2Forward[float64](out, in) })
+	return graph.Dispatch(in[0].Dtype(), func() { affine2Forward[float32](out, in) }, func() { affine2Forward[float64](out, in) })
 }
 
 func affine2Forward[T graph.Float](out *tensor.Dense, in []*tensor.Dense) {
@@ -62,12 +58,8 @@ func affine2Forward[T graph.Float](out *tensor.Dense, in []*tensor.Dense) {
 	graph.Gemm(false, true, b, g, nh, h, nh, whh, nh, 1, y, g)
 }
 
-func (k affine2Kernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	return backwardAlloc(k, wrt, in, out, gradOut)
-}
-
 func (affine2Kernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
-	return dispatch(in[0], func() { affine2Backward[float32](wrt, grad, in, gradOut) },
+	return graph.Dispatch(in[0].Dtype(), func() { affine2Backward[float32](wrt, grad, in, gradOut) },
 		func() { affine2Backward[float64](wrt, grad, in, gradOut) })
 }
 
@@ -106,20 +98,12 @@ func (gruKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (gruKernel) Differentiable(int) []bool { return []bool{true, true, true} }
 
-func (k gruKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return forwardAlloc(k, in[2].Dtype(), in[2].Shape(), in)
-}
-
-func (k gruKernel) Backward(wrt int, in []*tensor.Dense, out, gradOut *tensor.Dense) (*tensor.Dense, error) {
-	return backwardAlloc(k, wrt, in, out, gradOut)
-}
-
 func (gruKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return dispatch(in[0], func() { gruStep[float32](out, in, nil, -1, nil) }, func() { gruStep[float64](out, in, nil, -1, nil) })
+	return graph.Dispatch(in[0].Dtype(), func() { gruStep[float32](out, in, nil, -1, nil) }, func() { gruStep[float64](out, in, nil, -1, nil) })
 }
 
 func (gruKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
-	return dispatch(in[0], func() { gruStep[float32](nil, in, gradOut, wrt, grad) }, func() { gruStep[float64](nil, in, gradOut, wrt, grad) })
+	return graph.Dispatch(in[0].Dtype(), func() { gruStep[float32](nil, in, gradOut, wrt, grad) }, func() { gruStep[float64](nil, in, gradOut, wrt, grad) })
 }
 
 func gruStep[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tensor.Dense, wrt int, grad *tensor.Dense) {
@@ -162,6 +146,6 @@ func gruStep[T graph.Float](out *tensor.Dense, in []*tensor.Dense, gradOut *tens
 }
 
 var (
-	_ graph.IntoKernel = affine2Kernel{}
-	_ graph.IntoKernel = gruKernel{}
+	_ graph.Kernel = affine2Kernel{}
+	_ graph.Kernel = gruKernel{}
 )

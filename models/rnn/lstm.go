@@ -18,31 +18,6 @@ import (
 // Every backward pass reads the activations from act, so no exponential is
 // computed twice.
 
-// dispatch runs f32 or f64 by the dtype of t.
-func dispatch(t *tensor.Dense, f32, f64 func()) error {
-	switch t.Dtype() {
-	case tensor.Float32:
-		f32()
-	case tensor.Float64:
-		f64()
-	default:
-		return errors.Errorf("unsupported dtype %v", t.Dtype())
-	}
-	return nil
-}
-
-// forwardAlloc runs an IntoKernel's forward pass into a new tensor.
-func forwardAlloc(k graph.IntoKernel, dtype tensor.Dtype, shape tensor.Shape, in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(dtype, shape...)
-	return out, k.ForwardInto(out, in)
-}
-
-// backwardAlloc runs an IntoKernel's backward pass into a new tensor.
-func backwardAlloc(k graph.IntoKernel, wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
 type lstmGatesKernel struct{}
 
 func (lstmGatesKernel) Key() string { return "rnn.lstm_gates" }
@@ -56,23 +31,15 @@ func (lstmGatesKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (lstmGatesKernel) Differentiable(int) []bool { return []bool{true} }
 
-func (k lstmGatesKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return forwardAlloc(k, in[0].Dtype(), in[0].Shape(), in)
-}
-
-func (k lstmGatesKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	return backwardAlloc(k, wrt, in, out, g)
-}
-
 func (lstmGatesKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	h := in[0].Shape()[1] / 4
-	return dispatch(in[0], func() { lstmGates(graph.Slice[float32](out), graph.Slice[float32](in[0]), h) },
+	return graph.Dispatch(in[0].Dtype(), func() { lstmGates(graph.Slice[float32](out), graph.Slice[float32](in[0]), h) },
 		func() { lstmGates(graph.Slice[float64](out), graph.Slice[float64](in[0]), h) })
 }
 
 func (lstmGatesKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, out, g *tensor.Dense) error {
 	h := in[0].Shape()[1] / 4
-	return dispatch(in[0], func() {
+	return graph.Dispatch(in[0].Dtype(), func() {
 		lstmGatesBack(graph.Slice[float32](grad), graph.Slice[float32](out), graph.Slice[float32](g), h)
 	},
 		func() {
@@ -119,23 +86,15 @@ func (lstmCKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (lstmCKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (k lstmCKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return forwardAlloc(k, in[1].Dtype(), in[1].Shape(), in)
-}
-
-func (k lstmCKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	return backwardAlloc(k, wrt, in, out, g)
-}
-
 func (lstmCKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	h := in[1].Shape()[1]
-	return dispatch(in[0], func() { lstmC(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), h) },
+	return graph.Dispatch(in[0].Dtype(), func() { lstmC(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), h) },
 		func() { lstmC(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), h) })
 }
 
 func (lstmCKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	h := in[1].Shape()[1]
-	return dispatch(in[0], func() {
+	return graph.Dispatch(in[0].Dtype(), func() {
 		lstmCBack(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](g), h)
 	}, func() {
 		lstmCBack(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](g), h)
@@ -178,17 +137,9 @@ func (lstmHKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (lstmHKernel) Differentiable(int) []bool { return []bool{true, true} }
 
-func (k lstmHKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	return forwardAlloc(k, in[1].Dtype(), in[1].Shape(), in)
-}
-
-func (k lstmHKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	return backwardAlloc(k, wrt, in, out, g)
-}
-
 func (lstmHKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	h := in[1].Shape()[1]
-	return dispatch(in[0], func() {
+	return graph.Dispatch(in[0].Dtype(), func() {
 		lstmH(-1, graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), nil, h)
 	},
 		func() {
@@ -198,7 +149,7 @@ func (lstmHKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 
 func (lstmHKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	h := in[1].Shape()[1]
-	return dispatch(in[0], func() {
+	return graph.Dispatch(in[0].Dtype(), func() {
 		lstmH(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](g), h)
 	}, func() {
 		lstmH(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](g), h)
@@ -225,7 +176,7 @@ func lstmH[T graph.Float](wrt int, y, act, c, g []T, h int) {
 }
 
 var (
-	_ graph.IntoKernel = lstmGatesKernel{}
-	_ graph.IntoKernel = lstmCKernel{}
-	_ graph.IntoKernel = lstmHKernel{}
+	_ graph.Kernel = lstmGatesKernel{}
+	_ graph.Kernel = lstmCKernel{}
+	_ graph.Kernel = lstmHKernel{}
 )

@@ -2,7 +2,6 @@ package vae
 
 import (
 	"math"
-	"unsafe"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -60,36 +59,24 @@ func (linearReLU) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (k linearReLU) Differentiable(int) []bool { return []bool{!k.data, true, true} }
 
-func (k linearReLU) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[1].Dtype(), in[0].Shape()[0], in[1].Shape()[0])
-	return out, k.ForwardInto(out, in)
-}
-
 // ForwardInto writes max(x W^T + b, 0) into out.
 func (k linearReLU) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	k.st.fwd++
-	switch out.Dtype() {
-	case tensor.Float32:
-		y := graph.Slice[float32](out)
-		dataLinearForward(y, graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
-		for i, v := range y { // the sign bit clears the value, without a branch
-			y[i] = math.Float32frombits(math.Float32bits(v) &^ uint32(int32(math.Float32bits(v))>>31))
-		}
-	case tensor.Float64:
-		y := graph.Slice[float64](out)
-		dataLinearForward(y, graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
-		for i, v := range y {
-			y[i] = math.Max(v, 0)
-		}
-	default:
-		return errors.Errorf("unsupported dtype %v", out.Dtype())
-	}
-	return nil
-}
-
-func (k linearReLU) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			y := graph.Slice[float32](out)
+			dataLinearForward(y, graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+			for i, v := range y { // the sign bit clears the value, without a branch
+				y[i] = math.Float32frombits(math.Float32bits(v) &^ uint32(int32(math.Float32bits(v))>>31))
+			}
+		},
+		func() {
+			y := graph.Slice[float64](out)
+			dataLinearForward(y, graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+			for i, v := range y {
+				y[i] = math.Max(v, 0)
+			}
+		})
 }
 
 // BackwardInto writes the gradient of x (wrt 0), W (1) or b (2) into grad.
@@ -97,15 +84,13 @@ func (k linearReLU) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense
 	if k.st.fwd == 0 {
 		return errors.New("vae: gradient requested before the forward pass")
 	}
-	switch grad.Dtype() {
-	case tensor.Float32:
-		reluBackward(k, wrt, graph.Slice[float32](grad), in, graph.Slice[float32](out), graph.Slice[float32](g))
-	case tensor.Float64:
-		reluBackward(k, wrt, graph.Slice[float64](grad), in, graph.Slice[float64](out), graph.Slice[float64](g))
-	default:
-		return errors.Errorf("unsupported dtype %v", grad.Dtype())
-	}
-	return nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			reluBackward(k, wrt, graph.Slice[float32](grad), in, graph.Slice[float32](out), graph.Slice[float32](g))
+		},
+		func() {
+			reluBackward(k, wrt, graph.Slice[float64](grad), in, graph.Slice[float64](out), graph.Slice[float64](g))
+		})
 }
 
 func reluBackward[T graph.Float](k linearReLU, wrt int, grad []T, in []*tensor.Dense, y, g []T) {
@@ -127,7 +112,7 @@ func reluBackward[T graph.Float](k linearReLU, wrt int, grad []T, in []*tensor.D
 	dataLinearBackward(wrt, grad, graph.Slice[T](in[0]), gh, m, n, kk)
 }
 
-var _ graph.IntoKernel = linearReLU{}
+var _ graph.Kernel = linearReLU{}
 
 // Overwrites implements graph.Overwriter: the output and every gradient are
 // written whole (the bias gradient's sum clears its buffer first).
@@ -135,8 +120,8 @@ func (linearReLU) Overwrites(int) bool { return true }
 
 // reluMask sets gh = g where y > 0 and 0 elsewhere (y >= 0 is a relu's output).
 func reluMask[T graph.Float](gh, g, y []T) {
-	if unsafe.Sizeof(y[0]) == 4 { // without branches: the signs are unpredictable
-		gh32, g32, y32 := f32s(gh), f32s(g)[:len(y)], f32s(y)
+	if graph.Is32[T]() { // without branches: the signs are unpredictable
+		gh32, g32, y32 := graph.As32(gh), graph.As32(g)[:len(y)], graph.As32(y)
 		for i, v := range y32 {
 			// all ones when v > 0: v >= 0, so its bits are a non-negative
 			// integer, positive exactly when v > 0, and then -bits is negative

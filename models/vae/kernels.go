@@ -3,7 +3,6 @@ package vae
 import (
 	"math"
 	"strconv"
-	"unsafe"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -60,22 +59,15 @@ func (reparamKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (reparamKernel) Differentiable(int) []bool { return []bool{true, true, false} }
 
-func (k reparamKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[2].Dtype(), in[2].Shape()...)
-	return out, k.ForwardInto(out, in)
-}
-
 // ForwardInto writes z into out.
 func (reparamKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	switch out.Dtype() {
-	case tensor.Float32:
-		reparamForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
-	case tensor.Float64:
-		reparamForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
-	default:
-		return errors.Errorf("unsupported dtype %v", out.Dtype())
-	}
-	return nil
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			reparamForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+		},
+		func() {
+			reparamForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+		})
 }
 
 func reparamForward[T graph.Float](z, mu, lv, eps []T) {
@@ -87,23 +79,16 @@ func reparamForward[T graph.Float](z, mu, lv, eps []T) {
 	}
 }
 
-func (k reparamKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
 // BackwardInto writes the gradient of mu (wrt 0) or logvar (wrt 1) into grad:
 // dmu = sum_s g, dlogvar = sum_s g eps exp(logvar/2) / 2.
 func (reparamKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	switch grad.Dtype() {
-	case tensor.Float32:
-		reparamBackward(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]), graph.Slice[float32](g))
-	case tensor.Float64:
-		reparamBackward(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]), graph.Slice[float64](g))
-	default:
-		return errors.Errorf("unsupported dtype %v", grad.Dtype())
-	}
-	return nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			reparamBackward(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]), graph.Slice[float32](g))
+		},
+		func() {
+			reparamBackward(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]), graph.Slice[float64](g))
+		})
 }
 
 func reparamBackward[T graph.Float](wrt int, grad, lv, eps, g []T) {
@@ -156,22 +141,15 @@ func (dataLinear) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (dataLinear) Differentiable(int) []bool { return []bool{false, true, true} }
 
-func (k dataLinear) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[1].Dtype(), in[0].Shape()[0], in[1].Shape()[0])
-	return out, k.ForwardInto(out, in)
-}
-
 // ForwardInto writes x W^T + b into out.
 func (dataLinear) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	switch out.Dtype() {
-	case tensor.Float32:
-		dataLinearForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
-	case tensor.Float64:
-		dataLinearForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
-	default:
-		return errors.Errorf("unsupported dtype %v", out.Dtype())
-	}
-	return nil
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			dataLinearForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+		},
+		func() {
+			dataLinearForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+		})
 }
 
 func dataLinearForward[T graph.Float](y, x, w, bias []T) {
@@ -184,24 +162,17 @@ func dataLinearForward[T graph.Float](y, x, w, bias []T) {
 	graph.Gemm(false, true, m, n, k, x, k, w, k, 1, y, n)
 }
 
-func (k dataLinear) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
 // BackwardInto writes the gradient of W (wrt 1) or b (wrt 2) into grad.
 func (dataLinear) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	m, k := in[0].Shape()[0], in[0].Shape()[1]
 	n := in[1].Shape()[0]
-	switch grad.Dtype() {
-	case tensor.Float32:
-		dataLinearBackward(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](g), m, n, k)
-	case tensor.Float64:
-		dataLinearBackward(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](g), m, n, k)
-	default:
-		return errors.Errorf("unsupported dtype %v", grad.Dtype())
-	}
-	return nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			dataLinearBackward(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](g), m, n, k)
+		},
+		func() {
+			dataLinearBackward(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](g), m, n, k)
+		})
 }
 
 func dataLinearBackward[T graph.Float](wrt int, grad, x, g []T, m, n, k int) {
@@ -278,22 +249,15 @@ func (k nllKernel) Differentiable(n int) []bool {
 	return []bool{true, false, k.learned}[:n]
 }
 
-func (k nllKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[0].Dtype(), in[0].Shape()[0])
-	return out, k.ForwardInto(out, in)
-}
-
 // ForwardInto writes the per-row negative log-likelihoods into out.
 func (k nllKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	switch out.Dtype() {
-	case tensor.Float32:
-		nllForward(k, graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), k.logVars32(in))
-	case tensor.Float64:
-		nllForward(k, graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), k.logVars64(in))
-	default:
-		return errors.Errorf("unsupported dtype %v", out.Dtype())
-	}
-	return nil
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			nllForward(k, graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), k.logVars32(in))
+		},
+		func() {
+			nllForward(k, graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), k.logVars64(in))
+		})
 }
 
 func (k nllKernel) logVars32(in []*tensor.Dense) []float32 {
@@ -346,23 +310,16 @@ func nllForward[T graph.Float](k nllKernel, out, o, x, lv []T) {
 	}
 }
 
-func (k nllKernel) Backward(wrt int, in []*tensor.Dense, out, g *tensor.Dense) (*tensor.Dense, error) {
-	grad := graph.NewDense(in[wrt].Dtype(), in[wrt].Shape()...)
-	return grad, k.BackwardInto(grad, wrt, in, out, g)
-}
-
 // BackwardInto writes the gradient of the output (wrt 0) or of the learnt
 // log-variance (wrt 2) into grad.
 func (k nllKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	switch grad.Dtype() {
-	case tensor.Float32:
-		nllBackward(k, wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), k.logVars32(in), graph.Slice[float32](g))
-	case tensor.Float64:
-		nllBackward(k, wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), k.logVars64(in), graph.Slice[float64](g))
-	default:
-		return errors.Errorf("unsupported dtype %v", grad.Dtype())
-	}
-	return nil
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			nllBackward(k, wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), k.logVars32(in), graph.Slice[float32](g))
+		},
+		func() {
+			nllBackward(k, wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), k.logVars64(in), graph.Slice[float64](g))
+		})
 }
 
 func nllBackward[T graph.Float](k nllKernel, wrt int, grad, o, x, lv, g []T) {
@@ -432,14 +389,8 @@ func expsOf[T graph.Float](st *nllState, o []T) []T {
 	return e
 }
 
-// expNeg returns exp(-|v|): in float32 arithmetic for float32 (graph.Exp32),
-// with math.Exp for float64.
-func expNeg[T graph.Float](v T) T {
-	if unsafe.Sizeof(v) == 4 {
-		return T(graph.Exp32(-float32(math.Abs(float64(v)))))
-	}
-	return T(math.Exp(-math.Abs(float64(v))))
-}
+// expNeg returns exp(-|v|) in the precision of T (graph.Exp).
+func expNeg[T graph.Float](v T) T { return graph.Exp(T(-math.Abs(float64(v)))) }
 
 // bernoulliNLL returns sum_j softplus(o_j) - x_j o_j for one row and stores
 // e_j = exp(-|o_j|) in es. With softplus(o) = max(o, 0) + log(1 + e), the
@@ -448,8 +399,8 @@ func expNeg[T graph.Float](v T) T {
 // one per pixel; the product's rounding error is below 256 ulp, 3e-14
 // absolute after the logarithm.
 func bernoulliNLL[T graph.Float](o, x, es []T) float64 {
-	if unsafe.Sizeof(o[0]) == 4 {
-		return bernoulliNLL32(f32s(o), f32s(x), f32s(es))
+	if graph.Is32[T]() {
+		return bernoulliNLL32(graph.As32(o), graph.As32(x), graph.As32(es))
 	}
 	var lin, logs float64
 	prod := 1.0
@@ -491,8 +442,8 @@ func bernoulliNLL32(o, x, es []float32) float64 {
 // 1/(1+e) for o >= 0 and e/(1+e) otherwise with e = exp(-|o|).
 func bernoulliGrad[T graph.Float](dst, o, x, es []T, g float64) {
 	gv := T(g)
-	if unsafe.Sizeof(gv) == 4 {
-		bernoulliGrad32(f32s(dst), f32s(o), f32s(x), f32s(es), float32(g))
+	if graph.Is32[T]() {
+		bernoulliGrad32(graph.As32(dst), graph.As32(o), graph.As32(x), graph.As32(es), float32(g))
 		return
 	}
 	for j, v := range o {
@@ -520,14 +471,11 @@ func bernoulliGrad32(dst, o, x, es []float32, g float32) {
 	}
 }
 
-// f32s reinterprets a []T known to be []float32.
-func f32s[T graph.Float](v []T) []float32 { return *(*[]float32)(unsafe.Pointer(&v)) }
-
 // logRatioKernel computes, per row, log p(z) - log q(z|x) of a reparameterised
 // sample z = mu + exp(logvar/2) eps: sum_j (eps_j^2 - z_j^2 + logvar_j) / 2 (the
 // log 2 pi terms cancel). Inputs: z (S*B, L), eps (S*B, L), logvar (B, L).
 // Forward only: the importance weights are not differentiated.
-type logRatioKernel struct{}
+type logRatioKernel struct{ graph.NoGradient }
 
 func (logRatioKernel) Key() string { return "vae.log_prior_over_posterior" }
 
@@ -550,22 +498,15 @@ func (logRatioKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (logRatioKernel) Differentiable(int) []bool { return []bool{false, false, false} }
 
-func (k logRatioKernel) Forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	out := graph.NewDense(in[0].Dtype(), in[0].Shape()[0])
-	return out, k.ForwardInto(out, in)
-}
-
 // ForwardInto writes the per-row log ratios into out.
 func (logRatioKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	switch out.Dtype() {
-	case tensor.Float32:
-		logRatio(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
-	case tensor.Float64:
-		logRatio(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
-	default:
-		return errors.Errorf("unsupported dtype %v", out.Dtype())
-	}
-	return nil
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			logRatio(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
+		},
+		func() {
+			logRatio(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
+		})
 }
 
 func logRatio[T graph.Float](out, z, eps, lv []T) {
@@ -582,15 +523,6 @@ func logRatio[T graph.Float](out, z, eps, lv []T) {
 	}
 }
 
-func (logRatioKernel) Backward(int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) (*tensor.Dense, error) {
-	return nil, errors.New("vae: the importance weights are not differentiable")
-}
-
-// BackwardInto is never called: no input is differentiable.
-func (logRatioKernel) BackwardInto(*tensor.Dense, int, []*tensor.Dense, *tensor.Dense, *tensor.Dense) error {
-	return errors.New("vae: the importance weights are not differentiable")
-}
-
 // Each writes all of its output and of every gradient (the sums clear their
 // buffer first), so the buffers need no zeroing (graph.Overwriter).
 func (reparamKernel) Overwrites(int) bool  { return true }
@@ -600,8 +532,8 @@ func (dataLinear) Overwrites(int) bool     { return true }
 
 // The kernels write into buffers their nodes keep from run to run.
 var (
-	_ graph.IntoKernel = reparamKernel{}
-	_ graph.IntoKernel = nllKernel{}
-	_ graph.IntoKernel = logRatioKernel{}
-	_ graph.IntoKernel = dataLinear{}
+	_ graph.Kernel = reparamKernel{}
+	_ graph.Kernel = nllKernel{}
+	_ graph.Kernel = logRatioKernel{}
+	_ graph.Kernel = dataLinear{}
 )
