@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
 )
@@ -72,23 +71,15 @@ func (o *AdaGrad) Config() AdaGradConfig { return o.cfg }
 
 // Step implements Solver.
 func (o *AdaGrad) Step(params []*graph.Param) error {
-	slots, err := o.begin(params)
-	if err != nil {
-		return err
-	}
+	return o.each(params, adagradStep[float32](o), adagradStep[float64](o))
+}
+
+func adagradStep[T float](o *AdaGrad) update[T] {
 	c := o.cfg
-	for i, p := range params {
-		sl := slots[i]
-		sl.step++
-		clr := o.lr / (1 + float64(sl.step-1)*c.LRDecay)
-		switch sl.dtype {
-		case tensor.Float32:
-			adagradUpdate(p.Value.Float32s(), p.Grad.Float32s(), sl.f32[0], float32(-clr), float32(c.Eps), float32(c.WeightDecay))
-		case tensor.Float64:
-			adagradUpdate(p.Value.Float64s(), p.Grad.Float64s(), sl.f64[0], -clr, c.Eps, c.WeightDecay)
-		}
+	return func(w, g []T, bufs [][]T, step int64) {
+		clr := o.lr / (1 + float64(step-1)*c.LRDecay)
+		adagradUpdate(w, g, bufs[0], T(-clr), T(c.Eps), T(c.WeightDecay))
 	}
-	return nil
 }
 
 // adagradUpdate applies one AdaGrad step to w from g (zeroing g) with the sum of

@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
 )
@@ -109,31 +108,17 @@ func makeAdamCoeffs[T float](c AdamConfig, lr float64, decoupled bool, step int6
 }
 
 func (o *adamCore) step(params []*graph.Param) error {
-	slots, err := o.begin(params)
-	if err != nil {
-		return err
-	}
-	for i, p := range params {
-		sl := slots[i]
-		sl.step++
-		switch sl.dtype {
-		case tensor.Float32:
-			var vmax []float32
-			if o.cfg.AMSGrad {
-				vmax = sl.f32[2]
-			}
-			adamUpdate(p.Value.Float32s(), p.Grad.Float32s(), sl.f32[0], sl.f32[1], vmax,
-				makeAdamCoeffs[float32](o.cfg, o.lr, o.decoupled, sl.step))
-		case tensor.Float64:
-			var vmax []float64
-			if o.cfg.AMSGrad {
-				vmax = sl.f64[2]
-			}
-			adamUpdate(p.Value.Float64s(), p.Grad.Float64s(), sl.f64[0], sl.f64[1], vmax,
-				makeAdamCoeffs[float64](o.cfg, o.lr, o.decoupled, sl.step))
+	return o.each(params, adamStep[float32](o), adamStep[float64](o))
+}
+
+func adamStep[T float](o *adamCore) update[T] {
+	return func(w, g []T, bufs [][]T, step int64) {
+		var vmax []T
+		if o.cfg.AMSGrad {
+			vmax = bufs[2]
 		}
+		adamUpdate(w, g, bufs[0], bufs[1], vmax, makeAdamCoeffs[T](o.cfg, o.lr, o.decoupled, step))
 	}
-	return nil
 }
 
 // adamUpdate applies one Adam/AdamW step to w from g (zeroing g), with first and

@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
 )
@@ -87,24 +86,15 @@ func (o *RMSProp) Config() RMSPropConfig { return o.cfg }
 
 // Step implements Solver.
 func (o *RMSProp) Step(params []*graph.Param) error {
-	slots, err := o.begin(params)
-	if err != nil {
-		return err
-	}
+	return o.each(params, rmspropStep[float32](o), rmspropStep[float64](o))
+}
+
+func rmspropStep[T float](o *RMSProp) update[T] {
 	c := o.cfg
-	for i, p := range params {
-		sl := slots[i]
-		sl.step++
-		switch sl.dtype {
-		case tensor.Float32:
-			rmspropUpdate(p.Value.Float32s(), p.Grad.Float32s(), sl.f32[0], pick(sl.f32, o.iMom), pick(sl.f32, o.iAvg),
-				float32(o.lr), float32(c.Alpha), float32(1-c.Alpha), float32(c.Eps), float32(c.WeightDecay), float32(c.Momentum))
-		case tensor.Float64:
-			rmspropUpdate(p.Value.Float64s(), p.Grad.Float64s(), sl.f64[0], pick(sl.f64, o.iMom), pick(sl.f64, o.iAvg),
-				o.lr, c.Alpha, 1-c.Alpha, c.Eps, c.WeightDecay, c.Momentum)
-		}
+	return func(w, g []T, bufs [][]T, _ int64) {
+		rmspropUpdate(w, g, bufs[0], pick(bufs, o.iMom), pick(bufs, o.iAvg),
+			T(o.lr), T(c.Alpha), T(1-c.Alpha), T(c.Eps), T(c.WeightDecay), T(c.Momentum))
 	}
-	return nil
 }
 
 // pick returns bufs[i], or nil when i < 0.

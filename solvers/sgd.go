@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
 )
@@ -72,33 +71,18 @@ func (o *SGD) Config() SGDConfig { return o.cfg }
 
 // Step implements Solver.
 func (o *SGD) Step(params []*graph.Param) error {
-	slots, err := o.begin(params)
-	if err != nil {
-		return err
-	}
+	return o.each(params, sgdStep[float32](o), sgdStep[float64](o))
+}
+
+func sgdStep[T float](o *SGD) update[T] {
 	c := o.cfg
-	for i, p := range params {
-		sl := slots[i]
-		sl.step++
-		first := sl.step == 1
-		switch sl.dtype {
-		case tensor.Float32:
-			var buf []float32
-			if c.Momentum != 0 {
-				buf = sl.f32[0]
-			}
-			sgdUpdate(p.Value.Float32s(), p.Grad.Float32s(), buf, float32(o.lr), float32(c.WeightDecay),
-				float32(c.Momentum), float32(1-c.Dampening), c.Nesterov, first)
-		case tensor.Float64:
-			var buf []float64
-			if c.Momentum != 0 {
-				buf = sl.f64[0]
-			}
-			sgdUpdate(p.Value.Float64s(), p.Grad.Float64s(), buf, o.lr, c.WeightDecay,
-				c.Momentum, 1-c.Dampening, c.Nesterov, first)
+	return func(w, g []T, bufs [][]T, step int64) {
+		var buf []T
+		if c.Momentum != 0 {
+			buf = bufs[0]
 		}
+		sgdUpdate(w, g, buf, T(o.lr), T(c.WeightDecay), T(c.Momentum), T(1-c.Dampening), c.Nesterov, step == 1)
 	}
-	return nil
 }
 
 // sgdUpdate applies one SGD step to w from g (zeroing g). buf is nil without

@@ -427,6 +427,30 @@ func (r *rated) State() map[string]*tensor.Dense { return r.st.state() }
 // LoadState implements Solver.
 func (r *rated) LoadState(st map[string]*tensor.Dense) error { return r.st.load(st) }
 
+// update is one solver's step over one parameter in one float type: its
+// weights w and gradient g, its state buffers and the count of its steps
+// including this one.
+type update[T float] func(w, g []T, bufs [][]T, step int64)
+
+// each counts a step of every parameter and applies the update of its dtype.
+func (r *rated) each(params []*graph.Param, f32 update[float32], f64 update[float64]) error {
+	slots, err := r.begin(params)
+	if err != nil {
+		return err
+	}
+	for i, p := range params {
+		sl := slots[i]
+		sl.step++
+		switch sl.dtype {
+		case tensor.Float32:
+			f32(p.Value.Float32s(), p.Grad.Float32s(), sl.f32, sl.step)
+		case tensor.Float64:
+			f64(p.Value.Float64s(), p.Grad.Float64s(), sl.f64, sl.step)
+		}
+	}
+	return nil
+}
+
 // begin checks the learning rate and returns the parameters' state slots.
 func (r *rated) begin(params []*graph.Param) ([]*slot, error) {
 	if err := r.st.checkLR(r.lr); err != nil {
