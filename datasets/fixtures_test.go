@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 )
 
 // idxBytes builds an IDX file: magic 00 00 type ndims, big-endian dims, data.
@@ -112,41 +114,11 @@ func writeFile(t testing.TB, path string, b []byte) {
 	}
 }
 
-// moduleRoot returns the nearest directory above the working directory holding
-// go.mod, or "".
-func moduleRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 // localFinder searches $TRIAD_DATA (relative entries also from the module root)
 // and shared/data beside the module root, never the user cache, and never
 // downloads.
 func localFinder() *Finder {
-	root := moduleRoot()
-	var dirs []string
-	for _, d := range EnvDirs() {
-		dirs = append(dirs, d)
-		if !filepath.IsAbs(d) && root != "" {
-			dirs = append(dirs, filepath.Join(root, d))
-		}
-	}
-	if root != "" {
-		dirs = append(dirs, filepath.Join(root, "..", "shared", "data"))
-	}
-	return &Finder{Dirs: dirs, Offline: true}
+	return &Finder{Dirs: testenv.Dirs(), Offline: true}
 }
 
 // realData returns the verified directory of a registered dataset. It skips the

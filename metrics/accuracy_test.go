@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,7 @@ func TestAccuracyFromLogits(t *testing.T) {
 		{0, 0, 0.0001}, // 2
 	}
 	pred, err := ArgmaxRows(rows)
-	if err != nil || !equalInts(pred, []int{1, 0, 1, 2}) {
+	if err != nil || !slices.Equal(pred, []int{1, 0, 1, 2}) {
 		t.Errorf("ArgmaxRows = %v, %v", pred, err)
 	}
 	a, err := AccuracyFromLogits(rows, []int{1, 0, 0, 2})
@@ -96,7 +97,7 @@ func TestConfusionMatrix(t *testing.T) {
 	}
 	want := [][]int{{1, 1, 0}, {0, 2, 0}, {1, 0, 2}}
 	for i := range want {
-		if !equalInts(c.Counts[i], want[i]) {
+		if !slices.Equal(c.Counts[i], want[i]) {
 			t.Errorf("row %d = %v, want %v", i, c.Counts[i], want[i])
 		}
 	}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,24 +101,12 @@ func TestSacreBLEUPublishedRawScores(t *testing.T) {
 		}
 	}
 	s := rawCorpus(t, []string{"am I am a character sequence"}, []string{"I am a symbol string sequence a a"}, nil)
-	if want := []int{4, 2, 1, 0}; !equalInts(s.Counts, want) {
+	if want := []int{4, 2, 1, 0}; !slices.Equal(s.Counts, want) {
 		t.Errorf("counts = %v, want %v", s.Counts, want)
 	}
-	if want := []int{6, 5, 4, 3}; !equalInts(s.Totals, want) {
+	if want := []int{6, 5, 4, 3}; !slices.Equal(s.Totals, want) {
 		t.Errorf("totals = %v, want %v", s.Totals, want)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // sacreBLEU test/test_bleu.py: test_scoring and test_degenerate_statistics.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func loadFixtures(t *testing.T) *fixtureFile {
 		t.Fatalf("%s: unexpected layout (%d params, %d gradient steps)", fixturePath, len(f.Params), len(f.Grads))
 	}
 	for i, p := range f.Params {
-		if p.Name != testShapes[i].name || !sameShape(p.Shape, testShapes[i].shape) {
+		if p.Name != testShapes[i].name || !slices.Equal(p.Shape, testShapes[i].shape) {
 			t.Fatalf("%s: parameter %d is %s %v, want %s %v", fixturePath, i, p.Name, p.Shape, testShapes[i].name, testShapes[i].shape)
 		}
 	}

@@ -2,6 +2,7 @@ package solvers
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -99,14 +100,14 @@ func (s *store) prepare(params []*graph.Param) ([]*slot, error) {
 		}
 		sl := s.slots[p.Name]
 		if sl == nil || (sl.step == 0 && sl.shape != nil &&
-			(sl.dtype != p.Value.Dtype() || !sameShape(sl.shape, p.Value.Shape()))) {
+			(sl.dtype != p.Value.Dtype() || !slices.Equal(sl.shape, p.Value.Shape()))) {
 			// New, or never stepped (left by a failed step): start afresh.
 			sl = s.newSlot(p.Value.Dtype(), p.Value.Shape())
 			s.slots[p.Name] = sl
 		} else if sl.shape == nil {
 			// Loaded for a solver without buffers: adopt the parameter's layout.
 			sl.dtype, sl.shape = p.Value.Dtype(), append([]int(nil), p.Value.Shape()...)
-		} else if sl.dtype != p.Value.Dtype() || !sameShape(sl.shape, p.Value.Shape()) {
+		} else if sl.dtype != p.Value.Dtype() || !slices.Equal(sl.shape, p.Value.Shape()) {
 			return nil, errors.Errorf("solvers: %s step: state of %q is %v %v but the parameter is %v %v",
 				s.kind, p.Name, sl.dtype, tensor.Shape(sl.shape), p.Value.Dtype(), p.Value.Shape())
 		}
@@ -132,7 +133,7 @@ func checkParam(p *graph.Param) error {
 	if p.Grad.Dtype() != dt {
 		return errors.Errorf("parameter %q has a %v value but a %v gradient", p.Name, dt, p.Grad.Dtype())
 	}
-	if !sameShape(p.Value.Shape(), p.Grad.Shape()) {
+	if !slices.Equal(p.Value.Shape(), p.Grad.Shape()) {
 		return errors.Errorf("parameter %q has value shape %v but gradient shape %v", p.Name, p.Value.Shape(), p.Grad.Shape())
 	}
 	n := p.Value.Shape().TotalSize()
@@ -141,18 +142,6 @@ func checkParam(p *graph.Param) error {
 		return errors.Errorf("parameter %q is not a contiguous tensor of at least one dimension", p.Name)
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // newSlot returns a slot with every buffer allocated and set to its initial value.
@@ -333,7 +322,7 @@ func (s *store) load(st map[string]*tensor.Dense) error {
 				ref, refKey = t, key
 				continue
 			}
-			if t.Dtype() != ref.Dtype() || !sameShape(t.Shape(), ref.Shape()) {
+			if t.Dtype() != ref.Dtype() || !slices.Equal(t.Shape(), ref.Shape()) {
 				return errors.Errorf("solvers: %s state: %q is %v %v but %q is %v %v",
 					s.kind, key, t.Dtype(), t.Shape(), refKey, ref.Dtype(), ref.Shape())
 			}
@@ -399,7 +388,7 @@ func MatchState(st map[string]*tensor.Dense, params []*graph.Param) error {
 		if buf == stepKey {
 			continue
 		}
-		if t.Dtype() != p.Value.Dtype() || !sameShape(t.Shape(), p.Value.Shape()) {
+		if t.Dtype() != p.Value.Dtype() || !slices.Equal(t.Shape(), p.Value.Shape()) {
 			return errors.Errorf("solvers: match state: %q is %v %v but parameter %q is %v %v",
 				k, t.Dtype(), t.Shape(), p.Name, p.Value.Dtype(), p.Value.Shape())
 		}

@@ -2,6 +2,7 @@ package solvers
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -93,7 +94,7 @@ func TestStateRoundTrip(t *testing.T) {
 					t.Fatalf("state keys %v, uninterrupted %v", sortedKeys(a), sortedKeys(b))
 				}
 				for k := range a {
-					if a[k].Dtype() != b[k].Dtype() || !sameShape(a[k].Shape(), b[k].Shape()) ||
+					if a[k].Dtype() != b[k].Dtype() || !slices.Equal(a[k].Shape(), b[k].Shape()) ||
 						!sameBits(graph.Float64s(a[k]), graph.Float64s(b[k])) {
 						t.Fatalf("state %q differs from the uninterrupted run", k)
 					}
@@ -144,10 +145,10 @@ func TestStateNames(t *testing.T) {
 			bufs = append(bufs, strings.TrimPrefix(k, "fc.weight."))
 			v := s.State()[k]
 			if strings.HasSuffix(k, ".step") {
-				if v.Dtype() != tensor.Float64 || !sameShape(v.Shape(), []int{1}) {
+				if v.Dtype() != tensor.Float64 || !slices.Equal(v.Shape(), []int{1}) {
 					t.Fatalf("%s is %v %v, want float64 (1)", k, v.Dtype(), v.Shape())
 				}
-			} else if v.Dtype() != tensor.Float32 || !sameShape(v.Shape(), []int{3, 4}) {
+			} else if v.Dtype() != tensor.Float32 || !slices.Equal(v.Shape(), []int{3, 4}) {
 				t.Fatalf("%s is %v %v, want float32 (3, 4)", k, v.Dtype(), v.Shape())
 			}
 		}
@@ -439,7 +440,7 @@ func TestFailedStepLeavesNoState(t *testing.T) {
 		t.Fatal("nil parameter accepted")
 	}
 	mustT(t, s.Step([]*graph.Param{mk(5)}))
-	if got := s.State()["w.exp_avg"].Shape(); !sameShape(got, []int{5}) {
+	if got := s.State()["w.exp_avg"].Shape(); !slices.Equal(got, []int{5}) {
 		t.Fatalf("state shape %v, want (5)", got)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 )
 
 // dataFile finds rel (such as "multi30k/train.en.gz") in the directories of
@@ -13,21 +15,7 @@ import (
 // it is nowhere.
 func dataFile(t testing.TB, rel string) string {
 	t.Helper()
-	var dirs []string
-	root := moduleRoot()
-	for _, d := range filepath.SplitList(os.Getenv("TRIAD_DATA")) {
-		if d == "" {
-			continue
-		}
-		dirs = append(dirs, d)
-		if !filepath.IsAbs(d) && root != "" {
-			dirs = append(dirs, filepath.Join(root, d))
-		}
-	}
-	if root != "" {
-		dirs = append(dirs, filepath.Join(root, "..", "shared", "data"))
-	}
-	for _, d := range dirs {
+	for _, d := range testenv.Dirs() {
 		p := filepath.Join(d, rel)
 		if _, err := os.Stat(p); err == nil {
 			return p
@@ -35,25 +23,6 @@ func dataFile(t testing.TB, rel string) string {
 	}
 	t.Skipf("dataset file %s not found in $TRIAD_DATA or ../shared/data; skipping", rel)
 	return ""
-}
-
-// moduleRoot returns the nearest directory above the working directory that
-// holds go.mod, or "".
-func moduleRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 // readGzipLines reads a gzipped text file, one string a line.

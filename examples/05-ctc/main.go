@@ -11,6 +11,7 @@ import (
 	"log"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"gorgonia.org/tensor"
@@ -67,7 +68,7 @@ func run(out string, short bool) (*result, error) {
 	var total float64
 	var lines strings.Builder
 	forEachPath(func(path []int) {
-		if !equal(collapse(path), target) {
+		if !slices.Equal(collapse(path), target) {
 			return
 		}
 		p := 1.0
@@ -198,7 +199,7 @@ func closedFormGradient(y []float64) []float64 {
 	gamma := make([]float64, frames*classes)
 	var total float64
 	forEachPath(func(path []int) {
-		if !equal(collapse(path), target) {
+		if !slices.Equal(collapse(path), target) {
 			return
 		}
 		p := 1.0
@@ -286,18 +287,6 @@ func pathString(path []int) string {
 		s.WriteString(symbols[c])
 	}
 	return s.String()
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func pow(a, n int) int {
