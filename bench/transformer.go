@@ -4,7 +4,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
+	"github.com/triadml/triad/models/transformer"
 	"github.com/triadml/triad/solvers"
 )
 
@@ -18,9 +19,9 @@ func init() {
 func benchTransformer() (func() error, int, float64, error) {
 	const batch, length, vocab, d, ff, layers = 64, 32, 8000, 256, 1024, 3
 	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
-	m, err := attention.NewTransformer(s, attention.TransformerConfig{
+	m, err := transformer.New(s, transformer.Config{
 		SrcVocab: vocab, TgtVocab: vocab, Dim: d, Heads: 4, FF: ff, EncoderLayers: layers, DecoderLayers: layers,
-		Dropout: 0.1, MaxLen: length, Tokens: attention.Tokens{Pad: 0, BOS: 1, EOS: 2},
+		Dropout: 0.1, MaxLen: length, Tokens: decode.Tokens{Pad: 0, BOS: 1, EOS: 2},
 	})
 	if err != nil {
 		return nil, 0, 0, err

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -49,6 +50,24 @@ type SaltedProgram struct {
 // SetInput feeds input name (unsalted).
 func (p SaltedProgram) SetInput(name string, v *tensor.Dense) error {
 	return p.Program.Set(SaltName(name, p.Salt), v)
+}
+
+// SetInputs feeds every input of feeds by unsalted name, in the order of the
+// names, leaving out nil values; it stops at the first error.
+func (p SaltedProgram) SetInputs(feeds map[string]*tensor.Dense) error {
+	names := make([]string, 0, len(feeds))
+	for name, v := range feeds {
+		if v != nil {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := p.SetInput(name, feeds[name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CompileSalted calls build with salt 0, 1, ... until the program's graph has

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes models/attention/testdata/*.safetensors: PyTorch's nn.MultiheadAttention,
-nn.TransformerEncoderLayer and nn.TransformerDecoderLayer in float64 on shared
+"""Writes models/attention/testdata/mha.safetensors (PyTorch's
+nn.MultiheadAttention) and models/transformer/testdata/*.safetensors
+(nn.TransformerEncoderLayer and nn.TransformerDecoderLayer) in float64 on shared
 weights (outputs, loss and the gradients of every parameter and input), for the
-parity tests of models/attention.
+parity tests of models/attention and models/transformer.
 
 Run with Debian's python3-torch: /usr/bin/python3 scripts/fixtures_attention.py
 
@@ -16,11 +17,13 @@ import struct
 
 import torch
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "models", "attention", "testdata")
+MODELS = os.path.join(os.path.dirname(__file__), "..", "models")
+ATTENTION = os.path.join(MODELS, "attention", "testdata")
+TRANSFORMER = os.path.join(MODELS, "transformer", "testdata")
 NEG = -1e9  # an excluded position's additive mask value (triad's MaskValue)
 
 
-def save(name, tensors):
+def save(out, name, tensors):
     header, blobs, offset = {}, [], 0
     for key in sorted(tensors):
         t = tensors[key].detach().to(torch.float64).contiguous()
@@ -30,7 +33,7 @@ def save(name, tensors):
         offset += len(raw)
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)  # pad the header to a multiple of 8 bytes
-    with open(os.path.join(OUT, name + ".safetensors"), "wb") as f:
+    with open(os.path.join(out, name + ".safetensors"), "wb") as f:
         f.write(struct.pack("<Q", len(head)))
         f.write(head)
         for raw in blobs:
@@ -76,7 +79,7 @@ def mha_case():
     loss = (out * r1).sum() + (w * r2).sum()
     loss.backward()
     mask = additive_padding(lengths, TQ, TK) + attn_mask
-    save("mha", dict(params_and_grads(m), **{
+    save(ATTENTION, "mha", dict(params_and_grads(m), **{
         "input.q": q, "input.k": k, "input.v": v, "input.mask": mask,
         "grad_input.q": q.grad, "grad_input.k": k.grad, "grad_input.v": v.grad,
         "r.out": r1, "r.weights": r2, "out": out, "weights": w, "loss": loss.reshape(1),
@@ -101,7 +104,7 @@ def encoder_case(name, norm_first, activation):
     r = torch.randn_like(out)
     loss = (out * r).sum()
     loss.backward()
-    save(name, dict(params_and_grads(layer), **{
+    save(TRANSFORMER, name, dict(params_and_grads(layer), **{
         "input.x": x, "input.mask": additive_padding(lengths, T, T), "grad_input.x": x.grad,
         "r.out": r, "out": out, "loss": loss.reshape(1),
     }))
@@ -128,7 +131,7 @@ def decoder_case(name, norm_first):
     r = torch.randn_like(out)
     loss = (out * r).sum()
     loss.backward()
-    save(name, dict(params_and_grads(layer), **{
+    save(TRANSFORMER, name, dict(params_and_grads(layer), **{
         "input.x": x, "input.memory": mem,
         "input.self_mask": additive_padding(tgt_len, T, T) + causal,
         "input.memory_mask": additive_padding(src_len, T, S),
@@ -137,7 +140,8 @@ def decoder_case(name, norm_first):
     }))
 
 
-os.makedirs(OUT, exist_ok=True)
+os.makedirs(ATTENTION, exist_ok=True)
+os.makedirs(TRANSFORMER, exist_ok=True)
 mha_case()
 encoder_case("encoder_post_relu", False, "relu")
 encoder_case("encoder_pre_gelu", True, "gelu")

@@ -8,6 +8,7 @@ import (
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/datasets/vocab"
 	classifier "github.com/triadml/triad/models/classify"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/rnn"
 	"github.com/triadml/triad/train"
 )
@@ -94,7 +95,7 @@ func (c Config) crossValidated() bool { return c.Dataset == "rt-polarity" }
 func (c Config) model(vocabSize, classes int) classifier.Config {
 	return classifier.Config{Encoder: classifier.Encoder(c.Encoder), Vocab: vocabSize, Classes: classes, Embed: c.Embed, EmbedStd: c.EmbedStd,
 		Hidden: c.Hidden, Cell: rnn.Cell(c.Cell), Layers: c.Layers, AttnDim: c.AttnDim, Heads: c.Heads, FF: c.FF,
-		Pool: classifier.Pool(c.Pool), Dropout: c.Dropout, Pad: vocab.PadID, Unk: vocab.UnkID, BOS: vocab.BOSID}
+		Pool: classifier.Pool(c.Pool), Dropout: c.Dropout, Tokens: decode.Tokens{Pad: vocab.PadID, Unk: vocab.UnkID, BOS: vocab.BOSID}}
 }
 
 // tokenize splits a sentence at the configured level.

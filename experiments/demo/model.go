@@ -1,20 +1,20 @@
 package demo
 
 import (
-	"math/rand/v2"
-
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/models/seq2seq"
+	"github.com/triadml/triad/models/transformer"
 	"github.com/triadml/triad/train"
 )
 
-// tokens are the special ids of both vocabularies (unk follows them).
-var tokens = attention.Tokens{Pad: 0, BOS: 1, EOS: 2}
+// tokens are the special ids of both vocabularies.
+var tokens = decode.Tokens{Pad: 0, BOS: 1, EOS: 2, Unk: unk}
 
 // targetChars is the alphabet of ISO dates.
 const targetChars = "-0123456789"
@@ -25,15 +25,6 @@ const tgtLen = len(datasets.DateISO) + 1
 // greedyChunk is the number of sources decoded together by greedy decoding.
 const greedyChunk = 250
 
-// program is a compiled teacher-forced program of either model.
-type program interface {
-	Feed(srcs, tgts [][]int) (int, error)
-	SetNoise(*rand.Rand)
-	Run() error
-	Output(string) (*tensor.Dense, error)
-	Close() error
-}
-
 // model is a network of cfg.Model over its parameters, with the vocabularies it
 // reads and writes and a step decoder over the same weights.
 type model struct {
@@ -41,8 +32,8 @@ type model struct {
 	store    *graph.Store
 	src, tgt charVocab
 	srcLen   int // the longest source, rounded up to 8: the largest source bucket
-	build    func(mode graph.Mode, batch, srcLen int) (program, error)
-	decoder  attention.StepModel
+	build    func(mode graph.Mode, batch, srcLen int) (seq2seq.PairProgram, error)
+	decoder  decode.StepModel
 }
 
 // newModel builds cfg's network with freshly initialised weights.
@@ -52,26 +43,26 @@ func newModel(cfg Config) (*model, error) {
 		store: graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))}
 	switch cfg.Model {
 	case "rnn":
-		net, err := attention.NewSeq2Seq(m.store, attention.Seq2SeqConfig{
+		net, err := seq2seq.New(m.store, seq2seq.Config{
 			SrcVocab: m.src.size(), TgtVocab: m.tgt.size(), Embed: cfg.Embed, Hidden: cfg.Hidden, AttnDim: cfg.AttnDim,
 			Cell: rnn.Cell(cfg.Cell), Bidirectional: true, Attention: cfg.Attention, Dropout: cfg.Dropout, Tokens: tokens,
 		})
 		if err != nil {
 			return nil, train.Usage(err)
 		}
-		m.build = func(mode graph.Mode, batch, srcLen int) (program, error) {
+		m.build = func(mode graph.Mode, batch, srcLen int) (seq2seq.PairProgram, error) {
 			return net.Build(m.store, mode, batch, srcLen, tgtLen, cfg.LabelSmoothing)
 		}
 		m.decoder = net.NewDecoder(m.store)
 	case "transformer":
-		net, err := attention.NewTransformer(m.store, attention.TransformerConfig{
+		net, err := transformer.New(m.store, transformer.Config{
 			SrcVocab: m.src.size(), TgtVocab: m.tgt.size(), Dim: cfg.Dim, Heads: cfg.Heads, FF: cfg.FF,
 			EncoderLayers: cfg.Layers, DecoderLayers: cfg.Layers, Dropout: cfg.Dropout, MaxLen: m.srcLen, Tokens: tokens,
 		})
 		if err != nil {
 			return nil, train.Usage(err)
 		}
-		m.build = func(mode graph.Mode, batch, srcLen int) (program, error) {
+		m.build = func(mode graph.Mode, batch, srcLen int) (seq2seq.PairProgram, error) {
 			return net.Build(m.store, mode, batch, srcLen, tgtLen, cfg.LabelSmoothing)
 		}
 		m.decoder = net.NewDecoder(m.store)
@@ -82,15 +73,15 @@ func newModel(cfg Config) (*model, error) {
 }
 
 // greedy decodes sources greedily, greedyChunk at a time.
-func (m *model) greedy(srcs []string) ([]attention.Hypothesis, error) {
-	var out []attention.Hypothesis
+func (m *model) greedy(srcs []string) ([]decode.Hypothesis, error) {
+	var out []decode.Hypothesis
 	for lo := 0; lo < len(srcs); lo += greedyChunk {
 		hi := min(lo+greedyChunk, len(srcs))
 		ids := make([][]int, hi-lo)
 		for i, s := range srcs[lo:hi] {
 			ids[i] = m.src.encode(s)
 		}
-		hyps, err := attention.Greedy(m.decoder, ids, m.options())
+		hyps, err := decode.Greedy(m.decoder, ids, m.options())
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +95,7 @@ func (m *model) greedy(srcs []string) ([]attention.Hypothesis, error) {
 func (m *model) beamSearch(src string, beam int) (string, error) {
 	opt := m.options()
 	opt.Beam, opt.Alpha = beam, m.cfg.LengthPenalty
-	hyps, err := attention.BeamSearch(m.decoder, m.src.encode(src), opt)
+	hyps, err := decode.BeamSearch(m.decoder, m.src.encode(src), opt)
 	if err != nil || len(hyps) == 0 {
 		return "", err
 	}
@@ -112,8 +103,8 @@ func (m *model) beamSearch(src string, beam int) (string, error) {
 }
 
 // options are the settings of greedy decoding.
-func (m *model) options() attention.DecodeOptions {
-	return attention.DecodeOptions{BOS: tokens.BOS, EOS: tokens.EOS, MaxLen: tgtLen}
+func (m *model) options() decode.Options {
+	return decode.Options{BOS: tokens.BOS, EOS: tokens.EOS, MaxLen: tgtLen}
 }
 
 // close frees the decoder's compiled programs.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/metrics/report"
 	"github.com/triadml/triad/train"
 )
 
@@ -128,7 +128,7 @@ func (t *task) heatmaps(s *train.Session) ([]string, error) {
 			outLabels = append(outLabels, "</s>")
 		}
 		title := fmt.Sprintf("%q -> %q", src, got)
-		if err := attention.Heatmap(s.Path(name), h[0].Weights, characters(src), outLabels, title); err != nil {
+		if err := report.Heatmap(s.Path(name), h[0].Weights, characters(src), outLabels, title); err != nil {
 			return nil, err
 		}
 		names = append(names, name)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/seq2seq"
 	"github.com/triadml/triad/train"
 )
 
@@ -18,7 +19,7 @@ const poolBatches = 16
 // task trains the model on fresh dates and evaluates it on held-out ones.
 type task struct {
 	*model
-	progs    *graph.Programs[int, program] // training programs by source length
+	progs    *graph.Programs[int, seq2seq.PairProgram] // training programs by source length
 	test     []datasets.DatePair
 	held     map[string]bool // the held-out sources, never trained on
 	pool     []datasets.DatePair
@@ -40,7 +41,7 @@ func newTask(cfg Config) (*task, error) {
 			t.test = append(t.test, p)
 		}
 	}
-	t.progs = graph.NewPrograms(func(srcLen int) (program, error) {
+	t.progs = graph.NewPrograms(func(srcLen int) (seq2seq.PairProgram, error) {
 		return m.build(graph.Train, cfg.Batch, srcLen)
 	})
 	return t, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/datasets/vocab"
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/pointer"
 	"github.com/triadml/triad/train"
 )
@@ -127,7 +128,7 @@ func (c Config) Validate() error {
 func (c Config) model(vocabSize int) pointer.Config {
 	return pointer.Config{Vocab: vocabSize, Embed: c.Embed, Hidden: c.Hidden, AttnDim: c.AttnDim, Dropout: c.Dropout,
 		Copy: c.Copy, StateFirst: c.StateFirst, ShareEmbeddings: c.Share, TieOutput: c.Tie,
-		Tokens: pointer.Tokens{Pad: vocab.PadID, Unk: vocab.UnkID, BOS: vocab.BOSID, EOS: vocab.EOSID}}
+		Tokens: decode.Tokens{Pad: vocab.PadID, Unk: vocab.UnkID, BOS: vocab.BOSID, EOS: vocab.EOSID}}
 }
 
 // modelName names the configured model.

@@ -5,30 +5,29 @@ import (
 	"strings"
 
 	"github.com/triadml/triad/datasets/vocab"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/pointer"
 )
 
-// stepModel returns d under the decoding constraints of o: without <unk>,
+// constrain returns opt under the decoding constraints of o: without <unk>,
 // without repeated words or trigrams.
-func (o DecodeOptions) stepModel(d *pointer.Decoder) (attention.StepModel, error) {
-	var m attention.StepModel = d
+func (o DecodeOptions) constrain(opt decode.Options) decode.Options {
 	if o.NoUnk {
-		m = pointer.ForbidTokens(m, vocab.UnkID)
+		opt.Forbid = []int{vocab.UnkID}
 	}
 	switch {
 	case o.NoRepeatWords:
-		return pointer.NoRepeatNgrams(m, 1, vocab.BOSID, vocab.EOSID)
+		opt.NoRepeatNgram = 1
 	case o.NoRepeatTrigram:
-		return pointer.NoRepeatNgrams(m, 3, vocab.BOSID, vocab.EOSID)
+		opt.NoRepeatNgram = 3
 	}
-	return m, nil
+	return opt
 }
 
 // search returns the options of beam search (and of greedy decoding with a beam
-// of 1).
-func (o DecodeOptions) search() attention.DecodeOptions {
-	return attention.DecodeOptions{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: o.MaxDecode, Beam: o.Beam, Alpha: o.LengthPenalty}
+// of 1), under the decoding constraints.
+func (o DecodeOptions) search() decode.Options {
+	return o.constrain(decode.Options{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: o.MaxDecode, Beam: o.Beam, Alpha: o.LengthPenalty})
 }
 
 // decodeChunk is the number of articles decoded together greedily.
@@ -40,14 +39,14 @@ func (t *task) decodeGreedy(idx []int) ([]string, error) {
 	order := append([]int(nil), idx...)
 	sort.SliceStable(order, func(a, b int) bool { return len(t.valid[order[a]].src) < len(t.valid[order[b]].src) })
 	byPair := map[int]string{}
-	opt := attention.DecodeOptions{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: t.cfg.MaxDecode}
+	opt := t.cfg.constrain(decode.Options{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: t.cfg.MaxDecode})
 	for lo := 0; lo < len(order); lo += decodeChunk {
 		chunk := order[lo:min(lo+decodeChunk, len(order))]
 		srcs := make([][]int, len(chunk))
 		for i, j := range chunk {
 			srcs[i] = t.valid[j].src
 		}
-		hyps, err := attention.Greedy(t.dec, srcs, opt)
+		hyps, err := decode.Greedy(t.decoder, srcs, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +77,7 @@ func headline(voc *vocab.Vocab, ids []int, oovs []string) string {
 
 // decodeArticle returns the headline of one article's words ("" for none), cut
 // to maxSrc words, with beam search or, for a beam of 1, greedily.
-func decodeArticle(m attention.StepModel, voc *vocab.Vocab, words []string, maxSrc int, opt attention.DecodeOptions) (string, error) {
+func decodeArticle(m decode.StepModel, voc *vocab.Vocab, words []string, maxSrc int, opt decode.Options) (string, error) {
 	if len(words) == 0 {
 		return "", nil
 	}
@@ -86,12 +85,12 @@ func decodeArticle(m attention.StepModel, voc *vocab.Vocab, words []string, maxS
 		words = words[:maxSrc]
 	}
 	src, oovs := pointer.ExtendSource(words, voc.ID, voc.Len())
-	var hyps []attention.Hypothesis
+	var hyps []decode.Hypothesis
 	var err error
 	if opt.Beam > 1 {
-		hyps, err = attention.BeamSearch(m, src, opt)
+		hyps, err = decode.BeamSearch(m, src, opt)
 	} else {
-		hyps, err = attention.Greedy(m, [][]int{src}, opt)
+		hyps, err = decode.Greedy(m, [][]int{src}, opt)
 	}
 	if err != nil || len(hyps) == 0 {
 		return "", err

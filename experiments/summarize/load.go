@@ -55,13 +55,10 @@ func (s *Summarizer) Summarize(articles []string, opts DecodeOptions) ([]string,
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	m, err := opts.stepModel(s.dec)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]string, len(articles))
 	for i, a := range articles {
-		if out[i], err = decodeArticle(m, s.voc, normaliseArticle(a), s.cfg.MaxSrc, opts.search()); err != nil {
+		var err error
+		if out[i], err = decodeArticle(s.dec, s.voc, normaliseArticle(a), s.cfg.MaxSrc, opts.search()); err != nil {
 			if len(articles) > 1 {
 				err = errors.Wrapf(err, "article %d", i)
 			}

@@ -13,7 +13,7 @@ import (
 	"github.com/triadml/triad/internal/atomicfile"
 	"github.com/triadml/triad/metrics"
 	"github.com/triadml/triad/metrics/report"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/train"
 )
 
@@ -182,7 +182,7 @@ func (t *task) decodeBeam(ctx context.Context, s *Summary, n int) ([]string, err
 			return nil, train.ErrInterrupted
 		}
 		p := t.valid[i]
-		hyps, err := attention.BeamSearch(t.dec, p.src, opt)
+		hyps, err := decode.BeamSearch(t.decoder, p.src, opt)
 		if err != nil {
 			return nil, errors.Wrapf(err, "validation pair %d", i)
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/triadml/triad/datasets/vocab"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/metrics"
-	"github.com/triadml/triad/models/attention"
 	"github.com/triadml/triad/models/pointer"
 	"github.com/triadml/triad/train"
 )
@@ -32,9 +31,8 @@ type task struct {
 	shapes       []batch.Shape
 	progs, evals *programs
 	decoder      *pointer.Decoder
-	dec          attention.StepModel // the decoder under the decoding constraints
-	evalIdx      []int               // validation pairs decoded at each evaluation
-	steps        *batch.Steps        // the batch of each step
+	evalIdx      []int        // validation pairs decoded at each evaluation
+	steps        *batch.Steps // the batch of each step
 }
 
 func newTask(cfg Config, model *pointer.Model, store *graph.Store, voc *vocab.Vocab, trainSet, validSet []pair) (*task, error) {
@@ -46,10 +44,6 @@ func newTask(cfg Config, model *pointer.Model, store *graph.Store, voc *vocab.Vo
 	t := &task{cfg: cfg, model: model, store: store, voc: voc, train: trainSet, valid: validSet,
 		progs: build(graph.Train), evals: build(graph.Eval), decoder: model.NewDecoder(store)}
 	var err error
-	if t.dec, err = cfg.DecodeOptions.stepModel(t.decoder); err != nil {
-		t.close()
-		return nil, err
-	}
 	lengths := func(set []pair) (src, tgt []int) {
 		for _, p := range set {
 			src = append(src, len(p.src))

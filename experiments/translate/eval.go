@@ -13,7 +13,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/triadml/triad/metrics"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/train"
 )
 
@@ -97,7 +97,7 @@ func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
 	if beam && t.cfg.Beam > 1 {
 		ev.beamSize = t.cfg.Beam
 		t0 := time.Now()
-		bh := make([]attention.Hypothesis, len(t.valSrc))
+		bh := make([]decode.Hypothesis, len(t.valSrc))
 		for i, s := range t.valSrc {
 			if ctx.Err() != nil {
 				return nil, train.ErrInterrupted
@@ -116,7 +116,7 @@ func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
 }
 
 // texts detokenises the validation hypotheses.
-func (t *task) texts(hyps []attention.Hypothesis) []string {
+func (t *task) texts(hyps []decode.Hypothesis) []string {
 	out := make([]string, len(hyps))
 	for i, h := range hyps {
 		out[i] = t.tgt.text(h.Tokens, unkReplacer(t.cfg, t.src, t.valSrcToks[i], h))

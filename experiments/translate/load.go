@@ -7,7 +7,8 @@ import (
 
 	"github.com/pkg/errors"
 
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/metrics/report"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/train"
 )
 
@@ -141,7 +142,7 @@ func (t *Translator) Decode(sentences []string, opts DecodeOptions) []Translatio
 	case size <= 0:
 		size = 32
 	}
-	hyps := make([]attention.Hypothesis, len(sentences))
+	hyps := make([]decode.Hypothesis, len(sentences))
 	for lo := 0; lo < len(todo); lo += size {
 		t.decodeGroup(todo[lo:min(lo+size, len(todo))], ids, hyps, out, opts)
 	}
@@ -162,7 +163,7 @@ func (t *Translator) Decode(sentences []string, opts DecodeOptions) []Translatio
 
 // decodeGroup decodes the sentences group (indices into ids) together, or one
 // by one when that fails, to find the sentence that fails (its Err in out).
-func (t *Translator) decodeGroup(group []int, ids [][]int, hyps []attention.Hypothesis, out []Translation, opts DecodeOptions) {
+func (t *Translator) decodeGroup(group []int, ids [][]int, hyps []decode.Hypothesis, out []Translation, opts DecodeOptions) {
 	if len(group) > 1 {
 		srcs := make([][]int, len(group))
 		for k, i := range group {
@@ -187,7 +188,7 @@ func (t *Translator) decodeGroup(group []int, ids [][]int, hyps []attention.Hypo
 
 // decode decodes sources (greedily, or one source with beam search), turning a
 // panic of the graph machinery into an error.
-func (t *Translator) decode(srcs [][]int, opts DecodeOptions) (hyps []attention.Hypothesis, err error) {
+func (t *Translator) decode(srcs [][]int, opts DecodeOptions) (hyps []decode.Hypothesis, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errors.Errorf("decoding failed: %v", r)
@@ -195,7 +196,7 @@ func (t *Translator) decode(srcs [][]int, opts DecodeOptions) (hyps []attention.
 	}()
 	if opts.Beam > 1 {
 		h, err := t.m.beam(srcs[0], opts.Beam, opts.LengthPenalty)
-		return []attention.Hypothesis{h}, err
+		return []decode.Hypothesis{h}, err
 	}
 	// pad the batch to a power of two rows with copies of its first source, so
 	// that a few compiled programs serve every batch size
@@ -220,5 +221,5 @@ func (tr Translation) Heatmap(path, title string) error {
 	if len(tr.Output) == 0 || len(tr.Output) != len(tr.Attention) {
 		return errors.Errorf("no attention weights to draw (%d output tokens, %d rows)", len(tr.Output), len(tr.Attention))
 	}
-	return attention.Heatmap(path, tr.Attention, tr.Source, tr.Output, title)
+	return report.Heatmap(path, tr.Attention, tr.Source, tr.Output, title)
 }

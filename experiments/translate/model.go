@@ -2,40 +2,32 @@ package translate
 
 import (
 	"context"
-	"math/rand/v2"
 	"sort"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/models/seq2seq"
+	"github.com/triadml/triad/models/transformer"
 	"github.com/triadml/triad/train"
 )
-
-// program is a compiled teacher-forced program of either model.
-type program interface {
-	Feed(srcs, tgts [][]int) (int, error)
-	SetNoise(*rand.Rand)
-	Run() error
-	Output(string) (*tensor.Dense, error)
-	Close() error
-}
 
 // model is a translation model with its parameters, a builder of teacher-forced
 // programs and a step decoder.
 type model struct {
 	cfg   Config
 	store *graph.Store
-	build func(mode graph.Mode, batch, srcLen, tgtLen int, labelSmoothing float64) (program, error)
+	build func(mode graph.Mode, batch, srcLen, tgtLen int, labelSmoothing float64) (seq2seq.PairProgram, error)
 	// decoder decodes step by step with the cheapest padding.
-	decoder attention.StepModel
+	decoder decode.StepModel
 	// modelDecoder is a reference for decoder: for the Transformer, the decoder
 	// that recomputes the prefix padded to the maximum length, of which decoder's
 	// shorter padding must be an equivalent.
-	modelDecoder attention.StepModel
-	newDecoders  func() (decoder, modelDecoder attention.StepModel)
+	modelDecoder decode.StepModel
+	newDecoders  func() (decoder, modelDecoder decode.StepModel)
 	// maxSrc is the longest source the model reads and maxTgt the longest padded
 	// target row (tokens plus BOS or EOS).
 	maxSrc, maxTgt int
@@ -48,22 +40,22 @@ func newModel(cfg Config, srcVocab, tgtVocab int) (*model, error) {
 	m := &model{cfg: cfg, store: store, maxSrc: cfg.MaxLen, maxTgt: cfg.MaxLen + 1}
 	switch cfg.Model {
 	case "gru-attn":
-		s2s, err := attention.NewSeq2Seq(store, attention.Seq2SeqConfig{
+		s2s, err := seq2seq.New(store, seq2seq.Config{
 			SrcVocab: srcVocab, TgtVocab: tgtVocab, Embed: cfg.Embed, Hidden: cfg.Hidden, AttnDim: cfg.AttnDim,
 			Cell: rnn.GRU, Bidirectional: true, Attention: "bahdanau", Dropout: cfg.Dropout, Tokens: specials,
 		})
 		if err != nil {
 			return nil, err
 		}
-		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (program, error) {
+		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (seq2seq.PairProgram, error) {
 			return s2s.Build(store, mode, batch, srcLen, tgtLen, ls)
 		}
-		m.newDecoders = func() (attention.StepModel, attention.StepModel) {
+		m.newDecoders = func() (decode.StepModel, decode.StepModel) {
 			d := s2s.NewDecoder(store)
 			return d, d
 		}
 	case "transformer":
-		tf, err := attention.NewTransformer(store, attention.TransformerConfig{
+		tf, err := transformer.New(store, transformer.Config{
 			SrcVocab: srcVocab, TgtVocab: tgtVocab, Dim: cfg.Dim, Heads: cfg.Heads, FF: cfg.FF,
 			EncoderLayers: cfg.Layers, DecoderLayers: cfg.Layers, Dropout: cfg.Dropout, PreLN: cfg.PreLN,
 			MaxLen: cfg.MaxLen + 1, Positions: cfg.Positions, TieOutput: cfg.TieOutput, Tokens: specials,
@@ -71,10 +63,10 @@ func newModel(cfg Config, srcVocab, tgtVocab int) (*model, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (program, error) {
+		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (seq2seq.PairProgram, error) {
 			return tf.Build(store, mode, batch, srcLen, tgtLen, ls)
 		}
-		m.newDecoders = func() (attention.StepModel, attention.StepModel) {
+		m.newDecoders = func() (decode.StepModel, decode.StepModel) {
 			ref := tf.NewDecoder(store)
 			ref.PrefixBucket = tf.Config.MaxLen
 			return tf.NewDecoder(store), ref
@@ -96,7 +88,7 @@ func (m *model) resetDecoders() {
 
 // closeDecoders frees the decoders' compiled programs.
 func (m *model) closeDecoders() {
-	for _, d := range []attention.StepModel{m.decoder, m.modelDecoder} {
+	for _, d := range []decode.StepModel{m.decoder, m.modelDecoder} {
 		if c, ok := d.(interface{ Close() error }); ok {
 			_ = c.Close() // only frees memory
 		}
@@ -110,14 +102,14 @@ func (m *model) decodeLimit(srcLen int) int {
 }
 
 // options returns the decoding options for sources of at most srcLen tokens.
-func (m *model) options(srcLen int) attention.DecodeOptions {
-	return attention.DecodeOptions{BOS: specials.BOS, EOS: specials.EOS, MaxLen: m.decodeLimit(srcLen)}
+func (m *model) options(srcLen int) decode.Options {
+	return decode.Options{BOS: specials.BOS, EOS: specials.EOS, MaxLen: m.decodeLimit(srcLen)}
 }
 
 // clip cuts a greedy hypothesis decoded together with longer sources to the
 // decoding limit of its own source, so that a translation does not depend on
 // the other sources of its batch (greedy decoding treats rows independently).
-func (m *model) clip(h attention.Hypothesis, srcLen int) attention.Hypothesis {
+func (m *model) clip(h decode.Hypothesis, srcLen int) decode.Hypothesis {
 	limit := m.decodeLimit(srcLen)
 	if len(h.Weights) <= limit {
 		return h
@@ -130,12 +122,12 @@ func (m *model) clip(h attention.Hypothesis, srcLen int) attention.Hypothesis {
 
 // greedy decodes a batch of non-empty sources together, each hypothesis clipped
 // to its own source's limit.
-func (m *model) greedy(srcs [][]int) ([]attention.Hypothesis, error) {
+func (m *model) greedy(srcs [][]int) ([]decode.Hypothesis, error) {
 	longest := 0
 	for _, s := range srcs {
 		longest = max(longest, len(s))
 	}
-	hyps, err := attention.Greedy(m.decoder, srcs, m.options(longest))
+	hyps, err := decode.Greedy(m.decoder, srcs, m.options(longest))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +140,7 @@ func (m *model) greedy(srcs [][]int) ([]attention.Hypothesis, error) {
 // greedyAll decodes sources greedily in batches of the evaluation size, grouped
 // by length; an empty source gives an empty hypothesis. It stops between
 // batches when ctx is cancelled.
-func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]attention.Hypothesis, error) {
+func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]decode.Hypothesis, error) {
 	order := make([]int, 0, len(srcs))
 	for i, s := range srcs {
 		if len(s) > 0 {
@@ -156,7 +148,7 @@ func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]attention.Hypoth
 		}
 	}
 	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
-	out := make([]attention.Hypothesis, len(srcs))
+	out := make([]decode.Hypothesis, len(srcs))
 	for lo := 0; lo < len(order); lo += m.cfg.EvalBatch {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
@@ -179,19 +171,19 @@ func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]attention.Hypoth
 
 // beam decodes one source with beam search and returns the best hypothesis (an
 // empty one for an empty source).
-func (m *model) beam(src []int, beam int, lengthPenalty float64) (attention.Hypothesis, error) {
+func (m *model) beam(src []int, beam int, lengthPenalty float64) (decode.Hypothesis, error) {
 	if len(src) == 0 {
-		return attention.Hypothesis{}, nil
+		return decode.Hypothesis{}, nil
 	}
 	src = cut(src, m.maxSrc)
 	opt := m.options(len(src))
 	opt.Beam, opt.Alpha = beam, lengthPenalty
-	hyps, err := attention.BeamSearch(m.decoder, src, opt)
+	hyps, err := decode.BeamSearch(m.decoder, src, opt)
 	if err != nil {
-		return attention.Hypothesis{}, err
+		return decode.Hypothesis{}, err
 	}
 	if len(hyps) == 0 {
-		return attention.Hypothesis{}, nil
+		return decode.Hypothesis{}, nil
 	}
 	return hyps[0], nil
 }

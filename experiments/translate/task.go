@@ -11,6 +11,7 @@ import (
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/seq2seq"
 	"github.com/triadml/triad/train"
 )
 
@@ -28,10 +29,10 @@ type task struct {
 	dropped            int
 	bucketer           *batch.Bucketer
 	shapes             []batch.Shape
-	progs              *graph.Programs[batch.Shape, program]
-	evals              *graph.Programs[[3]int, program] // rows, source and target lengths
-	steps              *batch.Steps                     // the batch of each step
-	done               int                              // steps trained so far (the step of the next evaluation)
+	progs              *graph.Programs[batch.Shape, seq2seq.PairProgram]
+	evals              *graph.Programs[[3]int, seq2seq.PairProgram] // rows, source and target lengths
+	steps              *batch.Steps                                 // the batch of each step
+	done               int                                          // steps trained so far (the step of the next evaluation)
 
 	valSrcToks [][]string // the tokens of each validation source, cut to MaxLen
 	valSrc     [][]int
@@ -43,10 +44,10 @@ type task struct {
 // MaxLen), buckets them by length and encodes the validation pairs.
 func newTask(cfg Config, m *model, src, tgt *side, trainPairs, valPairs []datasets.Pair, dir string, log io.Writer) (*task, error) {
 	t := &task{cfg: cfg, m: m, src: src, tgt: tgt, dir: dir, log: log}
-	t.progs = graph.NewPrograms(func(sh batch.Shape) (program, error) {
+	t.progs = graph.NewPrograms(func(sh batch.Shape) (seq2seq.PairProgram, error) {
 		return m.build(graph.Train, t.microRows(sh), sh.Src, sh.Tgt, cfg.LabelSmoothing)
 	})
-	t.evals = graph.NewPrograms(func(k [3]int) (program, error) {
+	t.evals = graph.NewPrograms(func(k [3]int) (seq2seq.PairProgram, error) {
 		return m.build(graph.Eval, k[0], k[1], k[2], 0)
 	})
 	var srcLens, tgtLens []int
@@ -169,7 +170,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 // runProgram feeds a batch to a teacher-forced program, calls before (if any)
 // with the batch's target tokens, runs the program and returns the tokens and
 // the mean loss per token.
-func runProgram(prog program, srcs, tgts [][]int, before func(n int)) (n int, loss float64, err error) {
+func runProgram(prog seq2seq.PairProgram, srcs, tgts [][]int, before func(n int)) (n int, loss float64, err error) {
 	if n, err = prog.Feed(srcs, tgts); err != nil {
 		return 0, 0, err
 	}

@@ -8,11 +8,11 @@ import (
 
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/datasets/vocab"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 )
 
 // specials are the special ids of both vocabularies.
-var specials = attention.Tokens{Pad: vocab.PadID, BOS: vocab.BOSID, EOS: vocab.EOSID}
+var specials = decode.Tokens{Pad: vocab.PadID, Unk: vocab.UnkID, BOS: vocab.BOSID, EOS: vocab.EOSID}
 
 // side is the text processing of one language: a tokenizer (words, or BPE
 // symbols of the words) and a vocabulary built from the training split.
@@ -140,7 +140,7 @@ func loadSides(dir string, cfg Config) (src, tgt *side, err error) {
 // unkReplacer returns the function that replaces output <unk> number i of h by
 // the source token of largest attention weight, or nil when replacement is off
 // or the vocabulary is not made of words (Luong et al. 2015).
-func unkReplacer(cfg Config, src *side, srcToks []string, h attention.Hypothesis) func(int) string {
+func unkReplacer(cfg Config, src *side, srcToks []string, h decode.Hypothesis) func(int) string {
 	if !cfg.UnkReplace || src.bpe != nil {
 		return nil
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/train"
 )
 
@@ -184,10 +184,10 @@ func TestTransformerResume(t *testing.T) {
 		d.src.voc.Encode(d.src.tokens("Der hund läuft schnell.")),
 		d.src.voc.Encode(d.src.tokens("Die katze schläft hier heute.")),
 	}
-	opt := attention.DecodeOptions{BOS: specials.BOS, EOS: specials.EOS, MaxLen: d.m.maxTgt}
-	fast, err := attention.Greedy(d.m.decoder, srcs, opt)
+	opt := decode.Options{BOS: specials.BOS, EOS: specials.EOS, MaxLen: d.m.maxTgt}
+	fast, err := decode.Greedy(d.m.decoder, srcs, opt)
 	require.NoError(t, err)
-	ref, err := attention.Greedy(d.m.modelDecoder, srcs, opt)
+	ref, err := decode.Greedy(d.m.modelDecoder, srcs, opt)
 	require.NoError(t, err)
 	for i := range fast {
 		require.Equal(t, ref[i].Tokens, fast[i].Tokens)
@@ -198,9 +198,9 @@ func TestTransformerResume(t *testing.T) {
 		}
 	}
 	opt.Beam = 3
-	bf, err := attention.BeamSearch(d.m.decoder, srcs[1], opt)
+	bf, err := decode.BeamSearch(d.m.decoder, srcs[1], opt)
 	require.NoError(t, err)
-	br, err := attention.BeamSearch(d.m.modelDecoder, srcs[1], opt)
+	br, err := decode.BeamSearch(d.m.modelDecoder, srcs[1], opt)
 	require.NoError(t, err)
 	require.Equal(t, br[0].Tokens, bf[0].Tokens)
 }

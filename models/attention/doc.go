@@ -1,4 +1,6 @@
-// Package attention implements attention and Transformers as static graphs.
+// Package attention implements attention itself as static graphs: masks, scaled
+// dot-product and multi-head attention, and the additive and multiplicative
+// attentions of recurrent decoders.
 //
 // Scaled dot-product attention (Vaswani et al. 2017, eq. 1)
 //
@@ -10,34 +12,29 @@
 // KeepMask, PaddingMask, CausalMask and AttentionMask build masks from sequence
 // lengths, outside or inside a graph.
 //
-// Multi-head attention (sec. 3.2.2) projects queries, keys and values with one
-// packed (3E, E) matrix, attends in h heads of width E/h and projects the
-// concatenated heads back; its parameters carry torch.nn.MultiheadAttention's
-// names (in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias).
-// EncoderLayer and DecoderLayer are torch.nn.TransformerEncoderLayer and
-// TransformerDecoderLayer (batch first): post-LN, norm(x + dropout(f(x))), as in
-// the paper, or pre-LN, x + dropout(f(norm(x))) (Xiong et al. 2020), with a
-// ReLU or GELU feed-forward block. Positions are the sinusoids of sec. 3.5
-// (PE(pos, 2i) = sin(pos/10000^(2i/d)), PE(pos, 2i+1) = cos(...)) or a learned
-// table. Transformer assembles an encoder-decoder with optionally shared source
-// and target embeddings and an output layer tied to the target embedding.
+// Multi-head attention (sec. 3.2.2)
 //
-// For recurrent decoders, Additive is Bahdanau et al.'s (2015) score
-// v^T tanh(W_q q + W_k m) and Multiplicative Luong et al.'s (2015) dot and
-// general scores q^T m and q^T W m; they map a query (B, H) over a memory (B, S, H)
-// with a (B, S) padding mask to a context (B, H) and weights (B, S). Seq2Seq is a
-// GRU or LSTM encoder-decoder (models/rnn) with one of them.
+//	head_i = Attention(Q W_q,i, K W_k,i, V W_v,i),   out = [head_1; ..; head_h] W_o
 //
-// Decoding runs a one-step graph that shares the trained weights, the encoder run
-// once per batch of sources (StepModel): Greedy, and BeamSearch with the length
-// penalty of Wu et al. (2016), lp(Y) = ((5+|Y|)/6)^alpha. The Transformer's
-// one-step graph keeps static shapes by recomputing the decoder over the whole
-// prefix, padded to the model's maximum length and causally masked, and picking
-// the current position. Attention weights are graph outputs of every program and
-// every decoding step; Heatmap draws them.
+// projects queries, keys and values with one packed (3E, E) matrix, attends in
+// h heads of width E/h and projects the concatenated heads back; its parameters
+// carry torch.nn.MultiheadAttention's names (in_proj_weight, in_proj_bias,
+// out_proj.weight, out_proj.bias). models/transformer builds its layers on it.
 //
-// Everything is built from the project's own kernels (kernels.go): batched
-// matrix products, head splitting, masked softmax, additive scores, context
-// sums, with float64 gradient checks and parity with PyTorch on shared weights
+// For recurrent decoders (models/seq2seq), Additive is the score of Bahdanau,
+// Cho and Bengio (2015), appendix A.1.2,
+//
+//	e_bs = v^T tanh(W_q q_b + W_k m_bs + b_k)
+//
+// and Multiplicative the dot and general scores of Luong, Pham and Manning
+// (2015), sec. 3.1, e_bs = q_b^T m_bs and q_b^T W_a m_bs; they map a query
+// (B, H) over a memory (B, S, H) with a (B, S) padding mask to the weights
+// a_b = softmax_s(e_b + mask_b) (B, S) and the context c_b = sum_s a_bs m_bs
+// (B, H). Keys computes the memory's side of the score once per source, so that
+// a one-step decoding graph takes it as an input.
+//
+// Everything is built from the package's own kernels (kernels.go): batched
+// matrix products, head splitting, masks, additive scores, context sums, with
+// float64 gradient checks and parity with PyTorch on shared weights
 // (scripts/fixtures_attention.py).
 package attention

@@ -11,7 +11,9 @@ import (
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/losses"
 	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/models/transformer"
 )
 
 // Encoder names a sentence encoder.
@@ -66,10 +68,10 @@ type Config struct {
 	// Dropout is the probability of dropping an embedding or sentence-vector
 	// element, and inside the Transformer's layers, in training.
 	Dropout float64
-	// Pad, Unk and BOS are the ids of the padding token, of the token an empty
-	// sentence becomes and of the token first-token pooling prepends (package
-	// vocab's are 0, 1 and 2).
-	Pad, Unk, BOS int
+	// Tokens are the special ids: Pad the padding token's, Unk that of the
+	// token an empty sentence becomes and BOS that of the token first-token
+	// pooling prepends (package vocab's are 0, 1 and 2); EOS is not read.
+	decode.Tokens
 }
 
 // WithDefaults returns c with its zero fields set to their defaults, or an error
@@ -137,7 +139,7 @@ type Classifier struct {
 	RNN  *rnn.RNN
 	Attn *SelfAttentivePool
 	// Layers make the Transformer encoder.
-	Layers []*attention.EncoderLayer
+	Layers []*transformer.EncoderLayer
 	Out    *graph.Linear
 }
 
@@ -177,9 +179,9 @@ func New(s *graph.Store, cfg Config) (*Classifier, error) {
 			return nil, err
 		}
 		c.Embed = &graph.Embedding{Weight: w, Num: cfg.Vocab, Dim: cfg.Embed}
-		lc := attention.LayerConfig{Dim: cfg.Embed, Heads: cfg.Heads, FF: cfg.FF, Dropout: cfg.Dropout}
+		lc := transformer.LayerConfig{Dim: cfg.Embed, Heads: cfg.Heads, FF: cfg.FF, Dropout: cfg.Dropout}
 		for i := 0; i < cfg.Layers; i++ {
-			l, err := attention.NewEncoderLayer(s, fmt.Sprintf("encoder.layers.%d", i), lc)
+			l, err := transformer.NewEncoderLayer(s, fmt.Sprintf("encoder.layers.%d", i), lc)
 			if err != nil {
 				return nil, err
 			}
@@ -281,7 +283,7 @@ func (c *Classifier) Build(s *graph.Store, mode graph.Mode, batch, length int) (
 		p.ids = tensor.New(tensor.WithShape(batch, length), tensor.Of(tensor.Int))
 		p.keep, p.avg = graph.NewDense(dt, batch, length), graph.NewDense(dt, batch, length)
 		x := graph.Scale(b, c.Embed.Forward(b, ids), math.Sqrt(float64(c.Config.Embed)))
-		x = graph.Dropout(b, attention.SinusoidalPositions{}.Add(b, x), c.Config.Dropout)
+		x = graph.Dropout(b, transformer.SinusoidalPositions{}.Add(b, x), c.Config.Dropout)
 		mask := attention.AttentionMask(b, keep, length, false)
 		var attn *G.Node
 		for _, l := range c.Layers {

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/rnn"
 	"github.com/triadml/triad/solvers"
 )
@@ -127,7 +128,7 @@ func TestSelfAttentivePoolPadding(t *testing.T) {
 
 func tinyConfig(enc Encoder) Config {
 	return Config{Encoder: enc, Vocab: 9, Classes: 3, Embed: 4, Hidden: 3, AttnDim: 5, Heads: 2, FF: 6,
-		Dropout: 0.3, Pad: 0, Unk: 1, BOS: 2}
+		Dropout: 0.3, Tokens: decode.Tokens{Pad: 0, Unk: 1, BOS: 2}}
 }
 
 var (

@@ -18,7 +18,7 @@
 //
 // The Transformer encoder (Vaswani et al. 2017) embeds the tokens, scales them
 // by sqrt(d), adds the sinusoidal positions of sec. 3.5 and applies L encoder
-// layers of package attention with a padding mask on the keys. The sentence
+// layers of package transformer with a padding mask on the keys. The sentence
 // vector is the mean of the outputs over the real tokens, or the output at the
 // first position, where a <bos> token is prepended to every sentence as BERT's
 // [CLS] is (Devlin et al. 2019).

@@ -11,96 +11,11 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/solvers"
 )
 
 func exp(x float64) float64 { return math.Exp(x) }
-
-// cycleModel is a StepModel that ignores its source and prefers, after token x,
-// next[x] (probability 0.5), then token 4 (0.3), then EOS (0.01): left alone it
-// repeats 2 3 2 3 ... .
-type cycleModel struct{}
-
-const cycleBOS, cycleEOS = 0, 1
-
-var cycleNext = map[int]int{cycleBOS: 2, 2: 3, 3: 2, 4: 2}
-
-type rowsState int
-
-func (s rowsState) Rows() int { return int(s) }
-func (s rowsState) Select(rows []int) (attention.DecodeState, error) {
-	return rowsState(len(rows)), nil
-}
-
-func (cycleModel) Encode(srcs [][]int) (attention.DecodeState, error) {
-	return rowsState(len(srcs)), nil
-}
-
-func (cycleModel) Step(st attention.DecodeState, tokens []int) (attention.StepOutput, attention.DecodeState, error) {
-	out := attention.StepOutput{}
-	for _, tok := range tokens {
-		lp := []float64{math.Inf(-1), math.Log(0.01), math.Inf(-1), math.Inf(-1), math.Log(0.3)}
-		if nx, ok := cycleNext[tok]; ok && nx != 4 {
-			lp[nx] = math.Log(0.5)
-		}
-		out.LogProbs = append(out.LogProbs, lp)
-		out.Weights = append(out.Weights, []float64{1})
-	}
-	return out, st, nil
-}
-
-// repeatedTrigram returns the first trigram that occurs twice in s, if any.
-func repeatedTrigram(s []int) ([3]int, bool) {
-	seen := map[[3]int]bool{}
-	for i := 0; i+3 <= len(s); i++ {
-		g := [3]int{s[i], s[i+1], s[i+2]}
-		if seen[g] {
-			return g, true
-		}
-		seen[g] = true
-	}
-	return [3]int{}, false
-}
-
-func TestNoRepeatTrigrams(t *testing.T) {
-	opt := attention.DecodeOptions{BOS: cycleBOS, EOS: cycleEOS, MaxLen: 12, Beam: 3, Alpha: 1}
-	plain, err := attention.Greedy(cycleModel{}, [][]int{{5}}, opt)
-	require.NoError(t, err)
-	_, rep := repeatedTrigram(plain[0].Tokens)
-	require.True(t, rep, "without blocking the cycle repeats: %v", plain[0].Tokens)
-
-	blocked, err := NoRepeatNgrams(cycleModel{}, 3, cycleBOS, cycleEOS)
-	require.NoError(t, err)
-	hyps, err := attention.Greedy(blocked, [][]int{{5}, {6}}, opt)
-	require.NoError(t, err)
-	for _, h := range hyps {
-		g, rep := repeatedTrigram(h.Tokens)
-		require.False(t, rep, "greedy output %v repeats %v", h.Tokens, g)
-	}
-	// 2 3 2 3 would continue with 2, repeating "2 3 2": the next choice is 4
-	require.Equal(t, []int{2, 3, 2, 3, 4}, hyps[0].Tokens[:5])
-	require.Equal(t, hyps[0].Tokens, hyps[1].Tokens, "each row keeps its own history")
-
-	beams, err := attention.BeamSearch(blocked, []int{5}, opt)
-	require.NoError(t, err)
-	require.NotEmpty(t, beams)
-	for _, h := range beams {
-		g, rep := repeatedTrigram(h.Tokens)
-		require.False(t, rep, "beam hypothesis %v repeats %v", h.Tokens, g)
-	}
-	unblocked, err := attention.BeamSearch(cycleModel{}, []int{5}, opt)
-	require.NoError(t, err)
-	_, rep = repeatedTrigram(unblocked[0].Tokens)
-	require.True(t, rep, "without blocking the best beam repeats: %v", unblocked[0].Tokens)
-	// after 2 3 2 3 4 2 3 every word would repeat a trigram: only EOS is left
-	require.Equal(t, []int{2, 3, 2, 3, 4, 2, 3}, hyps[0].Tokens)
-	require.True(t, hyps[0].Finished)
-	require.Equal(t, hyps[0].Tokens, beams[0].Tokens)
-
-	_, err = NoRepeatNgrams(cycleModel{}, 0, cycleBOS, cycleEOS)
-	require.Error(t, err)
-}
 
 // copyExample draws a copy-task pair: a source of 3 to 6 words, each outside
 // the vocabulary with the example's own probability (so some sources are all
@@ -175,8 +90,8 @@ func checkCopiesUnknownWords(t *testing.T, stateFirst bool) {
 		}
 	}
 	d := m.NewDecoder(s)
-	dopt := attention.DecodeOptions{BOS: testTokens.BOS, EOS: testTokens.EOS, MaxLen: 10, Beam: 3}
-	hyps, err := attention.Greedy(d, tests, dopt)
+	dopt := decode.Options{BOS: testTokens.BOS, EOS: testTokens.EOS, MaxLen: 10, Beam: 3}
+	hyps, err := decode.Greedy(d, tests, dopt)
 	require.NoError(t, err)
 	exact := 0
 	for i, h := range hyps {
@@ -189,7 +104,7 @@ func checkCopiesUnknownWords(t *testing.T, stateFirst bool) {
 		}
 	}
 	require.GreaterOrEqual(t, exact, len(tests)-2, "exact copies")
-	beam, err := attention.BeamSearch(d, []int{v, v + 1, v + 2, v + 3}, dopt)
+	beam, err := decode.BeamSearch(d, []int{v, v + 1, v + 2, v + 3}, dopt)
 	require.NoError(t, err)
 	require.Equal(t, []int{v, v + 1, v + 2, v + 3}, beam[0].Tokens)
 
@@ -231,31 +146,4 @@ func TestExtend(t *testing.T) {
 	ids, oovs = ExtendSource([]string{"x"}, func(w string) (int, bool) { id, ok := big[w]; return id, ok }, 7)
 	require.Equal(t, []int{7}, ids)
 	require.Equal(t, []string{"x"}, oovs)
-}
-
-func TestForbidTokensAndNoRepeatedWords(t *testing.T) {
-	opt := attention.DecodeOptions{BOS: cycleBOS, EOS: cycleEOS, MaxLen: 6}
-	hyps, err := attention.Greedy(ForbidTokens(cycleModel{}, 3), [][]int{{5}}, opt)
-	require.NoError(t, err)
-	// without token 3 the cycle goes 2, then 4 (the second choice), then 2 ...
-	require.Equal(t, []int{2, 4, 2, 4, 2, 4}, hyps[0].Tokens)
-
-	words, err := NoRepeatNgrams(cycleModel{}, 1, cycleBOS, cycleEOS)
-	require.NoError(t, err)
-	hyps, err = attention.Greedy(words, [][]int{{5}, {6}}, opt)
-	require.NoError(t, err)
-	// 2 3, then 2 and 3 are used: 4; then only EOS is left
-	for _, h := range hyps {
-		require.Equal(t, []int{2, 3, 4}, h.Tokens)
-		require.True(t, h.Finished)
-	}
-	beams, err := attention.BeamSearch(words, []int{5}, attention.DecodeOptions{BOS: cycleBOS, EOS: cycleEOS, MaxLen: 6, Beam: 3})
-	require.NoError(t, err)
-	for _, h := range beams {
-		seen := map[int]bool{}
-		for _, tok := range h.Tokens {
-			require.False(t, seen[tok], "hypothesis %v repeats %d", h.Tokens, tok)
-			seen[tok] = true
-		}
-	}
 }

@@ -18,8 +18,8 @@
 //
 // so that the attention which decides what to copy has read the word just
 // written. Without StateFirst the decoder runs in Bahdanau order, as
-// attention.Seq2Seq: a_t and c_t from s_{t-1}, then s_t = GRU([x_t; c_t],
-// s_{t-1}); the parameters are the same.
+// seq2seq.Model: a_t and c_t from s_{t-1}, then s_t = GRU([x_t; c_t],
+// s_{t-1}); the parameters are the same. Both orders are seq2seq.DecoderStep.
 //
 // P is a distribution over the extended vocabulary: the V words of the fixed
 // vocabulary and the source's out-of-vocabulary words, numbered V, V+1, ... per
@@ -28,7 +28,7 @@
 // -log P(w*_t) over the real (unpadded) target tokens, EOS included. In
 // plain-attention mode (Config.Copy false) p_gen is fixed to 1, P = P_vocab over
 // the fixed vocabulary, out-of-vocabulary targets are the unknown word, and the
-// model is attention.Seq2Seq (bidirectional GRU, Bahdanau attention) with its
+// model is seq2seq.Model (bidirectional GRU, Bahdanau attention) with its
 // parameter names. Coverage (sec. 2.3) is not implemented.
 //
 // The mixture, a scatter of the attention weights onto the extended vocabulary
@@ -39,12 +39,12 @@
 // step and padded to static shapes with masks; the encoder, teacher-forced and
 // one-step decoding graphs share the store's weights.
 //
-// Decoder implements attention.StepModel, so attention.Greedy and
-// attention.BeamSearch (with its length penalty) decode with it, over extended
-// ids. NoRepeatNgrams wraps any StepModel so that no hypothesis repeats one of
-// its own n-grams (trigram blocking, Paulus, Xiong and Socher 2018; n = 1 writes
-// no word twice), and ForbidTokens so that it never writes given tokens (such
-// as the unknown word, which a pointer-generator can replace by a copy).
+// Decoder is a seq2seq.Decoder over the model's encoder and one-step graphs
+// that maps fed-back extended ids to Unk and mixes the copy distribution into
+// every step's log-probabilities, so that decode.Greedy and decode.BeamSearch
+// (with their length penalty, n-gram blocking and forbidden tokens, such as the
+// unknown word, which a pointer-generator can replace by a copy) decode with it
+// over extended ids.
 //
 // Options beyond the paper: ShareEmbeddings (one table for both sides) and
 // TieOutput (the output layer's weight is the target embedding table).

@@ -1,7 +1,7 @@
 package pointer
 
 import (
-	"fmt"
+	"maps"
 	"math"
 
 	"github.com/pkg/errors"
@@ -11,13 +11,10 @@ import (
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/losses"
 	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/models/seq2seq"
 )
-
-// Tokens are the special ids of the vocabulary; each must lie in [0, Vocab).
-type Tokens struct {
-	Pad, Unk, BOS, EOS int
-}
 
 // Config describes a pointer-generator network.
 type Config struct {
@@ -34,7 +31,7 @@ type Config struct {
 	// Dropout is applied to the embeddings and before the output layer in training.
 	Dropout float64
 	// Copy selects the pointer-generator; false is plain attention, p_gen = 1,
-	// which without StateFirst is attention.Seq2Seq with a bidirectional GRU
+	// which without StateFirst is seq2seq.Model with a bidirectional GRU
 	// encoder and Bahdanau attention (and the same parameter names, without
 	// ShareEmbeddings).
 	Copy bool
@@ -49,11 +46,11 @@ type Config struct {
 	// (2017) and Luong et al. (2015): s_t = GRU([x_t; c_{t-1}], s_{t-1}) (c_0 = 0),
 	// then a_t and c_t from s_t, so the attention that chooses what to copy
 	// knows the word just written. False is Bahdanau order (attention from
-	// s_{t-1}, then s_t = GRU([x_t; c_t], s_{t-1})), which attention.Seq2Seq uses.
+	// s_{t-1}, then s_t = GRU([x_t; c_t], s_{t-1})), which seq2seq.Model uses.
 	// The parameters are the same in both orders.
 	StateFirst bool
-	// Tokens are the special ids.
-	Tokens Tokens
+	// Tokens are the special ids, each in [0, Vocab) and all different.
+	decode.Tokens
 }
 
 // DecoderWidth returns the width of the decoder state and of the memory.
@@ -108,7 +105,7 @@ type Model struct {
 	PGen      *graph.Linear // nil without Copy
 }
 
-// New creates the model's parameters in s, in the order attention.NewSeq2Seq
+// New creates the model's parameters in s, in the order seq2seq.New
 // creates its own (so that the same seed gives the same initial weights), p_gen
 // last.
 func New(s *graph.Store, cfg Config) (*Model, error) {
@@ -198,38 +195,9 @@ func (m *Model) encode(b graph.SaltedBuilder, batch, srcLen int) encoded {
 	return e
 }
 
-// step builds one decoder step: from the previous token ids (B), state h and,
-// with StateFirst, the previous context ctxPrev (B, 2H), it returns the new
-// state and context, the features [s_t; c_t; x_t] (x_t the embedded previous
-// token) and the attention weights (B, S). See Config.StateFirst for the two
-// orders.
-func (m *Model) step(b *graph.Builder, prev, h, ctxPrev, memory, keys, mask *G.Node) (hNew, ctx, feat, weights *G.Node) {
-	e := graph.Dropout(b, m.TgtEmbed.Forward(b, prev), m.Config.Dropout)
-	if e == nil || b.Err() != nil {
-		return nil, nil, nil, nil
-	}
-	update := func(in *G.Node) *G.Node {
-		_, final := m.Decoder.Forward(b, []*G.Node{graph.Concat(b, e, in)}, rnn.State{H: []*G.Node{h}}, nil)
-		if b.Err() != nil {
-			return nil
-		}
-		return final.H[0]
-	}
-	if m.Config.StateFirst {
-		if hNew = update(ctxPrev); hNew == nil {
-			return nil, nil, nil, nil
-		}
-		ctx, weights = m.Attention.Attend(b, hNew, keys, memory, mask)
-	} else {
-		if ctx, weights = m.Attention.Attend(b, h, keys, memory, mask); ctx == nil || b.Err() != nil {
-			return nil, nil, nil, nil
-		}
-		hNew = update(ctx)
-	}
-	if hNew == nil || ctx == nil || b.Err() != nil {
-		return nil, nil, nil, nil
-	}
-	return hNew, ctx, graph.Concat(b, hNew, ctx, e), weights
+// step is the decoder's step (see Config.StateFirst for its two orders).
+func (m *Model) step() seq2seq.DecoderStep {
+	return seq2seq.DecoderStep{Embed: m.TgtEmbed, Attention: m.Attention, Cell: m.Decoder, Dropout: m.Config.Dropout, StateFirst: m.Config.StateFirst}
 }
 
 // head maps features (..., 2H'+E) to vocabulary logits W_g dropout(tanh(W_p f +
@@ -259,12 +227,13 @@ func (m *Model) head(b *graph.Builder, feat *G.Node) (logits, z *G.Node) {
 // real target tokens, EOS included), "attn" (B, TgtLen, SrcLen), the attention
 // weights of every step, and with Copy "p_gen" (B, TgtLen, 1).
 type Program struct {
-	*graph.Program
+	graph.SaltedProgram
 	Batch, SrcLen, TgtLen int
 	model                 *Model
 	dtype                 tensor.Dtype
-	salt                  int
 }
+
+var _ seq2seq.PairProgram = (*Program)(nil)
 
 // Build compiles a teacher-forced program for at most batch pairs of sources of
 // at most srcLen tokens and targets of at most tgtLen-1 tokens (plus EOS). A
@@ -280,20 +249,14 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
-		h, ctx := enc.h0, (*G.Node)(nil)
+		st := seq2seq.StepState{H: enc.h0}
 		if m.Config.StateFirst {
-			ctx = b.In("ctx0", s.Dtype(), batch, m.Config.DecoderWidth()) // never set: c_0 = 0
+			st.Ctx = b.In("ctx0", s.Dtype(), batch, m.Config.DecoderWidth()) // never set: c_0 = 0
 		}
-		feats, ws := make([]*G.Node, tgtLen), make([]*G.Node, tgtLen)
-		for t := 0; t < tgtLen; t++ {
-			prev := b.In(fmt.Sprintf("tgt_in.%d", t), tensor.Int, batch)
-			h, ctx, feats[t], ws[t] = m.step(b.Builder, prev, h, ctx, enc.memory, enc.keys, mask)
-			if b.Err() != nil {
-				return nil, b.Err()
-			}
+		feat, attn := m.step().Unroll(b, batch, tgtLen, st, enc.memory, enc.keys, mask)
+		if b.Err() != nil {
+			return nil, b.Err()
 		}
-		feat := graph.Stack(b.Builder, feats)
-		attn := graph.Stack(b.Builder, ws)
 		logits, z := m.head(b.Builder, feat)
 		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
 		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
@@ -326,7 +289,7 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 	if err != nil {
 		return nil, errors.Wrap(err, "pointer")
 	}
-	return &Program{Program: p.Program, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, model: m, dtype: s.Dtype(), salt: p.Salt}, nil
+	return &Program{SaltedProgram: p, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, model: m, dtype: s.Dtype()}, nil
 }
 
 // Feed sets a batch of (source, target) pairs given in extended ids (see
@@ -340,27 +303,15 @@ func (p *Program) Feed(srcs, tgts [][]int) (int, error) {
 	if err != nil {
 		return 0, errors.Wrap(err, "pointer")
 	}
-	set := func(name string, v *tensor.Dense) {
-		if err == nil {
-			err = p.Set(graph.SaltName(name, p.salt), v)
-		}
-	}
-	set("src", graph.FromInts(a.src, a.s*a.b))
-	set("src_keep", graph.FromFloat64s(p.dtype, a.srcKeep, a.s*a.b, 1))
-	set("src_mask", graph.FromFloat64s(p.dtype, a.srcAdd, a.b, a.s))
+	feeds := seq2seq.TargetInputs(a.tgtIn, a.b, a.t)
+	maps.Copy(feeds, a.sourceFeeds(p.dtype))
+	feeds["src_mask"] = graph.FromFloat64s(p.dtype, a.srcAdd, a.b, a.s)
 	if p.model.Config.Copy {
-		set("src_ext", graph.FromInts(a.srcExt, a.b, a.s))
+		feeds["src_ext"] = graph.FromInts(a.srcExt, a.b, a.s)
 	}
-	for t := 0; t < p.TgtLen; t++ {
-		col := make([]int, a.b)
-		for i := range col {
-			col[i] = a.tgtIn[i*a.t+t]
-		}
-		set(fmt.Sprintf("tgt_in.%d", t), graph.FromInts(col, a.b))
-	}
-	set("tgt_out", graph.FromInts(a.tgtOut, a.b, a.t))
-	set("tgt_keep", graph.FromFloat64s(p.dtype, a.tgtKeep, a.b, a.t))
-	return a.tokens, err
+	feeds["tgt_out"] = graph.FromInts(a.tgtOut, a.b, a.t)
+	feeds["tgt_keep"] = graph.FromFloat64s(p.dtype, a.tgtKeep, a.b, a.t)
+	return a.tokens, p.SetInputs(feeds)
 }
 
 // arranged is a padded batch laid out for feeding.
@@ -374,6 +325,14 @@ type arranged struct {
 	tgtOut  []int     // (B, T): y_1 ... EOS, Pad after
 	tgtKeep []float64 // (B, T): 1 on the real target positions
 	tokens  int       // real target positions
+}
+
+// sourceFeeds returns the encoder's inputs "src" and "src_keep".
+func (a *arranged) sourceFeeds(dtype tensor.Dtype) map[string]*tensor.Dense {
+	return map[string]*tensor.Dense{
+		"src":      graph.FromInts(a.src, a.s*a.b),
+		"src_keep": graph.FromFloat64s(dtype, a.srcKeep, a.s*a.b, 1),
+	}
 }
 
 // vocabID maps an extended id to the id the embeddings see.

@@ -2,8 +2,9 @@ package rnn
 
 import (
 	"github.com/pkg/errors"
-	"github.com/triadml/triad/graph"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/triadml/triad/graph"
 )
 
 // LMHead maps hidden states to vocabulary logits, logits = h W^T + b, with W its

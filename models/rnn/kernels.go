@@ -4,8 +4,9 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-	"github.com/triadml/triad/graph"
 	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
 )
 
 // The recurrent cells are built from three fused kernels, so that one time step is

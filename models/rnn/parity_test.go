@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"github.com/triadml/triad/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
 )
 
 // TestPyTorchParity runs torch.nn.RNN/LSTM/GRU(3, 4, num_layers=2,

@@ -5,8 +5,9 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-	"github.com/triadml/triad/graph"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/triadml/triad/graph"
 )
 
 // Cell names a recurrent cell.

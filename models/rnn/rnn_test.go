@@ -5,9 +5,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"github.com/triadml/triad/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
 )
 
 // build makes a float64 training program whose loss is a fixed random weighting of

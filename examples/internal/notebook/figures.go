@@ -17,6 +17,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/triadml/triad/metrics/report"
 )
 
 // Dir returns the output folder of the notebook.
@@ -75,7 +77,7 @@ func (nb *Notebook) Heatmap(name, title string, g Grid) error {
 	if hi <= lo {
 		hi = lo + 1
 	}
-	hm := plotter.NewHeatMap(matrixGrid(g.Z), ramp(64))
+	hm := plotter.NewHeatMap(matrixGrid(g.Z), report.Blues(64))
 	hm.Min, hm.Max = lo, hi
 	p := plot.New()
 	p.Title.Text = title
@@ -131,16 +133,3 @@ func (m matrixGrid) Dims() (c, r int)   { return len(m[0]), len(m) }
 func (m matrixGrid) Z(c, r int) float64 { return m[len(m)-1-r][c] }
 func (m matrixGrid) X(c int) float64    { return float64(c) }
 func (m matrixGrid) Y(r int) float64    { return float64(r) }
-
-// ramp is a palette of n colours from white to dark blue.
-type ramp int
-
-func (n ramp) Colors() []color.Color {
-	cs := make([]color.Color, int(n))
-	for i := range cs {
-		t := float64(i) / float64(int(n)-1)
-		mix := func(a, b float64) uint8 { return uint8(math.Round(a + (b-a)*t)) }
-		cs[i] = color.RGBA{R: mix(255, 8), G: mix(255, 48), B: mix(255, 107), A: 255}
-	}
-	return cs
-}

@@ -1,0 +1,292 @@
+package attention
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// ---- additive score ----
+
+// addTanhKernel: inputs keys K (B,S,A) and projected query q (B,A); output
+// T (B,S,A) = tanh(K_bs + q_b). Its backward reads T instead of recomputing tanh.
+type addTanhKernel struct{}
+
+func (addTanhKernel) Key() string { return "attention.add_tanh" }
+
+func (addTanhKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	k, q := in[0], in[1]
+	if k.Dims() != 3 || q.Dims() != 2 || k[0] != q[0] || k[2] != q[1] {
+		return nil, errors.Errorf("additive attention: keys %v, query %v", k, q)
+	}
+	return k.Clone(), nil
+}
+
+func (addTanhKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+func (addTanhKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	s := in[0].Shape()
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			addTanh(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out), s[0], s[1], s[2])
+		},
+		func() {
+			addTanh(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out), s[0], s[1], s[2])
+		})
+}
+
+func addTanh[T graph.Float](k, q, y []T, b, n, a int) {
+	for bi := 0; bi < b; bi++ {
+		qr := q[bi*a : (bi+1)*a]
+		for si := 0; si < n; si++ {
+			off := (bi*n + si) * a
+			for j, kv := range k[off : off+a] {
+				y[off+j] = T(math.Tanh(float64(kv + qr[j])))
+			}
+		}
+	}
+}
+
+// BackwardInto: dK = g (1 - T^2), dq_b = sum_s g_bs (1 - T_bs^2).
+func (addTanhKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, g *tensor.Dense) error {
+	s := in[0].Shape()
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			addTanhBack(wrt, graph.RowMajor[float32](out), graph.RowMajor[float32](g), graph.Slice[float32](grad), s[0], s[1], s[2])
+		},
+		func() {
+			addTanhBack(wrt, graph.RowMajor[float64](out), graph.RowMajor[float64](g), graph.Slice[float64](grad), s[0], s[1], s[2])
+		})
+}
+
+// Overwrites implements graph.Overwriter: the output and the keys' gradient are
+// written whole; the query's is summed.
+func (addTanhKernel) Overwrites(wrt int) bool { return wrt <= 0 }
+
+func addTanhBack[T graph.Float](wrt int, y, g, d []T, b, n, a int) {
+	for bi := 0; bi < b; bi++ {
+		for si := 0; si < n; si++ {
+			off := (bi*n + si) * a
+			var dst []T
+			if wrt == 0 {
+				dst = d[off : off+a]
+			} else {
+				dst = d[bi*a : (bi+1)*a]
+			}
+			for j, t := range y[off : off+a] {
+				v := g[off+j] * (1 - t*t)
+				if wrt == 0 {
+					dst[j] = v
+				} else {
+					dst[j] += v
+				}
+			}
+		}
+	}
+}
+
+// vecScoreKernel: inputs T (B,S,A) and v (1,A) or (A); output e (B,S) = T v.
+type vecScoreKernel struct{}
+
+func (vecScoreKernel) Key() string { return "attention.vec_score" }
+
+func (vecScoreKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	t, v := in[0], in[1]
+	if t.Dims() != 3 || v.TotalSize() != t[2] {
+		return nil, errors.Errorf("additive attention: features %v, v %v", t, v)
+	}
+	return tensor.Shape{t[0], t[1]}, nil
+}
+
+func (vecScoreKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+func (vecScoreKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			vecScore(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out))
+		},
+		func() {
+			vecScore(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out))
+		})
+}
+
+func vecScore[T graph.Float](t, v, e []T) {
+	a := len(v)
+	for r := range e {
+		var sum T
+		for j, x := range t[r*a : (r+1)*a] {
+			sum += x * v[j]
+		}
+		e[r] = sum
+	}
+}
+
+// BackwardInto: dT_bs = g_bs v, dv = sum_bs g_bs T_bs.
+func (vecScoreKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			vecScoreBack(wrt, graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.RowMajor[float32](g), graph.Slice[float32](grad))
+		},
+		func() {
+			vecScoreBack(wrt, graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.RowMajor[float64](g), graph.Slice[float64](grad))
+		})
+}
+
+// Overwrites implements graph.Overwriter: the scores and the features' gradient
+// are written whole; v's is summed.
+func (vecScoreKernel) Overwrites(wrt int) bool { return wrt <= 0 }
+
+func vecScoreBack[T graph.Float](wrt int, t, v, g, d []T) {
+	a := len(v)
+	for r, gv := range g {
+		row := t[r*a : (r+1)*a]
+		if wrt == 0 {
+			dst := d[r*a : (r+1)*a]
+			for j, x := range v {
+				dst[j] = gv * x
+			}
+			continue
+		}
+		for j, x := range row {
+			d[j] += gv * x
+		}
+	}
+}
+
+// ---- dot score ----
+
+// dotKernel: inputs q (B,H), K (B,S,H); output e (B,S), e_bs = q_b . K_bs.
+type dotKernel struct{}
+
+func (dotKernel) Key() string { return "attention.dot_score" }
+
+func (dotKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	q, k := in[0], in[1]
+	if q.Dims() != 2 || k.Dims() != 3 || q[0] != k[0] || q[1] != k[2] {
+		return nil, errors.Errorf("dot score: query %v, keys %v", q, k)
+	}
+	return tensor.Shape{k[0], k[1]}, nil
+}
+
+func (dotKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+func (dotKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(), func() { dotScore[float32](in, nil, -1, out) }, func() { dotScore[float64](in, nil, -1, out) })
+}
+
+func (dotKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(), func() { dotScore[float32](in, g, wrt, grad) }, func() { dotScore[float64](in, g, wrt, grad) })
+}
+
+// Overwrites implements graph.Overwriter: the scores and the keys' gradient are
+// written whole; the query's is summed.
+func (dotKernel) Overwrites(wrt int) bool { return wrt != 0 }
+
+// dotScore: dq_b = sum_s g_bs K_bs, dK_bs = g_bs q_b.
+func dotScore[T graph.Float](in []*tensor.Dense, gt *tensor.Dense, wrt int, out *tensor.Dense) {
+	q, kk := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
+	s := in[1].Shape()
+	b, n, h := s[0], s[1], s[2]
+	o := graph.Slice[T](out)
+	var g []T
+	if gt != nil {
+		g = graph.RowMajor[T](gt)
+	}
+	for bi := 0; bi < b; bi++ {
+		qr := q[bi*h : (bi+1)*h]
+		for si := 0; si < n; si++ {
+			kr := kk[(bi*n+si)*h : (bi*n+si+1)*h]
+			switch wrt {
+			case -1:
+				var e T
+				for j, kv := range kr {
+					e += qr[j] * kv
+				}
+				o[bi*n+si] = e
+			case 0:
+				gv := g[bi*n+si]
+				dq := o[bi*h : (bi+1)*h]
+				for j, kv := range kr {
+					dq[j] += gv * kv
+				}
+			case 1:
+				gv := g[bi*n+si]
+				dk := o[(bi*n+si)*h : (bi*n+si+1)*h]
+				for j, qv := range qr {
+					dk[j] = gv * qv
+				}
+			}
+		}
+	}
+}
+
+// ---- context ----
+
+// contextKernel: inputs w (B,S), V (B,S,H); output c (B,H), c_b = sum_s w_bs V_bs.
+type contextKernel struct{}
+
+func (contextKernel) Key() string { return "attention.context" }
+
+func (contextKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	w, v := in[0], in[1]
+	if w.Dims() != 2 || v.Dims() != 3 || w[0] != v[0] || w[1] != v[1] {
+		return nil, errors.Errorf("context: weights %v, values %v", w, v)
+	}
+	return tensor.Shape{v[0], v[2]}, nil
+}
+
+func (contextKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+func (contextKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(), func() { contextOp[float32](in, nil, -1, out) }, func() { contextOp[float64](in, nil, -1, out) })
+}
+
+func (contextKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(), func() { contextOp[float32](in, g, wrt, grad) }, func() { contextOp[float64](in, g, wrt, grad) })
+}
+
+// Overwrites implements graph.Overwriter: the context is summed; both gradients
+// are written whole.
+func (contextKernel) Overwrites(wrt int) bool { return wrt >= 0 }
+
+// contextOp: dw_bs = g_b . V_bs, dV_bs = w_bs g_b.
+func contextOp[T graph.Float](in []*tensor.Dense, gt *tensor.Dense, wrt int, out *tensor.Dense) {
+	w, v := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
+	s := in[1].Shape()
+	b, n, h := s[0], s[1], s[2]
+	o := graph.Slice[T](out)
+	var g []T
+	if gt != nil {
+		g = graph.RowMajor[T](gt)
+	}
+	for bi := 0; bi < b; bi++ {
+		for si := 0; si < n; si++ {
+			vr := v[(bi*n+si)*h : (bi*n+si+1)*h]
+			wv := w[bi*n+si]
+			switch wrt {
+			case -1:
+				if wv == 0 {
+					continue
+				}
+				c := o[bi*h : (bi+1)*h]
+				for j, x := range vr {
+					c[j] += wv * x
+				}
+			case 0:
+				var d T
+				for j, x := range vr {
+					d += g[bi*h+j] * x
+				}
+				o[bi*n+si] = d
+			case 1:
+				dv := o[(bi*n+si)*h : (bi*n+si+1)*h]
+				for j := range dv {
+					dv[j] = wv * g[bi*h+j]
+				}
+			}
+		}
+	}
+}

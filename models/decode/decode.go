@@ -1,0 +1,87 @@
+package decode
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+)
+
+// StepModel is a sequence-to-sequence model seen by the decoders: it encodes a
+// batch of sources once, then advances the decoder by one token at a time through
+// a one-step graph that shares the trained weights.
+type StepModel interface {
+	// Encode runs the encoder once over srcs (token ids, without BOS/EOS) and
+	// returns the decoder's initial state, one row per source.
+	Encode(srcs [][]int) (State, error)
+	// Step feeds the previous token of every row of st (BOS first) and returns the
+	// log-probabilities of the next token, the attention weights over the source
+	// of every row (Weights[r] has one value per source position), and the state
+	// after the step. st is not modified.
+	Step(st State, tokens []int) (StepOutput, State, error)
+}
+
+// StepOutput is what one decoding step gives for each row.
+type StepOutput struct {
+	LogProbs [][]float64 // (rows, target vocabulary)
+	Weights  [][]float64 // (rows, source length)
+}
+
+// State is a decoder's state for a batch of rows (hypotheses).
+type State interface {
+	// Rows returns the number of rows.
+	Rows() int
+	// Select returns a new state made of the given rows (repeats allowed), in
+	// order: beam search reorders and copies hypotheses with it.
+	Select(rows []int) (State, error)
+}
+
+// Hypothesis is a decoded output sequence.
+type Hypothesis struct {
+	Tokens   []int       // the output tokens, without BOS and EOS
+	Finished bool        // EOS was produced (false: stopped at the maximum length)
+	LogProb  float64     // log p(tokens, EOS | source) (without EOS when not finished)
+	Score    float64     // LogProb divided by the length penalty
+	Weights  [][]float64 // attention weights of each step: len(Tokens) rows, plus one for EOS when finished
+}
+
+// Options are the settings of greedy decoding and beam search.
+type Options struct {
+	BOS, EOS int
+	// MaxLen is the largest number of decoding steps (tokens produced, EOS included).
+	MaxLen int
+	// Beam is the beam size (BeamSearch; default 1).
+	Beam int
+	// Alpha is the length-penalty exponent of Wu et al. (2016), eq. 14: a finished
+	// hypothesis Y scores log p(Y|X) / lp(Y) with lp(Y) = ((5+|Y|)/6)^Alpha, |Y|
+	// counting EOS. 0 ranks by log-probability alone.
+	Alpha float64
+	// NoRepeatNgram, when positive, forbids every token that would complete an
+	// n-gram of this length already in the hypothesis (Paulus et al. 2018 block
+	// repeated trigrams, 3, in beam search; 1 writes no token twice). EOS is
+	// never blocked.
+	NoRepeatNgram int
+	// Forbid lists tokens that are never decoded: their log-probabilities are
+	// -Inf at every step.
+	Forbid []int
+}
+
+// LengthPenalty returns ((5+n)/6)^alpha (Wu et al. 2016, eq. 14).
+func LengthPenalty(n int, alpha float64) float64 {
+	return math.Pow((5+float64(n))/6, alpha)
+}
+
+func (o *Options) validate() error {
+	if o.MaxLen <= 0 {
+		return errors.Errorf("decode: maximum length %d", o.MaxLen)
+	}
+	if o.Beam == 0 {
+		o.Beam = 1
+	}
+	if o.Beam < 0 || o.Alpha < 0 {
+		return errors.Errorf("decode: beam %d, alpha %g", o.Beam, o.Alpha)
+	}
+	if o.NoRepeatNgram < 0 {
+		return errors.Errorf("decode: no-repeat n-grams of length %d", o.NoRepeatNgram)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package seq2seq
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/losses"
+	"github.com/triadml/triad/models/decode"
+)
+
+// PairProgram is a compiled teacher-forced program of a sequence-to-sequence
+// model for a fixed batch and lengths (Program, transformer.Program,
+// pointer.Program): Feed sets a batch of (source, target) pairs and returns its
+// number of target tokens; Run computes the outputs ("loss", "attn", ...) and,
+// in training, the gradients.
+type PairProgram interface {
+	Feed(srcs, tgts [][]int) (int, error)
+	SetNoise(*rand.Rand)
+	Run() error
+	Output(string) (*tensor.Dense, error)
+	Close() error
+}
+
+// Program is a compiled teacher-forced graph of a Model for a fixed batch and
+// source/target lengths. Feed sets a batch (the inputs, one per source and target
+// step, may carry a suffix in the graph: see graph.CompileSalted); outputs: "loss"
+// (mean cross-entropy per target token, EOS included) and "attn" (B, TgtLen,
+// SrcLen), the attention weights of every target step.
+type Program struct {
+	graph.SaltedProgram
+	Batch, SrcLen, TgtLen int
+	tok                   decode.Tokens
+	dtype                 tensor.Dtype
+}
+
+var _ PairProgram = (*Program)(nil)
+
+// srcName and srcKeepName name the inputs of source position t.
+func srcName(t int) string     { return fmt.Sprintf("src.%d", t) }
+func srcKeepName(t int) string { return fmt.Sprintf("src_keep.%d", t) }
+
+// Build compiles a teacher-forced program for batch pairs of sources of at most
+// srcLen tokens and targets of at most tgtLen-1 tokens (plus EOS). A Train program
+// differentiates the loss; labelSmoothing is the loss's epsilon.
+func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int, labelSmoothing float64) (*Program, error) {
+	if batch <= 0 || srcLen <= 0 || tgtLen <= 0 {
+		return nil, errors.Errorf("seq2seq: batch %d, lengths %d/%d", batch, srcLen, tgtLen)
+	}
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
+		b.Builder = graph.NewBuilder(s, mode)
+		ids, keeps := m.sources(b, batch, srcLen)
+		mask := b.In("src_mask", s.Dtype(), batch, srcLen)
+		enc := m.encode(b, ids, keeps)
+		feats, attn := m.step().Unroll(b, batch, tgtLen, StepState{H: enc.h0, C: enc.c0}, enc.memory, enc.keys, mask)
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
+		logits := m.logits(b.Builder, feats)
+		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
+		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
+		loss := b.Check(losses.SequenceCrossEntropy(logits, target, keep, losses.CEOptions{LabelSmoothing: labelSmoothing}))
+		b.Output("loss", loss)
+		b.Output("attn", attn)
+		if mode == graph.Train {
+			return b.Compile(loss)
+		}
+		return b.Compile(nil)
+	})
+	if err != nil {
+		return nil, errors.Wrap(err, "seq2seq")
+	}
+	return &Program{SaltedProgram: p, Batch: batch, SrcLen: srcLen, TgtLen: tgtLen, tok: m.Config.Tokens, dtype: s.Dtype()}, nil
+}
+
+// Feed sets a batch of (source, target) pairs (token ids without BOS/EOS; padded
+// here). It returns the number of target tokens (EOS included) in the batch.
+func (p *Program) Feed(srcs, tgts [][]int) (int, error) {
+	if len(srcs) != p.Batch {
+		return 0, errors.Errorf("seq2seq: %d pairs for a batch of %d", len(srcs), p.Batch)
+	}
+	pb, err := Pad(p.tok, srcs, tgts, p.SrcLen, p.TgtLen)
+	if err != nil {
+		return 0, errors.Wrap(err, "seq2seq")
+	}
+	feeds := TargetInputs(pb.TgtIn, pb.B, pb.T)
+	maps.Copy(feeds, pb.sourceFeeds(p.dtype))
+	feeds["src_mask"] = graph.FromFloat64s(p.dtype, pb.SrcMask, pb.B, pb.S)
+	feeds["tgt_out"] = graph.FromInts(pb.TgtOut, pb.B, pb.T)
+	feeds["tgt_keep"] = graph.FromFloat64s(p.dtype, pb.TgtKeep, pb.B, pb.T)
+	return pb.Tokens(), p.SetInputs(feeds)
+}
+
+// sourceFeeds returns the sources of p by input name, one id column (B) and
+// one keep column (B, 1) per position.
+func (p *Batch) sourceFeeds(dtype tensor.Dtype) map[string]*tensor.Dense {
+	feeds := make(map[string]*tensor.Dense, 2*p.S)
+	for t := 0; t < p.S; t++ {
+		feeds[srcName(t)] = column(p.Src, p.B, p.S, t)
+		feeds[srcKeepName(t)] = columnF(dtype, p.SrcKeep, p.B, p.S, t)
+	}
+	return feeds
+}
