@@ -7,8 +7,6 @@
 //     Go release.
 //   - Batches of indices: [Batches] cuts an order into fixed-size batches, with
 //     or without the last partial one.
-//   - Padding: [Pad], [PadBOSEOS] and [TeacherForcing] lay variable-length id
-//     sequences into a flat row-major B×T array with a mask and the lengths.
 //   - Length bucketing: a [Bucketer] groups sentence pairs by (source, target)
 //     length into batches whose padded shapes come from a small fixed set, one
 //     compiled program per shape, every example exactly once per epoch.
