@@ -23,7 +23,7 @@ func sha(b []byte) string {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"cmudict", "fsdd", "gigaword-sample", "mnist", "multi30k", "rt-polarity", "snips", "tinyshakespeare"}
+	want := []string{"cmudict", "fsdd", "gigaword-sample", "gpt2-bpe", "mnist", "multi30k", "rt-polarity", "snips", "tinyshakespeare"}
 	assert.Equal(t, want, Names())
 	hexSum := regexp.MustCompile(`^[0-9a-f]{64}$`)
 	for _, name := range Names() {

