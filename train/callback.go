@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/json"
 	"os"
 
 	"github.com/pkg/errors"
@@ -34,7 +33,8 @@ func (NopCallback) OnPoint(Point) error { return nil }
 // OnCheckpoint implements Callback.
 func (NopCallback) OnCheckpoint(string, string, int) error { return nil }
 
-// metricsWriter appends each point to metrics.jsonl as one JSON line.
+// metricsWriter appends each point to metrics.jsonl as one JSON line (a
+// non-finite metric as a string, see values.go).
 type metricsWriter struct {
 	NopCallback
 	f *os.File
@@ -49,7 +49,7 @@ func openMetricsWriter(path string) (*metricsWriter, error) {
 }
 
 func (w *metricsWriter) OnPoint(p Point) error {
-	line, err := json.Marshal(p)
+	line, err := marshalJSON(p, false)
 	if err != nil {
 		return errors.Wrap(err, "train: metrics")
 	}

@@ -92,7 +92,8 @@ func (f *fieldFlag) Set(s string) error {
 
 // ParseConfig fills cfg (a pointer to a struct bound with BindFlags to fs) from
 // args: first the JSON file named by --config, if any, then the flags given on the
-// command line, which override it. Unknown JSON fields are an error.
+// command line, which override it. Unknown JSON fields are an error; the keys
+// "env" (a run's environment), "resume" and "overwrite" are skipped.
 func ParseConfig(fs *flag.FlagSet, cfg any, args []string) error {
 	configPath := ""
 	for i, a := range args {
@@ -118,6 +119,10 @@ func ParseConfig(fs *flag.FlagSet, cfg any, args []string) error {
 			return errors.Wrapf(err, "config %s", configPath)
 		}
 		delete(fields, "env")
+		// where a run writes or reads is never a config file's to say: a run's
+		// config.json records the resumed directory, and --overwrite is a flag's
+		delete(fields, "resume")
+		delete(fields, "overwrite")
 		// keys a setting had before it was renamed (the field's alias tag)
 		for old, name := range aliases(reflect.TypeOf(cfg)) {
 			if v, ok := fields[old]; ok {

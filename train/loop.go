@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -52,9 +51,34 @@ type Result struct {
 	Items int     // tokens or examples in the batch, for throughput
 }
 
-// ErrInterrupted is returned by Run when its context is cancelled (Ctrl-C); the
-// last checkpoint has been written.
+// ErrInterrupted is what Run's error is (errors.Is) when its context is
+// cancelled (Ctrl-C): the last checkpoint has been written. Run returns it as an
+// *InterruptedError, which names the checkpoint.
 var ErrInterrupted = errors.New("interrupted")
+
+// InterruptedError is the error of a run stopped by its context: Checkpoint
+// (empty when unknown) holds the last finished step, Step (-1 when unknown).
+// errors.Is(err, ErrInterrupted) holds for it.
+type InterruptedError struct {
+	Step       int
+	Checkpoint string
+}
+
+// Error returns "interrupted; checkpoint PATH".
+func (e *InterruptedError) Error() string {
+	if e.Checkpoint == "" {
+		return ErrInterrupted.Error()
+	}
+	return ErrInterrupted.Error() + "; checkpoint " + e.Checkpoint
+}
+
+// Unwrap returns ErrInterrupted.
+func (e *InterruptedError) Unwrap() error { return ErrInterrupted }
+
+// ErrFinished is what Run's error is (errors.Is) when it resumes a run that has
+// no step left to train: it trains and writes nothing (summary.json is only
+// written when it is missing) and returns the run's summary with the error.
+var ErrFinished = errors.New("nothing left to train")
 
 // Loop runs training. Fields left zero take the defaults documented on them.
 type Loop struct {
@@ -86,9 +110,11 @@ type Loop struct {
 	Comm Comm
 
 	history []Point
+	begin   func() error // the session's, when it starts training
 }
 
-// Point is one line of metrics.jsonl.
+// Point is one line of metrics.jsonl (where a non-finite metric is a string:
+// see values.go; ReadMetrics reads it back).
 type Point struct {
 	Step    int                `json:"step"`
 	Epoch   float64            `json:"epoch"`
@@ -119,8 +145,21 @@ const (
 )
 
 // Run trains until the epochs or MaxSteps are done, ctx is cancelled, or a step
-// fails. A loss that is not finite stops the run with an error naming the step and
-// the last good checkpoint.
+// fails. A loss or gradient norm that is not finite stops the run with an error
+// naming the step and the last good checkpoint.
+//
+// With Common.Resume set (which must be Dir, on the root) it restores
+// checkpoints/last.safetensors first: a checkpoint whose step is negative or
+// beyond the run's steps is an error naming the file; the lines of
+// metrics.jsonl after its step (whatever they hold: a torn or NUL-filled tail
+// included) are dropped. A run with no step left returns ErrFinished and leaves
+// the run as it is.
+//
+// A cancelled ctx stops the run before the next step or evaluation, whichever
+// comes first, with a checkpoint of the last finished step; an evaluation that
+// returns ErrInterrupted stops it the same way. Run then returns the summary so
+// far and an *InterruptedError. A checkpoint written before a due evaluation
+// records it, and the resumed run evaluates first.
 func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 	if l.Log == nil {
 		l.Log = os.Stderr
@@ -155,31 +194,54 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 	if evalEvery <= 0 {
 		evalEvery = spe
 	}
+	evalDue := func(done int) bool { return done%evalEvery == 0 || done == total }
 	ckptDir := filepath.Join(l.Dir, "checkpoints")
 	if root {
+		if c.Resume != "" && !sameDir(c.Resume, l.Dir) {
+			return nil, errors.Errorf("train: resuming %s into %s: a run resumes in its own directory", c.Resume, l.Dir)
+		}
 		if err := os.MkdirAll(ckptDir, 0o755); err != nil {
+			return nil, errors.Wrap(err, "train")
+		}
+		if err := removeStaleTemps(l.Dir); err != nil {
 			return nil, errors.Wrap(err, "train")
 		}
 	}
 	metricsPath := filepath.Join(l.Dir, "metrics.jsonl")
+	lastPath := filepath.Join(ckptDir, lastName)
 
 	start, best, bestStep := 0, math.NaN(), -1
 	var win window
+	pendingEval := false
 	if c.Resume != "" {
-		var err error
-		if start, best, bestStep, win, err = l.restore(filepath.Join(c.Resume, "checkpoints", lastName)); err != nil {
+		r, err := l.restore(filepath.Join(c.Resume, "checkpoints", lastName), total)
+		if err != nil {
 			return nil, err
 		}
+		start, best, bestStep, win = r.step, r.best, r.bestStep, r.win
+		pendingEval = r.evalDue && evalDue(start)
+		if start == total && !pendingEval {
+			return l.finished(root, start, total, spe, best, bestStep, lastPath, d)
+		}
+	}
+	if c.Resume != "" {
 		if root {
-			if err := l.truncateMetrics(metricsPath, start, c.LogEvery, evalEvery); err != nil {
+			if err := l.truncateMetrics(metricsPath, start, total, c.LogEvery, evalEvery); err != nil {
 				return nil, err
 			}
 		}
-		fmt.Fprintf(l.Log, "resumed %s at step %d\n", c.Resume, start)
 	} else if root {
 		if err := os.WriteFile(metricsPath, nil, 0o644); err != nil {
 			return nil, errors.Wrap(err, "train")
 		}
+	}
+	if l.begin != nil {
+		if err := l.begin(); err != nil {
+			return nil, err
+		}
+	}
+	if c.Resume != "" {
+		fmt.Fprintf(l.Log, "resumed %s at step %d\n", c.Resume, start)
 	}
 	callbacks := l.Callbacks
 	if root {
@@ -215,7 +277,6 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 
 	progress := newProgress(l.Log, total, start)
 	defer progress.finish()
-	lastPath := filepath.Join(ckptDir, lastName)
 	lastGood := "none yet"
 	if start > 0 {
 		lastGood = fmt.Sprintf("%s (step %d)", lastPath, start)
@@ -232,7 +293,9 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 	if d != nil {
 		sum.Ranks = d.size
 	}
-	saveLast := func(step int) error {
+	// saveLast writes the last checkpoint at step; evalPending records that the
+	// evaluation due at step has not run.
+	saveLast := func(step int, evalPending bool) error {
 		var state map[string]*tensor.Dense // nil: the task's own
 		if d != nil {
 			var err error
@@ -241,27 +304,100 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			}
 		}
 		if root {
-			if err := l.save(lastPath, step, best, bestStep, win, state); err != nil {
+			if err := l.save(lastPath, step, best, bestStep, win, state, evalPending); err != nil {
 				return err
 			}
 		}
 		lastGood = fmt.Sprintf("%s (step %d)", lastPath, step)
 		return checkpointed("last", lastPath, step)
 	}
+	// stopping reports a cancellation: this process's, or in a group the one
+	// every rank agreed on at the last step's reduction.
+	stopping := func() bool {
+		if d != nil {
+			return d.stop
+		}
+		return ctx.Err() != nil
+	}
+	interrupt := func(step int, evalPending bool) (*Summary, error) {
+		if err := saveLast(step, evalPending); err != nil {
+			return nil, err
+		}
+		progress.finish()
+		fmt.Fprintf(l.Log, "interrupted at step %d; checkpoint %s\n", step, lastPath)
+		sum.Interrupted = true
+		sum.Steps, sum.Epochs = step, float64(step)/float64(spe)
+		return sum, &InterruptedError{Step: step, Checkpoint: lastPath}
+	}
+	// endStep runs what follows step done: the evaluation when one is due (the
+	// best checkpoint, the plateau, the last checkpoint), then the periodic
+	// checkpoint. stopped reports a cancellation before or during the
+	// evaluation.
+	endStep := func(done int) (stopped bool, err error) {
+		if evalDue(done) {
+			if stopping() {
+				return true, nil
+			}
+			m, err := l.evaluate(d)
+			if err != nil {
+				if d == nil && (errors.Is(err, ErrInterrupted) || (ctx.Err() != nil && errors.Is(err, context.Canceled))) {
+					return true, nil
+				}
+				return false, errors.Wrapf(err, "train: evaluation at step %d", done)
+			}
+			lastEval = m
+			if err := emit(Point{Step: done, Epoch: float64(done) / float64(spe), Split: "val", Metrics: m}); err != nil {
+				return false, err
+			}
+			progress.log(fmt.Sprintf("step %d eval %s", done, formatMetrics(m)))
+			if v, ok := m[l.Best]; ok && l.Best != "" {
+				if !math.IsNaN(v) && (math.IsNaN(best) || (l.BestMax && v > best) || (!l.BestMax && v < best)) {
+					best, bestStep = v, done
+					if root {
+						bestPath := filepath.Join(ckptDir, bestName)
+						if err := graph.SaveStore(bestPath, l.Store, map[string]string{"step": strconv.Itoa(done), l.Best: strconv.FormatFloat(v, 'g', -1, 64)}); err != nil {
+							return false, err
+						}
+						if err := checkpointed("best", bestPath, done); err != nil {
+							return false, err
+						}
+					}
+				}
+				if l.Plateau != nil {
+					l.Plateau.Observe(v)
+				}
+			}
+			if c.CheckpointEvery <= 0 {
+				if err := saveLast(done, false); err != nil {
+					return false, err
+				}
+			}
+			if root {
+				if err := l.plot(); err != nil {
+					fmt.Fprintf(l.Log, "warning: learning curve: %v\n", err)
+				}
+			}
+		}
+		if c.CheckpointEvery > 0 && done%c.CheckpointEvery == 0 {
+			if err := saveLast(done, false); err != nil {
+				return false, err
+			}
+		}
+		return false, nil
+	}
+	if pendingEval {
+		stopped, err := endStep(start)
+		if err != nil {
+			return nil, err
+		}
+		if stopped {
+			return interrupt(start, true)
+		}
+	}
 	step := start
 	for ; step < total; step++ {
-		stop := ctx.Err() != nil
-		if d != nil {
-			stop = d.stop // agreed by every rank at the last step's reduction
-		}
-		if stop {
-			if err := saveLast(step); err != nil {
-				return nil, err
-			}
-			progress.finish()
-			fmt.Fprintf(l.Log, "interrupted at step %d; checkpoint %s\n", step, lastPath)
-			sum.Interrupted = true
-			return sum, ErrInterrupted
+		if stopping() {
+			return interrupt(step, false)
 		}
 		lr := l.Solver.LR()
 		if l.Schedule != nil {
@@ -333,48 +469,12 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 				win, winItems, winStart = window{}, 0, time.Now()
 			}
 		}
-		if done%evalEvery == 0 || done == total {
-			m, err := l.evaluate(d)
-			if err != nil {
-				return nil, errors.Wrapf(err, "train: evaluation at step %d", done)
-			}
-			lastEval = m
-			if err := emit(Point{Step: done, Epoch: epoch, Split: "val", Metrics: m}); err != nil {
-				return nil, err
-			}
-			progress.log(fmt.Sprintf("step %d eval %s", done, formatMetrics(m)))
-			if v, ok := m[l.Best]; ok && l.Best != "" {
-				if math.IsNaN(best) || (l.BestMax && v > best) || (!l.BestMax && v < best) {
-					best, bestStep = v, done
-					if root {
-						bestPath := filepath.Join(ckptDir, bestName)
-						if err := graph.SaveStore(bestPath, l.Store, map[string]string{"step": strconv.Itoa(done), l.Best: strconv.FormatFloat(v, 'g', -1, 64)}); err != nil {
-							return nil, err
-						}
-						if err := checkpointed("best", bestPath, done); err != nil {
-							return nil, err
-						}
-					}
-				}
-				if l.Plateau != nil {
-					l.Plateau.Observe(v)
-				}
-			}
-			if c.CheckpointEvery <= 0 {
-				if err := saveLast(done); err != nil {
-					return nil, err
-				}
-			}
-			if root {
-				if err := l.plot(); err != nil {
-					fmt.Fprintf(l.Log, "warning: learning curve: %v\n", err)
-				}
-			}
+		stopped, err := endStep(done)
+		if err != nil {
+			return nil, err
 		}
-		if c.CheckpointEvery > 0 && done%c.CheckpointEvery == 0 {
-			if err := saveLast(done); err != nil {
-				return nil, err
-			}
+		if stopped {
+			return interrupt(done, true)
 		}
 	}
 	if d != nil {
@@ -382,7 +482,7 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if err := saveLast(step); err != nil {
+	if err := saveLast(step, false); err != nil {
 		return nil, err
 	}
 	progress.finish()
@@ -394,7 +494,9 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 		sum.Best = map[string]float64{l.Best: best}
 	}
 	sum.Seconds = time.Since(t0).Seconds()
-	sum.ItemsPerSec = float64(items) / sum.Seconds
+	if sum.Seconds > 0 {
+		sum.ItemsPerSec = float64(items) / sum.Seconds
+	}
 	sum.Checkpoint = lastPath
 	sum.TrainLossLast = lastTrain
 	if !root {
@@ -404,6 +506,52 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// finished is Run's end for a resumed run with no step left: the run's summary
+// (summary.json, or one rebuilt from the checkpoint and metrics.jsonl, written
+// when summary.json is missing) and ErrFinished. Nothing else is written.
+func (l *Loop) finished(root bool, step, total, spe int, best float64, bestStep int, lastPath string, d *distRun) (*Summary, error) {
+	sum := &Summary{Steps: step, Epochs: float64(step) / float64(spe), BestStep: bestStep, ItemName: l.ItemName,
+		Threads: threads(l.Common.Threads), Checkpoint: lastPath}
+	if d != nil {
+		sum.Ranks = d.size
+	}
+	if l.Best != "" && !math.IsNaN(best) {
+		sum.Best = map[string]float64{l.Best: best}
+	}
+	path := filepath.Join(l.Dir, "summary.json")
+	if root {
+		raw, err := os.ReadFile(path)
+		saved, derr := decodeSummary(raw)
+		if err == nil && derr == nil {
+			sum = &saved
+		} else {
+			points, _ := readPoints(filepath.Join(l.Dir, "metrics.jsonl"))
+			for _, p := range points {
+				if p.Step == step && p.Split != "train" {
+					sum.Final = p.Metrics
+				}
+			}
+			if errors.Is(err, os.ErrNotExist) {
+				if err := WriteJSON(path, sum); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	fmt.Fprintf(l.Log, "%s is finished (step %d of %d): nothing left to train; the run is left as it is\n", l.Dir, step, total)
+	return sum, fmt.Errorf("train: run %s is finished (step %d of %d): %w", l.Dir, step, total, ErrFinished)
+}
+
+// sameDir reports whether two paths name the same directory.
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 func formatMetrics(m map[string]float64) string {
@@ -418,7 +566,9 @@ func formatMetrics(m map[string]float64) string {
 // save writes the parameters, the solver state, the task state (state, or the
 // task's own when nil) and the loop's counters to one safetensors file,
 // atomically, so a checkpoint is never half written and never mixes two steps.
-func (l *Loop) save(path string, step int, best float64, bestStep int, win window, state map[string]*tensor.Dense) error {
+// evalPending (metadata eval_due) records that the evaluation due after step
+// has not run: the resumed run runs it first.
+func (l *Loop) save(path string, step int, best float64, bestStep int, win window, state map[string]*tensor.Dense, evalPending bool) error {
 	ts := map[string]*tensor.Dense{}
 	for _, p := range l.Store.Params() {
 		ts["param/"+p.Name] = p.Value
@@ -439,6 +589,9 @@ func (l *Loop) save(path string, step int, best float64, bestStep int, win windo
 		"win_loss":  strconv.FormatFloat(win.loss, 'g', -1, 64),
 		"win_steps": strconv.Itoa(win.steps),
 	}
+	if evalPending {
+		meta["eval_due"] = "true"
+	}
 	if l.Plateau != nil {
 		raw, err := json.Marshal(l.Plateau.State())
 		if err != nil {
@@ -456,20 +609,50 @@ type window struct {
 	steps int
 }
 
-func (l *Loop) restore(path string) (step int, best float64, bestStep int, win window, err error) {
-	step, best, bestStep, win, err = l.restoreState(path)
-	if err != nil {
-		err = errors.Wrapf(err, "train: resume %s", path)
-	}
-	return
+// restored is what a checkpoint gives the loop besides the tensors.
+type restored struct {
+	step, bestStep int
+	best           float64
+	win            window
+	evalDue        bool
 }
 
-func (l *Loop) restoreState(path string) (step int, best float64, bestStep int, win window, err error) {
-	fail := func(e error) (int, float64, int, window, error) { return 0, 0, 0, window{}, e }
+// restore reads the checkpoint at path into the store, solver, task and plateau;
+// total is the run's number of steps, which the checkpoint's step may not pass.
+func (l *Loop) restore(path string, total int) (restored, error) {
+	r, err := l.restoreState(path, total)
+	if err != nil {
+		return r, errors.Wrapf(err, "train: resume %s", path)
+	}
+	return r, nil
+}
+
+func (l *Loop) restoreState(path string, total int) (r restored, err error) {
 	ts, meta, err := graph.LoadTensors(path)
 	if err != nil {
-		return fail(err)
+		return r, err
 	}
+	ints := map[string]*int{"step": &r.step, "best_step": &r.bestStep, "win_steps": &r.win.steps}
+	for _, k := range sortedKeys(ints) {
+		if *ints[k], err = strconv.Atoi(meta[k]); err != nil {
+			return r, errors.Errorf("bad %s %q in the metadata", k, meta[k])
+		}
+	}
+	floats := map[string]*float64{"best": &r.best, "win_loss": &r.win.loss}
+	for _, k := range sortedKeys(floats) {
+		if *floats[k], err = strconv.ParseFloat(meta[k], 64); err != nil {
+			return r, errors.Errorf("bad %s %q in the metadata", k, meta[k])
+		}
+	}
+	switch {
+	case r.step < 0 || r.step > total:
+		return r, errors.Errorf("checkpoint of step %d, outside this run's steps 0 to %d (--epochs, --max-steps)", r.step, total)
+	case r.bestStep < -1 || r.bestStep > r.step:
+		return r, errors.Errorf("best_step %d in the metadata of a checkpoint of step %d", r.bestStep, r.step)
+	case r.win.steps < 0 || r.win.steps > r.step:
+		return r, errors.Errorf("win_steps %d in the metadata of a checkpoint of step %d", r.win.steps, r.step)
+	}
+	r.evalDue = meta["eval_due"] == "true"
 	groups := map[string]map[string]*tensor.Dense{"param/": {}, "solver/": {}, "task/": {}}
 	for k, v := range ts {
 		matched := false
@@ -480,74 +663,113 @@ func (l *Loop) restoreState(path string) (step int, best float64, bestStep int, 
 			}
 		}
 		if !matched {
-			return fail(errors.Errorf("unexpected tensor %q", k))
+			return r, errors.Errorf("unexpected tensor %q", k)
 		}
 	}
 	if err := graph.AssignStore(l.Store, groups["param/"]); err != nil {
-		return fail(err)
+		return r, err
 	}
 	if err := l.Solver.LoadState(groups["solver/"]); err != nil {
-		return fail(err)
+		return r, err
 	}
 	if st, ok := l.Task.(StatefulTask); ok {
 		if err := st.SetTaskState(groups["task/"]); err != nil {
-			return fail(err)
-		}
-	}
-	ints := map[string]*int{"step": &step, "best_step": &bestStep, "win_steps": &win.steps}
-	for _, k := range sortedKeys(ints) {
-		if *ints[k], err = strconv.Atoi(meta[k]); err != nil {
-			return fail(errors.Errorf("bad %s %q in the metadata", k, meta[k]))
-		}
-	}
-	floats := map[string]*float64{"best": &best, "win_loss": &win.loss}
-	for _, k := range sortedKeys(floats) {
-		if *floats[k], err = strconv.ParseFloat(meta[k], 64); err != nil {
-			return fail(errors.Errorf("bad %s %q in the metadata", k, meta[k]))
+			return r, err
 		}
 	}
 	if l.Plateau != nil && meta["plateau"] != "" {
 		var ps solvers.PlateauState
 		if err := json.Unmarshal([]byte(meta["plateau"]), &ps); err != nil {
-			return fail(err)
+			return r, err
 		}
 		if err := l.Plateau.LoadState(ps); err != nil {
-			return fail(err)
+			return r, err
 		}
 	}
-	return step, best, bestStep, win, nil
+	return r, nil
 }
 
 // truncateMetrics keeps the metrics lines of steps up to step, dropping those a
 // run wrote after its last checkpoint and the extra lines a run stopped early
-// (--max-steps, Ctrl-C) wrote at its last step off the logging schedule, so that a
-// resumed run's metrics.jsonl reads as the uninterrupted run's.
-func (l *Loop) truncateMetrics(path string, step, logEvery, evalEvery int) error {
+// (--max-steps, Ctrl-C) wrote at its last step off the logging schedule (total
+// is the resumed run's last step, where such lines belong), so that a resumed
+// run's metrics.jsonl reads as the uninterrupted run's. The lines after the last
+// one kept are dropped whatever they hold (a torn line, NULs of a crash); a line
+// that is not a metrics point before a kept one is an error naming it.
+func (l *Loop) truncateMetrics(path string, step, total, logEvery, evalEvery int) error {
 	raw, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return errors.Wrap(err, "train: resume")
 	}
-	var kept bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var p Point
-		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
-			return errors.Errorf("train: resume: %s: corrupt line %q", path, sc.Text())
+	var (
+		kept    bytes.Buffer
+		history []Point
+		bad     = -1 // the first line that is no point
+	)
+	for i, line := range bytes.Split(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
 		}
-		onSchedule := (p.Split == "train" && p.Step%logEvery == 0) || (p.Split != "train" && p.Step%evalEvery == 0)
+		p, err := decodePoint(line)
+		if err != nil {
+			if bad < 0 {
+				bad = i
+			}
+			continue
+		}
+		onSchedule := p.Step == total || (p.Split == "train" && p.Step%logEvery == 0) || (p.Split != "train" && p.Step%evalEvery == 0)
 		if p.Step < step || (p.Step == step && onSchedule) {
-			kept.Write(sc.Bytes())
+			if bad >= 0 {
+				badLine := bytes.Split(raw, []byte("\n"))[bad]
+				return errors.Errorf("train: resume: %s line %d is not a metrics point (%s), and points of steps up to the checkpoint's %d follow it",
+					path, bad+1, excerpt(badLine), step)
+			}
+			kept.Write(line)
 			kept.WriteByte('\n')
-			l.history = append(l.history, p)
+			history = append(history, p)
 		}
+	}
+	l.history = append(l.history, history...)
+	if bytes.Equal(kept.Bytes(), raw) {
+		return nil
 	}
 	return atomicfile.WriteFile(path, kept.Bytes(), 0o644)
 }
 
-// WriteJSON writes v as indented JSON to path atomically.
+// excerpt quotes the start of a line for an error message.
+func excerpt(line []byte) string {
+	const n = 40
+	if len(line) > n {
+		return strconv.Quote(string(line[:n])) + "..."
+	}
+	return strconv.Quote(string(line))
+}
+
+// readPoints returns the metrics points of a metrics.jsonl up to its first line
+// that is not one.
+func readPoints(path string) ([]Point, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Point
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		p, err := decodePoint(line)
+		if err != nil {
+			break
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// WriteJSON writes v as indented JSON to path atomically; a non-finite float is
+// written as the string "NaN", "+Inf" or "-Inf" (see values.go).
 func WriteJSON(path string, v any) error {
-	raw, err := json.MarshalIndent(v, "", "  ")
+	raw, err := marshalJSON(v, true)
 	if err != nil {
 		return errors.Wrapf(err, "writing %s", path)
 	}

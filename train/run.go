@@ -62,7 +62,8 @@ func ReadConfig(runDir string, cfg any) error {
 }
 
 // ReadMetrics returns the points of a run's metrics.jsonl, in order: what a
-// notebook plots or a test compares.
+// notebook plots or a test compares. A metric written as "NaN", "+Inf" or
+// "-Inf" (or null) is read as that number.
 func ReadMetrics(runDir string) ([]Point, error) {
 	raw, err := os.ReadFile(filepath.Join(runDir, "metrics.jsonl"))
 	if err != nil {
@@ -73,8 +74,8 @@ func ReadMetrics(runDir string) ([]Point, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var p Point
-		if err := json.Unmarshal(line, &p); err != nil {
+		p, err := decodePoint(line)
+		if err != nil {
 			return nil, errors.Wrapf(err, "%s line %d", filepath.Join(runDir, "metrics.jsonl"), i+1)
 		}
 		out = append(out, p)

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/triadml/triad/train"
 )
@@ -18,7 +16,10 @@ var errHelp = train.ErrHelp
 // experiment registers the training command of an experiment package: its flags
 // are the fields of the package's Config (defaults from DefaultConfig), and it
 // calls the package's Run, which logs its progress and its result to stderr.
-// Ctrl-C or SIGTERM stops the run with a checkpoint.
+// The first Ctrl-C or SIGTERM stops the run with a checkpoint of the last
+// finished step (the command then exits with status 130, see run); a second one
+// exits at once (train.SignalContext). Resuming a finished run trains nothing
+// and succeeds.
 func experiment[C any, PC interface {
 	*C
 	Settings() *train.Common
@@ -28,9 +29,9 @@ func experiment[C any, PC interface {
 		if err := train.ParseFlags("triad "+name, &cfg, PC(&cfg).Settings(), args); err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := train.SignalContext(context.Background(), os.Stderr)
 		defer stop()
-		if _, err := run(ctx, cfg, os.Stderr); err != nil && !errors.Is(err, train.ErrInterrupted) {
+		if _, err := run(ctx, cfg, os.Stderr); err != nil && !errors.Is(err, train.ErrFinished) {
 			return err
 		}
 		return nil

@@ -29,6 +29,11 @@ func register(name, summary string, run func(args []string) error) {
 // usage marks a bad flag, config or dataset: exit status 2.
 func usage(err error) error { return train.Usage(err) }
 
+// exitInterrupted is the exit status of a command that Ctrl-C (or SIGTERM)
+// stopped: the shell's for a process that SIGINT ended. It prints one line,
+// "interrupted; checkpoint DIR/checkpoints/last.safetensors".
+const exitInterrupted = 130
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
@@ -60,7 +65,10 @@ func run(args []string) int {
 			return 0
 		}
 		fmt.Fprintf(os.Stderr, "triad %s: %s\n", name, train.OneLine(err))
-		if train.IsUsage(err) {
+		switch {
+		case errors.Is(err, train.ErrInterrupted):
+			return exitInterrupted
+		case train.IsUsage(err):
 			return 2
 		}
 		return 1

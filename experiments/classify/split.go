@@ -91,7 +91,7 @@ func (x *runner) split(dir string, trainEx, valEx []datasets.Example, labels []s
 	x.s.Logf("classify: %s, %d parameters, vocabulary %d, %d train / %d validation sentences, buckets %v, %d steps per epoch, run %s",
 		cfg.Encoder, store.Count(), voc.Len(), len(d.train), len(d.val), t.bounds, t.StepsPerEpoch(), dir)
 	sum, err := loop.Run(x.ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, train.ErrFinished) { // a fold trained to its end still gets its report
 		return nil, err
 	}
 	step := sum.Steps
