@@ -1,0 +1,642 @@
+package gpt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pkg/errors"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// The model's own kernels, each with a float64 gradient check (kernels_test.go):
+//
+//	conv1d:           y = x W + b, W stored (in, out) as GPT-2's Conv1D, or
+//	                  y = x W^T for the output layer tied to the (V, E) embedding
+//	gelu_tanh:        y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+//	layernorm_nobias: y = (x - mean) / sqrt(var + eps) w (Config.Bias false)
+//	causal_attention: the heads of a fused (B, T, 3E) projection attended causally
+//	                  and merged back into (B, T, E)
+//	cached_attention: the same for new positions against a key/value cache (no
+//	                  gradient; generation)
+
+// ---- conv1d ----
+
+// conv1dKernel computes y = x W + b for x (..., in), W (in, out) and an optional
+// bias (out): GPT-2's Conv1D, a linear layer whose weight is stored transposed
+// with respect to torch.nn.Linear's. With transposed, W is (out, in) and
+// y = x W^T (+ b): the output layer tied to the token embedding (V, E).
+type conv1dKernel struct{ transposed bool }
+
+func (k conv1dKernel) Key() string { return fmt.Sprintf("gpt.conv1d(transposed=%t)", k.transposed) }
+
+// dims returns the weight's input and output widths.
+func (k conv1dKernel) dims(w tensor.Shape) (in, out int) {
+	if k.transposed {
+		return w[1], w[0]
+	}
+	return w[0], w[1]
+}
+
+func (k conv1dKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	x, w := in[0], in[1]
+	if w.Dims() != 2 || x.Dims() < 1 {
+		return nil, errors.Errorf("conv1d: input %v, weight %v", x, w)
+	}
+	wi, wo := k.dims(w)
+	if x[x.Dims()-1] != wi {
+		return nil, errors.Errorf("conv1d: input %v does not match weight %v (transposed %t)", x, w, k.transposed)
+	}
+	if len(in) == 3 && (in[2].Dims() != 1 || in[2][0] != wo) {
+		return nil, errors.Errorf("conv1d: bias %v does not match weight %v", in[2], w)
+	}
+	out := append(tensor.Shape{}, x[:x.Dims()-1]...)
+	return append(out, wo), nil
+}
+
+func (conv1dKernel) Differentiable(n int) []bool { return []bool{true, true, true}[:n] }
+
+// Overwrites implements graph.Overwriter: the output and the gradients of x and
+// W are written whole; the bias's is accumulated.
+func (conv1dKernel) Overwrites(wrt int) bool { return wrt != 2 }
+
+func (k conv1dKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
+		func() { conv1dForward[float32](k, out, in) },
+		func() { conv1dForward[float64](k, out, in) })
+}
+
+func conv1dForward[T graph.Float](k conv1dKernel, out *tensor.Dense, in []*tensor.Dense) {
+	x, w, y := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1]), graph.Slice[T](out)
+	wi, wo := k.dims(in[1].Shape())
+	m := len(x) / wi
+	var beta T
+	if len(in) == 3 {
+		bias := graph.RowMajor[T](in[2])
+		for i := 0; i < m; i++ {
+			copy(y[i*wo:(i+1)*wo], bias)
+		}
+		beta = 1
+	}
+	if m == 1 { // a generation step: one matrix-vector product
+		r, c := in[1].Shape()[0], in[1].Shape()[1]
+		gemv(!k.transposed, r, c, w, x, beta, y)
+		return
+	}
+	graph.Gemm(false, k.transposed, m, wo, wi, x, wi, w, in[1].Shape()[1], beta, y, wo)
+}
+
+// gemv computes y = op(A) x + beta y for A (rows, cols), op(A) = A^T when trans.
+// With one row of input, a matrix-vector product reads the weight once as it is,
+// where a matrix product with one row also repacks it: several times faster for
+// the products of a generation step.
+func gemv[T graph.Float](trans bool, rows, cols int, a, x []T, beta T, y []T) {
+	t := blas.NoTrans
+	if trans {
+		t = blas.Trans
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		blas32.Implementation().Sgemv(t, rows, cols, 1, a, cols, any(x).([]float32), 1, float32(beta), any(y).([]float32), 1)
+	case []float64:
+		blas64.Implementation().Dgemv(t, rows, cols, 1, a, cols, any(x).([]float64), 1, float64(beta), any(y).([]float64), 1)
+	}
+}
+
+func (k conv1dKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(),
+		func() { conv1dBackward[float32](k, grad, wrt, in, g) },
+		func() { conv1dBackward[float64](k, grad, wrt, in, g) })
+}
+
+func conv1dBackward[T graph.Float](k conv1dKernel, grad *tensor.Dense, wrt int, in []*tensor.Dense, gt *tensor.Dense) {
+	x, w, g, d := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1]), graph.RowMajor[T](gt), graph.Slice[T](grad)
+	wi, wo := k.dims(in[1].Shape())
+	m := len(x) / wi
+	switch {
+	case wrt == 0: // dx (m, in) = g (m, out) op(W)^T
+		graph.Gemm(false, !k.transposed, m, wi, wo, g, wo, w, in[1].Shape()[1], 0, d, wi)
+	case wrt == 1 && !k.transposed: // dW (in, out) = x^T g
+		graph.Gemm(true, false, wi, wo, m, x, wi, g, wo, 0, d, wo)
+	case wrt == 1: // dW (out, in) = g^T x
+		graph.Gemm(true, false, wo, wi, m, g, wo, x, wi, 0, d, wi)
+	case wrt == 2: // db (out) = the column sums of g
+		for i := 0; i < m; i++ {
+			for j, v := range g[i*wo : (i+1)*wo] {
+				d[j] += v
+			}
+		}
+	}
+}
+
+// ---- gelu_tanh ----
+
+// geluTanhKernel is GPT-2's GELU, the tanh approximation of Hendrycks and Gimpel
+// (2016), sec. 2:
+//
+//	y = x/2 (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+//	dy/dx = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 0.044715 x^2)
+//
+// (torch.nn.functional.gelu(x, approximate="tanh")); graph.GELU is the exact erf
+// form, which differs from it by up to about 1e-3. The forward pass keeps
+// tanh u for the backward pass of the same run, which then needs no
+// transcendental function; a backward pass without its forward pass (outside
+// a graph) recomputes it.
+type geluTanhKernel struct{ st *geluState }
+
+// geluState is what a GELU node keeps from its forward pass: tanh u of its
+// input x.
+type geluState struct {
+	th    any // []float32 or []float64
+	x     any // the input the values belong to
+	fresh bool
+}
+
+func newGELU() geluTanhKernel { return geluTanhKernel{st: &geluState{}} }
+
+const (
+	geluC = 0.7978845608028654 // sqrt(2/pi)
+	geluA = 0.044715
+)
+
+func (geluTanhKernel) Key() string                                         { return "gpt.gelu_tanh" }
+func (geluTanhKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
+func (geluTanhKernel) Differentiable(int) []bool                           { return []bool{true} }
+
+// Overwrites implements graph.Overwriter: every element is written.
+func (geluTanhKernel) Overwrites(int) bool { return true }
+
+func (k geluTanhKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
+		func() { geluForward(k.st, graph.Slice[float32](out), graph.RowMajor[float32](in[0])) },
+		func() { geluForward(k.st, graph.Slice[float64](out), graph.RowMajor[float64](in[0])) })
+}
+
+func (k geluTanhKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			geluBackward(k.st, graph.Slice[float32](grad), graph.RowMajor[float32](in[0]), graph.RowMajor[float32](g))
+		},
+		func() {
+			geluBackward(k.st, graph.Slice[float64](grad), graph.RowMajor[float64](in[0]), graph.RowMajor[float64](g))
+		})
+}
+
+// geluForward writes the GELU of x into y and keeps tanh u in st (when st is not
+// nil); elements in parallel.
+func geluForward[T graph.Float](st *geluState, y, x []T) {
+	var th []T
+	if st != nil {
+		th, _ = st.th.([]T)
+		if cap(th) < len(x) {
+			th = make([]T, len(x))
+		}
+		th = th[:len(x)]
+		st.th, st.x, st.fresh = th, x, true
+	}
+	graph.ParallelElems(len(x), func(lo, hi int) {
+		var t []T
+		if th != nil {
+			t = th[lo:hi]
+		}
+		if graph.Is32[T]() {
+			geluTanh32(graph.As32(y[lo:hi]), graph.As32(x[lo:hi]), graph.As32(t))
+			return
+		}
+		for i, v := range x[lo:hi] {
+			u := math.Tanh(geluC * float64(v+geluA*v*v*v))
+			y[lo+i] = v / 2 * (1 + T(u))
+			if t != nil {
+				t[i] = T(u)
+			}
+		}
+	})
+}
+
+// geluTanh32 writes the GELU of x into y and, when th is not nil, tanh u into
+// th, in float32 with graph's fast exponential: tanh u = 1 - 2/(e^{2u} + 1)
+// (absolute error a few float32 ulps).
+func geluTanh32(y, x, th []float32) {
+	const c, a = float32(geluC), float32(geluA)
+	y = y[:len(x)]
+	if th == nil {
+		for i, v := range x {
+			t := 1 - 2/(graph.Exp32(2*c*(v+a*v*v*v))+1)
+			y[i] = v / 2 * (1 + t)
+		}
+		return
+	}
+	th = th[:len(x)]
+	for i, v := range x {
+		t := 1 - 2/(graph.Exp32(2*c*(v+a*v*v*v))+1)
+		th[i] = t
+		y[i] = v / 2 * (1 + t)
+	}
+}
+
+// geluBackward writes the gradient of the GELU's input x for the output
+// gradient g into dx, from the tanh values its forward pass kept (recomputed
+// when it has not run on x).
+func geluBackward[T graph.Float](st *geluState, dx, x, g []T) {
+	var th []T
+	if st != nil && st.fresh {
+		if t, ok := st.th.([]T); ok {
+			if xs, ok := st.x.([]T); ok && len(xs) == len(x) && len(x) > 0 && &xs[0] == &x[0] {
+				th = t
+			}
+		}
+		st.fresh = false
+	}
+	if th == nil {
+		th = make([]T, len(x))
+		for i, v := range x {
+			th[i] = T(math.Tanh(geluC * float64(v+geluA*v*v*v)))
+		}
+	}
+	graph.ParallelElems(len(x), func(lo, hi int) {
+		const c, a = geluC, geluA
+		for i := lo; i < hi; i++ {
+			v, t := x[i], th[i]
+			dx[i] = g[i] * ((1+t)/2 + v/2*(1-t*t)*T(c)*(1+3*T(a)*v*v))
+		}
+	})
+}
+
+// ---- layernorm_nobias ----
+
+// layerNormNoBiasKernel is a layer norm with a weight and no bias (Config.Bias
+// false): y = xhat w, xhat = (x - mean) / sqrt(var + eps) over the last axis.
+type layerNormNoBiasKernel struct{ eps float64 }
+
+func (k layerNormNoBiasKernel) Key() string {
+	return fmt.Sprintf("gpt.layernorm_nobias(eps=%g)", k.eps)
+}
+
+func (layerNormNoBiasKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	x := in[0]
+	if x.Dims() < 1 || in[1].Dims() != 1 || in[1][0] != x[x.Dims()-1] {
+		return nil, errors.Errorf("layer norm: input %v, weight %v", x, in[1])
+	}
+	return x.Clone(), nil
+}
+
+func (layerNormNoBiasKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+// Overwrites implements graph.Overwriter: the output and the input's gradient
+// are written whole; the weight's is accumulated.
+func (layerNormNoBiasKernel) Overwrites(wrt int) bool { return wrt <= 0 }
+
+func (k layerNormNoBiasKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
+		func() { lnNoBias[float32](k.eps, -1, graph.Slice[float32](out), in, nil) },
+		func() { lnNoBias[float64](k.eps, -1, graph.Slice[float64](out), in, nil) })
+}
+
+func (k layerNormNoBiasKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(),
+		func() { lnNoBias(k.eps, wrt, graph.Slice[float32](grad), in, graph.RowMajor[float32](g)) },
+		func() { lnNoBias(k.eps, wrt, graph.Slice[float64](grad), in, graph.RowMajor[float64](g)) })
+}
+
+// lnNoBias writes the norm (wrt -1), the input's gradient (0) or adds the
+// weight's gradient (1) into dst.
+func lnNoBias[T graph.Float](eps float64, wrt int, dst []T, in []*tensor.Dense, g []T) {
+	x, w := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
+	d := len(w)
+	zero := make([]T, d)
+	if wrt < 0 {
+		graph.LayerNormRows(dst, nil, nil, x, w, zero, d, eps)
+		return
+	}
+	y, xhat, rstd := make([]T, len(x)), make([]T, len(x)), make([]float64, len(x)/d)
+	graph.LayerNormRows(y, xhat, rstd, x, w, zero, d, eps)
+	if wrt == 0 {
+		graph.LayerNormBackRows(dst, g, xhat, rstd, w, d, false)
+		return
+	}
+	for r := 0; r < len(x); r += d {
+		for j, v := range g[r : r+d] {
+			dst[j] += v * xhat[r+j]
+		}
+	}
+}
+
+// ---- causal_attention ----
+
+// causalAttnKernel is the multi-head causal self-attention of GPT-2 after its
+// fused projection: for qkv (B, T, 3E) holding the queries, keys and values side
+// by side, each head h of width d = E/H attends
+//
+//	P = softmax(Q_h K_h^T / sqrt(d) + causal mask),   Y_h = drop(P) V_h
+//
+// with query i seeing keys j <= i, and the heads are merged back into (B, T, E)
+// (head h in columns [h d, (h+1) d)). With dropout, a second input (B*H, T, T)
+// holds the inverted-dropout mask of the weights (graph.BernoulliMask values).
+// Heads are read and written in place through strided matrix products (no
+// split or merge copies); batch rows and heads run in parallel. The backward
+// pass recomputes P from qkv rather than keep it from the forward pass:
+//
+//	dV = drop(P)^T dY,  dP = (dY V^T) * mask,  dS = P * (dP - rowsum(P * dP)) / sqrt(d),
+//	dQ = dS K,  dK = dS^T Q
+type causalAttnKernel struct {
+	heads   int
+	dropout bool
+}
+
+func (k causalAttnKernel) Key() string {
+	return fmt.Sprintf("gpt.causal_attention(h=%d,dropout=%t)", k.heads, k.dropout)
+}
+
+// attnShape returns B, T and E of qkv (B, T, 3E) for h heads.
+func attnShape(qkv tensor.Shape, h int) (b, t, e int, err error) {
+	if qkv.Dims() != 3 || qkv[2]%3 != 0 || h <= 0 || (qkv[2]/3)%h != 0 {
+		return 0, 0, 0, errors.Errorf("attention: projections %v, want (B, T, 3E) with E a multiple of %d heads", qkv, h)
+	}
+	return qkv[0], qkv[1], qkv[2] / 3, nil
+}
+
+func (k causalAttnKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	b, t, e, err := attnShape(in[0], k.heads)
+	if err != nil {
+		return nil, err
+	}
+	if want := 1 + btoi(k.dropout); len(in) != want {
+		return nil, errors.Errorf("attention: %d inputs, want %d", len(in), want)
+	}
+	if k.dropout && !in[1].Eq(tensor.Shape{b * k.heads, t, t}) {
+		return nil, errors.Errorf("attention: dropout mask %v, want %v", in[1], tensor.Shape{b * k.heads, t, t})
+	}
+	return tensor.Shape{b, t, e}, nil
+}
+
+func (k causalAttnKernel) Differentiable(n int) []bool { return []bool{true, false}[:n] }
+
+// Overwrites implements graph.Overwriter: every head writes its own columns of
+// the output and of the gradient.
+func (causalAttnKernel) Overwrites(int) bool { return true }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// heads describes the layout of one fused attention: B rows of T positions, E
+// wide, H heads of width D; Q, K and V of row b and head h start at q(b, h),
+// q(b, h)+E and q(b, h)+2E in the (B, T, 3E) projections, their rows 3E apart.
+type heads struct{ B, T, E, H, D int }
+
+func (l heads) q(b, h int) int   { return b*l.T*3*l.E + h*l.D }
+func (l heads) out(b, h int) int { return b*l.T*l.E + h*l.D }
+
+func (k causalAttnKernel) layout(in []*tensor.Dense) heads {
+	b, t, e, _ := attnShape(in[0].Shape(), k.heads)
+	return heads{B: b, T: t, E: e, H: k.heads, D: e / k.heads}
+}
+
+func (k causalAttnKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	l := k.layout(in)
+	return graph.Dispatch(out.Dtype(),
+		func() { causalForward(l, graph.RowMajor[float32](in[0]), k.mask32(in), graph.Slice[float32](out)) },
+		func() { causalForward(l, graph.RowMajor[float64](in[0]), k.mask64(in), graph.Slice[float64](out)) })
+}
+
+func (k causalAttnKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	l := k.layout(in)
+	return graph.Dispatch(grad.Dtype(),
+		func() {
+			causalBackward(l, graph.RowMajor[float32](in[0]), k.mask32(in), graph.RowMajor[float32](g), graph.Slice[float32](grad))
+		},
+		func() {
+			causalBackward(l, graph.RowMajor[float64](in[0]), k.mask64(in), graph.RowMajor[float64](g), graph.Slice[float64](grad))
+		})
+}
+
+func (k causalAttnKernel) mask32(in []*tensor.Dense) []float32 {
+	if !k.dropout {
+		return nil
+	}
+	return graph.RowMajor[float32](in[1])
+}
+
+func (k causalAttnKernel) mask64(in []*tensor.Dense) []float64 {
+	if !k.dropout {
+		return nil
+	}
+	return graph.RowMajor[float64](in[1])
+}
+
+// causalWeights overwrites each of the rows of scores p (rows, n) with its
+// softmax over columns [0, i+1+shift) (scores scaled by scale first; clipped to
+// n), the columns after them set to 0: the causal weights of query i when key
+// column 0 is shift columns left of the query's own. A row with no column left
+// is all 0. Sums are kept in float64.
+func causalWeights[T graph.Float](p []T, rows, n, shift int, scale T) {
+	for i := 0; i < rows; i++ {
+		row := p[i*n : (i+1)*n]
+		end := min(i+1+shift, n)
+		if end <= 0 {
+			clear(row)
+			continue
+		}
+		m := row[0]
+		for _, v := range row[1:end] {
+			m = max(m, v)
+		}
+		var sum float64
+		for j, v := range row[:end] {
+			e := graph.Exp((v - m) * scale)
+			row[j] = e
+			sum += float64(e)
+		}
+		inv := T(1 / sum)
+		for j := range row[:end] {
+			row[j] *= inv
+		}
+		clear(row[end:])
+	}
+}
+
+func causalForward[T graph.Float](l heads, qkv, mask, out []T) {
+	t, e, d := l.T, l.E, l.D
+	scale := T(1 / math.Sqrt(float64(d)))
+	workers := graph.Workers(l.B*l.H, t*t*d)
+	scratch := make([]T, workers*t*t)
+	graph.ParallelWorkers(l.B*l.H, t*t*d, func(w, lo, hi int) {
+		p := scratch[w*t*t : (w+1)*t*t]
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/l.H, bh%l.H
+			q := l.q(b, h)
+			graph.Gemm(false, true, t, t, d, qkv[q:], 3*e, qkv[q+e:], 3*e, 0, p, t)
+			causalWeights(p, t, t, 0, scale)
+			if mask != nil {
+				for j, m := range mask[bh*t*t : (bh+1)*t*t] {
+					p[j] *= m
+				}
+			}
+			graph.Gemm(false, false, t, d, t, p, t, qkv[q+2*e:], 3*e, 0, out[l.out(b, h):], e)
+		}
+	})
+}
+
+func causalBackward[T graph.Float](l heads, qkv, mask, g, dqkv []T) {
+	t, e, d := l.T, l.E, l.D
+	scale := T(1 / math.Sqrt(float64(d)))
+	workers := graph.Workers(l.B*l.H, t*t*d)
+	scratch := make([]T, 3*workers*t*t)
+	graph.ParallelWorkers(l.B*l.H, t*t*d, func(w, lo, hi int) {
+		buf := scratch[3*w*t*t : 3*(w+1)*t*t]
+		p, pd, dp := buf[:t*t], buf[t*t:2*t*t], buf[2*t*t:]
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/l.H, bh%l.H
+			q, o := l.q(b, h), l.out(b, h)
+			graph.Gemm(false, true, t, t, d, qkv[q:], 3*e, qkv[q+e:], 3*e, 0, p, t)
+			causalWeights(p, t, t, 0, scale)
+			dropped := p
+			var m []T
+			if mask != nil {
+				m = mask[bh*t*t : (bh+1)*t*t]
+				for j, v := range p {
+					pd[j] = v * m[j]
+				}
+				dropped = pd
+			}
+			// dV = drop(P)^T dY;  dP = dY V^T (times the mask)
+			graph.Gemm(true, false, t, d, t, dropped, t, g[o:], e, 0, dqkv[q+2*e:], 3*e)
+			graph.Gemm(false, true, t, t, d, g[o:], e, qkv[q+2*e:], 3*e, 0, dp, t)
+			// dS = P * (dP - rowsum(P * dP)) * scale, into dp
+			for i := 0; i < t; i++ {
+				pr, dr := p[i*t:(i+1)*t], dp[i*t:(i+1)*t]
+				var dot float64
+				for j := 0; j <= i; j++ {
+					if m != nil {
+						dr[j] *= m[i*t+j]
+					}
+					dot += float64(pr[j] * dr[j])
+				}
+				for j := 0; j <= i; j++ {
+					dr[j] = pr[j] * (dr[j] - T(dot)) * scale
+				}
+				clear(dr[i+1:])
+			}
+			// dQ = dS K;  dK = dS^T Q
+			graph.Gemm(false, false, t, d, t, dp, t, qkv[q+e:], 3*e, 0, dqkv[q:], 3*e)
+			graph.Gemm(true, false, t, d, t, dp, t, qkv[q:], 3*e, 0, dqkv[q+e:], 3*e)
+		}
+	})
+}
+
+// ---- cached_attention ----
+
+// kvCache holds the keys and values of one layer for B rows, H heads and every
+// position of the block: (B, H, Block, D) each, in the store's element type.
+type kvCache struct {
+	b, h, block, d int
+	k, v           any // []float32 or []float64
+}
+
+func newKVCache(dtype tensor.Dtype, b, h, block, d int) *kvCache {
+	c := &kvCache{b: b, h: h, block: block, d: d}
+	n := b * h * block * d
+	if dtype == tensor.Float32 {
+		c.k, c.v = make([]float32, n), make([]float32, n)
+	} else {
+		c.k, c.v = make([]float64, n), make([]float64, n)
+	}
+	return c
+}
+
+// cachedAttnKernel attends S new positions of every row against the cache of
+// its layer: for qkv (B, S, 3E), the first new position's column col (a (1)
+// int tensor) and each row's first real column start (B) (the left padding of
+// a batch of prompts of unequal length), it writes the new keys and values
+// into columns [col, col+S) of the cache, then lets the query of column c of
+// row b attend to the keys of columns [start_b, c], and returns the merged
+// heads (B, S, E). A query left of its row's start (padding) gets a zero
+// output. The graph's shapes do not depend on col: one compiled program serves
+// every step. Nothing is differentiated.
+type cachedAttnKernel struct {
+	graph.NoGradient
+	cache *kvCache
+}
+
+// Key names the cache: two layers' nodes are never merged.
+func (k cachedAttnKernel) Key() string {
+	return fmt.Sprintf("gpt.cached_attention(h=%d)@%p", k.cache.h, k.cache)
+}
+
+func (k cachedAttnKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, errors.Errorf("cached attention: %d inputs, want qkv, col and start", len(in))
+	}
+	b, s, e, err := attnShape(in[0], k.cache.h)
+	if err != nil {
+		return nil, err
+	}
+	if b != k.cache.b || e != k.cache.h*k.cache.d || s > k.cache.block {
+		return nil, errors.Errorf("cached attention: projections %v for a cache of %d rows, width %d, block %d", in[0], k.cache.b, k.cache.h*k.cache.d, k.cache.block)
+	}
+	if in[1].TotalSize() != 1 || !in[2].Eq(tensor.Shape{b}) {
+		return nil, errors.Errorf("cached attention: column %v and starts %v, want (1) and (%d)", in[1], in[2], b)
+	}
+	return tensor.Shape{b, s, e}, nil
+}
+
+func (cachedAttnKernel) Differentiable(n int) []bool { return make([]bool, n) }
+
+// Overwrites implements graph.Overwriter: every row and head is written.
+func (cachedAttnKernel) Overwrites(int) bool { return true }
+
+func (k cachedAttnKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	s := in[0].Shape()[1]
+	col := graph.Ints(graph.Contiguous(in[1]))[0]
+	start := graph.Ints(graph.Contiguous(in[2]))
+	if col < 0 || col+s > k.cache.block {
+		return errors.Errorf("cached attention: positions [%d, %d) outside the block of %d", col, col+s, k.cache.block)
+	}
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			cachedForward(k.cache, s, col, start, graph.RowMajor[float32](in[0]), graph.Slice[float32](out))
+		},
+		func() {
+			cachedForward(k.cache, s, col, start, graph.RowMajor[float64](in[0]), graph.Slice[float64](out))
+		})
+}
+
+func cachedForward[T graph.Float](c *kvCache, s, col int, start []int, qkv, out []T) {
+	l := heads{B: c.b, T: s, E: c.h * c.d, H: c.h, D: c.d}
+	e, d, n := l.E, l.D, col+s
+	kc, vc := c.k.([]T), c.v.([]T)
+	scale := T(1 / math.Sqrt(float64(d)))
+	workers := graph.Workers(l.B*l.H, s*n*d)
+	scratch := make([]T, workers*s*n)
+	graph.ParallelWorkers(l.B*l.H, s*n*d, func(w, lo, hi int) {
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/l.H, bh%l.H
+			q, o := l.q(b, h), l.out(b, h)
+			ks, vs := kc[bh*c.block*d:(bh+1)*c.block*d], vc[bh*c.block*d:(bh+1)*c.block*d]
+			for i := 0; i < s; i++ {
+				copy(ks[(col+i)*d:(col+i+1)*d], qkv[q+i*3*e+e:][:d])
+				copy(vs[(col+i)*d:(col+i+1)*d], qkv[q+i*3*e+2*e:][:d])
+			}
+			first := min(max(start[b], 0), n)
+			keys := n - first
+			if keys == 0 {
+				for i := 0; i < s; i++ {
+					clear(out[o+i*e : o+i*e+d])
+				}
+				continue
+			}
+			p := scratch[w*s*n : w*s*n+s*keys]
+			graph.Gemm(false, true, s, keys, d, qkv[q:], 3*e, ks[first*d:], d, 0, p, keys)
+			// query i (column col+i) sees the keys of columns [first, col+i]
+			causalWeights(p, s, keys, col-first, scale)
+			graph.Gemm(false, false, s, d, keys, p, keys, vs[first*d:], d, 0, out[o:], e)
+		}
+	})
+}
