@@ -188,6 +188,9 @@ func Open(ctx context.Context, experiment string, cfg Config, log io.Writer) (*S
 		s.Close(&err)
 		return nil, err
 	}
+	if s.Root() && Revision() == "unknown" {
+		s.Logf("warning: the source revision of this binary is unknown (build it with make build, or inside the git checkout); config.json will say so")
+	}
 	return s, nil
 }
 
