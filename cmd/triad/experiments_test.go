@@ -20,6 +20,7 @@ import (
 	"github.com/triadml/triad/experiments/classify"
 	"github.com/triadml/triad/experiments/ctc"
 	"github.com/triadml/triad/experiments/demo"
+	"github.com/triadml/triad/experiments/gpt"
 	"github.com/triadml/triad/experiments/lm"
 	"github.com/triadml/triad/experiments/summarize"
 	"github.com/triadml/triad/experiments/translate"
@@ -341,4 +342,40 @@ func metrics(t *testing.T, dir string) []byte {
 	raw, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
 	require.NoError(t, err)
 	return raw
+}
+
+// The gpt command and gpt.Run with the same settings write the same metrics, and
+// `gpt sample` prints what Model.Sample returns.
+func TestGPTCommandMatchesRun(t *testing.T) {
+	data, root := lmFixture(t), t.TempDir()
+	cmd := filepath.Join(root, "cmd")
+	require.Equal(t, 0, run([]string{"gpt", "--data-dir", data, "--out", cmd, "--layers", "1", "--heads", "2",
+		"--embed", "8", "--block", "8", "--batch", "3", "--grad-accum", "2", "--warmup", "2", "--eval-iters", "2",
+		"--max-steps", "6", "--eval-every", "3", "--log-every", "2", "--threads", "1"}))
+
+	cfg := gpt.DefaultConfig()
+	cfg.DataDir, cfg.Out = data, filepath.Join(root, "api")
+	cfg.Layers, cfg.Heads, cfg.Embed, cfg.Block, cfg.Batch, cfg.GradAccum, cfg.Warmup, cfg.EvalIters = 1, 2, 8, 8, 3, 2, 2, 2
+	cfg.MaxSteps, cfg.EvalEvery, cfg.LogEvery, cfg.Threads = 6, 3, 2, 1
+	_, err := gpt.Run(context.Background(), cfg, io.Discard)
+	require.NoError(t, err)
+	requireSameMetrics(t, cfg.Out, cmd)
+
+	var buf bytes.Buffer
+	require.NoError(t, gptSample([]string{"--run", cmd, "--prompt", "the ", "--n", "20", "--top-k", "5",
+		"--top-p", "0.9", "--temperature", "0.9", "--seed", "3", "--threads", "1"}, &buf))
+	m, err := gpt.Load(cmd)
+	require.NoError(t, err)
+	defer m.Close()
+	text, err := m.Sample("the ", gpt.SampleOptions{N: 20, Temperature: 0.9, TopK: 5, TopP: 0.9, Seed: 3})
+	require.NoError(t, err)
+	require.Equal(t, text+"\n", buf.String())
+
+	require.Equal(t, 0, run([]string{"gpt", "sample", "--help"}))
+	require.Equal(t, 2, run([]string{"gpt", "sample"}), "--run is required")
+	require.Equal(t, 2, run([]string{"gpt", "sample", "--run", cmd, "--top-p", "2"}))
+	require.Equal(t, 2, run([]string{"gpt", "sample", "--run", filepath.Join(root, "none")}), "no run there")
+	require.Equal(t, 2, run([]string{"gpt", "--tokens", "word", "--out", filepath.Join(root, "x")}))
+	require.Equal(t, 2, run([]string{"gpt", "--data-dir", filepath.Join(root, "none"), "--out", filepath.Join(root, "y")}), "no input.txt")
+	require.Equal(t, 2, run([]string{"gpt", "--data-dir", data, "--init", filepath.Join(root, "none.safetensors"), "--out", filepath.Join(root, "z")}), "no init file")
 }
