@@ -1,7 +1,7 @@
 // Package train is the experiment loop every triad program shares: steps and
 // epochs, learning-rate schedules and gradient clipping, evaluation every N steps,
-// metrics.jsonl with a readable log line or a progress bar, last and best
-// checkpoints, resuming that continues bitwise-identically, a clean stop on Ctrl-C,
+// metrics.jsonl (and TensorBoard events files) with a readable log line or a
+// progress bar, last and best checkpoints, resuming that continues bitwise-identically, a clean stop on Ctrl-C,
 // and a learning-curve PNG. It also binds an experiment's config struct to
 // command-line flags.
 //

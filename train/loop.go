@@ -250,7 +250,12 @@ func (l *Loop) Run(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 		defer mw.close()
-		callbacks = append([]Callback{mw}, callbacks...)
+		tb, err := openTensorboardWriter(l.Dir, time.Now)
+		if err != nil {
+			return nil, err
+		}
+		defer tb.close()
+		callbacks = append([]Callback{mw, tb}, callbacks...)
 	}
 	if d != nil {
 		if err := d.bcastParams(); err != nil {

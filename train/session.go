@@ -436,8 +436,8 @@ func holdsRun(dir string) string {
 }
 
 // removeRun deletes the files of the run in dir that --overwrite replaces: the
-// lifecycle's own files, checkpoints/, and sub-runs (directories that hold a
-// run, as cross-validation folds do).
+// lifecycle's own files, checkpoints/, TensorBoard events files, and sub-runs
+// (directories that hold a run, as cross-validation folds do).
 func removeRun(dir string) error {
 	for _, name := range []string{"config.json", "metrics.jsonl", "summary.json", "learning_curve.png", "checkpoints"} {
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
@@ -450,6 +450,12 @@ func removeRun(dir string) error {
 	}
 	for _, e := range entries {
 		sub := filepath.Join(dir, e.Name())
+		if !e.IsDir() && strings.HasPrefix(e.Name(), eventsPrefix) {
+			if err := os.Remove(sub); err != nil {
+				return errors.Wrap(err, "--overwrite")
+			}
+			continue
+		}
 		if e.IsDir() && holdsRun(sub) != "" {
 			if err := os.RemoveAll(sub); err != nil {
 				return errors.Wrap(err, "--overwrite")

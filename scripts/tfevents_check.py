@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Check a run directory's TensorBoard events files against its metrics.jsonl.
+
+    scripts/tfevents_check.py RUN_DIR
+
+Reads every events.out.tfevents.* file of RUN_DIR in name order, verifies the
+two masked CRC-32Cs of every TFRecord (TensorFlow's record format: uint64
+length, masked crc of the length, data, masked crc of the data), decodes the
+records as tensorflow.Event messages built here from the field numbers of
+TensorFlow's event.proto and summary.proto, and checks that the first event of
+each file has file_version "brain.Event:2" and that the scalars (tag
+"<split>/<name>", step, float32 value) match metrics.jsonl: every point of the
+last file is a metrics line and every metrics line is in the events, a later
+file's value replacing an earlier one's (a resumed run rewrites the steps after
+its checkpoint; an earlier file may hold points the resume dropped, which are
+listed). Needs python3-protobuf; uses python3-crc32c when present.
+"""
+
+import glob
+import json
+import math
+import os
+import struct
+import sys
+
+from google.protobuf import descriptor_pb2, descriptor_pool
+
+try:
+    from google.protobuf.message_factory import GetMessageClass
+except ImportError:  # protobuf < 4.21
+    from google.protobuf import message_factory
+
+    def GetMessageClass(desc):
+        return message_factory.MessageFactory().GetPrototype(desc)
+
+
+try:
+    import crc32c as _crc32c
+
+    def crc32c(b):
+        return _crc32c.crc32c(b)
+
+except ImportError:
+    _TABLE = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        _TABLE.append(c)
+
+    def crc32c(b):
+        c = 0xFFFFFFFF
+        for x in b:
+            c = _TABLE[(c ^ x) & 0xFF] ^ (c >> 8)
+        return c ^ 0xFFFFFFFF
+
+
+def masked(b):
+    c = crc32c(b)
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def event_class():
+    F = descriptor_pb2.FieldDescriptorProto
+    fd = descriptor_pb2.FileDescriptorProto(name="tfevents_check.proto", package="tensorflow", syntax="proto3")
+
+    def field(msg, name, number, typ, label=F.LABEL_OPTIONAL, type_name=None):
+        f = msg.field.add(name=name, number=number, type=typ, label=label)
+        if type_name:
+            f.type_name = type_name
+
+    summary = fd.message_type.add(name="Summary")
+    value = summary.nested_type.add(name="Value")
+    field(value, "tag", 1, F.TYPE_STRING)
+    field(value, "simple_value", 2, F.TYPE_FLOAT)
+    field(summary, "value", 1, F.TYPE_MESSAGE, F.LABEL_REPEATED, ".tensorflow.Summary.Value")
+    event = fd.message_type.add(name="Event")
+    field(event, "wall_time", 1, F.TYPE_DOUBLE)
+    field(event, "step", 2, F.TYPE_INT64)
+    field(event, "file_version", 3, F.TYPE_STRING)
+    field(event, "summary", 5, F.TYPE_MESSAGE, type_name=".tensorflow.Summary")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fd)
+    return GetMessageClass(pool.FindMessageTypeByName("tensorflow.Event"))
+
+
+def records(path):
+    with open(path, "rb") as f:
+        b = f.read()
+    i = 0
+    while i < len(b):
+        if len(b) - i < 12:
+            raise SystemExit(f"{path}: torn record header at byte {i}")
+        (n,) = struct.unpack_from("<Q", b, i)
+        (lcrc,) = struct.unpack_from("<I", b, i + 8)
+        if lcrc != masked(b[i : i + 8]):
+            raise SystemExit(f"{path}: bad length crc at byte {i}")
+        if len(b) - i - 12 < n + 4:
+            raise SystemExit(f"{path}: torn record at byte {i}")
+        data = b[i + 12 : i + 12 + n]
+        (dcrc,) = struct.unpack_from("<I", b, i + 12 + n)
+        if dcrc != masked(data):
+            raise SystemExit(f"{path}: bad data crc at byte {i}")
+        yield data
+        i += 16 + n
+
+
+def f32(x):
+    try:
+        return struct.unpack("<f", struct.pack("<f", x))[0]
+    except OverflowError:  # beyond float32: Go's conversion gives an infinity
+        return math.copysign(math.inf, x)
+
+
+def same(a, b):
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    run = sys.argv[1]
+    nonfinite = {"NaN": math.nan, "+Inf": math.inf, "Inf": math.inf, "-Inf": -math.inf}
+    want = {}
+    with open(os.path.join(run, "metrics.jsonl")) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            p = json.loads(line)
+            for k, v in p["metrics"].items():
+                v = nonfinite[v] if isinstance(v, str) else float(v)
+                want[(f"{p['split']}/{k}", p["step"])] = f32(v)
+    files = sorted(glob.glob(os.path.join(run, "events.out.tfevents.*")))
+    if not files:
+        raise SystemExit(f"{run}: no events files")
+    Event = event_class()
+    per_file = []
+    for path in files:
+        got = {}
+        for j, data in enumerate(records(path)):
+            ev = Event()
+            ev.ParseFromString(data)
+            if j == 0:
+                if ev.file_version != "brain.Event:2":
+                    raise SystemExit(f"{path}: first event has file_version {ev.file_version!r}")
+                continue
+            for v in ev.summary.value:
+                got[(v.tag, ev.step)] = v.simple_value
+        per_file.append(got)
+    merged = {}
+    for got in per_file:
+        merged.update(got)
+    for k, v in per_file[-1].items():
+        if k not in want or not same(want[k], v):
+            raise SystemExit(f"{files[-1]}: {k[0]} at step {k[1]} is {v}, metrics.jsonl: {want.get(k)}")
+    for k, v in want.items():
+        if k not in merged or not same(merged[k], v):
+            raise SystemExit(f"{run}: {k[0]} at step {k[1]} is {v} in metrics.jsonl, events: {merged.get(k)}")
+    dropped = sorted(k for k in merged if k not in want)
+    msg = f"{run}: {len(files)} events files, {len(want)} scalars match metrics.jsonl"
+    if dropped:
+        msg += "; dropped by a resume: " + ", ".join(f"{t}@{s}" for t, s in dropped)
+    print(msg)
+
+
+if __name__ == "__main__":
+    main()

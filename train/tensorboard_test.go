@@ -1,0 +1,261 @@
+package train
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The reader below decodes TFRecord framing and the Event, Summary and
+// Summary.Value messages by hand, from their definitions (TensorFlow's record
+// format; event.proto and summary.proto), independently of the writer.
+
+type tbEvent struct {
+	wallTime    float64
+	step        int64
+	fileVersion string
+	values      []tbValue
+}
+
+type tbValue struct {
+	tag   string
+	value float32
+}
+
+func tbMasked(b []byte) uint32 {
+	c := crc32.Update(0, crc32.MakeTable(0x82f63b78), b)
+	return (c>>15 | c<<17) + 0xa282ead8
+}
+
+// tbRecords splits a TFRecord file, checking both CRCs of every record.
+func tbRecords(t *testing.T, b []byte) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		require.GreaterOrEqual(t, len(b), 12, "a record header")
+		n := binary.LittleEndian.Uint64(b)
+		require.Equal(t, tbMasked(b[:8]), binary.LittleEndian.Uint32(b[8:12]), "length CRC of record %d", len(out))
+		require.GreaterOrEqual(t, uint64(len(b)-12), n+4, "record %d is whole", len(out))
+		data := b[12 : 12+n]
+		require.Equal(t, tbMasked(data), binary.LittleEndian.Uint32(b[12+n:16+n]), "data CRC of record %d", len(out))
+		out = append(out, data)
+		b = b[16+n:]
+	}
+	return out
+}
+
+// tbField reads one field: its number, wire type, and its varint, fixed or
+// length-delimited payload.
+func tbField(t *testing.T, b []byte) (num int, typ int, u uint64, payload []byte, rest []byte) {
+	varint := func() uint64 {
+		var x uint64
+		for i := 0; ; i++ {
+			require.Less(t, i, len(b), "truncated varint")
+			x |= uint64(b[i]&0x7f) << (7 * i)
+			if b[i] < 0x80 {
+				b = b[i+1:]
+				return x
+			}
+		}
+	}
+	key := varint()
+	num, typ = int(key>>3), int(key&7)
+	switch typ {
+	case 0:
+		u = varint()
+	case 1:
+		u = binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	case 5:
+		u = uint64(binary.LittleEndian.Uint32(b))
+		b = b[4:]
+	case 2:
+		n := varint()
+		payload, b = b[:n], b[n:]
+	default:
+		t.Fatalf("unexpected wire type %d", typ)
+	}
+	return num, typ, u, payload, b
+}
+
+func tbParseEvent(t *testing.T, b []byte) tbEvent {
+	var ev tbEvent
+	for len(b) > 0 {
+		num, typ, u, p, rest := tbField(t, b)
+		b = rest
+		switch {
+		case num == 1 && typ == 1:
+			ev.wallTime = math.Float64frombits(u)
+		case num == 2 && typ == 0:
+			ev.step = int64(u)
+		case num == 3 && typ == 2:
+			ev.fileVersion = string(p)
+		case num == 5 && typ == 2:
+			for len(p) > 0 {
+				n, ty, _, vb, r := tbField(t, p)
+				p = r
+				require.Equal(t, [2]int{1, 2}, [2]int{n, ty}, "Summary.value")
+				var v tbValue
+				for len(vb) > 0 {
+					n, ty, u, s, r := tbField(t, vb)
+					vb = r
+					switch {
+					case n == 1 && ty == 2:
+						v.tag = string(s)
+					case n == 2 && ty == 5:
+						v.value = math.Float32frombits(uint32(u))
+					default:
+						t.Fatalf("unexpected Summary.Value field %d", n)
+					}
+				}
+				ev.values = append(ev.values, v)
+			}
+		default:
+			t.Fatalf("unexpected Event field %d (wire type %d)", num, typ)
+		}
+	}
+	return ev
+}
+
+// tbScalars reads every events file of dir in name order, one map per file:
+// "tag@step" -> value.
+func tbScalars(t *testing.T, dir string) []map[string]float32 {
+	files, err := filepath.Glob(filepath.Join(dir, "events.out.tfevents.*"))
+	require.NoError(t, err)
+	sort.Strings(files)
+	host, _ := os.Hostname()
+	var out []map[string]float32
+	for _, f := range files {
+		require.True(t, strings.HasSuffix(f, "."+host), f)
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		recs := tbRecords(t, b)
+		require.NotEmpty(t, recs)
+		require.Equal(t, "brain.Event:2", tbParseEvent(t, recs[0]).fileVersion)
+		m := map[string]float32{}
+		for _, r := range recs[1:] {
+			ev := tbParseEvent(t, r)
+			require.Greater(t, ev.wallTime, 1e9, "wall time in seconds")
+			require.NotEmpty(t, ev.values)
+			for _, v := range ev.values {
+				m[fmt.Sprintf("%s@%d", v.tag, ev.step)] = v.value
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// tbCheck compares the events files of dir with its metrics.jsonl: every
+// point of the last file is a metrics line, and every metrics line is in the
+// events, a later file's value replacing an earlier one's (a resumed run
+// rewrites the steps after its checkpoint). An earlier file may hold points a
+// resume dropped from metrics.jsonl; it returns those.
+func tbCheck(t *testing.T, dir string, files int) []string {
+	want := tbWant(t, dir)
+	perFile := tbScalars(t, dir)
+	require.Len(t, perFile, files)
+	merged := map[string]float32{}
+	for _, m := range perFile {
+		for k, v := range m {
+			merged[k] = v
+		}
+	}
+	for k, v := range perFile[len(perFile)-1] {
+		require.Contains(t, want, k, "the last events file's point is a metrics line")
+		require.Equal(t, want[k], v, k)
+	}
+	var dropped []string
+	for k, v := range merged {
+		w, ok := want[k]
+		if !ok {
+			dropped = append(dropped, k)
+			continue
+		}
+		require.Equal(t, w, v, k)
+	}
+	for k := range want {
+		require.Contains(t, merged, k, "the metrics line is in the events")
+	}
+	sort.Strings(dropped)
+	return dropped
+}
+
+func tbWant(t *testing.T, dir string) map[string]float32 {
+	points, err := ReadMetrics(dir)
+	require.NoError(t, err)
+	want := map[string]float32{}
+	for _, p := range points {
+		for k, v := range p.Metrics {
+			want[fmt.Sprintf("%s/%s@%d", p.Split, k, p.Step)] = float32(v)
+		}
+	}
+	return want
+}
+
+func TestTensorboardEventsMatchMetrics(t *testing.T) {
+	dir := t.TempDir()
+	c := Common{Seed: 3, Epochs: 2, LogEvery: 4, EvalEvery: 8}
+	l, _ := newLoop(t, dir, c)
+	_, err := l.Run(context.Background())
+	require.NoError(t, err)
+	want := tbWant(t, dir)
+	require.Contains(t, want, "train/loss@4")
+	require.Contains(t, want, "train/lr@4")
+	require.Contains(t, want, "val/val_loss@8")
+	require.Empty(t, tbCheck(t, dir, 1))
+	tbPython(t, dir)
+}
+
+func TestTensorboardResumedRunAddsAFile(t *testing.T) {
+	dir := t.TempDir()
+	c := Common{Seed: 3, Epochs: 2, LogEvery: 4, EvalEvery: 8, MaxSteps: 12}
+	l, _ := newLoop(t, dir, c)
+	_, err := l.Run(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, tbCheck(t, dir, 1))
+	files, err := filepath.Glob(filepath.Join(dir, "events.out.tfevents.*"))
+	require.NoError(t, err)
+	// Renamed to sort first: the resumed run writes a second file even within
+	// the same second.
+	require.NoError(t, os.Rename(files[0], strings.Replace(files[0], ".tfevents.", ".tfevents.0", 1)))
+	c.MaxSteps, c.Resume = 0, dir
+	l, _ = newLoop(t, dir, c)
+	_, err = l.Run(context.Background())
+	require.NoError(t, err)
+	// The evaluation the first run made at its last step is not due in the
+	// longer run, and its metrics line is dropped.
+	require.Equal(t, []string{"val/val_loss@12"}, tbCheck(t, dir, 2))
+	tbPython(t, dir)
+}
+
+// tbPython runs scripts/tfevents_check.py over dir when a Python 3 with the
+// protobuf module is present.
+func tbPython(t *testing.T, dir string) {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "scripts", "tfevents_check.py"))
+	require.NoError(t, err)
+	candidates := []string{os.Getenv("PYTHON"), "python3", "/usr/bin/python3"}
+	for _, py := range candidates {
+		if py == "" {
+			continue
+		}
+		if exec.Command(py, "-c", "import google.protobuf").Run() != nil {
+			continue
+		}
+		out, err := exec.Command(py, script, dir).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		t.Logf("%s: %s", py, strings.TrimSpace(string(out)))
+		return
+	}
+	t.Log("skipping scripts/tfevents_check.py: no python3 with google.protobuf")
+}
