@@ -6,12 +6,13 @@ package graph
 // an optional "__metadata__" map of strings), then the raw little-endian, row-major
 // tensor bytes, packed without holes.
 //
-// The format itself is read and written by github.com/nlpodyssey/safetensors. It
-// follows the reference implementation (huggingface/safetensors,
-// safetensors/src/tensor.rs): on reading it rejects headers over 100 MB, header
-// lengths past the end of the file, malformed JSON and tensor entries, unknown
-// dtypes, offsets that overlap, leave holes or run past the data, shape and size
-// disagreements (with overflow checks) and trailing bytes; on writing it orders
+// The format is written, and its JSON header parsed, by
+// github.com/nlpodyssey/safetensors. Reading follows the reference implementation
+// (huggingface/safetensors, safetensors/src/tensor.rs): it rejects headers over
+// 100 MB, header lengths past the end of the file, malformed JSON and tensor
+// entries, unknown dtypes, offsets that overlap, leave holes or run past the data,
+// shape and size disagreements (with overflow checks) and trailing bytes, all
+// before any tensor is allocated, then reads the tensors one at a time. Writing orders
 // tensors by dtype alignment then name and pads the header with spaces to 8 bytes,
 // as Python's safetensors does (its JSON lists the tensors in data order, this one
 // in name order, so the files are byte-identical when all tensors share a dtype;
@@ -22,6 +23,7 @@ package graph
 // on any host), and atomic replacement of the file (internal/atomicfile).
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -29,6 +31,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/nlpodyssey/safetensors"
@@ -243,22 +246,153 @@ func SaveTensors(path string, tensors map[string]*tensor.Dense, meta map[string]
 	return errors.Wrapf(err, "graph: saving checkpoint %s", path)
 }
 
+// TensorInfo describes one tensor of a checkpoint as its header declares it.
+type TensorInfo struct {
+	// Dtype is tensor.Float32, Float64, Int32 or Int64.
+	Dtype tensor.Dtype
+	// Shape is the tensor's shape, empty for a scalar; no dimension is zero.
+	Shape []int
+	// Offset is where the tensor's bytes start, counted from the start of the file.
+	Offset int64
+	// Size is the tensor's byte count.
+	Size int64
+}
+
+// headerEntry is one validated tensor of a checkpoint's header.
+type headerEntry struct {
+	name string
+	TensorInfo
+}
+
+// ReadHeader reads and validates the header of the safetensors file at path,
+// without reading any tensor data: each tensor's dtype, shape and place in the
+// file (checked against the file's size, as LoadTensors checks them) and the
+// "__metadata__" map (empty, not nil, when the file has none). Callers use it to
+// check shapes before allocating anything for them.
+func ReadHeader(path string) (map[string]TensorInfo, map[string]string, error) {
+	f, size, err := openCheckpoint(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	entries, meta, err := readHeader(path, f, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]TensorInfo, len(entries))
+	for _, e := range entries {
+		out[e.name] = e.TensorInfo
+	}
+	return out, meta, nil
+}
+
+// openCheckpoint opens the file at path for reading and returns its size.
+func openCheckpoint(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, errors.Wrap(err, "graph: loading checkpoint")
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, errors.Wrap(err, "graph: loading checkpoint")
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, errors.Errorf("graph: loading checkpoint %s: not a regular file", path)
+	}
+	return f, st.Size(), nil
+}
+
 // LoadTensors reads the safetensors file at path and returns its tensors (new
 // tensors, float32, float64, int32 or int64; a tensor of shape [] in the file is a
 // scalar tensor) and its "__metadata__" map (empty, not nil, when the file has
 // none). A file that is not a valid safetensors file, has tensors of other dtypes
 // or has tensors with a zero dimension (which gorgonia's tensors cannot hold) gives
-// an error naming the file and the problem.
+// an error naming the file and the problem. The header is checked against the
+// file's size before anything is allocated for the tensors, and the tensors are
+// then read one at a time, so memory holds the tensors plus a small buffer.
 func LoadTensors(path string) (map[string]*tensor.Dense, map[string]string, error) {
-	buf, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, errors.Wrap(err, "graph: loading checkpoint")
-	}
-	fts, meta, err := parseCheckpoint(path, buf)
+	f, size, err := openCheckpoint(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	return denseTensors(fts), meta, nil
+	defer f.Close()
+	entries, meta, err := readHeader(path, f, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]*tensor.Dense, len(entries))
+	for _, e := range entries {
+		t, err := readTensor(f, e.TensorInfo)
+		if err != nil {
+			return nil, nil, errors.Errorf("graph: checkpoint %s: reading tensor %q: %v", path, e.name, err)
+		}
+		out[e.name] = t
+	}
+	return out, meta, nil
+}
+
+// readChunk is the most bytes readTensor reads at once.
+const readChunk = 1 << 20
+
+// readTensor reads the tensor described by info from r, decoding it a chunk at a
+// time into a new tensor.
+func readTensor(r io.ReaderAt, info TensorInfo) (*tensor.Dense, error) {
+	es := int64(info.Dtype.Size())
+	n := int(info.Size / es)
+	var back any
+	switch info.Dtype {
+	case tensor.Float32:
+		back = make([]float32, n)
+	case tensor.Float64:
+		back = make([]float64, n)
+	case tensor.Int32:
+		back = make([]int32, n)
+	case tensor.Int64:
+		back = make([]int64, n)
+	}
+	buf := make([]byte, min(info.Size, readChunk))
+	for done := int64(0); done < info.Size; {
+		k := min(info.Size-done, int64(len(buf)))
+		if _, err := r.ReadAt(buf[:k], info.Offset+done); err != nil {
+			return nil, err
+		}
+		lo, hi := int(done/es), int((done+k)/es)
+		switch b := back.(type) {
+		case []float32:
+			decodeLE(b[lo:hi], buf[:k])
+		case []float64:
+			decodeLE(b[lo:hi], buf[:k])
+		case []int32:
+			decodeLE(b[lo:hi], buf[:k])
+		case []int64:
+			decodeLE(b[lo:hi], buf[:k])
+		}
+		done += k
+	}
+	return newDense(info.Shape, back), nil
+}
+
+// newDense returns the tensor of the given shape (empty for a scalar) backed by
+// back, a slice of a supported dtype holding exactly its values.
+func newDense(shape []int, back any) *tensor.Dense {
+	if len(shape) == 0 {
+		// A scalar: gorgonia's scalar tensors are built from the value itself.
+		var v any
+		switch b := back.(type) {
+		case []float32:
+			v = b[0]
+		case []float64:
+			v = b[0]
+		case []int32:
+			v = b[0]
+		case []int64:
+			v = b[0]
+		}
+		return tensor.New(tensor.FromScalar(v))
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(back))
 }
 
 // denseTensors converts validated file tensors into new dense tensors.
@@ -281,23 +415,7 @@ func denseTensors(fts []fileTensor) map[string]*tensor.Dense {
 			back = make([]int64, size)
 		}
 		decodeLE(back, ft.data)
-		if len(ft.shape) == 0 {
-			// A scalar: gorgonia's scalar tensors are built from the value itself.
-			var v any
-			switch b := back.(type) {
-			case []float32:
-				v = b[0]
-			case []float64:
-				v = b[0]
-			case []int32:
-				v = b[0]
-			case []int64:
-				v = b[0]
-			}
-			out[ft.name] = tensor.New(tensor.FromScalar(v))
-			continue
-		}
-		out[ft.name] = tensor.New(tensor.WithShape(ft.shape...), tensor.WithBacking(back))
+		out[ft.name] = newDense(ft.shape, back)
 	}
 	return out
 }
@@ -305,20 +423,44 @@ func denseTensors(fts []fileTensor) map[string]*tensor.Dense {
 // parseCheckpoint validates the safetensors bytes buf of the file path and returns
 // its tensors, ordered by name, and metadata. It never panics, whatever buf holds.
 func parseCheckpoint(path string, buf []byte) ([]fileTensor, map[string]string, error) {
+	entries, meta, err := readHeader(path, bytes.NewReader(buf), int64(len(buf)))
+	if err != nil {
+		return nil, nil, err
+	}
+	fts := make([]fileTensor, len(entries))
+	for i, e := range entries {
+		fts[i] = fileTensor{name: e.name, dtype: e.Dtype, shape: e.Shape, data: buf[e.Offset : e.Offset+e.Size]}
+	}
+	return fts, meta, nil
+}
+
+// readHeader reads and validates the header of the safetensors file path, size
+// bytes long, from r, and returns its tensors, ordered by name, and metadata. The
+// header length is checked against the file size and maxHeaderLen before the
+// header is read, and every tensor's dtype, shape and offsets against the file
+// size, so that nothing larger than the file is ever allocated. It never panics.
+func readHeader(path string, r io.ReaderAt, size int64) ([]headerEntry, map[string]string, error) {
 	fail := func(format string, args ...any) error {
 		return errors.Errorf("graph: checkpoint %s: "+format, append([]any{path}, args...)...)
 	}
-	if len(buf) < 8 {
-		return nil, nil, fail("file is %d bytes long, too short for the 8-byte header length (truncated or not a safetensors file)", len(buf))
+	if size < 8 {
+		return nil, nil, fail("file is %d bytes long, too short for the 8-byte header length (truncated or not a safetensors file)", size)
 	}
-	n := binary.LittleEndian.Uint64(buf)
-	if n > uint64(len(buf)-8) {
-		return nil, nil, fail("header length %d runs past the end of the %d-byte file (truncated or not a safetensors file)", n, len(buf))
+	var lb [8]byte
+	if _, err := r.ReadAt(lb[:], 0); err != nil {
+		return nil, nil, fail("reading the header length: %v", err)
+	}
+	n := binary.LittleEndian.Uint64(lb[:])
+	if n > uint64(size-8) {
+		return nil, nil, fail("header length %d runs past the end of the %d-byte file (truncated or not a safetensors file)", n, size)
 	}
 	if n > maxHeaderLen {
 		return nil, nil, fail("header length %d exceeds the %d-byte limit", n, maxHeaderLen)
 	}
-	header, data := buf[8:8+n], buf[8+n:]
+	header := make([]byte, n)
+	if _, err := r.ReadAt(header, 8); err != nil {
+		return nil, nil, fail("reading the header: %v", err)
+	}
 	if !utf8.Valid(header) {
 		return nil, nil, fail("header is not valid UTF-8")
 	}
@@ -326,53 +468,93 @@ func parseCheckpoint(path string, buf []byte) ([]fileTensor, map[string]string, 
 	if err := json.Unmarshal(header, &md); err != nil {
 		return nil, nil, fail("invalid JSON header: %v", err)
 	}
-	// Report truncation in terms of the tensor that is cut, before the library's
-	// general offset checks.
+	dataStart := 8 + int64(n)
+	dataLen := uint64(size - dataStart)
+	type named struct {
+		name string
+		info *safetensors.TensorInfo
+	}
+	infos := make([]named, 0, len(md.Tensors()))
+	for name, info := range md.Tensors() {
+		infos = append(infos, named{name, info})
+	}
+	// Report truncation in terms of the tensor that is cut, before the other
+	// offset checks.
 	var end uint64
 	var last string
-	for name, info := range md.Tensors() {
-		if e := info.DataOffsets[1]; e > end || (e == end && name < last) {
-			end, last = e, name
+	for _, x := range infos {
+		if e := x.info.DataOffsets[1]; e > end || (e == end && x.name < last) {
+			end, last = e, x.name
 		}
 	}
-	if end > uint64(len(data)) {
-		return nil, nil, fail("tensor %q ends at byte %d of the data section, but the file holds only %d bytes of data (truncated?)", last, end, len(data))
+	if end > dataLen {
+		return nil, nil, fail("tensor %q ends at byte %d of the data section, but the file holds only %d bytes of data (truncated?)", last, end, dataLen)
 	}
-	st, err := safetensors.Deserialize(buf)
-	if err != nil {
-		if end < uint64(len(data)) {
-			return nil, nil, fail("%v (the header's tensors end at byte %d of %d data bytes)", err, end, len(data))
+	// In data order, the tensors must tile the data section exactly.
+	sort.Slice(infos, func(i, j int) bool {
+		a, b := infos[i].info.DataOffsets, infos[j].info.DataOffsets
+		if a[0] != b[0] {
+			return a[0] < b[0]
 		}
-		return nil, nil, fail("%v", err)
-	}
-
-	views := st.Tensors()
-	fts := make([]fileTensor, 0, len(views))
-	for _, v := range views {
-		tv := v.TensorView
-		dt, ok := tensorDtype(tv.DType())
-		if !ok {
-			return nil, nil, fail("tensor %q has dtype %v; checkpoints hold F32, F64, I32 and I64", v.Name, tv.DType())
+		if a[1] != b[1] {
+			return a[1] < b[1]
 		}
-		// The library has checked that the product of the dimensions times the
-		// element size is the tensor's byte count (without overflow), so with no zero
-		// dimension every dimension is at most the file size and fits an int.
-		shape := make([]int, len(tv.Shape()))
-		for i, d := range tv.Shape() {
+		return infos[i].name < infos[j].name
+	})
+	entries := make([]headerEntry, 0, len(infos))
+	var pos uint64
+	for _, x := range infos {
+		s, e := x.info.DataOffsets[0], x.info.DataOffsets[1]
+		if s != pos || e < s {
+			return nil, nil, fail("invalid data offsets [%d, %d] for tensor %q: the tensor before it ends at byte %d", s, e, x.name, pos)
+		}
+		pos = e
+		count := uint64(1)
+		zero := false
+		for _, d := range x.info.Shape {
 			if d == 0 {
-				return nil, nil, fail("tensor %q has shape %v with a zero dimension, which gorgonia tensors cannot hold", v.Name, tv.Shape())
+				zero = true
 			}
+		}
+		if zero {
+			return nil, nil, fail("tensor %q has shape %v with a zero dimension, which gorgonia tensors cannot hold", x.name, x.info.Shape)
+		}
+		for _, d := range x.info.Shape {
+			if count > math.MaxUint64/d {
+				return nil, nil, fail("tensor %q: element count of shape %v overflows", x.name, x.info.Shape)
+			}
+			count *= d
+		}
+		es := x.info.DType.Size()
+		if es == 0 || count > math.MaxUint64/es {
+			return nil, nil, fail("tensor %q: byte count of shape %v of %v overflows", x.name, x.info.Shape, x.info.DType)
+		}
+		if count*es != e-s {
+			return nil, nil, fail("tensor %q: size mismatch: shape %v of %v is %d bytes, but its data offsets [%d, %d] span %d", x.name, x.info.Shape, x.info.DType, count*es, s, e, e-s)
+		}
+		dt, ok := tensorDtype(x.info.DType)
+		if !ok {
+			return nil, nil, fail("tensor %q has dtype %v; checkpoints hold F32, F64, I32 and I64", x.name, x.info.DType)
+		}
+		// Every dimension is at most the tensor's byte count, which is at most the
+		// file size, so it fits an int.
+		shape := make([]int, len(x.info.Shape))
+		for i, d := range x.info.Shape {
 			shape[i] = int(d)
 		}
-		fts = append(fts, fileTensor{name: v.Name, dtype: dt, shape: shape, data: tv.Data()})
+		entries = append(entries, headerEntry{name: x.name, TensorInfo: TensorInfo{
+			Dtype: dt, Shape: shape, Offset: dataStart + int64(s), Size: int64(e - s),
+		}})
 	}
-	sort.Slice(fts, func(i, j int) bool { return fts[i].name < fts[j].name })
-
+	if pos != dataLen {
+		return nil, nil, fail("the header's tensors end at byte %d of %d data bytes (trailing bytes or not a safetensors file)", pos, dataLen)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
 	meta := make(map[string]string, len(md.Metadata()))
 	for k, v := range md.Metadata() {
 		meta[k] = v
 	}
-	return fts, meta, nil
+	return entries, meta, nil
 }
 
 // SaveStore writes every parameter under s (names as in Param.Name, the full
@@ -387,15 +569,107 @@ func SaveStore(path string, s *Store, meta map[string]string) error {
 	return SaveTensors(path, tensors, meta)
 }
 
+// expectation is the parameter shapes a store's new parameters must have.
+type expectation struct {
+	path   string
+	shapes map[string][]int
+}
+
+// check reports a parameter that the expected checkpoint lacks or holds with
+// another shape. A nil expectation accepts everything.
+func (e *expectation) check(name string, shape []int) error {
+	if e == nil {
+		return nil
+	}
+	want, ok := e.shapes[name]
+	if !ok {
+		return errors.Errorf("graph: parameter %q (shape %v) is not in checkpoint %s", name, shape, e.path)
+	}
+	if !tensor.Shape(want).Eq(tensor.Shape(shape)) {
+		return errors.Errorf("graph: parameter %q has shape %v here but %v in checkpoint %s", name, shape, want, e.path)
+	}
+	return nil
+}
+
+// ExpectCheckpoint makes every later New on s (and on the views sharing its
+// parameters) check the new parameter against the header of the safetensors file
+// at path before allocating it: a parameter whose name (with prefix prepended)
+// is not in the file, or whose shape differs from the file's, is an error naming
+// it and the file. A model built from a configuration that disagrees with its
+// checkpoint thus fails at its first disagreeing parameter, with nothing larger
+// than the checkpoint allocated. Only the header is read. Tensors in the file
+// that no parameter claims are left to LoadStore and AssignStore to report.
+func (s *Store) ExpectCheckpoint(path, prefix string) error {
+	infos, _, err := ReadHeader(path)
+	if err != nil {
+		return err
+	}
+	shapes := make(map[string][]int, len(infos))
+	for name, info := range infos {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			shapes[rest] = info.Shape
+		}
+	}
+	s.core.expect = &expectation{path: path, shapes: shapes}
+	return nil
+}
+
+// matchHeader reports, as AssignStore does, the first way the tensors described
+// by infos fail to match the parameters of s.
+func matchHeader(s *Store, infos map[string]TensorInfo) error {
+	ps := s.Params()
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
+	seen := map[string]bool{}
+	var problems []string
+	for _, p := range ps {
+		seen[p.Name] = true
+		info, ok := infos[p.Name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("parameter %q is missing from the file", p.Name))
+		case !tensor.Shape(info.Shape).Eq(p.Value.Shape()):
+			problems = append(problems, fmt.Sprintf("parameter %q has shape %v in the store but %v in the file", p.Name, []int(p.Value.Shape()), info.Shape))
+		case info.Dtype != p.Value.Dtype():
+			problems = append(problems, fmt.Sprintf("parameter %q is %v in the store but %v in the file", p.Name, p.Value.Dtype(), info.Dtype))
+		}
+	}
+	names := make([]string, 0, len(infos))
+	for name := range infos {
+		if !seen[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		problems = append(problems, fmt.Sprintf("tensor %q in the file is not a parameter of the store", name))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	msg := problems[0]
+	if len(problems) > 1 {
+		msg += fmt.Sprintf(" (and %d more mismatches)", len(problems)-1)
+	}
+	return errors.New(msg)
+}
+
 // LoadStore loads the safetensors file at path into the parameters under s. The
 // file must hold exactly the parameters of s (by full name), each with the same
 // shape and the store's dtype; otherwise the error names the first mismatch in
 // name order (a parameter missing from the file, then a shape or dtype that
 // differs, then a tensor in the file that is no parameter) and counts the others.
+// The header is checked against s before any tensor is read.
 // Values are copied into the existing Param.Value tensors, which stay the same
 // objects, so graphs compiled with them see the loaded weights. On any error no
 // parameter is changed. Gradients are left as they are.
 func LoadStore(path string, s *Store) error {
+	infos, _, err := ReadHeader(path)
+	if err != nil {
+		return err
+	}
+	if err := matchHeader(s, infos); err != nil {
+		return errors.Errorf("graph: checkpoint %s does not match the store: %v", path, err)
+	}
 	tensors, _, err := LoadTensors(path)
 	if err != nil {
 		return err

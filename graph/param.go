@@ -32,6 +32,7 @@ type storeCore struct {
 	rng    *rand.Rand
 	byName map[string]*Param
 	list   []*Param
+	expect *expectation // set by ExpectCheckpoint
 }
 
 // Store holds a model's parameters by name, independently of any graph. Names follow
@@ -90,6 +91,9 @@ func (s *Store) New(name string, shape []int, init Initializer) (*Param, error) 
 	}
 	if len(shape) == 0 {
 		return nil, errors.Errorf("graph: parameter %q needs at least one dimension", full)
+	}
+	if err := s.core.expect.check(full, shape); err != nil {
+		return nil, err
 	}
 	vals := make([]float64, n)
 	if init == nil {

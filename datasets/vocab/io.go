@@ -3,6 +3,7 @@ package vocab
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -94,22 +95,127 @@ func (v *Vocab) marshal() ([]byte, error) {
 	return append(data, '\n'), err
 }
 
+// Limits on the files LoadVocab, ParseVocab, LoadBPE and ParseBPE accept, checked
+// before the content is read or decoded, so that a corrupt or hostile file is an
+// error rather than an allocation of its declared size.
+const (
+	// MaxFileBytes is the largest vocabulary or BPE file read (64 MiB).
+	MaxFileBytes = 64 << 20
+	// MaxTokens is the most tokens a vocabulary file may hold (2^20, twenty times
+	// GPT-2's 50,257).
+	MaxTokens = 1 << 20
+	// MaxMerges is the most merges, and the most alphabet entries, a BPE file may
+	// hold (2^20).
+	MaxMerges = 1 << 20
+)
+
+// readCapped returns the content of the file at path, or an error when it is
+// over MaxFileBytes, checked before the file is read.
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, errors.Errorf("%s is %d bytes, over the %d-byte limit", path, st.Size(), MaxFileBytes)
+	}
+	// The size may change under us: read at most one byte past the limit.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, errors.Wrapf(err, "reading %s", path)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, errors.Errorf("%s is over the %d-byte limit", path, MaxFileBytes)
+	}
+	return data, nil
+}
+
 // LoadVocab reads a vocabulary written by Save. See ParseVocab for the checks.
 func LoadVocab(path string) (*Vocab, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path)
 	if err != nil {
 		return nil, errors.Wrap(err, "vocab: load")
 	}
 	return ParseVocab(data, path)
 }
 
+// decodeVocabFile parses a vocabulary file's JSON as decodeStrict would, but
+// counts the tokens before decoding them, so that a tokens list longer than
+// MaxTokens is an error before its tokens are allocated.
+func decodeVocabFile(data []byte, f *vocabFile) error {
+	var raw struct {
+		Format  string          `json:"format"`
+		Version int             `json:"version"`
+		Tokens  json.RawMessage `json:"tokens"`
+	}
+	if err := decodeStrict(data, &raw); err != nil {
+		return err
+	}
+	f.Format, f.Version = raw.Format, raw.Version
+	if n := countElements(raw.Tokens); n > MaxTokens {
+		return errors.Errorf("tokens: %d tokens, more than %d tokens allowed", n, MaxTokens)
+	}
+	if len(raw.Tokens) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw.Tokens, &f.Tokens)
+}
+
+// countElements returns the number of elements of the JSON array raw, which
+// the JSON decoder has already checked to be a valid value (0 when it is not
+// an array).
+func countElements(raw []byte) int {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' {
+		return 0
+	}
+	n, depth, inString, escaped, empty := 1, 0, false, false, true
+	for _, c := range raw[1 : len(raw)-1] {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString, empty = true, false
+		case c == '[' || c == '{':
+			depth++
+			empty = false
+		case c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		case c != ' ' && c != '\t' && c != '\n' && c != '\r':
+			empty = false
+		}
+	}
+	if empty {
+		return 0
+	}
+	return n
+}
+
 // ParseVocab reads a vocabulary from the content of a file written by Save;
 // name (usually the file's path) is used in error messages. It checks the format
 // and version, that the special tokens hold ids 0 to 3, and that no token is
-// empty, invalid UTF-8 or duplicated.
+// empty, invalid UTF-8 or duplicated; data over MaxFileBytes, or more than
+// MaxTokens tokens, is an error before the tokens are allocated.
 func ParseVocab(data []byte, name string) (*Vocab, error) {
 	var f vocabFile
-	if err := decodeStrict(data, &f); err != nil {
+	if len(data) > MaxFileBytes {
+		return nil, errors.Errorf("vocab: %s: %d bytes, over the %d-byte limit", name, len(data), MaxFileBytes)
+	}
+	if err := decodeVocabFile(data, &f); err != nil {
 		return nil, errors.Wrapf(err, "vocab: %s: not a vocabulary file", name)
 	}
 	if f.Format != vocabFormat {
@@ -200,7 +306,7 @@ func (b *BPE) marshal() ([]byte, error) {
 
 // LoadBPE reads a model written by BPE.Save. See ParseBPE for the checks.
 func LoadBPE(path string) (*BPE, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path)
 	if err != nil {
 		return nil, errors.Wrap(err, "bpe: load")
 	}
@@ -219,11 +325,18 @@ func validSymbol(s string) bool {
 // marker, that alphabet entries are single characters (with or without the
 // marker) without duplicates, and that every merge is new, joins a left symbol
 // without the marker, and uses only symbols of the alphabet or made by earlier
-// merges.
+// merges. Data over MaxFileBytes, or more than MaxMerges merges or alphabet
+// entries, is an error.
 func ParseBPE(data []byte, name string) (*BPE, error) {
 	var f bpeFile
+	if len(data) > MaxFileBytes {
+		return nil, errors.Errorf("bpe: %s: %d bytes, over the %d-byte limit", name, len(data), MaxFileBytes)
+	}
 	if err := decodeStrict(data, &f); err != nil {
 		return nil, errors.Wrapf(err, "bpe: %s: not a BPE file", name)
+	}
+	if len(f.Merges) > MaxMerges || len(f.Alphabet) > MaxMerges {
+		return nil, errors.Errorf("bpe: %s: %d merges and %d alphabet entries, over the limit of %d each", name, len(f.Merges), len(f.Alphabet), MaxMerges)
 	}
 	if f.Format != bpeFormat {
 		return nil, errors.Errorf("bpe: %s: format is %q, want %q", name, f.Format, bpeFormat)

@@ -65,6 +65,9 @@ func Load(dir string) (*Model, error) {
 		return nil, errors.Errorf("%s: want a JSON list of at least 2 label names (%v)", filepath.Join(dir, "labels.json"), err)
 	}
 	store := graph.NewStore(tensor.Float32, graph.NewRNG(m.Config.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, err
+	}
 	if m.model, err = classifier.New(store, m.Config.model(m.voc.Len(), len(m.Labels))); err != nil {
 		return nil, err
 	}

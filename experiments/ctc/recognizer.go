@@ -32,6 +32,11 @@ type Recognizer struct {
 // newRecognizer creates the network of cfg with freshly initialised weights
 // (seeded by cfg.Seed); corpus, when not nil, is what its generator draws from.
 func newRecognizer(cfg Config, corpus *audio.DigitCorpus) (*Recognizer, error) {
+	return newRecognizerIn(graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init")), cfg, corpus)
+}
+
+// newRecognizerIn is newRecognizer with the parameters created in store.
+func newRecognizerIn(store *graph.Store, cfg Config, corpus *audio.DigitCorpus) (*Recognizer, error) {
 	buckets, err := batch.ParseLengthSet(cfg.Buckets)
 	if err != nil {
 		return nil, train.Usage(err)
@@ -40,7 +45,6 @@ func newRecognizer(cfg Config, corpus *audio.DigitCorpus) (*Recognizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
 	model, err := acoustic.New(store, acoustic.Config{Cell: rnn.Cell(cfg.Cell), Input: gen.InputDim(), Hidden: cfg.Hidden,
 		Layers: cfg.Layers, Dropout: cfg.Dropout, Classes: classes})
 	if err != nil {
@@ -63,7 +67,11 @@ func Load(dir string) (*Recognizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, errors.Wrapf(err, "%s/config.json", dir)
 	}
-	r, err := newRecognizer(cfg, nil)
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, err
+	}
+	r, err := newRecognizerIn(store, cfg, nil)
 	if err != nil {
 		return nil, err
 	}

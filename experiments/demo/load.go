@@ -4,7 +4,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
 
+	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/train"
 )
 
@@ -24,7 +26,11 @@ func Load(dir string) (*Model, error) {
 	if err := train.ReadConfig(dir, &cfg); err != nil {
 		return nil, errors.Wrapf(err, "run %s", dir)
 	}
-	m, err := newModel(cfg)
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, err
+	}
+	m, err := newModelIn(store, cfg)
 	if err != nil {
 		return nil, errors.Wrapf(err, "run %s", dir)
 	}

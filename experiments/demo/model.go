@@ -38,9 +38,14 @@ type model struct {
 
 // newModel builds cfg's network with freshly initialised weights.
 func newModel(cfg Config) (*model, error) {
+	return newModelIn(graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init")), cfg)
+}
+
+// newModelIn is newModel with the parameters created in store.
+func newModelIn(store *graph.Store, cfg Config) (*model, error) {
 	srcChars, longest := datasets.DateAlphabet()
 	m := &model{cfg: cfg, src: newCharVocab(srcChars), tgt: newCharVocab(targetChars), srcLen: (longest + 7) / 8 * 8,
-		store: graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))}
+		store: store}
 	switch cfg.Model {
 	case "rnn":
 		net, err := seq2seq.New(m.store, seq2seq.Config{

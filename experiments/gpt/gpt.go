@@ -341,7 +341,11 @@ func fixedBatches(c Config, data []int, name string) []batch {
 // newModel creates the model's parameters, initialised from the seed's "init"
 // stream, in a new float32 store.
 func newModel(c Config, vocabSize int) (*mgpt.Model, *graph.Store, error) {
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(c.Seed, "init"))
+	return newModelIn(graph.NewStore(tensor.Float32, graph.NewRNG(c.Seed, "init")), c, vocabSize)
+}
+
+// newModelIn is newModel with the parameters created in store.
+func newModelIn(store *graph.Store, c Config, vocabSize int) (*mgpt.Model, *graph.Store, error) {
 	m, err := mgpt.New(store, c.modelConfig(vocabSize))
 	return m, store, err
 }
@@ -571,9 +575,13 @@ func Load(dir string) (*Model, error) {
 			return nil, err
 		}
 	}
-	m, store, err := newModel(cfg, tok.Len())
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, train.Usage(err)
+	}
+	m, store, err := newModelIn(store, cfg, tok.Len())
 	if err != nil {
-		return nil, err
+		return nil, train.Usage(err)
 	}
 	if _, err := train.LoadParams(dir, store); err != nil {
 		return nil, train.Usage(err)

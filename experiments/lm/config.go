@@ -92,7 +92,11 @@ func tokenizer(level string) (vocab.Tokenizer, error) {
 // newModel creates the model's parameters, initialised from the seed's "init"
 // stream, in a new float32 store.
 func newModel(c Config, vocabSize int) (*rnn.LM, *graph.Store, error) {
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(c.Seed, "init"))
+	return newModelIn(graph.NewStore(tensor.Float32, graph.NewRNG(c.Seed, "init")), c, vocabSize)
+}
+
+// newModelIn is newModel with the parameters created in store.
+func newModelIn(store *graph.Store, c Config, vocabSize int) (*rnn.LM, *graph.Store, error) {
 	m, err := rnn.NewLM(store, rnn.LMConfig{Vocab: vocabSize, Embed: c.Embed, Hidden: c.Hidden, Layers: c.Layers,
 		Cell: rnn.Cell(c.Cell), Dropout: c.Dropout, Tie: c.Tie})
 	return m, store, err

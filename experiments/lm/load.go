@@ -42,9 +42,13 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, train.Usage(err)
 	}
-	m, store, err := newModel(cfg, voc.Len())
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, train.Usage(err)
+	}
+	m, store, err := newModelIn(store, cfg, voc.Len())
 	if err != nil {
-		return nil, err
+		return nil, train.Usage(err)
 	}
 	if _, err := train.LoadParams(dir, store); err != nil {
 		return nil, train.Usage(err)

@@ -69,7 +69,11 @@ type Model struct {
 
 // NewModel creates the model's parameters in a new float32 store.
 func NewModel(cfg Config) (*Model, error) {
-	s := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	return newModelIn(graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init")), cfg)
+}
+
+// newModelIn is NewModel with the parameters created in s.
+func newModelIn(s *graph.Store, cfg Config) (*Model, error) {
 	fc1, err := graph.NewLinear(s, "fc1", pixels, cfg.Hidden, true)
 	if err != nil {
 		return nil, err
@@ -299,7 +303,11 @@ func Load(dir string) (*Classifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, errors.Wrapf(err, "run %s", dir)
 	}
-	model, err := NewModel(cfg)
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, err
+	}
+	model, err := newModelIn(store, cfg)
 	if err != nil {
 		return nil, err
 	}

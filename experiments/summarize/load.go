@@ -32,6 +32,9 @@ func Load(dir string) (*Summarizer, error) {
 		return nil, err
 	}
 	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, err
+	}
 	model, err := pointer.New(store, cfg.model(voc.Len()))
 	if err != nil {
 		return nil, err

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 
 	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
 
+	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/metrics/report"
 	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/train"
@@ -62,7 +64,11 @@ func Load(dir string) (*Translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := newModel(cfg, src.voc.Len(), tgt.voc.Len())
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, err
+	}
+	m, err := newModelIn(store, cfg, src.voc.Len(), tgt.voc.Len())
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,11 @@ type model struct {
 // newModel creates the model cfg names with freshly initialised parameters (the
 // seed's "init" stream).
 func newModel(cfg Config, srcVocab, tgtVocab int) (*model, error) {
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	return newModelIn(graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init")), cfg, srcVocab, tgtVocab)
+}
+
+// newModelIn is newModel with the parameters created in store.
+func newModelIn(store *graph.Store, cfg Config, srcVocab, tgtVocab int) (*model, error) {
 	m := &model{cfg: cfg, store: store, maxSrc: cfg.MaxLen, maxTgt: cfg.MaxLen + 1}
 	switch cfg.Model {
 	case "gru-attn":

@@ -50,6 +50,9 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	if err := train.ExpectParams(dir, store); err != nil {
+		return nil, err
+	}
 	m, err := vaemodel.New(store, mc)
 	if err != nil {
 		return nil, err
@@ -65,14 +68,14 @@ func Load(dir string) (*Model, error) {
 func checkpointSize(dir, name string) (int, error) {
 	var first error
 	for _, file := range []string{"best.safetensors", "last.safetensors"} {
-		ts, _, err := graph.LoadTensors(filepath.Join(dir, "checkpoints", file))
+		infos, _, err := graph.ReadHeader(filepath.Join(dir, "checkpoints", file))
 		if err != nil {
 			first = firstErr(first, err)
 			continue
 		}
 		for _, key := range []string{name, "param/" + name} {
-			if t, ok := ts[key]; ok && t.Dims() == 1 {
-				return t.Shape()[0], nil
+			if t, ok := infos[key]; ok && len(t.Shape) == 1 {
+				return t.Shape[0], nil
 			}
 		}
 		first = firstErr(first, errors.Errorf("vae: %s has no parameter %s", file, name))
