@@ -12,7 +12,9 @@
 // linearly over Warmup steps then follows a half cosine down to MinLR at the
 // last step, and the gradients are clipped to a global norm of ClipNorm. An
 // evaluation is the mean loss over EvalIters batches of each part (train_loss,
-// val_loss), the same batches at every evaluation.
+// val_loss), the same batches at every evaluation. With --dist mpi, R ranks
+// split every batch by rows (Batch a multiple of R), so that the run is the one
+// process's to float32 rounding (without dropout).
 //
 // The defaults are the small CPU configuration of Karpathy's nanoGPT
 // (github.com/karpathy/nanoGPT, README): characters, windows of 64, batches of
@@ -39,6 +41,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -255,14 +258,18 @@ func windows(data []int, n, block int, rng *rand.Rand) (x, y [][]int) {
 type batch struct{ x, y [][]int }
 
 // task is the train.Task: GradAccum micro-batches of random windows a step, and
-// the mean loss over fixed batches of each split.
+// the mean loss over fixed batches of each split. It is a
+// train.ShardedEvaluator: rank r of n takes rows [r*B/n, (r+1)*B/n) of every
+// batch, the step's windows being those one process draws.
 type task struct {
 	cfg        Config
+	model      *mgpt.Model
 	store      *graph.Store
 	data       *corpus
-	prog, eval *mgpt.Program
+	prog, eval *mgpt.Program // built at first use, for the shard's rows
 	evalTrain  []batch
 	evalVal    []batch
+	rank, size int // the shard: rank of size
 }
 
 // StepsPerEpoch is the steps that draw as many tokens as the training split has.
@@ -271,12 +278,24 @@ func (t *task) StepsPerEpoch() int {
 }
 
 // TrainStep draws the step's windows from noise, then the dropout masks, and
-// adds the mean of the micro-batches' gradients into the parameters.
+// adds the mean of the micro-batches' gradients into the parameters. A shard of
+// several draws the windows from the stream one process would use, and keeps
+// its rows.
 func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
+	if t.prog == nil {
+		var err error
+		if t.prog, err = t.model.Build(t.store, graph.Train, t.rows(), t.cfg.Block); err != nil {
+			return train.Result{}, err
+		}
+	}
+	draws := noise
+	if t.size > 1 {
+		draws = graph.NewRNG(t.cfg.Seed, "noise/"+strconv.Itoa(step))
+	}
 	k := t.cfg.GradAccum
 	micro := make([]batch, k)
 	for i := range micro {
-		micro[i].x, micro[i].y = windows(t.data.train, t.cfg.Batch, t.cfg.Block, noise)
+		micro[i] = t.shard(windows(t.data.train, t.cfg.Batch, t.cfg.Block, draws))
 	}
 	t.prog.SetNoise(noise)
 	loss := 0.0
@@ -297,22 +316,52 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 			}
 		}
 	}
-	return train.Result{Loss: loss / float64(k), Items: k * t.cfg.Batch * t.cfg.Block}, nil
+	return train.Result{Loss: loss / float64(k), Items: k * t.rows() * t.cfg.Block}, nil
 }
 
 // Evaluate returns the mean loss over the fixed batches of each split.
 func (t *task) Evaluate() (map[string]float64, error) {
-	tr, err := t.meanLoss(t.evalTrain)
+	sums, err := t.EvaluateSums()
 	if err != nil {
 		return nil, err
 	}
-	val, err := t.meanLoss(t.evalVal)
-	return map[string]float64{"train_loss": tr, "val_loss": val}, err
+	return t.MetricsFromSums(sums)
 }
 
-func (t *task) meanLoss(bs []batch) (float64, error) {
+// EvaluateSums returns the sums over the fixed batches of the mean losses of the
+// shard's rows, and the number of batches.
+func (t *task) EvaluateSums() (map[string]float64, error) {
+	if t.eval == nil {
+		var err error
+		if t.eval, err = t.model.Build(t.store, graph.Eval, t.rows(), t.cfg.Block); err != nil {
+			return nil, err
+		}
+	}
+	tr, err := t.sumLoss(t.evalTrain)
+	if err != nil {
+		return nil, err
+	}
+	val, err := t.sumLoss(t.evalVal)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{"train_loss": tr, "val_loss": val, "batches": float64(len(t.evalVal))}, nil
+}
+
+// MetricsFromSums returns the mean losses from the sums of EvaluateSums: with
+// equal shards, the mean over all ranks' batches of the shards' mean losses is
+// the mean of the whole batches' mean losses.
+func (t *task) MetricsFromSums(s map[string]float64) (map[string]float64, error) {
+	if s["batches"] <= 0 {
+		return nil, errors.New("gpt: no evaluation batches")
+	}
+	return map[string]float64{"train_loss": s["train_loss"] / s["batches"], "val_loss": s["val_loss"] / s["batches"]}, nil
+}
+
+func (t *task) sumLoss(bs []batch) (float64, error) {
 	sum := 0.0
 	for _, b := range bs {
+		b = t.shard(b.x, b.y)
 		if err := t.eval.Feed(b.x, b.y); err != nil {
 			return 0, err
 		}
@@ -325,7 +374,7 @@ func (t *task) meanLoss(bs []batch) (float64, error) {
 		}
 		sum += graph.Scalar(loss)
 	}
-	return sum / float64(len(bs)), nil
+	return sum, nil
 }
 
 // fixedBatches draws n batches of data from the seed's named stream.
@@ -477,46 +526,16 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err != nil {
 		return nil, err
 	}
-	var init map[string]*tensor.Dense
-	if cfg.Init != "" {
-		if init, err = initFrom(&cfg, data.tok.Len()); err != nil {
-			return nil, err
-		}
-	}
-	m, store, err := newModel(cfg, data.tok.Len())
+	loop := s.Loop()
+	t, err := prepare(&cfg, data, loop)
 	if err != nil {
-		return nil, train.Usage(err)
-	}
-	if init != nil {
-		if err := m.LoadTensors(store, init); err != nil {
-			return nil, train.Usage(err)
-		}
+		return nil, err
 	}
 	if c, ok := data.tok.(*chars); ok && s.Root() {
 		if err := train.WriteJSON(s.Path(charsFile), c); err != nil {
 			return nil, err
 		}
 	}
-	t := &task{cfg: cfg, store: store, data: data,
-		evalTrain: fixedBatches(cfg, data.train, "eval/train"), evalVal: fixedBatches(cfg, data.val, "eval/val")}
-	if t.prog, err = m.Build(store, graph.Train, cfg.Batch, cfg.Block); err != nil {
-		return nil, err
-	}
-	if t.eval, err = m.Build(store, graph.Eval, cfg.Batch, cfg.Block); err != nil {
-		return nil, err
-	}
-	solver, err := newSplitDecay(cfg, store.Params())
-	if err != nil {
-		return nil, err
-	}
-	loop := s.Loop()
-	total := cfg.TotalSteps(t.StepsPerEpoch())
-	if loop.Schedule, err = solvers.CosineOver(cfg.LR, cfg.MinLR, cfg.Warmup, total); err != nil {
-		return nil, train.Usage(err)
-	}
-	loop.Store, loop.Solver, loop.Task = store, solver, t
-	loop.ClipNorm = cfg.ClipNorm
-	loop.Best, loop.ItemName = "val_loss", "tokens"
 	if err := s.WriteConfig(); err != nil {
 		return nil, err
 	}
@@ -524,8 +543,12 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if cfg.Init != "" {
 		from = "from " + cfg.Init
 	}
-	s.Logf("gpt: %s, %d parameters, %s tokens, %d train / %d validation tokens, %s, run %s",
-		m.Config, store.Count(), cfg.Tokens, len(data.train), len(data.val), from, s.Dir)
+	ranks := ""
+	if s.Comm != nil {
+		ranks = fmt.Sprintf(", %d ranks of %d threads", s.Comm.Size(), cfg.Threads)
+	}
+	s.Logf("gpt: %s, %d parameters, %s tokens, %d train / %d validation tokens, %s%s, run %s",
+		t.model.Config, t.store.Count(), cfg.Tokens, len(data.train), len(data.val), from, ranks, s.Dir)
 	sum, err := loop.Run(ctx)
 	if sum == nil {
 		return nil, err
@@ -535,6 +558,42 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 		s.Logf("gpt: %s", out)
 	}
 	return out, err
+}
+
+// prepare builds the model (from cfg.Init, whose sizes it sets in cfg, if
+// given), its task on data and the solver into loop, with the cosine schedule
+// and clipping.
+func prepare(cfg *Config, data *corpus, loop *train.Loop) (*task, error) {
+	var init map[string]*tensor.Dense
+	if cfg.Init != "" {
+		var err error
+		if init, err = initFrom(cfg, data.tok.Len()); err != nil {
+			return nil, err
+		}
+	}
+	m, store, err := newModel(*cfg, data.tok.Len())
+	if err != nil {
+		return nil, train.Usage(err)
+	}
+	if init != nil {
+		if err := m.LoadTensors(store, init); err != nil {
+			return nil, train.Usage(err)
+		}
+	}
+	t := &task{cfg: *cfg, model: m, store: store, data: data, size: 1,
+		evalTrain: fixedBatches(*cfg, data.train, "eval/train"), evalVal: fixedBatches(*cfg, data.val, "eval/val")}
+	solver, err := newSplitDecay(*cfg, store.Params())
+	if err != nil {
+		return nil, err
+	}
+	total := cfg.TotalSteps(t.StepsPerEpoch())
+	if loop.Schedule, err = solvers.CosineOver(cfg.LR, cfg.MinLR, cfg.Warmup, total); err != nil {
+		return nil, train.Usage(err)
+	}
+	loop.Store, loop.Solver, loop.Task = store, solver, t
+	loop.ClipNorm = cfg.ClipNorm
+	loop.Best, loop.ItemName = "val_loss", "tokens"
+	return t, nil
 }
 
 // Model is a finished run loaded for generation: its configuration, tokenizer

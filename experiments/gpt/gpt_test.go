@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -171,4 +172,82 @@ func TestGPT2Tokens(t *testing.T) {
 	out, err := m.Sample("first citizen:", SampleOptions{N: 3, Seed: 1})
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "first citizen:"), out)
+}
+
+// runGroup trains cfg on data in dir with a group of n ranks (0: one process
+// alone) and returns the metrics rank 0 wrote.
+func runGroup(t *testing.T, cfg Config, data *corpus, n int) []train.Point {
+	t.Helper()
+	dir := t.TempDir()
+	runOne := func(comm train.Comm) error {
+		c := cfg
+		loop := &train.Loop{Dir: dir, Common: c.Common, Comm: comm, Log: io.Discard}
+		if _, err := prepare(&c, data, loop); err != nil {
+			return err
+		}
+		_, err := loop.Run(context.Background())
+		return err
+	}
+	if n == 0 {
+		require.NoError(t, runOne(nil))
+	} else {
+		comms := train.NewLocalComms(n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for r := range comms {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if errs[r] = runOne(comms[r]); errs[r] != nil {
+					comms[r].Abort(1)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
+	pts, err := train.ReadMetrics(dir)
+	require.NoError(t, err)
+	return pts
+}
+
+// Two ranks, each on half the rows of every batch, train and evaluate as one
+// process does, to rounding; a group of one is one process, bit for bit (with
+// one micro-batch a step, whose loss is a float32 that the group's float32
+// reduction keeps as it is).
+func TestSharded(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Batch = 4
+	data, err := loadCorpus(cfg)
+	require.NoError(t, err)
+	require.Equal(t, runGroup(t, cfg, data, 0), runGroup(t, cfg, data, 1))
+
+	cfg.GradAccum = 2
+	single := runGroup(t, cfg, data, 0)
+	got := runGroup(t, cfg, data, 2)
+	require.Len(t, got, len(single))
+	evals := 0
+	for i, want := range single {
+		require.Equal(t, want.Step, got[i].Step)
+		require.Equal(t, len(want.Metrics), len(got[i].Metrics), "step %d", want.Step)
+		for k, v := range want.Metrics {
+			require.Contains(t, got[i].Metrics, k)
+			require.InDelta(t, v, got[i].Metrics[k], 1e-4*math.Max(1, math.Abs(v)), "step %d %s", want.Step, k)
+		}
+		if _, ok := want.Metrics["val_loss"]; ok {
+			evals++
+		}
+	}
+	require.Equal(t, 2, evals)
+
+	odd := cfg
+	odd.Batch = 3
+	tk, err := prepare(&odd, data, &train.Loop{})
+	require.NoError(t, err)
+	err = tk.SetShard(0, 2)
+	require.True(t, train.IsUsage(err), "batch 3 does not split into 2 ranks: %v", err)
+	require.NotContains(t, err.Error(), "\n")
+	require.Error(t, tk.SetShard(2, 2))
 }
