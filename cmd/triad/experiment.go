@@ -56,3 +56,25 @@ func parseSub(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// runFlags are the flags every command over a finished run takes.
+type runFlags struct {
+	dir     string
+	threads int
+}
+
+// bind adds --run (described by what) and --threads to fs and returns fs.
+func (r *runFlags) bind(fs *flag.FlagSet, what string) *flag.FlagSet {
+	fs.StringVar(&r.dir, "run", "", what)
+	fs.IntVar(&r.threads, "threads", 0, "CPU threads (0: all)")
+	return fs
+}
+
+// start checks that --run was given and sets the thread count.
+func (r *runFlags) start() error {
+	if r.dir == "" {
+		return usage(errors.New("--run DIR is required"))
+	}
+	train.SetThreads(r.threads)
+	return nil
+}

@@ -6,10 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/pkg/errors"
-
 	"github.com/triadml/triad/experiments/gpt"
-	"github.com/triadml/triad/train"
 )
 
 func init() {
@@ -21,7 +18,8 @@ func init() {
 func gptSample(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("triad gpt sample", flag.ContinueOnError)
 	def := gpt.DefaultSampleOptions()
-	runPath := fs.String("run", "", "run directory of a triad gpt run")
+	var run runFlags
+	run.bind(fs, "run directory of a triad gpt run")
 	prompt := fs.String("prompt", "\n", "text the sample continues")
 	opts := gpt.SampleOptions{}
 	fs.IntVar(&opts.N, "n", def.N, "tokens to generate")
@@ -29,18 +27,16 @@ func gptSample(args []string, w io.Writer) error {
 	fs.IntVar(&opts.TopK, "top-k", def.TopK, "sample among the K most probable tokens (0: all)")
 	fs.Float64Var(&opts.TopP, "top-p", def.TopP, "sample among the most probable tokens whose probabilities reach P (0 or 1: all)")
 	fs.Uint64Var(&opts.Seed, "seed", def.Seed, "sampling seed")
-	threads := fs.Int("threads", 0, "CPU threads (0: all)")
 	if err := parseSub(fs, args); err != nil {
 		return err
-	}
-	if *runPath == "" {
-		return usage(errors.New("--run DIR is required"))
 	}
 	if err := opts.Validate(); err != nil {
 		return usage(err)
 	}
-	train.SetThreads(*threads)
-	m, err := gpt.Load(*runPath)
+	if err := run.start(); err != nil {
+		return err
+	}
+	m, err := gpt.Load(run.dir)
 	if err != nil {
 		return err
 	}
