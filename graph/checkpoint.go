@@ -142,29 +142,45 @@ func encodeLE(data any) []byte {
 	panic(fmt.Sprintf("graph: encodeLE of unsupported %T", data))
 }
 
-// decodeLE fills dst (a slice of a supported dtype) from the little-endian bytes
-// src, which hold exactly len(dst) elements.
-func decodeLE(dst any, src []byte) {
+// decodeLE decodes the little-endian values of src into dst (a slice of a
+// supported dtype) from element at on.
+func decodeLE(dst any, at int, src []byte) {
 	switch d := dst.(type) {
 	case []float32:
-		for i := range d {
-			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		for i := range len(src) / 4 {
+			d[at+i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
 		}
 	case []float64:
-		for i := range d {
-			d[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:]))
+		for i := range len(src) / 8 {
+			d[at+i] = math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:]))
 		}
 	case []int32:
-		for i := range d {
-			d[i] = int32(binary.LittleEndian.Uint32(src[4*i:]))
+		for i := range len(src) / 4 {
+			d[at+i] = int32(binary.LittleEndian.Uint32(src[4*i:]))
 		}
 	case []int64:
-		for i := range d {
-			d[i] = int64(binary.LittleEndian.Uint64(src[8*i:]))
+		for i := range len(src) / 8 {
+			d[at+i] = int64(binary.LittleEndian.Uint64(src[8*i:]))
 		}
 	default:
 		panic(fmt.Sprintf("graph: decodeLE into unsupported %T", dst))
 	}
+}
+
+// backing returns a new slice of n values of dtype dt, one of the dtypes a
+// checkpoint holds.
+func backing(dt tensor.Dtype, n int) any {
+	switch dt {
+	case tensor.Float32:
+		return make([]float32, n)
+	case tensor.Float64:
+		return make([]float64, n)
+	case tensor.Int32:
+		return make([]int32, n)
+	case tensor.Int64:
+		return make([]int64, n)
+	}
+	panic(fmt.Sprintf("graph: no checkpoint backing for %v", dt))
 }
 
 // newDenseView checks that t can be saved and returns its view. A strided or
@@ -340,35 +356,14 @@ const readChunk = 1 << 20
 // time into a new tensor.
 func readTensor(r io.ReaderAt, info TensorInfo) (*tensor.Dense, error) {
 	es := int64(info.Dtype.Size())
-	n := int(info.Size / es)
-	var back any
-	switch info.Dtype {
-	case tensor.Float32:
-		back = make([]float32, n)
-	case tensor.Float64:
-		back = make([]float64, n)
-	case tensor.Int32:
-		back = make([]int32, n)
-	case tensor.Int64:
-		back = make([]int64, n)
-	}
+	back := backing(info.Dtype, int(info.Size/es))
 	buf := make([]byte, min(info.Size, readChunk))
 	for done := int64(0); done < info.Size; {
 		k := min(info.Size-done, int64(len(buf)))
 		if _, err := r.ReadAt(buf[:k], info.Offset+done); err != nil {
 			return nil, err
 		}
-		lo, hi := int(done/es), int((done+k)/es)
-		switch b := back.(type) {
-		case []float32:
-			decodeLE(b[lo:hi], buf[:k])
-		case []float64:
-			decodeLE(b[lo:hi], buf[:k])
-		case []int32:
-			decodeLE(b[lo:hi], buf[:k])
-		case []int64:
-			decodeLE(b[lo:hi], buf[:k])
-		}
+		decodeLE(back, int(done/es), buf[:k])
 		done += k
 	}
 	return newDense(info.Shape, back), nil
@@ -403,18 +398,8 @@ func denseTensors(fts []fileTensor) map[string]*tensor.Dense {
 		for _, d := range ft.shape {
 			size *= d
 		}
-		var back any
-		switch ft.dtype {
-		case tensor.Float32:
-			back = make([]float32, size)
-		case tensor.Float64:
-			back = make([]float64, size)
-		case tensor.Int32:
-			back = make([]int32, size)
-		case tensor.Int64:
-			back = make([]int64, size)
-		}
-		decodeLE(back, ft.data)
+		back := backing(ft.dtype, size)
+		decodeLE(back, 0, ft.data)
 		out[ft.name] = newDense(ft.shape, back)
 	}
 	return out
