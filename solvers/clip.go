@@ -101,15 +101,22 @@ func ClipGradNorm(params []*graph.Param, maxNorm, normType float64) (float64, er
 	if coef >= 1 {
 		return total, nil
 	}
+	ScaleGrads(params, coef)
+	return total, nil
+}
+
+// ScaleGrads multiplies every gradient element of params by c (rounded to the
+// gradient's dtype): the rescaling of clipping and of gradients accumulated
+// over micro-batches.
+func ScaleGrads(params []*graph.Param, c float64) {
 	for _, p := range params {
 		switch p.Grad.Dtype() {
 		case tensor.Float32:
-			scale(p.Grad.Float32s(), float32(coef))
+			scale(p.Grad.Float32s(), float32(c))
 		case tensor.Float64:
-			scale(p.Grad.Float64s(), coef)
+			scale(p.Grad.Float64s(), c)
 		}
 	}
-	return total, nil
 }
 
 func scale[T float](x []T, c T) {

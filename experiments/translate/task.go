@@ -12,6 +12,7 @@ import (
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/seq2seq"
+	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
 
@@ -150,7 +151,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 		}
 		n, loss, err := runProgram(prog, srcs, tgts, func(n int) {
 			if prev > 0 { // the gradient so far, of weight prev, rescaled to weight n
-				t.scaleGrads(float64(prev) / float64(n))
+				solvers.ScaleGrads(t.m.store.Params(), float64(prev)/float64(n))
 			}
 		})
 		if err != nil {
@@ -161,7 +162,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 		prev = n
 	}
 	if total != prev {
-		t.scaleGrads(float64(prev) / float64(total))
+		solvers.ScaleGrads(t.m.store.Params(), float64(prev)/float64(total))
 	}
 	t.done = step + 1
 	return train.Result{Loss: sum / float64(total), Items: total}, nil
@@ -185,14 +186,4 @@ func runProgram(prog seq2seq.PairProgram, srcs, tgts [][]int, before func(n int)
 		return 0, 0, err
 	}
 	return n, graph.Scalar(out), nil
-}
-
-// scaleGrads multiplies every accumulated gradient by c.
-func (t *task) scaleGrads(c float64) {
-	for _, p := range t.m.store.Params() {
-		g := graph.Slice[float32](p.Grad)
-		for i := range g {
-			g[i] *= float32(c)
-		}
-	}
 }
