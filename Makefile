@@ -16,7 +16,7 @@ GOFLAGS_TAGS := $(if $(strip $(TAGS)),-tags $(TAGS),)
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo +dirty)
 LDFLAGS := $(if $(COMMIT),-ldflags "-X github.com/triadml/triad/train.Commit=$(COMMIT)",)
 
-.PHONY: all build print-tags test test-purego test-mpi bench lint demo fuzz
+.PHONY: all build print-tags test test-purego test-mpi bench lint demo fuzz notebooks notebooks-sync
 
 all: build
 
@@ -47,6 +47,17 @@ lint:
 
 demo:
 	$(GO) run $(GOFLAGS_TAGS) $(LDFLAGS) ./cmd/triad demo
+
+# Every notebook of notebooks/ executed headless on the GoNB Jupyter kernel, in
+# short mode (TRIAD_NOTEBOOK_SHORT=0 for full runs), after installing what is
+# missing; fails on a cell with an error or a notebook without an image. The
+# executed notebooks go to out/notebooks/. See notebooks/run.sh.
+notebooks:
+	GO="$(GO)" ./notebooks/run.sh
+
+# Rewrites notebooks/*.ipynb from the scripts of examples/ (their one source).
+notebooks-sync:
+	$(GO) run ./examples/internal/ipynb
 
 # Each parser's fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s

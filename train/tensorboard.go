@@ -1,14 +1,18 @@
 package train
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkg/errors"
@@ -38,16 +42,44 @@ const eventsPrefix = "events.out.tfevents."
 // and the masked CRC-32C of the data; a masked CRC is
 // ((crc >> 15) | (crc << 17)) + 0xa282ead8 over the Castagnoli polynomial.
 // The file is written unbuffered, so each point is on disk (in the OS's
-// cache) when OnPoint returns.
+// cache) when OnPoint returns. While the loop runs, the writer is also the one
+// that a Summaries of the same directory writes its texts and images through
+// (see Summaries), so that one file holds the whole run.
 type tensorboardWriter struct {
 	NopCallback
+	mu  sync.Mutex
 	f   *os.File
+	dir string // the key of the writer in openWriters
 	now func() time.Time
 }
 
-// openTensorboardWriter creates the events file in dir and writes its first
-// event.
+// openWriters holds the loops' open writers by run directory, for Summaries.
+var openWriters = struct {
+	sync.Mutex
+	m map[string]*tensorboardWriter
+}{m: map[string]*tensorboardWriter{}}
+
+// writerKey is the key of a run directory in openWriters.
+func writerKey(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return filepath.Clean(dir)
+}
+
+// openTensorboardWriter creates the events file in dir, writes its first
+// event, and makes it the writer of dir's Summaries until it is closed.
 func openTensorboardWriter(dir string, now func() time.Time) (*tensorboardWriter, error) {
+	w, err := createEventsFile(dir, now)
+	if err != nil {
+		return nil, err
+	}
+	w.register(dir)
+	return w, nil
+}
+
+// createEventsFile creates an events file in dir and writes its first event.
+func createEventsFile(dir string, now func() time.Time) (*tensorboardWriter, error) {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "localhost"
@@ -72,6 +104,14 @@ func openTensorboardWriter(dir string, now func() time.Time) (*tensorboardWriter
 	return w, nil
 }
 
+// register makes w the writer of its directory's Summaries until close.
+func (w *tensorboardWriter) register(dir string) {
+	w.dir = writerKey(dir)
+	openWriters.Lock()
+	openWriters.m[w.dir] = w
+	openWriters.Unlock()
+}
+
 // OnPoint implements Callback.
 func (w *tensorboardWriter) OnPoint(p Point) error {
 	names := make([]string, 0, len(p.Metrics))
@@ -89,13 +129,29 @@ func (w *tensorboardWriter) OnPoint(p Point) error {
 		sum = protowire.AppendTag(sum, 1, protowire.BytesType)
 		sum = protowire.AppendBytes(sum, v)
 	}
-	ev := appendEventHeader(nil, w.now(), int64(p.Step))
+	return w.writeSummary(int64(p.Step), sum)
+}
+
+// writeSummary writes an event of step holding the encoded Summary sum.
+func (w *tensorboardWriter) writeSummary(step int64, sum []byte) error {
+	ev := appendEventHeader(nil, w.now(), step)
 	ev = protowire.AppendTag(ev, 5, protowire.BytesType)
 	ev = protowire.AppendBytes(ev, sum)
 	return w.write(ev)
 }
 
-func (w *tensorboardWriter) close() error { return w.f.Close() }
+func (w *tensorboardWriter) close() error {
+	if w.dir != "" {
+		openWriters.Lock()
+		if openWriters.m[w.dir] == w {
+			delete(openWriters.m, w.dir)
+		}
+		openWriters.Unlock()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.f.Close()
+}
 
 // appendEventHeader appends an Event's wall_time and step.
 func appendEventHeader(b []byte, t time.Time, step int64) []byte {
@@ -110,6 +166,8 @@ func appendEventHeader(b []byte, t time.Time, step int64) []byte {
 
 // write appends data to the file as one record, in a single write.
 func (w *tensorboardWriter) write(data []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	rec := make([]byte, 12, 16+len(data))
 	binary.LittleEndian.PutUint64(rec, uint64(len(data)))
 	binary.LittleEndian.PutUint32(rec[8:], maskedCRC(rec[:8]))
@@ -125,4 +183,151 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func maskedCRC(b []byte) uint32 {
 	c := crc32.Checksum(b, castagnoli)
 	return ((c >> 15) | (c << 17)) + 0xa282ead8
+}
+
+// Summaries writes texts and images into a run directory's TensorBoard events,
+// beside the scalars that the loop writes, for TensorBoard's Text and Images
+// dashboards: generated samples, translations, figures. While a loop of the
+// directory runs, they go into its events file; otherwise into an events file
+// of their own, created at the first one and appended to after (each write
+// opens and closes it, so a Summaries needs no closing). A Summaries whose
+// directory is empty drops everything (the ranks of a group other than the
+// root). Its methods may be called from several goroutines.
+//
+// A text is a Summary.Value whose tensor (field 8, TensorProto) holds one
+// DT_STRING (dtype = 1: 7), shape [] (tensor_shape = 2) and the text
+// (string_val = 8), with metadata (field 9, SummaryMetadata: plugin_data = 1,
+// PluginData: plugin_name = 1) naming the "text" plugin, which renders it as
+// Markdown. An image is a Summary.Value whose image (field 4, Summary.Image)
+// holds height = 1, width = 2, colorspace = 3 (1 grey, 3 RGB, 4 RGBA) and the
+// PNG file (encoded_image_string = 4).
+type Summaries struct {
+	dir  string
+	mu   sync.Mutex
+	path string // the events file of its own, once created
+	now  func() time.Time
+}
+
+// NewSummaries returns the summaries of the run directory dir.
+func NewSummaries(dir string) *Summaries { return &Summaries{dir: dir, now: time.Now} }
+
+// Summaries returns the summaries of the session's run directory; on a rank
+// other than the root they are dropped.
+func (s *Session) Summaries() *Summaries {
+	if !s.Root() {
+		return &Summaries{}
+	}
+	return NewSummaries(s.Dir)
+}
+
+// Text writes markdown, shown as Markdown under tag at step. Text that must
+// keep its line breaks and spacing (generated samples) goes in a fenced code
+// block: see Preformatted.
+func (s *Summaries) Text(tag string, step int, markdown string) error {
+	var ten []byte
+	ten = protowire.AppendTag(ten, 1, protowire.VarintType)
+	ten = protowire.AppendVarint(ten, 7) // DT_STRING
+	ten = protowire.AppendTag(ten, 2, protowire.BytesType)
+	ten = protowire.AppendBytes(ten, nil) // a scalar: no dimensions
+	ten = protowire.AppendTag(ten, 8, protowire.BytesType)
+	ten = protowire.AppendString(ten, markdown)
+	var plugin []byte
+	plugin = protowire.AppendTag(plugin, 1, protowire.BytesType)
+	plugin = protowire.AppendString(plugin, "text")
+	var meta []byte
+	meta = protowire.AppendTag(meta, 1, protowire.BytesType)
+	meta = protowire.AppendBytes(meta, plugin)
+	var v []byte
+	v = protowire.AppendTag(v, 1, protowire.BytesType)
+	v = protowire.AppendString(v, tag)
+	v = protowire.AppendTag(v, 9, protowire.BytesType)
+	v = protowire.AppendBytes(v, meta)
+	v = protowire.AppendTag(v, 8, protowire.BytesType)
+	v = protowire.AppendBytes(v, ten)
+	return s.write(step, v)
+}
+
+// Preformatted returns text as a fenced Markdown code block, so that a
+// Markdown reader keeps its lines and spaces.
+func Preformatted(text string) string {
+	fence := "```"
+	for strings.Contains(text, fence) {
+		fence += "`"
+	}
+	return fence + "\n" + strings.TrimRight(text, "\n") + "\n" + fence
+}
+
+// Image writes a PNG file's bytes as an image under tag at step. Bytes that
+// are not a PNG image are an error, and nothing is written.
+func (s *Summaries) Image(tag string, step int, pngData []byte) error {
+	cfg, err := png.DecodeConfig(bytes.NewReader(pngData))
+	if err != nil {
+		return errors.Wrapf(err, "train: image summary %s", tag)
+	}
+	colorspace := uint64(4)
+	switch cfg.ColorModel {
+	case color.GrayModel, color.Gray16Model:
+		colorspace = 1
+	case color.RGBAModel, color.RGBA64Model:
+		colorspace = 3 // the decoder's model of a PNG without alpha
+	}
+	var img []byte
+	img = protowire.AppendTag(img, 1, protowire.VarintType)
+	img = protowire.AppendVarint(img, uint64(cfg.Height))
+	img = protowire.AppendTag(img, 2, protowire.VarintType)
+	img = protowire.AppendVarint(img, uint64(cfg.Width))
+	img = protowire.AppendTag(img, 3, protowire.VarintType)
+	img = protowire.AppendVarint(img, colorspace)
+	img = protowire.AppendTag(img, 4, protowire.BytesType)
+	img = protowire.AppendBytes(img, pngData)
+	var v []byte
+	v = protowire.AppendTag(v, 1, protowire.BytesType)
+	v = protowire.AppendString(v, tag)
+	v = protowire.AppendTag(v, 4, protowire.BytesType)
+	v = protowire.AppendBytes(v, img)
+	return s.write(step, v)
+}
+
+// write writes an event of step whose summary holds the one encoded
+// Summary.Value v.
+func (s *Summaries) write(step int, v []byte) error {
+	if s.dir == "" {
+		return nil
+	}
+	var sum []byte
+	sum = protowire.AppendTag(sum, 1, protowire.BytesType)
+	sum = protowire.AppendBytes(sum, v)
+	openWriters.Lock()
+	w := openWriters.m[writerKey(s.dir)]
+	openWriters.Unlock()
+	if w != nil {
+		return w.writeSummary(int64(step), sum)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.path == "" {
+		w, err := createEventsFile(s.dir, s.now)
+		if err != nil {
+			return err
+		}
+		s.path = w.f.Name()
+		err = w.writeSummary(int64(step), sum)
+		if cerr := w.close(); err == nil {
+			err = errors.Wrap(cerr, "train: tensorboard")
+		}
+		return err
+	}
+	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return errors.Wrap(err, "train: tensorboard")
+	}
+	w = &tensorboardWriter{f: f, now: s.now}
+	err = w.writeSummary(int64(step), sum)
+	if cerr := w.close(); err == nil {
+		err = errors.Wrap(cerr, "train: tensorboard")
+	}
+	return err
 }

@@ -1,10 +1,14 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -12,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -30,6 +35,15 @@ type tbEvent struct {
 type tbValue struct {
 	tag   string
 	value float32
+	kind  string // "scalar", "text" or "image"
+	// A text's plugin, dtype and string; an image's size, colorspace and bytes.
+	plugin     string
+	dtype      uint64
+	text       string
+	height     int
+	width      int
+	colorspace int
+	png        []byte
 }
 
 func tbMasked(b []byte) uint32 {
@@ -104,26 +118,90 @@ func tbParseEvent(t *testing.T, b []byte) tbEvent {
 				n, ty, _, vb, r := tbField(t, p)
 				p = r
 				require.Equal(t, [2]int{1, 2}, [2]int{n, ty}, "Summary.value")
-				var v tbValue
-				for len(vb) > 0 {
-					n, ty, u, s, r := tbField(t, vb)
-					vb = r
-					switch {
-					case n == 1 && ty == 2:
-						v.tag = string(s)
-					case n == 2 && ty == 5:
-						v.value = math.Float32frombits(uint32(u))
-					default:
-						t.Fatalf("unexpected Summary.Value field %d", n)
-					}
-				}
-				ev.values = append(ev.values, v)
+				ev.values = append(ev.values, tbParseValue(t, vb))
 			}
 		default:
 			t.Fatalf("unexpected Event field %d (wire type %d)", num, typ)
 		}
 	}
 	return ev
+}
+
+// tbParseValue decodes a Summary.Value: a scalar (simple_value = 2), a text
+// (metadata = 9 naming the text plugin, tensor = 8 holding one string) or an
+// image (image = 4, Summary.Image).
+func tbParseValue(t *testing.T, vb []byte) tbValue {
+	var v tbValue
+	for len(vb) > 0 {
+		n, ty, u, s, r := tbField(t, vb)
+		vb = r
+		switch {
+		case n == 1 && ty == 2:
+			v.tag = string(s)
+		case n == 2 && ty == 5:
+			v.value, v.kind = math.Float32frombits(uint32(u)), "scalar"
+		case n == 9 && ty == 2:
+			num, _, _, pd, _ := tbField(t, s)
+			require.Equal(t, 1, num, "SummaryMetadata.plugin_data")
+			num, _, _, name, _ := tbField(t, pd)
+			require.Equal(t, 1, num, "PluginData.plugin_name")
+			v.plugin = string(name)
+		case n == 8 && ty == 2:
+			v.kind = "text"
+			for len(s) > 0 {
+				n, ty, u, b, r := tbField(t, s)
+				s = r
+				switch {
+				case n == 1 && ty == 0:
+					v.dtype = u
+				case n == 2 && ty == 2:
+					require.Empty(t, b, "a scalar tensor has no dimensions")
+				case n == 8 && ty == 2:
+					v.text = string(b)
+				default:
+					t.Fatalf("unexpected TensorProto field %d", n)
+				}
+			}
+		case n == 4 && ty == 2:
+			v.kind = "image"
+			for len(s) > 0 {
+				n, ty, u, b, r := tbField(t, s)
+				s = r
+				switch {
+				case n == 1 && ty == 0:
+					v.height = int(u)
+				case n == 2 && ty == 0:
+					v.width = int(u)
+				case n == 3 && ty == 0:
+					v.colorspace = int(u)
+				case n == 4 && ty == 2:
+					v.png = b
+				default:
+					t.Fatalf("unexpected Summary.Image field %d", n)
+				}
+			}
+		default:
+			t.Fatalf("unexpected Summary.Value field %d", n)
+		}
+	}
+	return v
+}
+
+// tbEvents reads the events of an events file after its first, checking its
+// first event's file_version.
+func tbEvents(t *testing.T, path string) []tbEvent {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	recs := tbRecords(t, b)
+	require.NotEmpty(t, recs)
+	require.Equal(t, "brain.Event:2", tbParseEvent(t, recs[0]).fileVersion)
+	var evs []tbEvent
+	for _, r := range recs[1:] {
+		ev := tbParseEvent(t, r)
+		require.Greater(t, ev.wallTime, 1e9, "wall time in seconds")
+		evs = append(evs, ev)
+	}
+	return evs
 }
 
 // tbScalars reads every events file of dir in name order, one map per file:
@@ -136,18 +214,16 @@ func tbScalars(t *testing.T, dir string) []map[string]float32 {
 	var out []map[string]float32
 	for _, f := range files {
 		require.True(t, strings.HasSuffix(f, "."+host), f)
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		recs := tbRecords(t, b)
-		require.NotEmpty(t, recs)
-		require.Equal(t, "brain.Event:2", tbParseEvent(t, recs[0]).fileVersion)
 		m := map[string]float32{}
-		for _, r := range recs[1:] {
-			ev := tbParseEvent(t, r)
-			require.Greater(t, ev.wallTime, 1e9, "wall time in seconds")
+		for _, ev := range tbEvents(t, f) {
+			if ev.fileVersion != "" {
+				continue // a run resumed within the same second
+			}
 			require.NotEmpty(t, ev.values)
 			for _, v := range ev.values {
-				m[fmt.Sprintf("%s@%d", v.tag, ev.step)] = v.value
+				if v.kind == "scalar" {
+					m[fmt.Sprintf("%s@%d", v.tag, ev.step)] = v.value
+				}
 			}
 		}
 		out = append(out, m)
@@ -258,4 +334,86 @@ func tbPython(t *testing.T, dir string) {
 		return
 	}
 	t.Log("skipping scripts/tfevents_check.py: no python3 with google.protobuf")
+}
+
+// textDuringRun writes a text summary at every evaluation, as an experiment
+// writes its samples.
+type textDuringRun struct {
+	NopCallback
+	s *Summaries
+}
+
+func (c textDuringRun) OnPoint(p Point) error {
+	if p.Split != "val" {
+		return nil
+	}
+	return c.s.Text("samples", p.Step, Preformatted(fmt.Sprintf("step %d\n  indented ``` fence", p.Step)))
+}
+
+func TestTensorboardTextAndImages(t *testing.T) {
+	dir := t.TempDir()
+	c := Common{Seed: 3, Epochs: 2, LogEvery: 4, EvalEvery: 8}
+	l, _ := newLoop(t, dir, c)
+	l.Callbacks = []Callback{textDuringRun{s: NewSummaries(dir)}}
+	_, err := l.Run(context.Background())
+	require.NoError(t, err)
+	// After the loop, summaries go into a file of their own (an hour later,
+	// so that its name sorts after the loop's).
+	later := &Summaries{dir: dir, now: func() time.Time { return time.Now().Add(time.Hour) }}
+	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	img.Set(1, 1, color.RGBA{200, 10, 10, 128})
+	var pngBuf bytes.Buffer
+	require.NoError(t, png.Encode(&pngBuf, img))
+	require.NoError(t, later.Image("figures/grid", 40, pngBuf.Bytes()))
+	require.NoError(t, later.Text("samples", 40, "after the run"))
+	require.Error(t, later.Image("figures/bad", 41, []byte("not a png")))
+	require.NoError(t, (&Summaries{}).Text("dropped", 1, "a rank other than the root"))
+
+	files, err := filepath.Glob(filepath.Join(dir, "events.out.tfevents.*"))
+	require.NoError(t, err)
+	sort.Strings(files)
+	require.Len(t, files, 2)
+	type item struct {
+		kind, tag string
+		step      int64
+	}
+	var first []item
+	curves := 0
+	for _, ev := range tbEvents(t, files[0]) {
+		for _, v := range ev.values {
+			switch v.kind {
+			case "text":
+				require.Equal(t, "text", v.plugin)
+				require.Equal(t, uint64(7), v.dtype, "DT_STRING")
+				require.Equal(t, fmt.Sprintf("````\nstep %d\n  indented ``` fence\n````", ev.step), v.text)
+				first = append(first, item{v.kind, v.tag, ev.step})
+			case "image":
+				require.Equal(t, "learning_curve", v.tag)
+				cfg, err := png.DecodeConfig(bytes.NewReader(v.png))
+				require.NoError(t, err)
+				require.Equal(t, [2]int{cfg.Width, cfg.Height}, [2]int{v.width, v.height})
+				curves++
+				first = append(first, item{v.kind, v.tag, ev.step})
+			}
+		}
+	}
+	// Each evaluation: its text, then the learning curve drawn after it.
+	want := []item{}
+	for _, step := range []int64{8, 16, 24, 32} {
+		if step > 8*int64(len(first)/2) {
+			break
+		}
+		want = append(want, item{"text", "samples", step}, item{"image", "learning_curve", step})
+	}
+	require.Equal(t, want, first)
+	require.GreaterOrEqual(t, curves, 2)
+	second := tbEvents(t, files[1])
+	require.Len(t, second, 2)
+	require.Equal(t, int64(40), second[0].step)
+	im := second[0].values[0]
+	require.Equal(t, tbValue{tag: "figures/grid", kind: "image", height: 2, width: 3, colorspace: 4, png: pngBuf.Bytes()}, im)
+	require.Equal(t, "after the run", second[1].values[0].text)
+	// The scalars still match metrics.jsonl, with the summaries' file last.
+	require.Empty(t, tbCheck(t, dir, 2))
+	tbPython(t, dir)
 }

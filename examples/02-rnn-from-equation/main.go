@@ -13,7 +13,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/triadml/triad/examples/internal/notebook"
+	"github.com/triadml/triad/examples/notebook"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/losses"
 	"github.com/triadml/triad/models/rnn"

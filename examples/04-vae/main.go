@@ -24,7 +24,7 @@ import (
 
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/datasets/batch"
-	"github.com/triadml/triad/examples/internal/notebook"
+	"github.com/triadml/triad/examples/notebook"
 	vaeexp "github.com/triadml/triad/experiments/vae"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/vae"

@@ -16,7 +16,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/triadml/triad/examples/internal/notebook"
+	"github.com/triadml/triad/examples/notebook"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/losses"
 )

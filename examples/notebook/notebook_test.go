@@ -65,3 +65,20 @@ func TestFiguresOnThePage(t *testing.T) {
 		t.Errorf("Dir() = %q, want %q", nb.Dir(), dir)
 	}
 }
+
+func TestPlainTicks(t *testing.T) {
+	var got []string
+	for _, tk := range (plainTicks{}).Ticks(0.5, 175.3) {
+		got = append(got, tk.Label)
+	}
+	if strings.Join(got, " ") != "50 100 150" {
+		t.Errorf("ticks %q", got)
+	}
+	got = nil
+	for _, tk := range (plainTicks{}).Ticks(-0.02, 0.13) {
+		got = append(got, tk.Label)
+	}
+	if strings.Join(got, " ") != "0.00 0.05 0.10" {
+		t.Errorf("ticks %q", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/pkg/errors"
@@ -31,8 +32,11 @@ func (nb *Notebook) Path(file string) string { return filepath.Join(nb.dir, file
 // Attach adds a figure already written into the output folder (as file) to the
 // page.
 func (nb *Notebook) Attach(file, caption string) {
-	fmt.Fprintf(&nb.page, "![%s](%s)\n\n", caption, file)
-	fmt.Fprintf(nb.out, "[figure: %s]\n\n", nb.Path(file))
+	png, err := os.ReadFile(nb.Path(file))
+	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		png = nil // shown by name
+	}
+	nb.show(file, caption, png)
 }
 
 // PNG encodes img and adds it to the page as file.
