@@ -1,75 +1,44 @@
-package gpt
+package gpt_test
 
 import (
 	"testing"
-	"time"
 
-	"gorgonia.org/tensor"
-
-	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/bench"
 	"github.com/triadml/triad/models/internal/modeltest"
-	"github.com/triadml/triad/solvers"
 )
 
 // BenchmarkBabyGPTTrainStep is one training step (forward, backward, AdamW) of
-// nanoGPT's character-level "baby GPT" in float32: vocabulary 65, block 64,
-// batch 12, 4 layers, 4 heads, width 128, dropout 0, biases.
-func BenchmarkBabyGPTTrainStep(b *testing.B) {
-	const batch, block, vocab = 12, 64, 65
-	s, m := newModel(b, tensor.Float32, Config{VocabSize: vocab, BlockSize: block, Layers: 4, Heads: 4, Embed: 128, Bias: true})
-	p, err := m.Build(s, graph.Train, batch, block)
+// the bench package's gpt-baby: nanoGPT's character-level "baby GPT" for CPUs
+// in float32.
+func BenchmarkBabyGPTTrainStep(b *testing.B) { runBench(b, "gpt-baby") }
+
+// BenchmarkGPT2SmallGenerate is the bench package's gpt2-small-generate: 128
+// tokens generated greedily after a prompt of 16 with GPT-2 small's shape on
+// random float32 weights.
+func BenchmarkGPT2SmallGenerate(b *testing.B) { runBench(b, "gpt2-small-generate") }
+
+// runBench times the steps of the bench configuration called name after a
+// first step (compilation, first-run allocations), and reports the CPU
+// milliseconds a step and the configuration's items a second.
+func runBench(b *testing.B, name string) {
+	c, ok := bench.Lookup(name)
+	if !ok {
+		b.Fatalf("no bench configuration %q", name)
+	}
+	step, items, _, err := c.Setup()
 	if err != nil {
 		b.Fatal(err)
 	}
-	idx, tgt := randomRows(1, batch, block, vocab), randomRows(2, batch, block, vocab)
-	if err := p.Feed(idx, tgt); err != nil {
+	if err := step(); err != nil {
 		b.Fatal(err)
 	}
-	// nanoGPT's shakespeare_char settings
-	opt, err := solvers.NewAdamW(solvers.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	step := func() {
-		if err := p.Run(); err != nil {
-			b.Fatal(err)
-		}
-		if err := opt.Step(s.Params()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	step() // first-run allocations
 	b.ResetTimer()
 	c0 := modeltest.CPUTime()
 	for i := 0; i < b.N; i++ {
-		step()
-	}
-	b.ReportMetric(float64(modeltest.CPUTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
-}
-
-// BenchmarkGPT2SmallGenerate generates 128 tokens greedily after a prompt of 16
-// with GPT-2 small's shape (12 layers, 12 heads, width 768, vocabulary 50257,
-// block 1024) on random float32 weights, batch 1, and reports tokens per
-// second (the prompt's pass included).
-func BenchmarkGPT2SmallGenerate(b *testing.B) {
-	s, m := newModel(b, tensor.Float32, GPT2Small())
-	g := m.NewGenerator(s)
-	defer g.Close()
-	prompt := randomRows(3, 1, 16, m.Config.VocabSize)
-	opt := Options{MaxNewTokens: 128}
-	if _, err := g.Generate(prompt, Options{MaxNewTokens: 2}); err != nil { // compile both programs
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		gens, err := g.Generate(prompt, opt)
-		if err != nil {
+		if err := step(); err != nil {
 			b.Fatal(err)
 		}
-		if len(gens[0].Tokens) != 128 {
-			b.Fatalf("%d tokens", len(gens[0].Tokens))
-		}
 	}
-	b.ReportMetric(float64(128*b.N)/time.Since(start).Seconds(), "tokens/s")
+	b.ReportMetric(float64(modeltest.CPUTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(items*b.N)/b.Elapsed().Seconds(), c.Items+"/s")
 }

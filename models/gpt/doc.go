@@ -36,9 +36,9 @@
 // temperature, top-k and top-p, until an end token, a stop string or a length;
 // a batch of prompts of unequal lengths is left-padded and masked.
 //
-// The model's own kernels (kernels.go) are the Conv1D product, the tanh GELU, a
-// layer norm without bias, causal attention over the fused projection, and
-// attention against the cache; each is checked against float64 numeric
-// gradients, and the whole model against a GPT-2 written in PyTorch
+// The model's own kernels (kernels.go) are the Conv1D product, the residual
+// sum, the tanh GELU, a layer norm without bias, causal attention over the fused
+// projection, and attention against the cache; each is checked against float64
+// numeric gradients, and the whole model against a GPT-2 written in PyTorch
 // (scripts/fixtures_gpt.py).
 package gpt

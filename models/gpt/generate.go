@@ -252,17 +252,13 @@ const (
 	StopBlock
 )
 
+// stopNames are the reasons' names, by value.
+var stopNames = [...]string{StopLength: "length", StopEndToken: "end token", StopString: "stop string", StopBlock: "block"}
+
 // String names the reason.
 func (r StopReason) String() string {
-	switch r {
-	case StopLength:
-		return "length"
-	case StopEndToken:
-		return "end token"
-	case StopString:
-		return "stop string"
-	case StopBlock:
-		return "block"
+	if r >= 0 && int(r) < len(stopNames) {
+		return stopNames[r]
 	}
 	return fmt.Sprintf("StopReason(%d)", int(r))
 }

@@ -205,3 +205,10 @@ func TestSampler(t *testing.T) {
 		require.Error(t, bad.Validate())
 	}
 }
+
+func TestStopReasonNames(t *testing.T) {
+	for r, want := range map[StopReason]string{StopLength: "length", StopEndToken: "end token",
+		StopString: "stop string", StopBlock: "block", -1: "StopReason(-1)", 4: "StopReason(4)"} {
+		require.Equal(t, want, r.String())
+	}
+}

@@ -17,12 +17,60 @@ import (
 //
 //	conv1d:           y = x W + b, W stored (in, out) as GPT-2's Conv1D, or
 //	                  y = x W^T for the output layer tied to the (V, E) embedding
+//	residual:         y = x + r
 //	gelu_tanh:        y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 //	layernorm_nobias: y = (x - mean) / sqrt(var + eps) w (Config.Bias false)
 //	causal_attention: the heads of a fused (B, T, 3E) projection attended causally
 //	                  and merged back into (B, T, E)
 //	cached_attention: the same for new positions against a key/value cache (no
 //	                  gradient; generation)
+
+// kept is what a node keeps from its forward pass for its backward pass: values
+// computed from its input (the GELU's tanh, the layer norm's normalised rows, the
+// attention weights) and that input. A backward pass over the same input, as
+// within one run of a graph, reads them; one over another input (a kernel run
+// outside a graph) recomputes them. The buffers are reused from run to run.
+type kept struct {
+	bufs any // the kernel's buffers, in the input's element type
+	x    any // the input of the last forward pass
+}
+
+// keep returns the buffers of type B that st holds for a forward pass over x
+// (new ones at the first pass), noting x; with st nil, nil.
+func keep[B any, T graph.Float](st *kept, x []T) *B {
+	if st == nil {
+		return nil
+	}
+	b, ok := st.bufs.(*B)
+	if !ok {
+		b = new(B)
+		st.bufs = b
+	}
+	st.x = x
+	return b
+}
+
+// reuse returns the buffers of type B that the last forward pass kept in st
+// when it ran over x; nil otherwise.
+func reuse[B any, T graph.Float](st *kept, x []T) *B {
+	if st == nil {
+		return nil
+	}
+	xs, ok := st.x.([]T)
+	if !ok || len(xs) != len(x) || len(x) == 0 || &xs[0] != &x[0] {
+		return nil
+	}
+	b, _ := st.bufs.(*B)
+	return b
+}
+
+// grow returns s resized to n elements, reallocated only when too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
 
 // ---- conv1d ----
 
@@ -133,6 +181,53 @@ func conv1dBackward[T graph.Float](k conv1dKernel, grad *tensor.Dense, wrt int, 
 	}
 }
 
+// ---- residual ----
+
+// residualKernel is the residual connection y = x + r of two tensors of one
+// shape, each of whose gradients is the output's.
+type residualKernel struct{}
+
+func (residualKernel) Key() string { return "gpt.residual" }
+
+func (residualKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	if !in[0].Eq(in[1]) {
+		return nil, errors.Errorf("residual: shapes %v and %v differ", in[0], in[1])
+	}
+	return in[0].Clone(), nil
+}
+
+func (residualKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+// Overwrites implements graph.Overwriter: the output and both gradients are
+// written whole.
+func (residualKernel) Overwrites(int) bool { return true }
+
+func (residualKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			addInto(graph.Slice[float32](out), graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]))
+		},
+		func() {
+			addInto(graph.Slice[float64](out), graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]))
+		})
+}
+
+func (residualKernel) BackwardInto(grad *tensor.Dense, _ int, _ []*tensor.Dense, _, g *tensor.Dense) error {
+	return graph.Dispatch(grad.Dtype(),
+		func() { copy(graph.Slice[float32](grad), graph.RowMajor[float32](g)) },
+		func() { copy(graph.Slice[float64](grad), graph.RowMajor[float64](g)) })
+}
+
+// addInto writes x + r into y; elements in parallel.
+func addInto[T graph.Float](y, x, r []T) {
+	graph.ParallelElems(len(y), func(lo, hi int) {
+		r := r[lo:hi]
+		for i, v := range x[lo:hi] {
+			y[lo+i] = v + r[i]
+		}
+	})
+}
+
 // ---- gelu_tanh ----
 
 // geluTanhKernel is GPT-2's GELU, the tanh approximation of Hendrycks and Gimpel
@@ -146,17 +241,12 @@ func conv1dBackward[T graph.Float](k conv1dKernel, grad *tensor.Dense, wrt int, 
 // tanh u for the backward pass of the same run, which then needs no
 // transcendental function; a backward pass without its forward pass (outside
 // a graph) recomputes it.
-type geluTanhKernel struct{ st *geluState }
+type geluTanhKernel struct{ st *kept }
 
-// geluState is what a GELU node keeps from its forward pass: tanh u of its
-// input x.
-type geluState struct {
-	th    any // []float32 or []float64
-	x     any // the input the values belong to
-	fresh bool
-}
+// geluBufs is what a GELU node keeps from its forward pass: tanh u of its input.
+type geluBufs[T graph.Float] struct{ th []T }
 
-func newGELU() geluTanhKernel { return geluTanhKernel{st: &geluState{}} }
+func newGELU() geluTanhKernel { return geluTanhKernel{st: &kept{}} }
 
 const (
 	geluC = 0.7978845608028654 // sqrt(2/pi)
@@ -188,15 +278,11 @@ func (k geluTanhKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Den
 
 // geluForward writes the GELU of x into y and keeps tanh u in st (when st is not
 // nil); elements in parallel.
-func geluForward[T graph.Float](st *geluState, y, x []T) {
+func geluForward[T graph.Float](st *kept, y, x []T) {
 	var th []T
-	if st != nil {
-		th, _ = st.th.([]T)
-		if cap(th) < len(x) {
-			th = make([]T, len(x))
-		}
-		th = th[:len(x)]
-		st.th, st.x, st.fresh = th, x, true
+	if b := keep[geluBufs[T]](st, x); b != nil {
+		b.th = grow(b.th, len(x))
+		th = b.th
 	}
 	graph.ParallelElems(len(x), func(lo, hi int) {
 		var t []T
@@ -241,17 +327,11 @@ func geluTanh32(y, x, th []float32) {
 // geluBackward writes the gradient of the GELU's input x for the output
 // gradient g into dx, from the tanh values its forward pass kept (recomputed
 // when it has not run on x).
-func geluBackward[T graph.Float](st *geluState, dx, x, g []T) {
+func geluBackward[T graph.Float](st *kept, dx, x, g []T) {
 	var th []T
-	if st != nil && st.fresh {
-		if t, ok := st.th.([]T); ok {
-			if xs, ok := st.x.([]T); ok && len(xs) == len(x) && len(x) > 0 && &xs[0] == &x[0] {
-				th = t
-			}
-		}
-		st.fresh = false
-	}
-	if th == nil {
+	if b := reuse[geluBufs[T]](st, x); b != nil {
+		th = b.th
+	} else {
 		th = make([]T, len(x))
 		for i, v := range x {
 			th[i] = T(math.Tanh(geluC * float64(v+geluA*v*v*v)))
@@ -270,7 +350,16 @@ func geluBackward[T graph.Float](st *geluState, dx, x, g []T) {
 
 // layerNormNoBiasKernel is a layer norm with a weight and no bias (Config.Bias
 // false): y = xhat w, xhat = (x - mean) / sqrt(var + eps) over the last axis.
-type layerNormNoBiasKernel struct{ eps float64 }
+// The forward pass keeps xhat and 1/sqrt(var + eps) of every row for the
+// gradients of the same run.
+type layerNormNoBiasKernel struct {
+	eps float64
+	st  *kept
+}
+
+func newLayerNormNoBias(eps float64) layerNormNoBiasKernel {
+	return layerNormNoBiasKernel{eps: eps, st: &kept{}}
+}
 
 func (k layerNormNoBiasKernel) Key() string {
 	return fmt.Sprintf("gpt.layernorm_nobias(eps=%g)", k.eps)
@@ -292,35 +381,55 @@ func (layerNormNoBiasKernel) Overwrites(wrt int) bool { return wrt <= 0 }
 
 func (k layerNormNoBiasKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	return graph.Dispatch(out.Dtype(),
-		func() { lnNoBias[float32](k.eps, -1, graph.Slice[float32](out), in, nil) },
-		func() { lnNoBias[float64](k.eps, -1, graph.Slice[float64](out), in, nil) })
+		func() { lnNoBias[float32](k, -1, graph.Slice[float32](out), in, nil) },
+		func() { lnNoBias[float64](k, -1, graph.Slice[float64](out), in, nil) })
 }
 
 func (k layerNormNoBiasKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	return graph.Dispatch(grad.Dtype(),
-		func() { lnNoBias(k.eps, wrt, graph.Slice[float32](grad), in, graph.RowMajor[float32](g)) },
-		func() { lnNoBias(k.eps, wrt, graph.Slice[float64](grad), in, graph.RowMajor[float64](g)) })
+		func() { lnNoBias(k, wrt, graph.Slice[float32](grad), in, graph.RowMajor[float32](g)) },
+		func() { lnNoBias(k, wrt, graph.Slice[float64](grad), in, graph.RowMajor[float64](g)) })
+}
+
+// lnBufs is what a layer norm keeps from its forward pass: the normalised rows,
+// 1/sqrt(var + eps) of each, and the zero bias.
+type lnBufs[T graph.Float] struct {
+	xhat, zero []T
+	rstd       []float64
+}
+
+// norm writes the norm of x (rows of w's width) into y, keeping its statistics.
+func (b *lnBufs[T]) norm(eps float64, y, x, w []T) {
+	d := len(w)
+	b.xhat, b.rstd, b.zero = grow(b.xhat, len(x)), grow(b.rstd, len(x)/d), grow(b.zero, d)
+	graph.LayerNormRows(y, b.xhat, b.rstd, x, w, b.zero, d, eps)
 }
 
 // lnNoBias writes the norm (wrt -1), the input's gradient (0) or adds the
 // weight's gradient (1) into dst.
-func lnNoBias[T graph.Float](eps float64, wrt int, dst []T, in []*tensor.Dense, g []T) {
+func lnNoBias[T graph.Float](k layerNormNoBiasKernel, wrt int, dst []T, in []*tensor.Dense, g []T) {
 	x, w := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
 	d := len(w)
-	zero := make([]T, d)
 	if wrt < 0 {
-		graph.LayerNormRows(dst, nil, nil, x, w, zero, d, eps)
+		b := keep[lnBufs[T]](k.st, x)
+		if b == nil {
+			b = new(lnBufs[T])
+		}
+		b.norm(k.eps, dst, x, w)
 		return
 	}
-	y, xhat, rstd := make([]T, len(x)), make([]T, len(x)), make([]float64, len(x)/d)
-	graph.LayerNormRows(y, xhat, rstd, x, w, zero, d, eps)
+	b := reuse[lnBufs[T]](k.st, x)
+	if b == nil {
+		b = new(lnBufs[T])
+		b.norm(k.eps, make([]T, len(x)), x, w)
+	}
 	if wrt == 0 {
-		graph.LayerNormBackRows(dst, g, xhat, rstd, w, d, false)
+		graph.LayerNormBackRows(dst, g, b.xhat, b.rstd, w, d, false)
 		return
 	}
 	for r := 0; r < len(x); r += d {
 		for j, v := range g[r : r+d] {
-			dst[j] += v * xhat[r+j]
+			dst[j] += v * b.xhat[r+j]
 		}
 	}
 }
@@ -337,15 +446,27 @@ func lnNoBias[T graph.Float](eps float64, wrt int, dst []T, in []*tensor.Dense, 
 // (head h in columns [h d, (h+1) d)). With dropout, a second input (B*H, T, T)
 // holds the inverted-dropout mask of the weights (graph.BernoulliMask values).
 // Heads are read and written in place through strided matrix products (no
-// split or merge copies); batch rows and heads run in parallel. The backward
-// pass recomputes P from qkv rather than keep it from the forward pass:
+// split or merge copies); batch rows and heads run in parallel. The forward
+// pass keeps every head's P for the backward pass of the same run (up to
+// maxKeptWeights elements; beyond, as outside a graph, the backward pass
+// recomputes P from qkv):
 //
 //	dV = drop(P)^T dY,  dP = (dY V^T) * mask,  dS = P * (dP - rowsum(P * dP)) / sqrt(d),
 //	dQ = dS K,  dK = dS^T Q
 type causalAttnKernel struct {
 	heads   int
 	dropout bool
+	st      *kept
 }
+
+// maxKeptWeights is the most attention weights (B H T^2) a causal attention
+// node keeps from its forward pass: 64 MiB in float32. Larger batches and
+// contexts recompute them in the backward pass.
+const maxKeptWeights = 1 << 24
+
+// attnBufs is what a causal attention node keeps: the weights P of every head
+// (nil beyond maxKeptWeights) and the scratch of its workers.
+type attnBufs[T graph.Float] struct{ p, scratch []T }
 
 func (k causalAttnKernel) Key() string {
 	return fmt.Sprintf("gpt.causal_attention(h=%d,dropout=%t)", k.heads, k.dropout)
@@ -402,18 +523,22 @@ func (k causalAttnKernel) layout(in []*tensor.Dense) heads {
 func (k causalAttnKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	l := k.layout(in)
 	return graph.Dispatch(out.Dtype(),
-		func() { causalForward(l, graph.RowMajor[float32](in[0]), k.mask32(in), graph.Slice[float32](out)) },
-		func() { causalForward(l, graph.RowMajor[float64](in[0]), k.mask64(in), graph.Slice[float64](out)) })
+		func() {
+			causalForward(k.st, l, graph.RowMajor[float32](in[0]), k.mask32(in), graph.Slice[float32](out))
+		},
+		func() {
+			causalForward(k.st, l, graph.RowMajor[float64](in[0]), k.mask64(in), graph.Slice[float64](out))
+		})
 }
 
 func (k causalAttnKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
 	l := k.layout(in)
 	return graph.Dispatch(grad.Dtype(),
 		func() {
-			causalBackward(l, graph.RowMajor[float32](in[0]), k.mask32(in), graph.RowMajor[float32](g), graph.Slice[float32](grad))
+			causalBackward(k.st, l, graph.RowMajor[float32](in[0]), k.mask32(in), graph.RowMajor[float32](g), graph.Slice[float32](grad))
 		},
 		func() {
-			causalBackward(l, graph.RowMajor[float64](in[0]), k.mask64(in), graph.RowMajor[float64](g), graph.Slice[float64](grad))
+			causalBackward(k.st, l, graph.RowMajor[float64](in[0]), k.mask64(in), graph.RowMajor[float64](g), graph.Slice[float64](grad))
 		})
 }
 
@@ -462,41 +587,71 @@ func causalWeights[T graph.Float](p []T, rows, n, shift int, scale T) {
 	}
 }
 
-func causalForward[T graph.Float](l heads, qkv, mask, out []T) {
+// causalForward writes the attention of qkv into out, keeping the weights in st
+// where they fit.
+func causalForward[T graph.Float](st *kept, l heads, qkv, mask, out []T) {
 	t, e, d := l.T, l.E, l.D
 	scale := T(1 / math.Sqrt(float64(d)))
-	workers := graph.Workers(l.B*l.H, t*t*d)
-	scratch := make([]T, workers*t*t)
+	n, workers := l.B*l.H*t*t, graph.Workers(l.B*l.H, t*t*d)
+	var b *attnBufs[T]
+	if n <= maxKeptWeights {
+		b = keep[attnBufs[T]](st, qkv)
+	} else if st != nil {
+		st.x = nil // nothing kept for this input
+	}
+	if b == nil {
+		b = new(attnBufs[T])
+	} else {
+		b.p = grow(b.p, n)
+	}
+	b.scratch = grow(b.scratch, workers*t*t)
 	graph.ParallelWorkers(l.B*l.H, t*t*d, func(w, lo, hi int) {
-		p := scratch[w*t*t : (w+1)*t*t]
+		scratch := b.scratch[w*t*t : (w+1)*t*t]
 		for bh := lo; bh < hi; bh++ {
-			b, h := bh/l.H, bh%l.H
-			q := l.q(b, h)
+			bt, h := bh/l.H, bh%l.H
+			q := l.q(bt, h)
+			p := scratch
+			if b.p != nil {
+				p = b.p[bh*t*t : (bh+1)*t*t]
+			}
 			graph.Gemm(false, true, t, t, d, qkv[q:], 3*e, qkv[q+e:], 3*e, 0, p, t)
 			causalWeights(p, t, t, 0, scale)
 			if mask != nil {
 				for j, m := range mask[bh*t*t : (bh+1)*t*t] {
-					p[j] *= m
+					scratch[j] = p[j] * m
 				}
+				p = scratch
 			}
-			graph.Gemm(false, false, t, d, t, p, t, qkv[q+2*e:], 3*e, 0, out[l.out(b, h):], e)
+			graph.Gemm(false, false, t, d, t, p, t, qkv[q+2*e:], 3*e, 0, out[l.out(bt, h):], e)
 		}
 	})
 }
 
-func causalBackward[T graph.Float](l heads, qkv, mask, g, dqkv []T) {
+// causalBackward writes the gradient of qkv into dqkv, from the weights the
+// forward pass kept in st or recomputed.
+func causalBackward[T graph.Float](st *kept, l heads, qkv, mask, g, dqkv []T) {
 	t, e, d := l.T, l.E, l.D
 	scale := T(1 / math.Sqrt(float64(d)))
 	workers := graph.Workers(l.B*l.H, t*t*d)
-	scratch := make([]T, 3*workers*t*t)
+	var all, scratch []T
+	if b := reuse[attnBufs[T]](st, qkv); b != nil {
+		b.scratch = grow(b.scratch, 3*workers*t*t)
+		all, scratch = b.p, b.scratch
+	} else {
+		scratch = make([]T, 3*workers*t*t)
+	}
 	graph.ParallelWorkers(l.B*l.H, t*t*d, func(w, lo, hi int) {
 		buf := scratch[3*w*t*t : 3*(w+1)*t*t]
 		p, pd, dp := buf[:t*t], buf[t*t:2*t*t], buf[2*t*t:]
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/l.H, bh%l.H
 			q, o := l.q(b, h), l.out(b, h)
-			graph.Gemm(false, true, t, t, d, qkv[q:], 3*e, qkv[q+e:], 3*e, 0, p, t)
-			causalWeights(p, t, t, 0, scale)
+			if all != nil {
+				p = all[bh*t*t : (bh+1)*t*t]
+			} else {
+				graph.Gemm(false, true, t, t, d, qkv[q:], 3*e, qkv[q+e:], 3*e, 0, p, t)
+				causalWeights(p, t, t, 0, scale)
+			}
 			dropped := p
 			var m []T
 			if mask != nil {

@@ -66,6 +66,10 @@ func TestConv1DOneRow(t *testing.T) {
 	}
 }
 
+func TestResidualGradients(t *testing.T) {
+	checkKernel(t, residualKernel{}, [][]int{{2, 3, 4}, {2, 3, 4}}, nil)
+}
+
 func TestGELUTanhGradients(t *testing.T) {
 	checkKernel(t, newGELU(), [][]int{{3, 7}}, nil)        // tanh kept from the forward pass
 	checkKernel(t, geluTanhKernel{}, [][]int{{3, 7}}, nil) // recomputed
@@ -92,15 +96,18 @@ func TestGELUTanhValues(t *testing.T) {
 }
 
 func TestLayerNormNoBiasGradients(t *testing.T) {
-	checkKernel(t, layerNormNoBiasKernel{eps: 1e-5}, [][]int{{2, 3, 5}, {5}}, nil)
+	checkKernel(t, newLayerNormNoBias(1e-5), [][]int{{2, 3, 5}, {5}}, nil)         // kept from the forward pass
+	checkKernel(t, layerNormNoBiasKernel{eps: 1e-5}, [][]int{{2, 3, 5}, {5}}, nil) // recomputed
 }
 
 func TestCausalAttentionGradients(t *testing.T) {
-	checkKernel(t, causalAttnKernel{heads: 2}, [][]int{{2, 4, 12}}, nil)
 	mask := make([]float64, 2*2*4*4)
 	graph.BernoulliMask(0.3)(graph.NewRNG(3, "mask"), mask)
-	checkKernel(t, causalAttnKernel{heads: 2, dropout: true}, [][]int{{2, 4, 12}},
-		map[string]*tensor.Dense{"mask": graph.FromFloat64s(tensor.Float64, mask, 4, 4, 4)})
+	for _, st := range []*kept{{}, nil} { // the weights kept from the forward pass, or recomputed
+		checkKernel(t, causalAttnKernel{heads: 2, st: st}, [][]int{{2, 4, 12}}, nil)
+		checkKernel(t, causalAttnKernel{heads: 2, dropout: true, st: st}, [][]int{{2, 4, 12}},
+			map[string]*tensor.Dense{"mask": graph.FromFloat64s(tensor.Float64, mask, 4, 4, 4)})
+	}
 }
 
 // Causal attention against a direct evaluation of its formula.

@@ -1,7 +1,8 @@
 package gpt
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,12 +41,7 @@ func (m *Model) LoadTensors(s *graph.Store, ts map[string]*tensor.Dense) error {
 	}
 	got := map[string]*tensor.Dense{}
 	var lmHead *tensor.Dense
-	names := make([]string, 0, len(ts))
-	for name := range ts {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(ts)) {
 		t := ts[name]
 		full := name
 		if !strings.HasPrefix(full, "transformer.") {

@@ -6,10 +6,8 @@ import (
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/losses"
 )
 
 // Config describes a GPT. Layers, Heads and Embed are GPT-2's n_layer, n_head
@@ -149,31 +147,23 @@ func New(s *graph.Store, cfg Config) (*Model, error) {
 }
 
 func newConv1D(s *graph.Store, name string, in, out int, std float64, bias bool) (*Conv1D, error) {
-	w, err := s.New(name+".weight", []int{in, out}, graph.Normal(0, std))
-	if err != nil {
-		return nil, err
-	}
-	c := &Conv1D{Weight: w}
-	if bias {
-		if c.Bias, err = s.New(name+".bias", []int{out}, graph.Zeros()); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
+	w, b, err := newWeightBias(s, name, []int{in, out}, graph.Normal(0, std), bias)
+	return &Conv1D{Weight: w, Bias: b}, err
 }
 
 func newLayerNorm(s *graph.Store, name string, dim int, bias bool) (*LayerNorm, error) {
-	w, err := s.New(name+".weight", []int{dim}, graph.Ones())
-	if err != nil {
-		return nil, err
+	w, b, err := newWeightBias(s, name, []int{dim}, graph.Ones(), bias)
+	return &LayerNorm{Weight: w, Bias: b}, err
+}
+
+// newWeightBias creates name.weight of the given shape and, with bias, a zero
+// name.bias as long as the weight's last axis.
+func newWeightBias(s *graph.Store, name string, shape []int, init graph.Initializer, bias bool) (w, b *graph.Param, err error) {
+	if w, err = s.New(name+".weight", shape, init); err != nil || !bias {
+		return w, nil, err
 	}
-	l := &LayerNorm{Weight: w}
-	if bias {
-		if l.Bias, err = s.New(name+".bias", []int{dim}, graph.Zeros()); err != nil {
-			return nil, err
-		}
-	}
-	return l, nil
+	b, err = s.New(name+".bias", shape[len(shape)-1:], graph.Zeros())
+	return w, b, err
 }
 
 // Forward applies the layer to x (..., in).
@@ -197,7 +187,7 @@ func (l *LayerNorm) Forward(b *graph.Builder, x *G.Node) *G.Node {
 		ln := graph.LayerNorm{Weight: l.Weight, Bias: l.Bias, Dim: l.Weight.Size(), Eps: 1e-5}
 		return ln.Forward(b, x)
 	}
-	return b.Check(graph.Apply(layerNormNoBiasKernel{eps: 1e-5}, x, b.Param(l.Weight)))
+	return b.Check(graph.Apply(newLayerNormNoBias(1e-5), x, b.Param(l.Weight)))
 }
 
 // attend is the attention core of a layer: it maps the fused projections
@@ -212,7 +202,7 @@ func (m *Model) causal(b *graph.Builder) attend {
 		if qkv == nil {
 			return nil
 		}
-		k := causalAttnKernel{heads: m.Config.Heads}
+		k := causalAttnKernel{heads: m.Config.Heads, st: &kept{}}
 		args := []*G.Node{qkv}
 		if b.Training() && m.Config.Dropout > 0 {
 			s := qkv.Shape()
@@ -250,7 +240,7 @@ func add(b *graph.Builder, x, y *G.Node) *G.Node {
 	if x == nil || y == nil {
 		return nil
 	}
-	return b.Check(G.Add(x, y))
+	return b.Check(graph.Apply(residualKernel{}, x, y))
 }
 
 // hidden returns the final layer norm's output (B, T, E) for token ids idx
@@ -271,90 +261,4 @@ func (m *Model) logits(b *graph.Builder, x *G.Node) *G.Node {
 		return nil
 	}
 	return b.Check(graph.Apply(conv1dKernel{transposed: true}, x, b.Param(m.WTE)))
-}
-
-// IgnoreIndex is the target id whose positions take no part in the loss.
-const IgnoreIndex = -1
-
-// Program is a compiled graph of the model for a fixed batch and length: inputs
-// "idx" and "targets" (B, T) token ids, set by Feed; outputs "logits"
-// (B, T, VocabSize) and "loss", the mean cross-entropy of the next token over
-// the targets that are not IgnoreIndex. A Train program adds the loss's
-// gradients into the parameters' Grad on each Run and draws its dropout masks
-// from the program's noise stream (SetNoise).
-type Program struct {
-	graph.SaltedProgram
-	Batch, T int
-}
-
-// Build compiles the model for batch sequences of t tokens (t at most
-// BlockSize); mode Train differentiates the loss.
-func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, t int) (*Program, error) {
-	if batch <= 0 || t <= 0 || t > m.Config.BlockSize {
-		return nil, errors.Errorf("gpt: batch %d and length %d (block %d)", batch, t, m.Config.BlockSize)
-	}
-	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
-		b.Builder = graph.NewBuilder(s, mode)
-		idx := b.In("idx", tensor.Int, batch, t)
-		targets := b.In("targets", tensor.Int, batch, t)
-		pos := b.In("pos", tensor.Int, batch, t)
-		logits := m.logits(b.Builder, m.hidden(b.Builder, idx, pos, m.causal(b.Builder)))
-		if b.Err() != nil {
-			return nil, b.Err()
-		}
-		loss := b.Check(losses.CrossEntropy(logits, targets, losses.CEOptions{IgnoreIndex: graph.IgnoreClass(IgnoreIndex)}))
-		b.Output("logits", logits)
-		b.Output("loss", loss)
-		if mode == graph.Train {
-			return b.Compile(loss)
-		}
-		return b.Compile(nil)
-	})
-	if err != nil {
-		return nil, errors.Wrap(err, "gpt")
-	}
-	pos := make([]int, batch*t)
-	for i := range pos {
-		pos[i] = i % t
-	}
-	if err := p.SetInput("pos", graph.FromInts(pos, batch, t)); err != nil {
-		return nil, err
-	}
-	return &Program{SaltedProgram: p, Batch: batch, T: t}, nil
-}
-
-// Feed sets a batch of token ids and of their targets (usually the ids shifted
-// by one), Batch rows of T each; nil targets ignore every position.
-func (p *Program) Feed(idx, targets [][]int) error {
-	flat := func(what string, rows [][]int, fill int) (*tensor.Dense, error) {
-		v := make([]int, 0, p.Batch*p.T)
-		if rows == nil {
-			for range p.Batch * p.T {
-				v = append(v, fill)
-			}
-			return graph.FromInts(v, p.Batch, p.T), nil
-		}
-		if len(rows) != p.Batch {
-			return nil, errors.Errorf("gpt: %d rows of %s for a batch of %d", len(rows), what, p.Batch)
-		}
-		for i, r := range rows {
-			if len(r) != p.T {
-				return nil, errors.Errorf("gpt: row %d of %s has %d tokens, want %d", i, what, len(r), p.T)
-			}
-			v = append(v, r...)
-		}
-		return graph.FromInts(v, p.Batch, p.T), nil
-	}
-	if idx == nil {
-		return errors.New("gpt: no token ids")
-	}
-	x, err := flat("ids", idx, 0)
-	if err != nil {
-		return err
-	}
-	y, err := flat("targets", targets, IgnoreIndex)
-	if err != nil {
-		return err
-	}
-	return p.SetInputs(map[string]*tensor.Dense{"idx": x, "targets": y})
 }
