@@ -21,17 +21,20 @@ func init() {
 	} {
 		c := c
 		Register(Config{Name: c.name, Items: "tokens", Setup: func() (func() error, int, float64, error) {
-			return benchCharLM(c.cell, c.layers, c.width)
+			return CharLM(c.cell, c.layers, c.width, false)
 		}})
 	}
 }
 
-// benchCharLM sets up a character language-model step: batch 50, window 50,
-// vocabulary 65, embedding = hidden, float32, Adam.
-func benchCharLM(cell rnn.Cell, layers, hidden int) (func() error, int, float64, error) {
+// CharLM sets up a training step (forward, backward, Adam) of a character
+// language model: batch 50, window 50, vocabulary 65, embedding = hidden,
+// float32; unrolled builds the reference graph of a node per time step instead
+// of the fused layers. It returns the step, the tokens a step covers and the
+// floating-point operations it does.
+func CharLM(cell rnn.Cell, layers, hidden int, unrolled bool) (step func() error, tokens int, flops float64, err error) {
 	const batch, steps, vocab = 50, 50, 65
 	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
-	lm, err := rnn.NewLM(s, rnn.LMConfig{Vocab: vocab, Hidden: hidden, Layers: layers, Cell: cell})
+	lm, err := rnn.NewLM(s, rnn.LMConfig{Vocab: vocab, Hidden: hidden, Layers: layers, Cell: cell, Unrolled: unrolled})
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -53,8 +56,8 @@ func benchCharLM(cell rnn.Cell, layers, hidden int) (func() error, int, float64,
 	// multiply-adds of the forward pass: input and recurrent products of every
 	// layer and step, and the output head; backward costs twice the forward
 	fwd := float64(batch*steps) * (float64(layers)*gates*float64(hidden)*float64(2*hidden) + float64(hidden*vocab))
-	flops := 3 * 2 * fwd
-	step := func() error {
+	flops = 3 * 2 * fwd
+	step = func() error {
 		if err := p.Feed(x, y); err != nil {
 			return err
 		}

@@ -57,32 +57,28 @@ type fileTensor struct {
 	data  []byte
 }
 
+// stDtypes pairs each supported tensor dtype with its safetensors dtype.
+var stDtypes = []struct {
+	dt tensor.Dtype
+	st safetensors.DType
+}{{tensor.Float32, safetensors.F32}, {tensor.Float64, safetensors.F64}, {tensor.Int32, safetensors.I32}, {tensor.Int64, safetensors.I64}}
+
 // stDtype returns the safetensors dtype of a supported tensor dtype.
 func stDtype(dt tensor.Dtype) (safetensors.DType, bool) {
-	switch dt {
-	case tensor.Float32:
-		return safetensors.F32, true
-	case tensor.Float64:
-		return safetensors.F64, true
-	case tensor.Int32:
-		return safetensors.I32, true
-	case tensor.Int64:
-		return safetensors.I64, true
+	for _, d := range stDtypes {
+		if d.dt == dt {
+			return d.st, true
+		}
 	}
 	return 0, false
 }
 
 // tensorDtype is the inverse of stDtype.
-func tensorDtype(dt safetensors.DType) (tensor.Dtype, bool) {
-	switch dt {
-	case safetensors.F32:
-		return tensor.Float32, true
-	case safetensors.F64:
-		return tensor.Float64, true
-	case safetensors.I32:
-		return tensor.Int32, true
-	case safetensors.I64:
-		return tensor.Int64, true
+func tensorDtype(st safetensors.DType) (tensor.Dtype, bool) {
+	for _, d := range stDtypes {
+		if d.st == st {
+			return d.dt, true
+		}
 	}
 	return tensor.Dtype{}, false
 }
@@ -286,15 +282,11 @@ type headerEntry struct {
 // "__metadata__" map (empty, not nil, when the file has none). Callers use it to
 // check shapes before allocating anything for them.
 func ReadHeader(path string) (map[string]TensorInfo, map[string]string, error) {
-	f, size, err := openCheckpoint(path)
+	f, entries, meta, err := openCheckpoint(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	entries, meta, err := readHeader(path, f, size)
-	if err != nil {
-		return nil, nil, err
-	}
 	out := make(map[string]TensorInfo, len(entries))
 	for _, e := range entries {
 		out[e.name] = e.TensorInfo
@@ -302,22 +294,29 @@ func ReadHeader(path string) (map[string]TensorInfo, map[string]string, error) {
 	return out, meta, nil
 }
 
-// openCheckpoint opens the file at path for reading and returns its size.
-func openCheckpoint(path string) (*os.File, int64, error) {
+// openCheckpoint opens the file at path for reading and reads its header (see
+// readHeader); the caller closes the file.
+func openCheckpoint(path string) (*os.File, []headerEntry, map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, errors.Wrap(err, "graph: loading checkpoint")
+		return nil, nil, nil, errors.Wrap(err, "graph: loading checkpoint")
 	}
+	var entries []headerEntry
+	var meta map[string]string
 	st, err := f.Stat()
+	switch {
+	case err != nil:
+		err = errors.Wrap(err, "graph: loading checkpoint")
+	case !st.Mode().IsRegular():
+		err = errors.Errorf("graph: loading checkpoint %s: not a regular file", path)
+	default:
+		entries, meta, err = readHeader(path, f, st.Size())
+	}
 	if err != nil {
 		f.Close()
-		return nil, 0, errors.Wrap(err, "graph: loading checkpoint")
+		return nil, nil, nil, err
 	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, errors.Errorf("graph: loading checkpoint %s: not a regular file", path)
-	}
-	return f, st.Size(), nil
+	return f, entries, meta, nil
 }
 
 // LoadTensors reads the safetensors file at path and returns its tensors (new
@@ -329,15 +328,11 @@ func openCheckpoint(path string) (*os.File, int64, error) {
 // file's size before anything is allocated for the tensors, and the tensors are
 // then read one at a time, so memory holds the tensors plus a small buffer.
 func LoadTensors(path string) (map[string]*tensor.Dense, map[string]string, error) {
-	f, size, err := openCheckpoint(path)
+	f, entries, meta, err := openCheckpoint(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	entries, meta, err := readHeader(path, f, size)
-	if err != nil {
-		return nil, nil, err
-	}
 	out := make(map[string]*tensor.Dense, len(entries))
 	for _, e := range entries {
 		t, err := readTensor(f, e.TensorInfo)
@@ -599,8 +594,9 @@ func (s *Store) ExpectCheckpoint(path, prefix string) error {
 	return nil
 }
 
-// matchHeader reports, as AssignStore does, the first way the tensors described
-// by infos fail to match the parameters of s.
+// matchHeader reports the first way, in name order, that the tensors described
+// by infos fail to match the parameters of s (AssignStore's and ExpectCheckpoint's
+// check), with the count of the other mismatches.
 func matchHeader(s *Store, infos map[string]TensorInfo) error {
 	ps := s.Params()
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })

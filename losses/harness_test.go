@@ -30,6 +30,15 @@ func (f ifx) dense() *tensor.Dense {
 	return tensor.New(tensor.WithShape(f.Shape...), tensor.WithBacking(append([]int(nil), f.Data...)))
 }
 
+// reduced is a loss of a fixture under the reductions None, Sum and Mean, and
+// Mean with per-element weights (losses that take weights).
+type reduced struct {
+	None         []float64 `json:"none"`
+	Sum          float64   `json:"sum"`
+	Mean         float64   `json:"mean"`
+	WeightedMean float64   `json:"weighted_mean"`
+}
+
 // fixtures mirrors losses/testdata/losses.json, written by
 // scripts/fixtures_losses.py with PyTorch 1.13 (Debian 12's python3-torch).
 type fixtures struct {
@@ -39,11 +48,8 @@ type fixtures struct {
 		Targets ifx `json:"targets"`
 		Weights fx  `json:"weights"`
 		Cases   []struct {
+			reduced
 			LabelSmoothing float64   `json:"label_smoothing"`
-			None           []float64 `json:"none"`
-			Sum            float64   `json:"sum"`
-			Mean           float64   `json:"mean"`
-			WeightedMean   float64   `json:"weighted_mean"`
 			WeightedSum    float64   `json:"weighted_sum"`
 			PerSequence    []float64 `json:"per_sequence"`
 			GradMean       []float64 `json:"grad_mean"`
@@ -62,22 +68,17 @@ type fixtures struct {
 		Targets fx `json:"targets"`
 		Weights fx `json:"weights"`
 		Cases   []struct {
+			reduced
 			PosWeight       []float64 `json:"pos_weight"`
-			None            []float64 `json:"none"`
-			Sum             float64   `json:"sum"`
-			Mean            float64   `json:"mean"`
-			WeightedMean    float64   `json:"weighted_mean"`
 			PerExample      []float64 `json:"per_example"`
 			GradMeanLogits  []float64 `json:"grad_mean_logits"`
 			GradMeanTargets []float64 `json:"grad_mean_targets"`
 		} `json:"cases"`
 	} `json:"bce_with_logits"`
 	MSE struct {
-		Input          fx        `json:"input"`
-		Target         fx        `json:"target"`
-		None           []float64 `json:"none"`
-		Sum            float64   `json:"sum"`
-		Mean           float64   `json:"mean"`
+		Input  fx `json:"input"`
+		Target fx `json:"target"`
+		reduced
 		GradMeanInput  []float64 `json:"grad_mean_input"`
 		GradMeanTarget []float64 `json:"grad_mean_target"`
 	} `json:"mse"`

@@ -174,27 +174,46 @@ func (dotKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 func (dotKernel) Differentiable(int) []bool { return []bool{true, true} }
 
 func (dotKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return graph.Dispatch(out.Dtype(), func() { dotScore[float32](in, nil, -1, out) }, func() { dotScore[float64](in, nil, -1, out) })
+	return batchPass(out, in, nil, -1, dotScore[float32], dotScore[float64])
 }
 
 func (dotKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	return graph.Dispatch(grad.Dtype(), func() { dotScore[float32](in, g, wrt, grad) }, func() { dotScore[float64](in, g, wrt, grad) })
+	return batchPass(grad, in, g, wrt, dotScore[float32], dotScore[float64])
 }
 
 // Overwrites implements graph.Overwriter: the scores and the keys' gradient are
 // written whole; the query's is summed.
 func (dotKernel) Overwrites(wrt int) bool { return wrt != 0 }
 
-// dotScore: dq_b = sum_s g_bs K_bs, dK_bs = g_bs q_b.
-func dotScore[T graph.Float](in []*tensor.Dense, gt *tensor.Dense, wrt int, out *tensor.Dense) {
-	q, kk := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
+// batchArgs are the operands of a pass of dotKernel or contextKernel: the first
+// input x, (B, H) or (B, S), the (B, S, H) second input m, the output or
+// gradient o and the output's gradient g (nil in the forward pass).
+type batchArgs[T graph.Float] struct {
+	x, m, o, g []T
+	b, n, h    int
+}
+
+// batchPass runs f32 or f64 by out's dtype: the forward pass (wrt -1, g nil) or
+// the gradient of input wrt, into out.
+func batchPass(out *tensor.Dense, in []*tensor.Dense, g *tensor.Dense, wrt int, f32 func(batchArgs[float32], int), f64 func(batchArgs[float64], int)) error {
+	return graph.Dispatch(out.Dtype(),
+		func() { f32(batchArgsOf[float32](out, in, g), wrt) },
+		func() { f64(batchArgsOf[float64](out, in, g), wrt) })
+}
+
+func batchArgsOf[T graph.Float](out *tensor.Dense, in []*tensor.Dense, g *tensor.Dense) batchArgs[T] {
 	s := in[1].Shape()
-	b, n, h := s[0], s[1], s[2]
-	o := graph.Slice[T](out)
-	var g []T
-	if gt != nil {
-		g = graph.RowMajor[T](gt)
+	a := batchArgs[T]{x: graph.RowMajor[T](in[0]), m: graph.RowMajor[T](in[1]), o: graph.Slice[T](out), b: s[0], n: s[1], h: s[2]}
+	if g != nil {
+		a.g = graph.RowMajor[T](g)
 	}
+	return a
+}
+
+// dotScore: e_bs = q_b . K_bs; dq_b = sum_s g_bs K_bs, dK_bs = g_bs q_b.
+func dotScore[T graph.Float](a batchArgs[T], wrt int) {
+	q, kk, o, g := a.x, a.m, a.o, a.g
+	b, n, h := a.b, a.n, a.h
 	for bi := 0; bi < b; bi++ {
 		qr := q[bi*h : (bi+1)*h]
 		for si := 0; si < n; si++ {
@@ -241,27 +260,21 @@ func (contextKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 func (contextKernel) Differentiable(int) []bool { return []bool{true, true} }
 
 func (contextKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return graph.Dispatch(out.Dtype(), func() { contextOp[float32](in, nil, -1, out) }, func() { contextOp[float64](in, nil, -1, out) })
+	return batchPass(out, in, nil, -1, contextOp[float32], contextOp[float64])
 }
 
 func (contextKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	return graph.Dispatch(grad.Dtype(), func() { contextOp[float32](in, g, wrt, grad) }, func() { contextOp[float64](in, g, wrt, grad) })
+	return batchPass(grad, in, g, wrt, contextOp[float32], contextOp[float64])
 }
 
 // Overwrites implements graph.Overwriter: the context is summed; both gradients
 // are written whole.
 func (contextKernel) Overwrites(wrt int) bool { return wrt >= 0 }
 
-// contextOp: dw_bs = g_b . V_bs, dV_bs = w_bs g_b.
-func contextOp[T graph.Float](in []*tensor.Dense, gt *tensor.Dense, wrt int, out *tensor.Dense) {
-	w, v := graph.RowMajor[T](in[0]), graph.RowMajor[T](in[1])
-	s := in[1].Shape()
-	b, n, h := s[0], s[1], s[2]
-	o := graph.Slice[T](out)
-	var g []T
-	if gt != nil {
-		g = graph.RowMajor[T](gt)
-	}
+// contextOp: c_b = sum_s w_bs V_bs; dw_bs = g_b . V_bs, dV_bs = w_bs g_b.
+func contextOp[T graph.Float](a batchArgs[T], wrt int) {
+	w, v, o, g := a.x, a.m, a.o, a.g
+	b, n, h := a.b, a.n, a.h
 	for bi := 0; bi < b; bi++ {
 		for si := 0; si < n; si++ {
 			vr := v[(bi*n+si)*h : (bi*n+si+1)*h]

@@ -1,76 +1,49 @@
-package rnn
+package rnn_test
 
 import (
 	"os"
 	"testing"
 
-	"gorgonia.org/tensor"
-
-	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/solvers"
+	"github.com/triadml/triad/bench"
+	"github.com/triadml/triad/models/internal/modeltest"
+	"github.com/triadml/triad/models/rnn"
 )
 
 // BenchmarkCharLSTMStep is one training step (forward, backward, Adam) of the
 // character LSTM 2x128, batch 50, window 50, vocabulary 65, float32.
-func BenchmarkCharLSTMStep(b *testing.B) { benchLM(b, LSTM, 2, 128) }
+func BenchmarkCharLSTMStep(b *testing.B) { benchLM(b, rnn.LSTM, 2, 128) }
 
 // BenchmarkCharLSTM512Step is the LSTM 2x512 counterpart.
-func BenchmarkCharLSTM512Step(b *testing.B) { benchLM(b, LSTM, 2, 512) }
+func BenchmarkCharLSTM512Step(b *testing.B) { benchLM(b, rnn.LSTM, 2, 512) }
 
 // BenchmarkCharGRUStep is the GRU 2x128 counterpart.
-func BenchmarkCharGRUStep(b *testing.B) { benchLM(b, GRU, 2, 128) }
+func BenchmarkCharGRUStep(b *testing.B) { benchLM(b, rnn.GRU, 2, 128) }
 
 // BenchmarkCharRNNStep is the Elman RNN 1x128 counterpart.
-func BenchmarkCharRNNStep(b *testing.B) { benchLM(b, Tanh, 1, 128) }
+func BenchmarkCharRNNStep(b *testing.B) { benchLM(b, rnn.Tanh, 1, 128) }
 
-// benchLM times the language model's training step; TRIAD_BENCH_UNROLLED=1 times
-// the unrolled reference graph instead of the fused one.
-func benchLM(b *testing.B, cell Cell, layers, hidden int) {
-	const batch, steps, vocab = 50, 50, 65
-	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
-	lm, err := NewLM(s, LMConfig{Vocab: vocab, Hidden: hidden, Layers: layers, Cell: cell,
-		Unrolled: os.Getenv("TRIAD_BENCH_UNROLLED") == "1"})
+// benchLM times the language model's training step (bench.CharLM);
+// TRIAD_BENCH_UNROLLED=1 times the unrolled reference graph instead of the fused
+// one.
+func benchLM(b *testing.B, cell rnn.Cell, layers, hidden int) {
+	step, tokens, _, err := bench.CharLM(cell, layers, hidden, os.Getenv("TRIAD_BENCH_UNROLLED") == "1")
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := lm.Build(s, graph.Train, batch, steps, false)
-	if err != nil {
+	if err := step(); err != nil {
 		b.Fatal(err)
 	}
-	rng := graph.NewRNG(2, "data")
-	x, y := make([]int, batch*steps), make([]int, batch*steps)
-	for i := range x {
-		x[i], y[i] = rng.IntN(vocab), rng.IntN(vocab)
-	}
-	st := lm.NewState(tensor.Float32, batch)
-	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	step := func() {
-		if err := p.Feed(x, y); err != nil {
-			b.Fatal(err)
-		}
-		if err := p.SetState(st); err != nil {
-			b.Fatal(err)
-		}
-		if err := p.Run(); err != nil {
-			b.Fatal(err)
-		}
-		if err := opt.Step(s.Params()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	step()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuSeconds()
+	cpu := modeltest.CPUTime()
 	for i := 0; i < b.N; i++ {
-		step()
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
 	}
-	b.ReportMetric(float64(batch*steps)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
-	if c := cpuSeconds(); c > 0 {
+	b.ReportMetric(float64(tokens)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+	if c := modeltest.CPUTime(); c > 0 {
 		// CPU time (all threads) per step: steadier than wall time on a busy machine
-		b.ReportMetric((c-cpu)/float64(b.N), "cpu-s/op")
+		b.ReportMetric((c-cpu).Seconds()/float64(b.N), "cpu-s/op")
 	}
 }

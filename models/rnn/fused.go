@@ -44,17 +44,11 @@ type fusedKernel struct {
 	reverse  bool // iterate t from T-1 down to 0
 	masked   bool
 	embedded bool
-	st       *fusedState // per node: activations and gradients of the current run
-}
-
-// fusedState is shared by a fused node and its gradient nodes.
-type fusedState struct {
-	fwd, bwd uint64 // forward runs so far; the run whose backward pass bufs holds
-	bufs     any    // *seqBufs[float32] or *seqBufs[float64]
+	st       *graph.Runs // per node: activations and gradients of the current run, in a *seqBufs[T]
 }
 
 func newFusedKernel(cell Cell, steps int, reverse, masked, embedded bool) fusedKernel {
-	return fusedKernel{cell: cell, steps: steps, reverse: reverse, masked: masked, embedded: embedded, st: &fusedState{}}
+	return fusedKernel{cell: cell, steps: steps, reverse: reverse, masked: masked, embedded: embedded, st: &graph.Runs{}}
 }
 
 func (k fusedKernel) Key() string {
@@ -143,14 +137,14 @@ func (k fusedKernel) Differentiable(n int) []bool {
 }
 
 func (k fusedKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	k.st.fwd++
+	k.st.Forward()
 	return graph.Dispatch(in[0].Dtype(), func() error { return fusedForward[float32](k, out, in) },
 		func() error { return fusedForward[float64](k, out, in) })
 }
 
 func (k fusedKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, gradOut *tensor.Dense) error {
-	if k.st.fwd == 0 {
-		return errors.New("gradient requested before the forward pass")
+	if err := k.st.Started("fused recurrent layer"); err != nil {
+		return err
 	}
 	return graph.Dispatch(in[0].Dtype(), func() { fusedBackward[float32](k, grad, wrt, in, gradOut) },
 		func() { fusedBackward[float64](k, grad, wrt, in, gradOut) })
@@ -206,7 +200,7 @@ func (k fusedKernel) shape(in []*tensor.Dense) seqShape {
 // buffers returns the node's buffers for dtype T, (re)allocated when the dtype or
 // the sizes changed.
 func buffers[T graph.Float](k fusedKernel, s seqShape) *seqBufs[T] {
-	if c, ok := k.st.bufs.(*seqBufs[T]); ok && len(c.gates) == s.T*s.B*s.G && len(c.hp) == s.T*s.B*s.H && len(c.proj) == s.V*s.G {
+	if c, ok := graph.Held[seqBufs[T]](k.st); ok && len(c.gates) == s.T*s.B*s.G && len(c.hp) == s.T*s.B*s.H && len(c.proj) == s.V*s.G {
 		return c
 	}
 	n, nh := s.T*s.B*s.G, s.T*s.B*s.H
@@ -222,7 +216,7 @@ func buffers[T graph.Float](k fusedKernel, s seqShape) *seqBufs[T] {
 	if k.embedded {
 		c.proj, c.dsum = make([]T, s.V*s.G), make([]T, s.V*s.G)
 	}
-	k.st.bufs = c
+	k.st.Hold(c)
 	return c
 }
 
@@ -317,27 +311,30 @@ func next[T graph.Float](v, y []T, s seqShape, tau, finalBlock int) []T {
 	return blk(y, finalBlock, s.B, s.H)
 }
 
+// backThroughTime runs back-propagation through time: the gradients of the
+// pre-activations of every step, which each input's gradient reads.
+func backThroughTime[T graph.Float](k fusedKernel, c *seqBufs[T], s seqShape, in []*tensor.Dense, gradOut *tensor.Dense) {
+	whh, gy, mask := graph.Slice[T](in[2]), graph.Slice[T](gradOut), maskOf[T](k, in)
+	switch k.cell {
+	case LSTM:
+		lstmSeqBackward(c, s, whh, mask, gy)
+	case GRU:
+		gruSeqBackward(c, s, whh, mask, gy)
+	default:
+		elmanSeqBackward(c, s, whh, mask, gy, k.cell == ReLU)
+	}
+	if k.embedded {
+		clear(c.dsum)
+		for r, id := range graph.Ints(in[k.idsAt()]) {
+			addTo(c.dsum[id*s.G:(id+1)*s.G], c.dgx[r*s.G:(r+1)*s.G])
+		}
+	}
+}
+
 func fusedBackward[T graph.Float](k fusedKernel, grad *tensor.Dense, wrt int, in []*tensor.Dense, gradOut *tensor.Dense) {
 	s := k.shape(in)
 	c := buffers[T](k, s)
-	if k.st.bwd != k.st.fwd {
-		whh, gy, mask := graph.Slice[T](in[2]), graph.Slice[T](gradOut), maskOf[T](k, in)
-		switch k.cell {
-		case LSTM:
-			lstmSeqBackward(c, s, whh, mask, gy)
-		case GRU:
-			gruSeqBackward(c, s, whh, mask, gy)
-		default:
-			elmanSeqBackward(c, s, whh, mask, gy, k.cell == ReLU)
-		}
-		if k.embedded {
-			clear(c.dsum)
-			for r, id := range graph.Ints(in[k.idsAt()]) {
-				addTo(c.dsum[id*s.G:(id+1)*s.G], c.dgx[r*s.G:(r+1)*s.G])
-			}
-		}
-		k.st.bwd = k.st.fwd
-	}
+	k.st.Once(func() { backThroughTime(k, c, s, in, gradOut) })
 	d := graph.Slice[T](grad)
 	rows := s.T * s.B
 	switch {

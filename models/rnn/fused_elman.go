@@ -51,10 +51,7 @@ func elmanSeqBackward[T graph.Float](c *seqBufs[T], s seqShape, whh, mask, gy []
 		t := s.at(tau)
 		a, da, gout := blk(c.gates, t, s.B, H), blk(c.dgx, t, s.B, H), blk(gy, t, s.B, H)
 		for b := 0; b < s.B; b++ {
-			m := T(1)
-			if mask != nil {
-				m = mask[t*s.B+b]
-			}
+			m := maskAt(mask, t*s.B+b)
 			o := b * H
 			dh, ar, dar, goutr := c.dh[o:o+H], a[o:o+H], da[o:o+H], gout[o:o+H]
 			for j := range dh {

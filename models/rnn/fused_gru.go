@@ -40,15 +40,7 @@ func gruSeqForward[T graph.Float](c *seqBufs[T], s seqShape, in0 stepInput[T], w
 			for j, z := range xrz {
 				hnr[j] = (1-z)*xrn[j] + z*hpr[j]
 			}
-			if mask != nil {
-				m := mask[t*s.B+b]
-				for j := range hpr {
-					hnr[j] = hpr[j] + (hnr[j]-hpr[j])*m
-					outr[j] = hnr[j] * m
-				}
-			} else {
-				copy(outr, hnr)
-			}
+			finishStep(mask, t*s.B+b, outr, hnr, hpr, nil, nil)
 		}
 	}
 }
@@ -70,10 +62,7 @@ func gruSeqBackward[T graph.Float](c *seqBufs[T], s seqShape, whh, mask, gy []T)
 			gr, gz, gn := ar[:H], ar[H:2*H], ar[2*H:]
 			o := b * H
 			dh, hpr, ghr, goutr := c.dh[o:o+H], hp[o:o+H], ghn[o:o+H], gout[o:o+H]
-			m := T(1)
-			if mask != nil {
-				m = mask[t*s.B+b]
-			}
+			m := maskAt(mask, t*s.B+b)
 			for j := range dh {
 				dht := dh[j] + goutr[j]*m
 				dhn := dht * m

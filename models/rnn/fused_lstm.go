@@ -37,16 +37,7 @@ func lstmSeqForward[T graph.Float](c *seqBufs[T], s seqShape, in0 stepInput[T], 
 			for j := range hnr {
 				hnr[j] = ao[j] * tcr[j]
 			}
-			if mask != nil {
-				m := mask[t*s.B+b]
-				for j := range hpr {
-					hnr[j] = hpr[j] + (hnr[j]-hpr[j])*m
-					cnr[j] = cpr[j] + (cnr[j]-cpr[j])*m
-					outr[j] = hnr[j] * m
-				}
-			} else {
-				copy(outr, hnr)
-			}
+			finishStep(mask, t*s.B+b, outr, hnr, hpr, cnr, cpr)
 		}
 	}
 }
@@ -69,10 +60,7 @@ func lstmSeqBackward[T graph.Float](c *seqBufs[T], s seqShape, whh, mask, gy []T
 			di, df, dg, do := dar[:H], dar[H:2*H], dar[2*H:3*H], dar[3*H:]
 			o := b * H
 			dh, dc, cpr, tcr, goutr := c.dh[o:o+H], c.dc[o:o+H], cp[o:o+H], tc[o:o+H], gout[o:o+H]
-			m := T(1)
-			if mask != nil {
-				m = mask[t*s.B+b]
-			}
+			m := maskAt(mask, t*s.B+b)
 			for j := range dh {
 				// gradients of the step's new h' and c' (before the mask)
 				dht := dh[j] + goutr[j]*m
@@ -89,6 +77,32 @@ func lstmSeqBackward[T graph.Float](c *seqBufs[T], s seqShape, whh, mask, gy []T
 		// dh_prev += dA_t W_hh
 		graph.Gemm(false, false, s.B, H, G, da, G, whh, H, 1, c.dh, H)
 	}
+}
+
+// finishStep applies the mask to row i of a step: without a mask the output
+// row out is the new state h; with one, h (and c, unless nil) move back toward
+// the state the step started from, h = hp + (h - hp) m, and out = m h.
+func finishStep[T graph.Float](mask []T, i int, out, h, hp, c, cp []T) {
+	if mask == nil {
+		copy(out, h)
+		return
+	}
+	m := mask[i]
+	for j := range hp {
+		h[j] = hp[j] + (h[j]-hp[j])*m
+		out[j] = h[j] * m
+	}
+	for j := range cp {
+		c[j] = cp[j] + (c[j]-cp[j])*m
+	}
+}
+
+// maskAt returns the mask of row i, 1 without a mask.
+func maskAt[T graph.Float](mask []T, i int) T {
+	if mask == nil {
+		return 1
+	}
+	return mask[i]
 }
 
 // addTo adds src to dst element by element.

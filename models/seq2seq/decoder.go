@@ -50,23 +50,42 @@ type Decoder struct {
 	Store  *graph.Store
 	Bucket int
 	name   string
-	enc    *graph.Programs[[2]int, graph.SaltedProgram]
-	steps  *graph.Programs[[2]int, graph.SaltedProgram]
+	progs  StepPrograms[[2]int, [2]int]
 }
 
 // NewDecoder returns a decoder of net over the weights in s; name starts its
 // errors.
 func NewDecoder(name string, net Net, s *graph.Store) *Decoder {
 	d := &Decoder{Net: net, Store: s, Bucket: 8, name: name}
-	d.enc = graph.NewPrograms(d.encoder)
-	d.steps = graph.NewPrograms(d.stepper)
+	d.progs = NewStepPrograms(d.encoder, d.stepper)
 	return d
 }
 
 // Close releases the compiled programs.
-func (d *Decoder) Close() error {
-	err := d.enc.Reset()
-	if e := d.steps.Reset(); err == nil {
+func (d *Decoder) Close() error { return d.progs.Close() }
+
+// StepPrograms are the compiled programs of a step decoder: the encoder's, per
+// key E, and the one-step graph's, per key S, each compiled on first use.
+type StepPrograms[E, S comparable] struct {
+	enc   *graph.Programs[E, graph.SaltedProgram]
+	steps *graph.Programs[S, graph.SaltedProgram]
+}
+
+// NewStepPrograms returns empty caches that encoder and stepper compile.
+func NewStepPrograms[E, S comparable](encoder func(E) (graph.SaltedProgram, error), stepper func(S) (graph.SaltedProgram, error)) StepPrograms[E, S] {
+	return StepPrograms[E, S]{enc: graph.NewPrograms(encoder), steps: graph.NewPrograms(stepper)}
+}
+
+// Encoder returns the encoder program of key k.
+func (p StepPrograms[E, S]) Encoder(k E) (graph.SaltedProgram, error) { return p.enc.Get(k) }
+
+// Step returns the one-step program of key k.
+func (p StepPrograms[E, S]) Step(k S) (graph.SaltedProgram, error) { return p.steps.Get(k) }
+
+// Close releases every compiled program.
+func (p StepPrograms[E, S]) Close() error {
+	err := p.enc.Reset()
+	if e := p.steps.Reset(); err == nil {
 		err = e
 	}
 	return err
@@ -156,7 +175,7 @@ func (d *Decoder) Start(srcs [][]int) (*State, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, d.name+" encoder")
 	}
-	p, err := d.enc.Get([2]int{len(srcs), srcLen})
+	p, err := d.progs.Encoder([2]int{len(srcs), srcLen})
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +213,7 @@ func (d *Decoder) Advance(st *State, ids []int) (decode.StepOutput, *State, grap
 	if len(ids) != rows {
 		return decode.StepOutput{}, nil, graph.SaltedProgram{}, errors.Errorf("%s step: %d tokens for %d rows", d.name, len(ids), rows)
 	}
-	p, err := d.steps.Get([2]int{rows, srcLen})
+	p, err := d.progs.Step([2]int{rows, srcLen})
 	if err != nil {
 		return decode.StepOutput{}, nil, p, err
 	}

@@ -26,26 +26,18 @@ type Decoder struct {
 	// recompute less per step and compile more programs; MaxLen gives one
 	// program per (rows, source length).
 	PrefixBucket int
-	enc          *graph.Programs[[2]int, graph.SaltedProgram]
-	steps        *graph.Programs[[3]int, graph.SaltedProgram]
+	progs        seq2seq.StepPrograms[[2]int, [3]int]
 }
 
 // NewDecoder returns a decoder over the model's weights in s.
 func (m *Model) NewDecoder(s *graph.Store) *Decoder {
 	d := &Decoder{Model: m, Store: s, Bucket: 8, PrefixBucket: 8}
-	d.enc = graph.NewPrograms(d.encoder)
-	d.steps = graph.NewPrograms(d.stepper)
+	d.progs = seq2seq.NewStepPrograms(d.encoder, d.stepper)
 	return d
 }
 
 // Close releases the compiled programs.
-func (d *Decoder) Close() error {
-	err := d.enc.Reset()
-	if e := d.steps.Reset(); err == nil {
-		err = e
-	}
-	return err
-}
+func (d *Decoder) Close() error { return d.progs.Close() }
 
 // decodeState is the per-row state of decoding: the encoder's memory, the
 // source's keep mask and the tokens fed so far.
@@ -128,7 +120,7 @@ func (d *Decoder) Encode(srcs [][]int) (decode.State, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "transformer encoder")
 	}
-	p, err := d.enc.Get([2]int{len(srcs), srcLen})
+	p, err := d.progs.Encoder([2]int{len(srcs), srcLen})
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +170,7 @@ func (d *Decoder) Step(state decode.State, tokens []int) (decode.StepOutput, dec
 		}
 		pos[r] = len(p) - 1
 	}
-	p, err := d.steps.Get([3]int{rows, st.srcKeep.Shape()[1], t})
+	p, err := d.progs.Step([3]int{rows, st.srcKeep.Shape()[1], t})
 	if err != nil {
 		return decode.StepOutput{}, nil, err
 	}

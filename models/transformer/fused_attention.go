@@ -35,44 +35,33 @@ import (
 // the attention dropout mask (B*H, Tq, Tk) and the residual dropout mask
 // (B, Tq, E) (graph.BernoulliMask values). Masks are not differentiated.
 type attnSubKernel struct {
-	heads     int
-	cross     bool
-	preLN     bool
-	eps       float64
-	masked    bool
-	attnDrop  bool
-	residDrop bool
-	st        *attnState
-}
-
-// attnState is shared by a fused attention node, its gradient nodes and the node
-// that reads its weights.
-type attnState struct {
-	fwd, bwd uint64 // forward runs so far; the run whose backward pass bufs holds
-	bufs     any    // *attnBufs[float32] or *attnBufs[float64]
+	residualNorm // its graph.Runs is shared with the node that reads the weights
+	heads        int
+	cross        bool
+	masked       bool
+	attnDrop     bool
 }
 
 // attnBufs holds what a fused attention sub-layer keeps between its forward and
-// backward passes, allocated on the first run and reused.
+// backward passes, allocated on the first run and reused (*attnBufs[float32] or
+// *attnBufs[float64] in its graph.Runs). The rows of normBufs are the query
+// side's, B*Tq; dxin is the gradient of the query projection's input.
 type attnBufs[T graph.Float] struct {
-	q, kv   []T       // projections: self (B*T, 3E) in both; cross (B*Tq, E) and (B*Tk, 2E)
-	p, pd   []T       // (B*H, Tq, Tk) softmax weights, and after dropout
-	o       []T       // (B*Tq, E) merged context
-	y       []T       // (B*Tq, E) output projection, then the residual sum (post-LN)
-	n       []T       // (B*Tq, E) pre-LN: the normalised input
-	xhat    []T       // (B*Tq, E) normalised rows of the layer norm
-	rstd    []float64 // (B*Tq) 1/sqrt(var + eps) of each row
-	dres    []T       // (B*Tq, E) post-LN: gradient of the residual sum
-	dy      []T       // (B*Tq, E) gradient of the output projection
-	do      []T       // (B*Tq, E) gradient of the merged context
-	dq, dkv []T       // gradients of the projections (self: one (B*T, 3E) buffer)
-	dxin    []T       // (B*Tq, E) gradient of the query projection's input
-	dpd     []T       // (Tq, Tk) scratch
+	normBufs[T]
+	q, kv   []T // projections: self (B*T, 3E) in both; cross (B*Tq, E) and (B*Tk, 2E)
+	p, pd   []T // (B*H, Tq, Tk) softmax weights, and after dropout
+	o       []T // (B*Tq, E) merged context
+	y       []T // (B*Tq, E) output projection, then the residual sum (post-LN)
+	dy      []T // (B*Tq, E) gradient of the output projection
+	do      []T // (B*Tq, E) gradient of the merged context
+	dq, dkv []T // gradients of the projections (self: one (B*T, 3E) buffer)
+	dpd     []T // (Tq, Tk) scratch
 }
 
 // newAttnSubKernel returns a kernel with its own state.
 func newAttnSubKernel(heads int, cross, preLN bool, eps float64, masked, attnDrop, residDrop bool) attnSubKernel {
-	return attnSubKernel{heads: heads, cross: cross, preLN: preLN, eps: eps, masked: masked, attnDrop: attnDrop, residDrop: residDrop, st: &attnState{}}
+	return attnSubKernel{residualNorm: residualNorm{preLN: preLN, eps: eps, residDrop: residDrop, st: &graph.Runs{}},
+		heads: heads, cross: cross, masked: masked, attnDrop: attnDrop}
 }
 
 // Key names the attributes and, through the state's address, the node itself: two
@@ -163,23 +152,11 @@ func (k attnSubKernel) Differentiable(n int) []bool {
 }
 
 func (k attnSubKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	k.st.fwd++
-	return graph.Dispatch(out.Dtype(),
-		func() { attnForward[float32](k, graph.Slice[float32](out), in) },
-		func() { attnForward[float64](k, graph.Slice[float64](out), in) })
+	return subForward(k, k.st, out, in, attnForward[float32], attnForward[float64])
 }
 
 func (k attnSubKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	if k.st.fwd == 0 {
-		return errors.New("fused attention: gradient requested before the forward pass")
-	}
-	return graph.Dispatch(grad.Dtype(),
-		func() {
-			attnBackward[float32](k, graph.Slice[float32](grad), wrt, in, graph.RowMajor[float32](g))
-		},
-		func() {
-			attnBackward[float64](k, graph.Slice[float64](grad), wrt, in, graph.RowMajor[float64](g))
-		})
+	return subBackward(k, k.st, "fused attention", grad, wrt, in, g, attnBackward[float32], attnBackward[float64])
 }
 
 // attnDims are the sizes of one fused attention sub-layer and the layout of its
@@ -207,13 +184,9 @@ func (k attnSubKernel) dims(in []*tensor.Dense) attnDims {
 	return d
 }
 
-// buffers returns the state's buffers for T, sized for d.
-func attnBuffers[T graph.Float](st *attnState, d attnDims, attnDrop bool) *attnBufs[T] {
-	bf, ok := st.bufs.(*attnBufs[T])
-	if !ok {
-		bf = &attnBufs[T]{}
-		st.bufs = bf
-	}
+// attnBuffers returns the state's buffers for T, sized for d.
+func attnBuffers[T graph.Float](st *graph.Runs, d attnDims, attnDrop bool) *attnBufs[T] {
+	bf := graph.Buffers[attnBufs[T]](st)
 	if d.cross {
 		bf.q = grow(bf.q, d.nq*d.e)
 		bf.kv = grow(bf.kv, d.nk*2*d.e)
@@ -230,11 +203,6 @@ func attnBuffers[T graph.Float](st *attnState, d attnDims, attnDrop bool) *attnB
 	rows := d.nq * d.e
 	bf.o = grow(bf.o, rows)
 	bf.y = grow(bf.y, rows)
-	bf.xhat = grow(bf.xhat, rows)
-	bf.rstd = growF64(bf.rstd, d.nq)
-	if d.preLN {
-		bf.n = grow(bf.n, rows)
-	}
 	return bf
 }
 
@@ -257,11 +225,7 @@ func attnForward[T graph.Float](k attnSubKernel, out []T, in []*tensor.Dense) {
 	mask, adrop, rdrop := floats[T](in, k.maskAt()), floats[T](in, k.attnDropAt()), floats[T](in, k.residDropAt())
 	e := d.e
 
-	src := x // the query side's input to the projections
-	if d.preLN {
-		graph.LayerNormRows(bf.n, bf.xhat, bf.rstd, x, lw, lb, e, k.eps)
-		src = bf.n
-	}
+	src := bf.branchInput(k.residualNorm, x, lw, lb, d.nq, e) // the query side's input to the projections
 	if d.cross {
 		project(bf.q, e, src, win, bin, d.nq, e, 0, e)
 		project(bf.kv, 2*e, mem, win, bin, d.nk, e, e, 3*e)
@@ -271,22 +235,7 @@ func attnForward[T graph.Float](k attnSubKernel, out []T, in []*tensor.Dense) {
 	attnHeadsForward(d, bf, mask, adrop)
 	// output projection, dropout and residual
 	project(bf.y, e, bf.o, wo, bo, d.nq, e, 0, e)
-	if d.preLN {
-		for i, v := range bf.y {
-			if rdrop != nil {
-				v *= rdrop[i]
-			}
-			out[i] = x[i] + v
-		}
-		return
-	}
-	for i, v := range bf.y {
-		if rdrop != nil {
-			v *= rdrop[i]
-		}
-		bf.y[i] = x[i] + v
-	}
-	graph.LayerNormRows(out, bf.xhat, bf.rstd, bf.y, lw, lb, e, k.eps)
+	bf.output(k.residualNorm, out, x, bf.y, rdrop, lw, lb, e)
 }
 
 // attnHeadsForward computes every head's weights (bf.p, after dropout bf.pd) and
@@ -420,13 +369,7 @@ func attnPrepare[T graph.Float](k attnSubKernel, d attnDims, bf *attnBufs[T], in
 		bf.dkv = bf.dq
 	}
 	// gradient of the output projection's result
-	if d.preLN {
-		mulInto(bf.dy, g, rdrop)
-	} else {
-		bf.dres = grow(bf.dres, rows)
-		graph.LayerNormBackRows(bf.dres, g, bf.xhat, bf.rstd, lw, e, false)
-		mulInto(bf.dy, bf.dres, rdrop)
-	}
+	bf.branchGrad(k.residualNorm, bf.dy, g, rdrop, lw, e)
 	graph.Gemm(false, false, d.nq, e, e, bf.dy, e, wo, e, 0, bf.do, e)
 	attnHeadsBackward(d, bf, adrop)
 	// gradient of the query side's input to the projections
@@ -487,11 +430,8 @@ func attnHeadsBackward[T graph.Float](d attnDims, bf *attnBufs[T], adrop []T) {
 
 func attnBackward[T graph.Float](k attnSubKernel, grad []T, wrt int, in []*tensor.Dense, g []T) {
 	d := k.dims(in)
-	bf := k.st.bufs.(*attnBufs[T])
-	if k.st.bwd != k.st.fwd {
-		attnPrepare(k, d, bf, in, g)
-		k.st.bwd = k.st.fwd
-	}
+	bf := graph.Buffers[attnBufs[T]](k.st)
+	k.st.Once(func() { attnPrepare(k, d, bf, in, g) })
 	p := k.paramAt()
 	x, mem := floats[T](in, 0), floats[T](in, k.kvAt())
 	win, lw := floats[T](in, p), floats[T](in, p+4)
@@ -502,14 +442,7 @@ func attnBackward[T graph.Float](k attnSubKernel, grad []T, wrt int, in []*tenso
 	}
 	switch {
 	case wrt == 0: // x
-		if d.preLN {
-			copy(grad, g)
-			graph.LayerNormBackRows(grad, bf.dxin, bf.xhat, bf.rstd, lw, e, true)
-			return
-		}
-		for i, v := range bf.dres {
-			grad[i] = v + bf.dxin[i]
-		}
+		bf.grad(k.residualNorm, gradInput, grad, g, lw, e)
 	case d.cross && wrt == 1: // memory: dKV W_in[E:3E]
 		graph.Gemm(false, false, d.nk, e, 2*e, bf.dkv, 2*e, win[e*e:], e, 0, grad, e)
 	case wrt == p: // in_proj_weight
@@ -530,18 +463,10 @@ func attnBackward[T graph.Float](k attnSubKernel, grad []T, wrt int, in []*tenso
 		graph.Gemm(true, false, e, e, d.nq, bf.dy, e, bf.o, e, 0, grad, e)
 	case wrt == p+3: // out_proj.bias
 		colSums(grad, bf.dy, e)
-	case wrt == p+4: // norm weight
-		if d.preLN {
-			colSumsProd(grad, bf.dxin, bf.xhat, e)
-		} else {
-			colSumsProd(grad, g, bf.xhat, e)
-		}
-	case wrt == p+5: // norm bias
-		if d.preLN {
-			colSums(grad, bf.dxin, e)
-		} else {
-			colSums(grad, g, e)
-		}
+	case wrt == p+4:
+		bf.grad(k.residualNorm, gradNormWeight, grad, g, lw, e)
+	case wrt == p+5:
+		bf.grad(k.residualNorm, gradNormBias, grad, g, lw, e)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 type attnWeightsKernel struct {
 	heads int
 	tk    int
-	st    *attnState
+	st    *graph.Runs
 }
 
 func (k attnWeightsKernel) Key() string {
@@ -41,8 +41,8 @@ func (k attnWeightsKernel) ForwardInto(out *tensor.Dense, _ []*tensor.Dense) err
 		func() error { return copyWeights(graph.Slice[float64](out), k.st) })
 }
 
-func copyWeights[T graph.Float](dst []T, st *attnState) error {
-	bf, ok := st.bufs.(*attnBufs[T])
+func copyWeights[T graph.Float](dst []T, st *graph.Runs) error {
+	bf, ok := graph.Held[attnBufs[T]](st)
 	if !ok || len(bf.p) != len(dst) {
 		return errors.New("fused attention weights: the sub-layer has not run")
 	}

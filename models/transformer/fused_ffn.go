@@ -22,35 +22,24 @@ import (
 // (E, F), linear2.bias (E), norm weight (E), norm bias (E), then, when present,
 // the hidden dropout mask (B, T, F) and the residual dropout mask (B, T, E).
 type ffSubKernel struct {
-	gelu      bool
-	preLN     bool
-	eps       float64
-	hidDrop   bool
-	residDrop bool
-	st        *ffState
+	residualNorm
+	gelu    bool
+	hidDrop bool
 }
 
-// ffState is shared by a fused feed-forward node and its gradient nodes.
-type ffState struct {
-	fwd, bwd uint64
-	bufs     any // *ffBufs[float32] or *ffBufs[float64]
-}
-
+// ffBufs holds what a fused feed-forward sub-layer keeps between its passes
+// (*ffBufs[float32] or *ffBufs[float64] in its graph.Runs).
 type ffBufs[T graph.Float] struct {
-	h    []T       // (N, F) pre-activations
-	a    []T       // (N, F) activations after dropout
-	y    []T       // (N, E) output of linear2, then the residual sum (post-LN)
-	n    []T       // (N, E) pre-LN: the normalised input
-	xhat []T       // (N, E)
-	rstd []float64 // (N)
-	dres []T       // (N, E) post-LN: gradient of the residual sum
-	dy   []T       // (N, E) gradient of linear2's output
-	dh   []T       // (N, F) gradient of the pre-activations
-	dxin []T       // (N, E) gradient of linear1's input
+	normBufs[T]
+	h  []T // (N, F) pre-activations
+	a  []T // (N, F) activations after dropout
+	y  []T // (N, E) output of linear2, then the residual sum (post-LN)
+	dy []T // (N, E) gradient of linear2's output
+	dh []T // (N, F) gradient of the pre-activations
 }
 
 func newFFSubKernel(gelu, preLN bool, eps float64, hidDrop, residDrop bool) ffSubKernel {
-	return ffSubKernel{gelu: gelu, preLN: preLN, eps: eps, hidDrop: hidDrop, residDrop: residDrop, st: &ffState{}}
+	return ffSubKernel{residualNorm: residualNorm{preLN: preLN, eps: eps, residDrop: residDrop, st: &graph.Runs{}}, gelu: gelu, hidDrop: hidDrop}
 }
 
 func (k ffSubKernel) Key() string {
@@ -93,23 +82,11 @@ func (k ffSubKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 }
 
 func (k ffSubKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	k.st.fwd++
-	return graph.Dispatch(out.Dtype(),
-		func() { ffForward[float32](k, graph.Slice[float32](out), in) },
-		func() { ffForward[float64](k, graph.Slice[float64](out), in) })
+	return subForward(k, k.st, out, in, ffForward[float32], ffForward[float64])
 }
 
 func (k ffSubKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	if k.st.fwd == 0 {
-		return errors.New("fused feed-forward: gradient requested before the forward pass")
-	}
-	return graph.Dispatch(grad.Dtype(),
-		func() {
-			ffBackward[float32](k, graph.Slice[float32](grad), wrt, in, graph.RowMajor[float32](g))
-		},
-		func() {
-			ffBackward[float64](k, graph.Slice[float64](grad), wrt, in, graph.RowMajor[float64](g))
-		})
+	return subBackward(k, k.st, "fused feed-forward", grad, wrt, in, g, ffBackward[float32], ffBackward[float64])
 }
 
 // ffSizes returns the rows, width and hidden width.
@@ -121,40 +98,15 @@ func ffSizes(in []*tensor.Dense) (n, e, f int) {
 
 func ffForward[T graph.Float](k ffSubKernel, out []T, in []*tensor.Dense) {
 	n, e, f := ffSizes(in)
-	bf, ok := k.st.bufs.(*ffBufs[T])
-	if !ok {
-		bf = &ffBufs[T]{}
-		k.st.bufs = bf
-	}
+	bf := graph.Buffers[ffBufs[T]](k.st)
 	bf.h, bf.a, bf.y = grow(bf.h, n*f), grow(bf.a, n*f), grow(bf.y, n*e)
-	bf.xhat, bf.rstd = grow(bf.xhat, n*e), growF64(bf.rstd, n)
 	x, w1, b1, w2, b2, lw, lb := floats[T](in, 0), floats[T](in, 1), floats[T](in, 2), floats[T](in, 3), floats[T](in, 4), floats[T](in, 5), floats[T](in, 6)
 	hdrop, rdrop := floats[T](in, k.hidDropAt()), floats[T](in, k.residDropAt())
-	src := x
-	if k.preLN {
-		bf.n = grow(bf.n, n*e)
-		graph.LayerNormRows(bf.n, bf.xhat, bf.rstd, x, lw, lb, e, k.eps)
-		src = bf.n
-	}
+	src := bf.branchInput(k.residualNorm, x, lw, lb, n, e)
 	project(bf.h, f, src, w1, b1, n, e, 0, f)
 	activate(bf.a, bf.h, hdrop, k.gelu)
 	project(bf.y, e, bf.a, w2, b2, n, f, 0, e)
-	if k.preLN {
-		for i, v := range bf.y {
-			if rdrop != nil {
-				v *= rdrop[i]
-			}
-			out[i] = x[i] + v
-		}
-		return
-	}
-	for i, v := range bf.y {
-		if rdrop != nil {
-			v *= rdrop[i]
-		}
-		bf.y[i] = x[i] + v
-	}
-	graph.LayerNormRows(out, bf.xhat, bf.rstd, bf.y, lw, lb, e, k.eps)
+	bf.output(k.residualNorm, out, x, bf.y, rdrop, lw, lb, e)
 }
 
 // gelu returns x Phi(x), as graph.GELU.
@@ -198,13 +150,7 @@ func ffPrepare[T graph.Float](k ffSubKernel, bf *ffBufs[T], in []*tensor.Dense, 
 	w1, w2, lw := floats[T](in, 1), floats[T](in, 3), floats[T](in, 5)
 	hdrop, rdrop := floats[T](in, k.hidDropAt()), floats[T](in, k.residDropAt())
 	bf.dy, bf.dh, bf.dxin = grow(bf.dy, n*e), grow(bf.dh, n*f), grow(bf.dxin, n*e)
-	if k.preLN {
-		mulInto(bf.dy, g, rdrop)
-	} else {
-		bf.dres = grow(bf.dres, n*e)
-		graph.LayerNormBackRows(bf.dres, g, bf.xhat, bf.rstd, lw, e, false)
-		mulInto(bf.dy, bf.dres, rdrop)
-	}
+	bf.branchGrad(k.residualNorm, bf.dy, g, rdrop, lw, e)
 	// dA = dY W2, then dH = dA drop act'(H)
 	graph.Gemm(false, false, n, f, e, bf.dy, e, w2, f, 0, bf.dh, f)
 	if !k.gelu && graph.Is32[T]() {
@@ -236,11 +182,8 @@ func ffPrepare[T graph.Float](k ffSubKernel, bf *ffBufs[T], in []*tensor.Dense, 
 }
 
 func ffBackward[T graph.Float](k ffSubKernel, grad []T, wrt int, in []*tensor.Dense, g []T) {
-	bf := k.st.bufs.(*ffBufs[T])
-	if k.st.bwd != k.st.fwd {
-		ffPrepare(k, bf, in, g)
-		k.st.bwd = k.st.fwd
-	}
+	bf := graph.Buffers[ffBufs[T]](k.st)
+	k.st.Once(func() { ffPrepare(k, bf, in, g) })
 	n, e, f := ffSizes(in)
 	x, lw := floats[T](in, 0), floats[T](in, 5)
 	src := x
@@ -249,14 +192,7 @@ func ffBackward[T graph.Float](k ffSubKernel, grad []T, wrt int, in []*tensor.De
 	}
 	switch wrt {
 	case 0:
-		if k.preLN {
-			copy(grad, g)
-			graph.LayerNormBackRows(grad, bf.dxin, bf.xhat, bf.rstd, lw, e, true)
-			return
-		}
-		for i, v := range bf.dres {
-			grad[i] = v + bf.dxin[i]
-		}
+		bf.grad(k.residualNorm, gradInput, grad, g, lw, e)
 	case 1: // linear1.weight: dH^T X
 		graph.Gemm(true, false, f, e, n, bf.dh, f, src, e, 0, grad, e)
 	case 2:
@@ -266,17 +202,9 @@ func ffBackward[T graph.Float](k ffSubKernel, grad []T, wrt int, in []*tensor.De
 	case 4:
 		colSums(grad, bf.dy, e)
 	case 5:
-		if k.preLN {
-			colSumsProd(grad, bf.dxin, bf.xhat, e)
-		} else {
-			colSumsProd(grad, g, bf.xhat, e)
-		}
+		bf.grad(k.residualNorm, gradNormWeight, grad, g, lw, e)
 	case 6:
-		if k.preLN {
-			colSums(grad, bf.dxin, e)
-		} else {
-			colSums(grad, g, e)
-		}
+		bf.grad(k.residualNorm, gradNormBias, grad, g, lw, e)
 	}
 }
 

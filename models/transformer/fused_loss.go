@@ -26,14 +26,10 @@ import (
 type genLossKernel struct {
 	eps    float64
 	ignore int
-	st     *genState
+	st     *graph.Runs // holds a *genBufs[float32] or *genBufs[float64]
 }
 
-type genState struct {
-	fwd, bwd uint64
-	bufs     any // *genBufs[float32] or *genBufs[float64]
-}
-
+// genBufs holds what the fused output layer keeps between its passes.
 type genBufs[T graph.Float] struct {
 	z     []T       // (N, V) logits, then exp(z - max), then their gradient
 	inv   []float64 // (N) 1 / sum_c exp(z_c - max)
@@ -43,7 +39,7 @@ type genBufs[T graph.Float] struct {
 }
 
 func newGenLossKernel(eps float64, ignore int) genLossKernel {
-	return genLossKernel{eps: eps, ignore: ignore, st: &genState{}}
+	return genLossKernel{eps: eps, ignore: ignore, st: &graph.Runs{}}
 }
 
 func (k genLossKernel) Key() string {
@@ -75,8 +71,8 @@ func (k genLossKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error 
 }
 
 func (k genLossKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	if k.st.fwd == 0 {
-		return errors.New("fused output layer: gradient requested before the forward pass")
+	if err := k.st.Started("fused output layer"); err != nil {
+		return err
 	}
 	gv := graph.Scalar(g)
 	return graph.Dispatch(grad.Dtype(),
@@ -99,7 +95,7 @@ func weightOf[T graph.Float](k genLossKernel, mask []T, ids []int, r int) float6
 }
 
 func genForward[T graph.Float](k genLossKernel, out []T, in []*tensor.Dense) error {
-	k.st.fwd++
+	k.st.Forward()
 	n, e, v := genSizes(in)
 	ids := graph.Ints(in[3])
 	for r, id := range ids {
@@ -107,11 +103,7 @@ func genForward[T graph.Float](k genLossKernel, out []T, in []*tensor.Dense) err
 			return errors.Errorf("fused output layer: target %d of row %d outside [0, %d) and not the ignore index %d", id, r, v, k.ignore)
 		}
 	}
-	bf, ok := k.st.bufs.(*genBufs[T])
-	if !ok {
-		bf = &genBufs[T]{}
-		k.st.bufs = bf
-	}
+	bf := graph.Buffers[genBufs[T]](k.st)
 	bf.z, bf.inv, bf.loss = grow(bf.z, n*v), growF64(bf.inv, n), growF64(bf.loss, n)
 	x, w, bias := floats[T](in, 0), floats[T](in, 1), floats[T](in, 2)
 	mask := floats[T](in, 4)
@@ -228,11 +220,8 @@ func genPrepare[T graph.Float](k genLossKernel, bf *genBufs[T], in []*tensor.Den
 }
 
 func genBackward[T graph.Float](k genLossKernel, grad []T, wrt int, in []*tensor.Dense, g float64) {
-	bf := k.st.bufs.(*genBufs[T])
-	if k.st.bwd != k.st.fwd {
-		genPrepare(k, bf, in, g)
-		k.st.bwd = k.st.fwd
-	}
+	bf := graph.Buffers[genBufs[T]](k.st)
+	k.st.Once(func() { genPrepare(k, bf, in, g) })
 	n, e, v := genSizes(in)
 	x, w := floats[T](in, 0), floats[T](in, 1)
 	switch wrt {

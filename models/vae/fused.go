@@ -3,7 +3,6 @@ package vae
 import (
 	"math"
 
-	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -23,7 +22,7 @@ func (m *VAE) hiddenLayer(b *graph.Builder, l *graph.Linear, x *G.Node, data boo
 		return nil
 	}
 	if fuseReLU && m.Config.Activation == "relu" {
-		return b.Check(graph.Apply(linearReLU{data: data, st: &reluState{}}, x, b.Param(l.Weight), b.Param(l.Bias)))
+		return b.Check(graph.Apply(linearReLU{data: data, st: &graph.Runs{}}, x, b.Param(l.Weight), b.Param(l.Bias)))
 	}
 	if data {
 		return m.activate(b, DataLinear(l, b, x))
@@ -37,13 +36,7 @@ func (m *VAE) hiddenLayer(b *graph.Builder, l *graph.Linear, x *G.Node, data boo
 // gets no gradient.
 type linearReLU struct {
 	data bool
-	st   *reluState
-}
-
-// reluState is shared by a linearReLU node and its gradient nodes.
-type reluState struct {
-	fwd, bwd uint64
-	gh       any // []float32 or []float64
+	st   *graph.Runs // shared with the gradient nodes: the masked gradient gh, a *[]T
 }
 
 func (k linearReLU) Key() string {
@@ -61,7 +54,7 @@ func (k linearReLU) Differentiable(int) []bool { return []bool{!k.data, true, tr
 
 // ForwardInto writes max(x W^T + b, 0) into out.
 func (k linearReLU) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	k.st.fwd++
+	k.st.Forward()
 	return graph.Dispatch(out.Dtype(),
 		func() {
 			y := graph.Slice[float32](out)
@@ -81,8 +74,8 @@ func (k linearReLU) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 
 // BackwardInto writes the gradient of x (wrt 0), W (1) or b (2) into grad.
 func (k linearReLU) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, out, g *tensor.Dense) error {
-	if k.st.fwd == 0 {
-		return errors.New("vae: gradient requested before the forward pass")
+	if err := k.st.Started("vae"); err != nil {
+		return err
 	}
 	return graph.Dispatch(grad.Dtype(),
 		func() {
@@ -94,15 +87,15 @@ func (k linearReLU) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense
 }
 
 func reluBackward[T graph.Float](k linearReLU, wrt int, grad []T, in []*tensor.Dense, y, g []T) {
-	gh, _ := k.st.gh.([]T)
-	if k.st.bwd != k.st.fwd || len(gh) != len(g) {
-		if cap(gh) < len(g) {
-			gh = make([]T, len(g))
+	buf := graph.Buffers[[]T](k.st)
+	k.st.Once(func() {
+		if cap(*buf) < len(g) {
+			*buf = make([]T, len(g))
 		}
-		gh = gh[:len(g)]
-		reluMask(gh, g, y)
-		k.st.gh, k.st.bwd = gh, k.st.fwd
-	}
+		*buf = (*buf)[:len(g)]
+		reluMask(*buf, g, y)
+	})
+	gh := *buf
 	m, kk := in[0].Shape()[0], in[0].Shape()[1]
 	n := in[1].Shape()[0]
 	if wrt == 0 { // dx (m, kk) = gh (m, n) W (n, kk)
