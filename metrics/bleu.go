@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/triadml/triad/internal/enum"
 )
 
 // DefaultMaxOrder is the largest n-gram order of BLEU-4, the usual BLEU.
@@ -31,19 +33,7 @@ const (
 )
 
 // String returns sacreBLEU's name for the method.
-func (s Smoothing) String() string {
-	switch s {
-	case SmoothExp:
-		return "exp"
-	case SmoothNone:
-		return "none"
-	case SmoothFloor:
-		return "floor"
-	case SmoothAddK:
-		return "add-k"
-	}
-	return fmt.Sprintf("Smoothing(%d)", int(s))
-}
+func (s Smoothing) String() string { return enum.Name(s, "exp", "none", "floor", "add-k") }
 
 // defaultValue is sacreBLEU's BLEU.SMOOTH_DEFAULTS entry for the method
 // (floor 0.1, add-k 1), and whether the method takes a value at all.
@@ -69,15 +59,7 @@ const (
 )
 
 // String returns sacreBLEU's name for the tokeniser.
-func (t BLEUTokenizer) String() string {
-	switch t {
-	case Tok13a:
-		return "13a"
-	case TokNone:
-		return "none"
-	}
-	return fmt.Sprintf("BLEUTokenizer(%d)", int(t))
-}
+func (t BLEUTokenizer) String() string { return enum.Name(t, "13a", "none") }
 
 // EffectiveOrder selects whether BLEU averages only over the n-gram orders
 // that the hypotheses have at all (sacreBLEU's effective_order).

@@ -128,31 +128,26 @@ func ErrorRate[T comparable](refs, hyps [][]T) (float64, Alignment, error) {
 // WER returns the word error rate of hyps against refs, words being split on
 // whitespace (as Python's str.split()).
 func WER(refs, hyps []string) (float64, error) {
-	if len(refs) != len(hyps) {
-		return 0, errors.Errorf("WER: %d references for %d hypotheses", len(refs), len(hyps))
-	}
-	r := make([][]string, len(refs))
-	h := make([][]string, len(hyps))
-	for i := range refs {
-		r[i] = splitPyWhitespace(refs[i])
-		h[i] = splitPyWhitespace(hyps[i])
-	}
-	rate, _, err := ErrorRate(r, h)
-	return rate, errors.Wrap(err, "WER")
+	return splitRate("WER", refs, hyps, splitPyWhitespace)
 }
 
 // CER returns the character error rate of hyps against refs over Unicode code
 // points, spaces included.
 func CER(refs, hyps []string) (float64, error) {
+	return splitRate("CER", refs, hyps, func(s string) []rune { return []rune(s) })
+}
+
+// splitRate is the ErrorRate of refs and hyps split into units by split;
+// errors start with name.
+func splitRate[T comparable](name string, refs, hyps []string, split func(string) []T) (float64, error) {
 	if len(refs) != len(hyps) {
-		return 0, errors.Errorf("CER: %d references for %d hypotheses", len(refs), len(hyps))
+		return 0, errors.Errorf("%s: %d references for %d hypotheses", name, len(refs), len(hyps))
 	}
-	r := make([][]rune, len(refs))
-	h := make([][]rune, len(hyps))
+	r := make([][]T, len(refs))
+	h := make([][]T, len(hyps))
 	for i := range refs {
-		r[i] = []rune(refs[i])
-		h[i] = []rune(hyps[i])
+		r[i], h[i] = split(refs[i]), split(hyps[i])
 	}
 	rate, _, err := ErrorRate(r, h)
-	return rate, errors.Wrap(err, "CER")
+	return rate, errors.Wrap(err, name)
 }

@@ -1,7 +1,8 @@
 package metrics
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -182,12 +183,7 @@ func RougeLsumTokens(reference, candidate [][]string) RougeScore {
 				union[i] = true
 			}
 		}
-		idx := make([]int, 0, len(union))
-		for i := range union {
-			idx = append(idx, i)
-		}
-		sort.Ints(idx)
-		for _, i := range idx {
+		for _, i := range slices.Sorted(maps.Keys(union)) {
 			t := r[i]
 			if candCounts[t] > 0 && refCounts[t] > 0 {
 				hits++

@@ -6,16 +6,15 @@ weights (outputs, loss and the gradients of every parameter and input), for the
 parity tests of models/attention and models/transformer.
 
 Run with Debian's python3-torch: /usr/bin/python3 scripts/fixtures_attention.py
-
-The safetensors format is written by hand: an 8-byte little-endian header length,
-a JSON header {name: {"dtype": "F64", "shape": [...], "data_offsets": [begin, end]}}
-and the raw little-endian bytes of the tensors one after the other.
+(the files are written with scripts/safetensors_write.py).
 """
-import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+import safetensors_write  # noqa: E402
 
 MODELS = os.path.join(os.path.dirname(__file__), "..", "models")
 ATTENTION = os.path.join(MODELS, "attention", "testdata")
@@ -24,20 +23,9 @@ NEG = -1e9  # an excluded position's additive mask value (triad's MaskValue)
 
 
 def save(out, name, tensors):
-    header, blobs, offset = {}, [], 0
-    for key in sorted(tensors):
-        t = tensors[key].detach().to(torch.float64).contiguous()
-        raw = struct.pack("<%dd" % t.numel(), *t.flatten().tolist())
-        header[key] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # pad the header to a multiple of 8 bytes
-    with open(os.path.join(out, name + ".safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for raw in blobs:
-            f.write(raw)
+    """Writes the tensors, in float64, to out/NAME.safetensors."""
+    safetensors_write.save(os.path.join(out, name + ".safetensors"),
+                           {k: t.to(torch.float64) for k, t in tensors.items()})
 
 
 def params_and_grads(module):

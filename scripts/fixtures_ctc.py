@@ -19,37 +19,15 @@ cases are those of (loss * w).sum().
 
 Run with Debian's python3-torch: /usr/bin/python3 scripts/fixtures_ctc.py
 """
-import json
 import os
-import struct
+import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_write import save  # noqa: E402
+
 OUT = os.path.join(os.path.dirname(__file__), "..", "losses", "testdata", "ctc_batch.safetensors")
-
-DTYPES = {torch.float64: "F64", torch.int64: "I64"}
-
-
-def save(path, tensors, metadata):
-    """A minimal safetensors writer: an 8-byte little-endian header length, a
-    JSON header {name: {dtype, shape, data_offsets}} with "__metadata__", the
-    raw little-endian bytes."""
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous()
-        raw = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-
 
 def main():
     torch.manual_seed(2006)

@@ -8,20 +8,20 @@ values and parameter gradients of the per-example negative ELBO
 case replaces the Bernoulli decoder by a Gaussian one with a learnt per-pixel
 log-variance (torch.nn.functional.gaussian_nll_loss, full=True) and beta = 0.5.
 
-The safetensors format is written by hand (the safetensors module is not
-needed): an 8-byte little-endian header length, a JSON header
-{name: {"dtype": "F64", "shape": [...], "data_offsets": [begin, end]}} and the
-raw little-endian bytes.
+The files are written with scripts/safetensors_write.py (the safetensors module
+is not needed).
 
 Run with Debian's python3-torch: /usr/bin/python3 scripts/fixtures_vae.py
 """
-import json
 import math
 import os
-import struct
+import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_write import save  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "models", "vae", "testdata")
 D, H, L, B = 12, 7, 3, 5
@@ -47,24 +47,6 @@ class VAE(torch.nn.Module):
         z = mu + eps * torch.exp(0.5 * logvar)
         out = self.fc4(F.relu(self.fc3(z)))
         return out, mu, logvar
-
-
-def save(path, tensors, meta):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float64).contiguous()
-        raw = struct.pack("<%dd" % t.numel(), *t.flatten().tolist())
-        header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    header["__metadata__"] = meta
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # align the data section
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
 
 
 def case(name, gaussian, beta, seed):

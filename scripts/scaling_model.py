@@ -93,36 +93,38 @@ def main():
         flop = 6 * macs
         how = "measured" if t1 else "estimated"
         print(f"| {name} | {n:,} | {4 * n / 1e6:.2f} MB | {flop / 1e9:.2f} | {step(macs, t1) * 1e3:.0f} ms ({how}) |")
+    table("All-reduction time and weak-scaling efficiency, {link} "
+          "(alpha = {alpha_us:g} us, beta = {beta_gbs:g} GB/s); each rank keeps the reference batch:", weak)
+    table("Strong scaling (the reference batch split across p ranks; - where p exceeds it), "
+          "speed-up over one rank, {link}:", strong)
+
+def weak(n, batch, tc, f, p, alpha, beta):
+    """The all-reduction time and efficiency of p ranks, each with the reference batch."""
+    ta = allreduce(n, p, alpha, beta)
+    return f"{ta * 1e3:.1f} ms, {100 * tc / (tc + ta):.0f}%"
+
+
+def strong(n, batch, tc, f, p, alpha, beta):
+    """The speed-up of p ranks sharing the reference batch."""
+    if p > batch:
+        return "-"
+    return f"{tc / (f * tc + (1 - f) * tc / p + allreduce(n, p, alpha, beta)):.1f}"
+
+
+def table(title, cell):
+    """Prints, for each link, a table of the configurations by number of ranks:
+    title above it (a format string of the link's name, alpha in us and beta in
+    GB/s), and cell(parameters, batch, compute per step, fixed part, ranks,
+    alpha, beta) in it."""
     for lname, alpha, beta in LINKS:
         print()
-        print(f"All-reduction time and weak-scaling efficiency, {lname} "
-              f"(alpha = {alpha * 1e6:g} us, beta = {beta / 1e9:g} GB/s); each rank keeps the reference batch:")
-        print()
-        print("| configuration | " + " | ".join(f"p = {p}" for p in RANKS) + " |")
-        print("|---|" + "---:|" * len(RANKS))
-        for name, n, macs, _, t1, _ in CONFIGS:
-            tc = step(macs, t1)
-            cells = []
-            for p in RANKS:
-                ta = allreduce(n, p, alpha, beta)
-                cells.append(f"{ta * 1e3:.1f} ms, {100 * tc / (tc + ta):.0f}%")
-            print(f"| {name} | " + " | ".join(cells) + " |")
-    for lname, alpha, beta in LINKS:
-        print()
-        print(f"Strong scaling (the reference batch split across p ranks; - where p exceeds it), "
-              f"speed-up over one rank, {lname}:")
+        print(title.format(link=lname, alpha_us=alpha * 1e6, beta_gbs=beta / 1e9))
         print()
         print("| configuration | " + " | ".join(f"p = {p}" for p in RANKS) + " |")
         print("|---|" + "---:|" * len(RANKS))
         for name, n, macs, batch, t1, f in CONFIGS:
             tc = step(macs, t1)
-            cells = []
-            for p in RANKS:
-                if p > batch:
-                    cells.append("-")
-                    continue
-                cells.append(f"{tc / (f * tc + (1 - f) * tc / p + allreduce(n, p, alpha, beta)):.1f}")
-            print(f"| {name} | " + " | ".join(cells) + " |")
+            print(f"| {name} | " + " | ".join(cell(n, batch, tc, f, p, alpha, beta) for p in RANKS) + " |")
 
 
 if __name__ == "__main__":

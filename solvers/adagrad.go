@@ -1,12 +1,6 @@
 package solvers
 
-import (
-	"math"
-
-	"github.com/pkg/errors"
-
-	"github.com/triadml/triad/graph"
-)
+import "math"
 
 // AdaGradConfig configures AdaGrad. DefaultAdaGradConfig returns PyTorch's
 // defaults; a zero field means zero, not "default".
@@ -42,42 +36,22 @@ func DefaultAdaGradConfig() AdaGradConfig {
 //	theta <- theta - gamma' * g / (sqrt(s) + eps)
 //
 // State: "<name>.sum" and "<name>.step".
-type AdaGrad struct {
-	cfg AdaGradConfig
-	rated
-}
+type AdaGrad struct{ base[AdaGradConfig] }
 
 // NewAdaGrad returns an AdaGrad solver; it rejects what PyTorch rejects (negative
 // rate, decay, weight decay, initial accumulator or eps).
 func NewAdaGrad(cfg AdaGradConfig) (*AdaGrad, error) {
-	switch {
-	case !(cfg.LR >= 0) || math.IsInf(cfg.LR, 1):
-		return nil, errors.Errorf("solvers: AdaGrad learning rate %v must be finite and non-negative", cfg.LR)
-	case !(cfg.LRDecay >= 0):
-		return nil, errors.Errorf("solvers: AdaGrad lr decay %v must be non-negative", cfg.LRDecay)
-	case !(cfg.WeightDecay >= 0):
-		return nil, errors.Errorf("solvers: AdaGrad weight decay %v must be non-negative", cfg.WeightDecay)
-	case !(cfg.InitialAccumulatorValue >= 0) || math.IsInf(cfg.InitialAccumulatorValue, 1):
-		return nil, errors.Errorf("solvers: AdaGrad initial accumulator value %v must be finite and non-negative", cfg.InitialAccumulatorValue)
-	case !(cfg.Eps >= 0):
-		return nil, errors.Errorf("solvers: AdaGrad eps %v must be non-negative", cfg.Eps)
+	if err := validate("AdaGrad", cfg.LR, nonNeg("lr decay", cfg.LRDecay), nonNeg("weight decay", cfg.WeightDecay),
+		finiteNonNeg("initial accumulator value", cfg.InitialAccumulatorValue), nonNeg("eps", cfg.Eps)); err != nil {
+		return nil, err
 	}
-	st := newStore("AdaGrad", []string{"sum"}, []float64{cfg.InitialAccumulatorValue})
-	return &AdaGrad{cfg: cfg, rated: rated{lr: cfg.LR, st: st}}, nil
+	return &AdaGrad{newBase("AdaGrad", cfg, cfg.LR, []string{"sum"}, []float64{cfg.InitialAccumulatorValue},
+		adagradStep[float32](cfg), adagradStep[float64](cfg))}, nil
 }
 
-// Config returns the configuration the solver was made with.
-func (o *AdaGrad) Config() AdaGradConfig { return o.cfg }
-
-// Step implements Solver.
-func (o *AdaGrad) Step(params []*graph.Param) error {
-	return o.each(params, adagradStep[float32](o), adagradStep[float64](o))
-}
-
-func adagradStep[T float](o *AdaGrad) update[T] {
-	c := o.cfg
-	return func(w, g []T, bufs [][]T, step int64) {
-		clr := o.lr / (1 + float64(step-1)*c.LRDecay)
+func adagradStep[T float](c AdaGradConfig) update[T] {
+	return func(lr float64, w, g []T, bufs [][]T, step int64) {
+		clr := lr / (1 + float64(step-1)*c.LRDecay)
 		adagradUpdate(w, g, bufs[0], T(-clr), T(c.Eps), T(c.WeightDecay))
 	}
 }

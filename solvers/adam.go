@@ -1,12 +1,6 @@
 package solvers
 
-import (
-	"math"
-
-	"github.com/pkg/errors"
-
-	"github.com/triadml/triad/graph"
-)
+import "math"
 
 // AdamConfig configures Adam and AdamW. DefaultAdamConfig and DefaultAdamWConfig
 // return PyTorch's defaults; a zero field means zero, not "default".
@@ -42,38 +36,18 @@ func DefaultAdamWConfig() AdamConfig {
 	return c
 }
 
-func (c AdamConfig) validate(kind string) error {
-	switch {
-	case !(c.LR >= 0) || math.IsInf(c.LR, 1):
-		return errors.Errorf("solvers: %s learning rate %v must be finite and non-negative", kind, c.LR)
-	case !(c.Beta1 >= 0 && c.Beta1 < 1):
-		return errors.Errorf("solvers: %s beta1 %v must be in [0, 1)", kind, c.Beta1)
-	case !(c.Beta2 >= 0 && c.Beta2 < 1):
-		return errors.Errorf("solvers: %s beta2 %v must be in [0, 1)", kind, c.Beta2)
-	case !(c.Eps >= 0):
-		return errors.Errorf("solvers: %s eps %v must be non-negative", kind, c.Eps)
-	case !(c.WeightDecay >= 0):
-		return errors.Errorf("solvers: %s weight decay %v must be non-negative", kind, c.WeightDecay)
-	}
-	return nil
-}
-
-// adamCore is the shared implementation of Adam and AdamW.
-type adamCore struct {
-	rated
-	cfg       AdamConfig
-	decoupled bool
-}
-
-func newAdamCore(kind string, cfg AdamConfig, decoupled bool) (adamCore, error) {
-	if err := cfg.validate(kind); err != nil {
-		return adamCore{}, err
+// newAdam returns an Adam solver (decoupled false) or an AdamW solver
+// (decoupled true) called kind, of the type S that wraps their common base.
+func newAdam[S ~struct{ base[AdamConfig] }](kind string, cfg AdamConfig, decoupled bool) (*S, error) {
+	if err := validate(kind, cfg.LR, inUnit("beta1", cfg.Beta1), inUnit("beta2", cfg.Beta2),
+		nonNeg("eps", cfg.Eps), nonNeg("weight decay", cfg.WeightDecay)); err != nil {
+		return nil, err
 	}
 	bufs, init := []string{"exp_avg", "exp_avg_sq"}, []float64{0, 0}
 	if cfg.AMSGrad {
 		bufs, init = append(bufs, "max_exp_avg_sq"), append(init, 0)
 	}
-	return adamCore{cfg: cfg, rated: rated{lr: cfg.LR, st: newStore(kind, bufs, init)}, decoupled: decoupled}, nil
+	return &S{newBase(kind, cfg, cfg.LR, bufs, init, adamStep[float32](cfg, decoupled), adamStep[float64](cfg, decoupled))}, nil
 }
 
 // adamCoeffs are the per-step scalars of an Adam update in the element type.
@@ -107,17 +81,13 @@ func makeAdamCoeffs[T float](c AdamConfig, lr float64, decoupled bool, step int6
 	return k
 }
 
-func (o *adamCore) step(params []*graph.Param) error {
-	return o.each(params, adamStep[float32](o), adamStep[float64](o))
-}
-
-func adamStep[T float](o *adamCore) update[T] {
-	return func(w, g []T, bufs [][]T, step int64) {
+func adamStep[T float](c AdamConfig, decoupled bool) update[T] {
+	return func(lr float64, w, g []T, bufs [][]T, step int64) {
 		var vmax []T
-		if o.cfg.AMSGrad {
+		if c.AMSGrad {
 			vmax = bufs[2]
 		}
-		adamUpdate(w, g, bufs[0], bufs[1], vmax, makeAdamCoeffs[T](o.cfg, o.lr, o.decoupled, step))
+		adamUpdate(w, g, bufs[0], bufs[1], vmax, makeAdamCoeffs[T](c, lr, decoupled, step))
 	}
 }
 
@@ -169,23 +139,11 @@ func adamUpdate[T float](w, g, m, v, vmax []T, k adamCoeffs[T]) {
 // bias-corrected ones, which is not what PyTorch computes. State:
 // "<name>.exp_avg", "<name>.exp_avg_sq", "<name>.max_exp_avg_sq" (AMSGrad) and
 // "<name>.step".
-type Adam struct{ adamCore }
+type Adam struct{ base[AdamConfig] }
 
 // NewAdam returns an Adam solver; it rejects what PyTorch rejects (negative rate,
 // eps or weight decay, betas outside [0, 1)).
-func NewAdam(cfg AdamConfig) (*Adam, error) {
-	c, err := newAdamCore("Adam", cfg, false)
-	if err != nil {
-		return nil, err
-	}
-	return &Adam{adamCore: c}, nil
-}
-
-// Config returns the configuration the solver was made with.
-func (o *Adam) Config() AdamConfig { return o.cfg }
-
-// Step implements Solver.
-func (o *Adam) Step(params []*graph.Param) error { return o.step(params) }
+func NewAdam(cfg AdamConfig) (*Adam, error) { return newAdam[Adam]("Adam", cfg, false) }
 
 // AdamW is Adam with decoupled weight decay (Loshchilov and Hutter 2019,
 // "Decoupled Weight Decay Regularization"), following torch.optim.AdamW
@@ -193,20 +151,8 @@ func (o *Adam) Step(params []*graph.Param) error { return o.step(params) }
 // https://pytorch.org/docs/1.13/generated/torch.optim.AdamW.html): each step
 // first shrinks the weights, theta <- theta*(1 - gamma*lambda), then applies the
 // Adam update of the raw gradient. State as for Adam.
-type AdamW struct{ adamCore }
+type AdamW struct{ base[AdamConfig] }
 
 // NewAdamW returns an AdamW solver (see DefaultAdamWConfig); it rejects what
 // PyTorch rejects.
-func NewAdamW(cfg AdamConfig) (*AdamW, error) {
-	c, err := newAdamCore("AdamW", cfg, true)
-	if err != nil {
-		return nil, err
-	}
-	return &AdamW{adamCore: c}, nil
-}
-
-// Config returns the configuration the solver was made with.
-func (o *AdamW) Config() AdamConfig { return o.cfg }
-
-// Step implements Solver.
-func (o *AdamW) Step(params []*graph.Param) error { return o.step(params) }
+func NewAdamW(cfg AdamConfig) (*AdamW, error) { return newAdam[AdamW]("AdamW", cfg, true) }

@@ -109,12 +109,17 @@ func ClipGradNorm(params []*graph.Param, maxNorm, normType float64) (float64, er
 // gradient's dtype): the rescaling of clipping and of gradients accumulated
 // over micro-batches.
 func ScaleGrads(params []*graph.Param, c float64) {
+	eachGrad(params, func(g []float32) { scale(g, float32(c)) }, func(g []float64) { scale(g, c) })
+}
+
+// eachGrad applies f32 or f64, by dtype, to the gradient of every parameter.
+func eachGrad(params []*graph.Param, f32 func([]float32), f64 func([]float64)) {
 	for _, p := range params {
 		switch p.Grad.Dtype() {
 		case tensor.Float32:
-			scale(p.Grad.Float32s(), float32(c))
+			f32(p.Grad.Float32s())
 		case tensor.Float64:
-			scale(p.Grad.Float64s(), c)
+			f64(p.Grad.Float64s())
 		}
 	}
 }
@@ -141,14 +146,7 @@ func ClipGradValue(params []*graph.Param, v float64) error {
 			return errors.Wrap(err, "solvers: clip gradient value")
 		}
 	}
-	for _, p := range params {
-		switch p.Grad.Dtype() {
-		case tensor.Float32:
-			clamp(p.Grad.Float32s(), float32(v))
-		case tensor.Float64:
-			clamp(p.Grad.Float64s(), v)
-		}
-	}
+	eachGrad(params, func(g []float32) { clamp(g, float32(v)) }, func(g []float64) { clamp(g, v) })
 	return nil
 }
 

@@ -19,17 +19,25 @@ func newParam(w, g []float64) *graph.Param {
 	return p
 }
 
+// stepOnce makes one step of the solver opt, made with the error err, on p; it
+// prints the error and reports false when either failed.
+func stepOnce(opt solvers.Solver, err error, p *graph.Param) bool {
+	if err == nil {
+		err = opt.Step([]*graph.Param{p})
+	}
+	if err != nil {
+		fmt.Println(err)
+		return false
+	}
+	return true
+}
+
 // One step of plain gradient descent, w <- w - lr g; the step zeroes the
 // gradient.
 func ExampleSGD() {
 	p := newParam([]float64{1, 2}, []float64{0.5, -1})
 	opt, err := solvers.NewSGD(solvers.SGDConfig{LR: 0.1})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := opt.Step([]*graph.Param{p}); err != nil {
-		fmt.Println(err)
+	if !stepOnce(opt, err, p) {
 		return
 	}
 	fmt.Printf("w %.4f, gradient %.4f\n", graph.Float64s(p.Value), graph.Float64s(p.Grad))
@@ -44,12 +52,7 @@ func ExampleSGD() {
 func ExampleAdam() {
 	p := newParam([]float64{1, 2, 3}, []float64{0.5, -100, 1e-3})
 	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig()) // lr 1e-3
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := opt.Step([]*graph.Param{p}); err != nil {
-		fmt.Println(err)
+	if !stepOnce(opt, err, p) {
 		return
 	}
 	fmt.Printf("w %.4f\n", graph.Float64s(p.Value))

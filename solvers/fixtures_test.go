@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -206,12 +206,7 @@ func TestMatchesPyTorch(t *testing.T) {
 			// State: every PyTorch buffer under the same key; beyond those only
 			// step counters.
 			st := s.State()
-			var keys []string
-			for k := range c.State {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
+			for _, k := range slices.Sorted(maps.Keys(c.State)) {
 				got, ok := st[k]
 				if !ok {
 					t.Fatalf("state lacks PyTorch's %q", k)

@@ -35,13 +35,12 @@ func zerosLike(w [][]float64) [][]float64 {
 type refSGD struct {
 	mu, tau, lambda float64
 	nesterov        bool
-	t               int
-	b               [][]float64
+	b               [][]float64 // nil before the first step
 }
 
 func (r *refSGD) step(w, g [][]float64, lr float64) {
-	r.t++
-	if r.b == nil {
+	first := r.b == nil // t = 1 in the pseudo-code
+	if first {
 		r.b = zerosLike(w)
 	}
 	for k := range w {
@@ -51,7 +50,7 @@ func (r *refSGD) step(w, g [][]float64, lr float64) {
 				gt = gt + r.lambda*w[k][i]
 			}
 			if r.mu != 0 {
-				if r.t > 1 {
+				if !first {
 					r.b[k][i] = r.mu*r.b[k][i] + (1-r.tau)*gt
 				} else {
 					r.b[k][i] = gt

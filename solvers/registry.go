@@ -3,8 +3,9 @@ package solvers
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -61,14 +62,7 @@ func New(name string, h Hyper) (Solver, error) {
 func Register(name string, m Maker) { known[strings.ToLower(name)] = m }
 
 // Names returns the known solvers' names, sorted.
-func Names() []string {
-	out := make([]string, 0, len(known))
-	for k := range known {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return slices.Sorted(maps.Keys(known)) }
 
 // Only returns the hyperparameters of h that the solver called name has (all of
 // h for a solver whose names are not known).

@@ -1,12 +1,6 @@
 package solvers
 
-import (
-	"math"
-
-	"github.com/pkg/errors"
-
-	"github.com/triadml/triad/graph"
-)
+import "math"
 
 // RMSPropConfig configures RMSProp. DefaultRMSPropConfig returns PyTorch's
 // defaults; a zero field means zero, not "default".
@@ -46,54 +40,33 @@ func DefaultRMSPropConfig() RMSPropConfig {
 //
 // State: "<name>.square_avg", "<name>.momentum_buffer" (Momentum > 0),
 // "<name>.grad_avg" (Centered) and "<name>.step".
-type RMSProp struct {
-	rated
-	cfg        RMSPropConfig
-	iMom, iAvg int // buffer indices, -1 when absent
-}
+type RMSProp struct{ base[RMSPropConfig] }
 
 // NewRMSProp returns an RMSProp solver; it rejects what PyTorch rejects
 // (negative rate, alpha, eps, momentum or weight decay).
 func NewRMSProp(cfg RMSPropConfig) (*RMSProp, error) {
-	switch {
-	case !(cfg.LR >= 0) || math.IsInf(cfg.LR, 1):
-		return nil, errors.Errorf("solvers: RMSProp learning rate %v must be finite and non-negative", cfg.LR)
-	case !(cfg.Alpha >= 0):
-		return nil, errors.Errorf("solvers: RMSProp alpha %v must be non-negative", cfg.Alpha)
-	case !(cfg.Eps >= 0):
-		return nil, errors.Errorf("solvers: RMSProp eps %v must be non-negative", cfg.Eps)
-	case !(cfg.Momentum >= 0):
-		return nil, errors.Errorf("solvers: RMSProp momentum %v must be non-negative", cfg.Momentum)
-	case !(cfg.WeightDecay >= 0):
-		return nil, errors.Errorf("solvers: RMSProp weight decay %v must be non-negative", cfg.WeightDecay)
+	if err := validate("RMSProp", cfg.LR, nonNeg("alpha", cfg.Alpha), nonNeg("eps", cfg.Eps),
+		nonNeg("momentum", cfg.Momentum), nonNeg("weight decay", cfg.WeightDecay)); err != nil {
+		return nil, err
 	}
-	o := &RMSProp{cfg: cfg, rated: rated{lr: cfg.LR}, iMom: -1, iAvg: -1}
+	iMom, iAvg := -1, -1 // buffer indices, -1 when absent
 	bufs, init := []string{"square_avg"}, []float64{0}
 	if cfg.Momentum > 0 {
-		o.iMom = len(bufs)
+		iMom = len(bufs)
 		bufs, init = append(bufs, "momentum_buffer"), append(init, 0)
 	}
 	if cfg.Centered {
-		o.iAvg = len(bufs)
+		iAvg = len(bufs)
 		bufs, init = append(bufs, "grad_avg"), append(init, 0)
 	}
-	o.st = newStore("RMSProp", bufs, init)
-	return o, nil
+	return &RMSProp{newBase("RMSProp", cfg, cfg.LR, bufs, init,
+		rmspropStep[float32](cfg, iMom, iAvg), rmspropStep[float64](cfg, iMom, iAvg))}, nil
 }
 
-// Config returns the configuration the solver was made with.
-func (o *RMSProp) Config() RMSPropConfig { return o.cfg }
-
-// Step implements Solver.
-func (o *RMSProp) Step(params []*graph.Param) error {
-	return o.each(params, rmspropStep[float32](o), rmspropStep[float64](o))
-}
-
-func rmspropStep[T float](o *RMSProp) update[T] {
-	c := o.cfg
-	return func(w, g []T, bufs [][]T, _ int64) {
-		rmspropUpdate(w, g, bufs[0], pick(bufs, o.iMom), pick(bufs, o.iAvg),
-			T(o.lr), T(c.Alpha), T(1-c.Alpha), T(c.Eps), T(c.WeightDecay), T(c.Momentum))
+func rmspropStep[T float](c RMSPropConfig, iMom, iAvg int) update[T] {
+	return func(lr float64, w, g []T, bufs [][]T, _ int64) {
+		rmspropUpdate(w, g, bufs[0], pick(bufs, iMom), pick(bufs, iAvg),
+			T(lr), T(c.Alpha), T(1-c.Alpha), T(c.Eps), T(c.WeightDecay), T(c.Momentum))
 	}
 }
 

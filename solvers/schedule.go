@@ -20,6 +20,9 @@ func checkRate(what string, v float64) error {
 	return nil
 }
 
+// validated returns the schedule s and the result of its Validate.
+func validated[S interface{ Validate() error }](s S) (S, error) { return s, s.Validate() }
+
 // Constant is a fixed learning rate.
 type Constant struct {
 	// Base is the learning rate.
@@ -28,8 +31,7 @@ type Constant struct {
 
 // NewConstant returns a constant schedule, rejecting a negative or non-finite rate.
 func NewConstant(base float64) (Constant, error) {
-	s := Constant{Base: base}
-	return s, s.Validate()
+	return validated(Constant{Base: base})
 }
 
 // Validate reports a negative or non-finite rate.
@@ -52,8 +54,7 @@ type StepDecay struct {
 
 // NewStepDecay returns a validated StepDecay schedule.
 func NewStepDecay(base, gamma float64, every int) (StepDecay, error) {
-	s := StepDecay{Base: base, Gamma: gamma, Every: every}
-	return s, s.Validate()
+	return validated(StepDecay{Base: base, Gamma: gamma, Every: every})
 }
 
 // Validate reports a bad rate, a negative or non-finite gamma or a period below 1.
@@ -89,8 +90,7 @@ type Exponential struct {
 
 // NewExponential returns a validated Exponential schedule.
 func NewExponential(base, gamma float64) (Exponential, error) {
-	s := Exponential{Base: base, Gamma: gamma}
-	return s, s.Validate()
+	return validated(Exponential{Base: base, Gamma: gamma})
 }
 
 // Validate reports a bad rate or gamma.
@@ -134,8 +134,7 @@ type WarmupCosine struct {
 
 // NewWarmupCosine returns a validated WarmupCosine schedule.
 func NewWarmupCosine(base, min float64, warmup, total int) (WarmupCosine, error) {
-	s := WarmupCosine{Base: base, Min: min, Warmup: warmup, Total: total}
-	return s, s.Validate()
+	return validated(WarmupCosine{Base: base, Min: min, Warmup: warmup, Total: total})
 }
 
 // Validate reports bad rates, Min above Base, a negative warm-up or Total not
@@ -193,8 +192,7 @@ type Noam struct {
 
 // NewNoam returns a validated Noam schedule.
 func NewNoam(dModel, warmup int, factor float64) (Noam, error) {
-	s := Noam{DModel: dModel, Warmup: warmup, Factor: factor}
-	return s, s.Validate()
+	return validated(Noam{DModel: dModel, Warmup: warmup, Factor: factor})
 }
 
 // Validate reports a width or warm-up below 1 or a bad factor.

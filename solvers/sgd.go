@@ -4,8 +4,6 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-
-	"github.com/triadml/triad/graph"
 )
 
 // SGDConfig configures SGD. Its zero value (with an LR) is PyTorch's default
@@ -37,22 +35,16 @@ type SGDConfig struct {
 //
 // The weight decay reads the weights, not the velocity. Its state is
 // "<name>.momentum_buffer" (when Momentum != 0) and "<name>.step".
-type SGD struct {
-	rated
-	cfg SGDConfig
-}
+type SGD struct{ base[SGDConfig] }
 
 // NewSGD returns an SGD solver; it rejects the configurations PyTorch rejects
 // (negative rate, momentum or weight decay; Nesterov without momentum or with
 // dampening).
 func NewSGD(cfg SGDConfig) (*SGD, error) {
+	err := validate("SGD", cfg.LR, nonNeg("momentum", cfg.Momentum), nonNeg("weight decay", cfg.WeightDecay))
 	switch {
-	case !(cfg.LR >= 0) || math.IsInf(cfg.LR, 1):
-		return nil, errors.Errorf("solvers: SGD learning rate %v must be finite and non-negative", cfg.LR)
-	case !(cfg.Momentum >= 0):
-		return nil, errors.Errorf("solvers: SGD momentum %v must be non-negative", cfg.Momentum)
-	case !(cfg.WeightDecay >= 0):
-		return nil, errors.Errorf("solvers: SGD weight decay %v must be non-negative", cfg.WeightDecay)
+	case err != nil:
+		return nil, err
 	case math.IsNaN(cfg.Dampening):
 		return nil, errors.Errorf("solvers: SGD dampening is NaN")
 	case cfg.Nesterov && (cfg.Momentum <= 0 || cfg.Dampening != 0):
@@ -63,25 +55,16 @@ func NewSGD(cfg SGDConfig) (*SGD, error) {
 	if cfg.Momentum != 0 {
 		bufs, init = []string{"momentum_buffer"}, []float64{0}
 	}
-	return &SGD{cfg: cfg, rated: rated{lr: cfg.LR, st: newStore("SGD", bufs, init)}}, nil
+	return &SGD{newBase("SGD", cfg, cfg.LR, bufs, init, sgdStep[float32](cfg), sgdStep[float64](cfg))}, nil
 }
 
-// Config returns the configuration the solver was made with.
-func (o *SGD) Config() SGDConfig { return o.cfg }
-
-// Step implements Solver.
-func (o *SGD) Step(params []*graph.Param) error {
-	return o.each(params, sgdStep[float32](o), sgdStep[float64](o))
-}
-
-func sgdStep[T float](o *SGD) update[T] {
-	c := o.cfg
-	return func(w, g []T, bufs [][]T, step int64) {
+func sgdStep[T float](c SGDConfig) update[T] {
+	return func(lr float64, w, g []T, bufs [][]T, step int64) {
 		var buf []T
 		if c.Momentum != 0 {
 			buf = bufs[0]
 		}
-		sgdUpdate(w, g, buf, T(o.lr), T(c.WeightDecay), T(c.Momentum), T(1-c.Dampening), c.Nesterov, step == 1)
+		sgdUpdate(w, g, buf, T(lr), T(c.WeightDecay), T(c.Momentum), T(1-c.Dampening), c.Nesterov, step == 1)
 	}
 }
 

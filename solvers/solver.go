@@ -1,6 +1,7 @@
 package solvers
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -78,11 +79,44 @@ func newStore(kind string, bufs []string, init []float64) store {
 }
 
 // checkLR returns an error when lr cannot be used for a step.
-func (s *store) checkLR(lr float64) error {
-	if !(lr >= 0) || math.IsInf(lr, 1) {
-		return errors.Errorf("solvers: %s learning rate %v must be finite and non-negative", s.kind, lr)
+func (s *store) checkLR(lr float64) error { return validate(s.kind, lr) }
+
+// validate checks the hyperparameters of a solver called kind: the learning
+// rate lr, then the results of the checks of the others (nonNeg,
+// finiteNonNeg, inUnit) in order. It returns the first failure.
+func validate(kind string, lr float64, checks ...error) error {
+	err := finiteNonNeg("learning rate", lr)
+	for i := 0; err == nil && i < len(checks); i++ {
+		err = checks[i]
+	}
+	if err != nil {
+		return errors.Errorf("solvers: %s %v", kind, err)
 	}
 	return nil
+}
+
+// nonNeg returns an error naming the hyperparameter unless v >= 0.
+func nonNeg(name string, v float64) error {
+	if v >= 0 {
+		return nil
+	}
+	return errors.Errorf("%s %v must be non-negative", name, v)
+}
+
+// finiteNonNeg returns an error naming the hyperparameter unless 0 <= v < +Inf.
+func finiteNonNeg(name string, v float64) error {
+	if v >= 0 && !math.IsInf(v, 1) {
+		return nil
+	}
+	return errors.Errorf("%s %v must be finite and non-negative", name, v)
+}
+
+// inUnit returns an error naming the hyperparameter unless 0 <= v < 1.
+func inUnit(name string, v float64) error {
+	if v >= 0 && v < 1 {
+		return nil
+	}
+	return errors.Errorf("%s %v must be in [0, 1)", name, v)
 }
 
 // prepare checks params and returns the slot of each (creating missing ones) in
@@ -248,12 +282,6 @@ func stepValue(t *tensor.Dense) (int64, error) {
 
 // load implements Solver.LoadState for a store.
 func (s *store) load(st map[string]*tensor.Dense) error {
-	keys := make([]string, 0, len(st))
-	for k := range st {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-
 	type pending struct {
 		step    int64
 		hasStep bool
@@ -261,7 +289,7 @@ func (s *store) load(st map[string]*tensor.Dense) error {
 	}
 	groups := map[string]*pending{}
 	var names []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(st)) {
 		t := st[k]
 		name, buf, ok := splitKey(k)
 		if !ok {
@@ -367,12 +395,7 @@ func MatchState(st map[string]*tensor.Dense, params []*graph.Param) error {
 			return errors.Errorf("solvers: match state: no state for parameter %q (no %q)", p.Name, p.Name+"."+stepKey)
 		}
 	}
-	keys := make([]string, 0, len(st))
-	for k := range st {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(st)) {
 		name, buf, ok := splitKey(k)
 		if !ok {
 			return errors.Errorf("solvers: match state: key %q is not \"<parameter>.<buffer>\"", k)
@@ -396,34 +419,51 @@ func MatchState(st map[string]*tensor.Dense, params []*graph.Param) error {
 	return nil
 }
 
-// rated is what every solver keeps besides its configuration: the learning rate
-// and the per-parameter state. Embedding it gives a solver LR, SetLR, State,
-// LoadState and the start of a step.
-type rated struct {
-	lr float64
-	st store
+// base is what every solver keeps: its configuration, the learning rate, the
+// per-parameter state and its update in each float type. Embedding it gives a
+// solver Config and every method of Solver.
+type base[C any] struct {
+	cfg C
+	lr  float64
+	st  store
+	f32 update[float32]
+	f64 update[float64]
 }
 
+// newBase returns the base of a solver called kind whose state holds the
+// buffers bufs, starting at init, and whose steps apply f32 or f64.
+func newBase[C any](kind string, cfg C, lr float64, bufs []string, init []float64,
+	f32 update[float32], f64 update[float64]) base[C] {
+	return base[C]{cfg: cfg, lr: lr, st: newStore(kind, bufs, init), f32: f32, f64: f64}
+}
+
+// Config returns the configuration the solver was made with.
+func (b *base[C]) Config() C { return b.cfg }
+
 // LR implements Solver.
-func (r *rated) LR() float64 { return r.lr }
+func (b *base[C]) LR() float64 { return b.lr }
 
 // SetLR implements Solver.
-func (r *rated) SetLR(lr float64) { r.lr = lr }
+func (b *base[C]) SetLR(lr float64) { b.lr = lr }
 
 // State implements Solver.
-func (r *rated) State() map[string]*tensor.Dense { return r.st.state() }
+func (b *base[C]) State() map[string]*tensor.Dense { return b.st.state() }
 
 // LoadState implements Solver.
-func (r *rated) LoadState(st map[string]*tensor.Dense) error { return r.st.load(st) }
+func (b *base[C]) LoadState(st map[string]*tensor.Dense) error { return b.st.load(st) }
 
-// update is one solver's step over one parameter in one float type: its
-// weights w and gradient g, its state buffers and the count of its steps
-// including this one.
-type update[T float] func(w, g []T, bufs [][]T, step int64)
+// update is one solver's step over one parameter in one float type: the
+// learning rate, its weights w and gradient g, its state buffers and the count
+// of its steps including this one.
+type update[T float] func(lr float64, w, g []T, bufs [][]T, step int64)
 
-// each counts a step of every parameter and applies the update of its dtype.
-func (r *rated) each(params []*graph.Param, f32 update[float32], f64 update[float64]) error {
-	slots, err := r.begin(params)
+// Step implements Solver: it checks the learning rate and the parameters, then
+// counts a step of every parameter and applies the update of its dtype.
+func (b *base[C]) Step(params []*graph.Param) error {
+	if err := b.st.checkLR(b.lr); err != nil {
+		return err
+	}
+	slots, err := b.st.prepare(params)
 	if err != nil {
 		return err
 	}
@@ -432,18 +472,10 @@ func (r *rated) each(params []*graph.Param, f32 update[float32], f64 update[floa
 		sl.step++
 		switch sl.dtype {
 		case tensor.Float32:
-			f32(p.Value.Float32s(), p.Grad.Float32s(), sl.f32, sl.step)
+			b.f32(b.lr, p.Value.Float32s(), p.Grad.Float32s(), sl.f32, sl.step)
 		case tensor.Float64:
-			f64(p.Value.Float64s(), p.Grad.Float64s(), sl.f64, sl.step)
+			b.f64(b.lr, p.Value.Float64s(), p.Grad.Float64s(), sl.f64, sl.step)
 		}
 	}
 	return nil
-}
-
-// begin checks the learning rate and returns the parameters' state slots.
-func (r *rated) begin(params []*graph.Param) ([]*slot, error) {
-	if err := r.st.checkLR(r.lr); err != nil {
-		return nil, err
-	}
-	return r.st.prepare(params)
 }

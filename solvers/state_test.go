@@ -1,9 +1,9 @@
 package solvers
 
 import (
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -12,14 +12,7 @@ import (
 	"github.com/triadml/triad/graph"
 )
 
-func sortedKeys(m map[string]*tensor.Dense) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]*tensor.Dense) []string { return slices.Sorted(maps.Keys(m)) }
 
 // sameBits reports whether two float slices are bitwise equal.
 func sameBits(a, b []float64) bool {

@@ -3,7 +3,6 @@ package batch
 import (
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -55,7 +54,7 @@ func ParseLengthSet(s string) ([]int, error) {
 		}
 		out = append(out, n)
 	}
-	sort.Ints(out)
+	slices.Sort(out)
 	return slices.Compact(out), nil
 }
 
@@ -88,7 +87,7 @@ func ParseShapes(s string) ([]Shape, error) {
 // multiple of step.
 func quantile(v []int, q float64, step int) int {
 	s := slices.Clone(v)
-	sort.Ints(s)
+	slices.Sort(s)
 	x := s[int(q*float64(len(s)-1))]
 	return (x + step - 1) / step * step
 }
@@ -134,7 +133,7 @@ func PairBuckets(src, tgt []int) []Shape {
 func SpreadBuckets(srcLens, tgtLens []int, n int) (src, tgt []int) {
 	evenQuantile := func(lens []int, q float64) int {
 		s := slices.Clone(lens)
-		sort.Ints(s)
+		slices.Sort(s)
 		v := s[int(math.Ceil(q*float64(len(s)-1)))]
 		return (v + 1) / 2 * 2
 	}

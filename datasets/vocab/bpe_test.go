@@ -1,7 +1,6 @@
 package vocab
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -147,22 +146,7 @@ func TestBPESaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "bpe.json")
-	if err := b.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Save(path); err != nil { // overwrite
-		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("directory holds %d entries after Save, want 1 (no temporary files)", len(entries))
-	}
-	c, err := LoadBPE(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := saveAndLoad(t, b.Save, LoadBPE)
 	if !reflect.DeepEqual(c.Merges(), b.Merges()) || !reflect.DeepEqual(c.Alphabet(), b.Alphabet()) {
 		t.Fatal("merges or alphabet differ after Save/Load")
 	}
@@ -176,14 +160,14 @@ func TestBPESaveLoad(t *testing.T) {
 
 	// A pre-tokenizer that cannot be recorded is an error.
 	b.Pre = CharTokenizer{}
-	if err := b.Save(filepath.Join(dir, "x.json")); err == nil {
+	if err := b.Save(filepath.Join(t.TempDir(), "x.json")); err == nil {
 		t.Fatal("Save with CharTokenizer pre-tokenizer: no error")
 	}
 }
 
 func TestBPELoadErrors(t *testing.T) {
 	head := `{"format":"triad-bpe","version":1,"end_of_word":"</w>","pretokenizer":{"kind":"whitespace"},`
-	cases := []struct{ name, data, want string }{
+	cases := []loadCase{
 		{"json", `{`, "not a BPE file"},
 		{"format", `{"format":"x","version":1}`, "format"},
 		{"version", `{"format":"triad-bpe","version":2}`, "version 2"},
@@ -198,22 +182,8 @@ func TestBPELoadErrors(t *testing.T) {
 		{"marker inside", head + `"alphabet":["<","/","w",">"],"merges":[["<","/"],["w",">"],["</","w>"]]}`, "makes an invalid symbol"},
 		{"trailing", head + `"alphabet":[],"merges":[]} {}`, "trailing"},
 	}
-	dir := t.TempDir()
-	for _, c := range cases {
-		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".json")
-		if err := os.WriteFile(path, []byte(c.data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err := LoadBPE(path)
-		if err == nil {
-			t.Errorf("%s: no error", c.name)
-			continue
-		}
-		if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %q does not name the file and %q", c.name, err, c.want)
-		}
-	}
-	if _, err := LoadBPE(filepath.Join(dir, "missing.json")); err == nil {
+	checkLoadErrors(t, LoadBPE, cases)
+	if _, err := LoadBPE(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Error("missing file: no error")
 	}
 }

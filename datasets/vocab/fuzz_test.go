@@ -84,14 +84,7 @@ func FuzzBPE(f *testing.F) {
 			}
 		}
 		// The file format round-trips.
-		data, err := b.marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := ParseBPE(data, "fuzz.json")
-		if err != nil {
-			t.Fatalf("ParseBPE of saved model: %v", err)
-		}
+		c := reparse(t, b.marshal, ParseBPE)
 		for _, s := range []string{text, corpus} {
 			ws := b.words(s)
 			toks := b.EncodeWords(ws)
@@ -158,14 +151,7 @@ func FuzzVocabLoad(f *testing.F) {
 		if got := v.Encode(v.Decode(ids)); !reflect.DeepEqual(got, ids) {
 			t.Fatalf("Encode(Decode(ids)) = %v", got)
 		}
-		again, err := v.marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := ParseVocab(again, "again.json")
-		if err != nil {
-			t.Fatalf("re-parsing a saved vocabulary: %v", err)
-		}
+		w := reparse(t, v.marshal, ParseVocab)
 		if !reflect.DeepEqual(w.Tokens(), toks) {
 			t.Fatalf("tokens changed after save and parse")
 		}

@@ -5,7 +5,6 @@ import (
 	"container/heap"
 	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,7 +28,7 @@ const GPT2VocabSize = 50257
 
 // maxGPT2File bounds the size of encoder.json and vocab.bpe (GPT-2's are 1.0
 // MB and 0.5 MB).
-const maxGPT2File = 64 << 20
+const maxGPT2File = MaxFileBytes
 
 // Limits of the cache of piece encodings: the number of pieces, and the
 // length in bytes of the longest piece that is cached.
@@ -114,15 +113,11 @@ func tokenBytes(tok string) []byte {
 // see ParseGPT2BPE for the checks. Files over 64 MiB are refused before they
 // are read.
 func LoadGPT2BPE(encoderJSON, vocabBPE string) (*GPT2BPE, error) {
-	enc, err := readLimited(encoderJSON)
+	data, err := readLimited(encoderJSON, vocabBPE)
 	if err != nil {
 		return nil, err
 	}
-	bpe, err := readLimited(vocabBPE)
-	if err != nil {
-		return nil, err
-	}
-	return parseGPT2BPE(enc, bpe, encoderJSON, vocabBPE)
+	return parseGPT2BPE(data[0], data[1], encoderJSON, vocabBPE)
 }
 
 // LoadGPT2BPEDir reads encoder.json and vocab.bpe from dir, such as the
@@ -131,28 +126,18 @@ func LoadGPT2BPEDir(dir string) (*GPT2BPE, error) {
 	return LoadGPT2BPE(filepath.Join(dir, "encoder.json"), filepath.Join(dir, "vocab.bpe"))
 }
 
-// readLimited reads a file of at most maxGPT2File bytes.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errors.Wrap(err, "gpt2 bpe")
+// readLimited reads the files at paths, each of at most MaxFileBytes bytes
+// (see readCapped).
+func readLimited(paths ...string) ([][]byte, error) {
+	out := make([][]byte, len(paths))
+	for i, path := range paths {
+		data, err := readCapped(path)
+		if err != nil {
+			return nil, errors.Wrap(err, "gpt2 bpe")
+		}
+		out[i] = data
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, errors.Wrap(err, "gpt2 bpe")
-	}
-	if st.Size() > maxGPT2File {
-		return nil, errors.Errorf("gpt2 bpe: %s: %d bytes, more than the %d allowed", path, st.Size(), maxGPT2File)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxGPT2File+1))
-	if err != nil {
-		return nil, errors.Wrapf(err, "gpt2 bpe: reading %s", path)
-	}
-	if len(data) > maxGPT2File {
-		return nil, errors.Errorf("gpt2 bpe: %s: more than the %d bytes allowed", path, maxGPT2File)
-	}
-	return data, nil
+	return out, nil
 }
 
 // ParseGPT2BPE builds the encoding from the contents of encoder.json and

@@ -482,7 +482,7 @@ func TestGPT2LoadErrors(t *testing.T) {
 	require.NoError(t, f.Truncate(maxGPT2File+1))
 	require.NoError(t, f.Close())
 	_, err = LoadGPT2BPEDir(dir)
-	require.ErrorContains(t, err, "more than the")
+	require.ErrorContains(t, err, "over the 67108864-byte limit")
 	// A vocab.bpe without its "#version" line, with CRLF line ends, is fine.
 	require.NoError(t, os.WriteFile(big, goodEnc, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.bpe"), []byte("a a\r\naa aa\r\n"), 0o644))

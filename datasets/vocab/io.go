@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pkg/errors"
+
+	"github.com/triadml/triad/internal/jsonscan"
 )
 
 // writeFileAtomic writes data to path so that path holds either its old content
@@ -73,25 +75,66 @@ const (
 	fileVersion = 1
 )
 
+// fileHeader opens every JSON file this package writes.
+type fileHeader struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+}
+
+// check returns an error unless the header is that of format at fileVersion.
+func (h fileHeader) check(format string) error {
+	if h.Format != format {
+		return errors.Errorf("format is %q, want %q", h.Format, format)
+	}
+	if h.Version != fileVersion {
+		return errors.Errorf("unsupported version %d (this reader knows version %d)", h.Version, fileVersion)
+	}
+	return nil
+}
+
+// decodeFile checks that data is within MaxFileBytes and decodes it with
+// decode; errors start with kind ("vocab", "bpe") and the file's name, and
+// call a file decode refuses not what ("a vocabulary file").
+func decodeFile(kind, name, what string, data []byte, decode func([]byte) error) error {
+	if len(data) > MaxFileBytes {
+		return errors.Errorf("%s: %s: %d bytes, over the %d-byte limit", kind, name, len(data), MaxFileBytes)
+	}
+	return errors.Wrapf(decode(data), "%s: %s: not %s", kind, name, what)
+}
+
 type vocabFile struct {
-	Format  string   `json:"format"`
-	Version int      `json:"version"`
-	Tokens  []string `json:"tokens"`
+	fileHeader
+	Tokens []string `json:"tokens"`
 }
 
 // Save writes the vocabulary to path as JSON ({"format": "triad-vocab",
 // "version": 1, "tokens": [...]}, tokens in id order), atomically.
-func (v *Vocab) Save(path string) error {
-	data, err := v.marshal()
+func (v *Vocab) Save(path string) error { return saveFile("vocab", path, v.marshal) }
+
+// saveFile writes the content marshal returns to path, atomically; errors
+// start with kind ("vocab", "bpe").
+func saveFile(kind, path string, marshal func() ([]byte, error)) error {
+	data, err := marshal()
 	if err != nil {
-		return errors.Wrapf(err, "vocab: encode %s", path)
+		return errors.Wrapf(err, "%s: save %s", kind, path)
 	}
-	return errors.Wrap(writeFileAtomic(path, data), "vocab: save")
+	return errors.Wrap(writeFileAtomic(path, data), kind+": save")
+}
+
+// loadFile reads the file at path (see readCapped) and parses its content
+// with parse; errors start with kind ("vocab", "bpe").
+func loadFile[T any](kind, path string, parse func(data []byte, name string) (T, error)) (T, error) {
+	data, err := readCapped(path)
+	if err != nil {
+		var zero T
+		return zero, errors.Wrap(err, kind+": load")
+	}
+	return parse(data, path)
 }
 
 // marshal returns the content Save writes.
 func (v *Vocab) marshal() ([]byte, error) {
-	data, err := json.MarshalIndent(vocabFile{Format: vocabFormat, Version: fileVersion, Tokens: v.tokens}, "", " ")
+	data, err := json.MarshalIndent(vocabFile{fileHeader{vocabFormat, fileVersion}, v.tokens}, "", " ")
 	return append(data, '\n'), err
 }
 
@@ -136,27 +179,20 @@ func readCapped(path string) ([]byte, error) {
 }
 
 // LoadVocab reads a vocabulary written by Save. See ParseVocab for the checks.
-func LoadVocab(path string) (*Vocab, error) {
-	data, err := readCapped(path)
-	if err != nil {
-		return nil, errors.Wrap(err, "vocab: load")
-	}
-	return ParseVocab(data, path)
-}
+func LoadVocab(path string) (*Vocab, error) { return loadFile("vocab", path, ParseVocab) }
 
 // decodeVocabFile parses a vocabulary file's JSON as decodeStrict would, but
 // counts the tokens before decoding them, so that a tokens list longer than
 // MaxTokens is an error before its tokens are allocated.
 func decodeVocabFile(data []byte, f *vocabFile) error {
 	var raw struct {
-		Format  string          `json:"format"`
-		Version int             `json:"version"`
-		Tokens  json.RawMessage `json:"tokens"`
+		fileHeader
+		Tokens json.RawMessage `json:"tokens"`
 	}
 	if err := decodeStrict(data, &raw); err != nil {
 		return err
 	}
-	f.Format, f.Version = raw.Format, raw.Version
+	f.fileHeader = raw.fileHeader
 	if n := countElements(raw.Tokens); n > MaxTokens {
 		return errors.Errorf("tokens: %d tokens, more than %d tokens allowed", n, MaxTokens)
 	}
@@ -174,20 +210,12 @@ func countElements(raw []byte) int {
 	if len(raw) < 2 || raw[0] != '[' {
 		return 0
 	}
-	n, depth, inString, escaped, empty := 1, 0, false, false, true
+	n, depth, empty := 1, 0, true
+	var str jsonscan.Strings
 	for _, c := range raw[1 : len(raw)-1] {
 		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString, empty = true, false
+		case str.InString(c):
+			empty = false
 		case c == '[' || c == '{':
 			depth++
 			empty = false
@@ -212,17 +240,11 @@ func countElements(raw []byte) int {
 // MaxTokens tokens, is an error before the tokens are allocated.
 func ParseVocab(data []byte, name string) (*Vocab, error) {
 	var f vocabFile
-	if len(data) > MaxFileBytes {
-		return nil, errors.Errorf("vocab: %s: %d bytes, over the %d-byte limit", name, len(data), MaxFileBytes)
+	if err := decodeFile("vocab", name, "a vocabulary file", data, func(d []byte) error { return decodeVocabFile(d, &f) }); err != nil {
+		return nil, err
 	}
-	if err := decodeVocabFile(data, &f); err != nil {
-		return nil, errors.Wrapf(err, "vocab: %s: not a vocabulary file", name)
-	}
-	if f.Format != vocabFormat {
-		return nil, errors.Errorf("vocab: %s: format is %q, want %q", name, f.Format, vocabFormat)
-	}
-	if f.Version != fileVersion {
-		return nil, errors.Errorf("vocab: %s: unsupported version %d (this reader knows version %d)", name, f.Version, fileVersion)
+	if err := f.check(vocabFormat); err != nil {
+		return nil, errors.Wrapf(err, "vocab: %s", name)
 	}
 	v, err := fromTokens(f.Tokens)
 	if err != nil {
@@ -239,8 +261,7 @@ type preSpec struct {
 }
 
 type bpeFile struct {
-	Format       string      `json:"format"`
-	Version      int         `json:"version"`
+	fileHeader
 	EndOfWord    string      `json:"end_of_word"`
 	PreTokenizer preSpec     `json:"pretokenizer"`
 	Alphabet     []string    `json:"alphabet"`
@@ -278,13 +299,7 @@ func (s preSpec) tokenizer() (Tokenizer, error) {
 // Save writes the model to path as JSON (format "triad-bpe": end-of-word
 // marker, pre-tokenizer, alphabet and merges in rank order), atomically. Only a
 // nil pre-tokenizer or a WordTokenizer can be recorded; another Pre is an error.
-func (b *BPE) Save(path string) error {
-	data, err := b.marshal()
-	if err != nil {
-		return errors.Wrapf(err, "bpe: save %s", path)
-	}
-	return errors.Wrap(writeFileAtomic(path, data), "bpe: save")
-}
+func (b *BPE) Save(path string) error { return saveFile("bpe", path, b.marshal) }
 
 // marshal returns the content Save writes.
 func (b *BPE) marshal() ([]byte, error) {
@@ -292,7 +307,7 @@ func (b *BPE) marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := bpeFile{Format: bpeFormat, Version: fileVersion, EndOfWord: EndOfWord, PreTokenizer: spec,
+	f := bpeFile{fileHeader: fileHeader{bpeFormat, fileVersion}, EndOfWord: EndOfWord, PreTokenizer: spec,
 		Alphabet: b.alphabet, Merges: make([][2]string, len(b.merges))}
 	if f.Alphabet == nil {
 		f.Alphabet = []string{}
@@ -305,13 +320,7 @@ func (b *BPE) marshal() ([]byte, error) {
 }
 
 // LoadBPE reads a model written by BPE.Save. See ParseBPE for the checks.
-func LoadBPE(path string) (*BPE, error) {
-	data, err := readCapped(path)
-	if err != nil {
-		return nil, errors.Wrap(err, "bpe: load")
-	}
-	return ParseBPE(data, path)
-}
+func LoadBPE(path string) (*BPE, error) { return loadFile("bpe", path, ParseBPE) }
 
 // validSymbol reports whether s can be a BPE symbol: non-empty valid UTF-8 with
 // EndOfWord, if anywhere, only once at the end and after at least one character.
@@ -329,20 +338,14 @@ func validSymbol(s string) bool {
 // entries, is an error.
 func ParseBPE(data []byte, name string) (*BPE, error) {
 	var f bpeFile
-	if len(data) > MaxFileBytes {
-		return nil, errors.Errorf("bpe: %s: %d bytes, over the %d-byte limit", name, len(data), MaxFileBytes)
-	}
-	if err := decodeStrict(data, &f); err != nil {
-		return nil, errors.Wrapf(err, "bpe: %s: not a BPE file", name)
+	if err := decodeFile("bpe", name, "a BPE file", data, func(d []byte) error { return decodeStrict(d, &f) }); err != nil {
+		return nil, err
 	}
 	if len(f.Merges) > MaxMerges || len(f.Alphabet) > MaxMerges {
 		return nil, errors.Errorf("bpe: %s: %d merges and %d alphabet entries, over the limit of %d each", name, len(f.Merges), len(f.Alphabet), MaxMerges)
 	}
-	if f.Format != bpeFormat {
-		return nil, errors.Errorf("bpe: %s: format is %q, want %q", name, f.Format, bpeFormat)
-	}
-	if f.Version != fileVersion {
-		return nil, errors.Errorf("bpe: %s: unsupported version %d (this reader knows version %d)", name, f.Version, fileVersion)
+	if err := f.check(bpeFormat); err != nil {
+		return nil, errors.Wrapf(err, "bpe: %s", name)
 	}
 	if f.EndOfWord != EndOfWord {
 		return nil, errors.Errorf("bpe: %s: end-of-word marker is %q, want %q", name, f.EndOfWord, EndOfWord)

@@ -1,7 +1,6 @@
 package vocab
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -95,29 +94,13 @@ func TestVocabSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "vocab.json")
-	if err := v.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	w, err := LoadVocab(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(w.Tokens(), v.Tokens()) {
+	if w := saveAndLoad(t, v.Save, LoadVocab); !reflect.DeepEqual(w.Tokens(), v.Tokens()) {
 		t.Fatalf("after Load: %q", w.Tokens())
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("directory holds %d entries, want 1 (no temporary files)", len(entries))
-	}
-	if err := v.Save(filepath.Join(dir, "no", "such", "dir", "v.json")); err == nil {
-		t.Fatal("Save into a missing directory: no error")
 	}
 }
 
 func TestVocabLoadErrors(t *testing.T) {
-	cases := []struct{ name, data, want string }{
+	cases := []loadCase{
 		{"empty", ``, "not a vocabulary file"},
 		{"json", `{"format":`, "not a vocabulary file"},
 		{"format", `{"format":"triad-bpe","version":1,"tokens":[]}`, "format"},
@@ -129,22 +112,8 @@ func TestVocabLoadErrors(t *testing.T) {
 		{"empty token", `{"format":"triad-vocab","version":1,"tokens":["<pad>","<unk>","<bos>","<eos>",""]}`, "empty"},
 		{"unknown field", `{"format":"triad-vocab","version":1,"tokens":["<pad>","<unk>","<bos>","<eos>"],"x":1}`, "unknown field"},
 	}
-	dir := t.TempDir()
-	for _, c := range cases {
-		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".json")
-		if err := os.WriteFile(path, []byte(c.data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err := LoadVocab(path)
-		if err == nil {
-			t.Errorf("%s: no error", c.name)
-			continue
-		}
-		if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %q does not name the file and %q", c.name, err, c.want)
-		}
-	}
-	if _, err := LoadVocab(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
+	checkLoadErrors(t, LoadVocab, cases)
+	if _, err := LoadVocab(filepath.Join(t.TempDir(), "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
 		t.Errorf("missing file: %v", err)
 	}
 }

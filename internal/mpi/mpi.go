@@ -142,39 +142,39 @@ func checkLive(call string) error {
 	return nil
 }
 
-// Rank returns this process's rank in MPI_COMM_WORLD, from 0 to Size()-1.
-func Rank() (int, error) {
+// live runs f under the lock once checkLive(call) passes.
+func live(call string, f func() error) error {
 	mu.Lock()
 	defer mu.Unlock()
-	if err := checkLive("Rank"); err != nil {
-		return 0, err
+	if err := checkLive(call); err != nil {
+		return err
 	}
-	var r C.int
-	return int(r), mpiError("MPI_Comm_rank", C.triad_rank(&r))
+	return f()
+}
+
+// query returns the integer that get stores, as live(call, ...) runs it;
+// mpiCall names get in errors.
+func query(call, mpiCall string, get func(*C.int) C.int) (int, error) {
+	var n C.int
+	err := live(call, func() error { return mpiError(mpiCall, get(&n)) })
+	return int(n), err
+}
+
+// Rank returns this process's rank in MPI_COMM_WORLD, from 0 to Size()-1.
+func Rank() (int, error) {
+	return query("Rank", "MPI_Comm_rank", func(r *C.int) C.int { return C.triad_rank(r) })
 }
 
 // Size returns the number of processes in MPI_COMM_WORLD.
 func Size() (int, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if err := checkLive("Size"); err != nil {
-		return 0, err
-	}
-	var n C.int
-	return int(n), mpiError("MPI_Comm_size", C.triad_size(&n))
+	return query("Size", "MPI_Comm_size", func(n *C.int) C.int { return C.triad_size(n) })
 }
 
 // LocalSize returns the number of processes of MPI_COMM_WORLD on this node (those
 // that can share memory with this one, MPI_COMM_TYPE_SHARED), this one included.
 // It is collective: every process must call it.
 func LocalSize() (int, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if err := checkLive("LocalSize"); err != nil {
-		return 0, err
-	}
-	var n C.int
-	return int(n), mpiError("MPI_Comm_split_type", C.triad_local_size(&n))
+	return query("LocalSize", "MPI_Comm_split_type", func(n *C.int) C.int { return C.triad_local_size(n) })
 }
 
 // Elem is an element type the collectives carry.
@@ -201,19 +201,24 @@ func kindOf[T Elem]() C.int {
 // rounded in the order the library chooses, which MPI implementations keep the
 // same on every process.
 func AllreduceSum[T int64 | float32 | float64](buf []T) error {
-	mu.Lock()
-	defer mu.Unlock()
-	if err := checkLive("AllreduceSum"); err != nil {
-		return err
-	}
-	kind := kindOf[T]()
-	for lo := 0; lo < len(buf); lo += maxCount {
-		n := min(maxCount, len(buf)-lo)
-		if err := mpiError("MPI_Allreduce", C.triad_allreduce_sum(unsafe.Pointer(&buf[lo]), C.int(n), kind)); err != nil {
-			return err
+	return inChunks("AllreduceSum", "MPI_Allreduce", buf, func(p unsafe.Pointer, n, kind C.int) C.int {
+		return C.triad_allreduce_sum(p, n, kind)
+	})
+}
+
+// inChunks applies the collective call to buf in pieces of at most maxCount
+// elements, as live(call, ...) runs it; mpiCall names call in errors.
+func inChunks[T Elem](call, mpiCall string, buf []T, collective func(p unsafe.Pointer, n, kind C.int) C.int) error {
+	return live(call, func() error {
+		kind := kindOf[T]()
+		for lo := 0; lo < len(buf); lo += maxCount {
+			n := min(maxCount, len(buf)-lo)
+			if err := mpiError(mpiCall, collective(unsafe.Pointer(&buf[lo]), C.int(n), kind)); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // AllreduceSumFloat32 is AllreduceSum for float32 buffers.
@@ -225,29 +230,14 @@ func AllreduceSumFloat64(buf []float64) error { return AllreduceSum(buf) }
 // Bcast copies root's buf into every other process's buf (MPI_Bcast). All
 // processes must call it with buffers of the same length.
 func Bcast[T Elem](buf []T, root int) error {
-	mu.Lock()
-	defer mu.Unlock()
-	if err := checkLive("Bcast"); err != nil {
-		return err
-	}
-	kind := kindOf[T]()
-	for lo := 0; lo < len(buf); lo += maxCount {
-		n := min(maxCount, len(buf)-lo)
-		if err := mpiError("MPI_Bcast", C.triad_bcast(unsafe.Pointer(&buf[lo]), C.int(n), kind, C.int(root))); err != nil {
-			return err
-		}
-	}
-	return nil
+	return inChunks("Bcast", "MPI_Bcast", buf, func(p unsafe.Pointer, n, kind C.int) C.int {
+		return C.triad_bcast(p, n, kind, C.int(root))
+	})
 }
 
 // Barrier returns when every process has called it.
 func Barrier() error {
-	mu.Lock()
-	defer mu.Unlock()
-	if err := checkLive("Barrier"); err != nil {
-		return err
-	}
-	return mpiError("MPI_Barrier", C.triad_barrier())
+	return live("Barrier", func() error { return mpiError("MPI_Barrier", C.triad_barrier()) })
 }
 
 // Abort ends every process of the job with the exit status code (MPI_Abort on
