@@ -27,6 +27,46 @@ import (
 // for the same dataset fetch it once.
 var downloadMu sync.Mutex
 
+// downloadLimits bounds what one download may hand over, so that a wrong or
+// hostile address fills neither memory nor disk: the bytes of a response body,
+// of one archive member, and of an archive's whole decompressed stream. A file
+// of known size is also cut one byte past that size.
+type downloadLimits struct {
+	body, member, total int64
+}
+
+// limits are the bounds downloads keep to; far above every registered
+// dataset's (the largest archive, FSDD's, is under 100 MB).
+var limits = downloadLimits{body: 1 << 30, member: 256 << 20, total: 2 << 30}
+
+// cappedReader reads r and fails once more than n bytes came from it.
+type cappedReader struct {
+	r    io.Reader
+	n    int64 // bytes still allowed
+	what string
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.n < 0 {
+		return 0, errors.New(c.what)
+	}
+	if int64(len(p)) > c.n+1 {
+		p = p[:c.n+1]
+	}
+	k, err := c.r.Read(p)
+	c.n -= int64(k)
+	if c.n < 0 {
+		return k, errors.New(c.what)
+	}
+	return k, err
+}
+
+// capped returns r cut to limit bytes: reading more is an error that says what
+// passed the limit.
+func capped(r io.Reader, limit int64, what string) io.Reader {
+	return &cappedReader{r: r, n: limit, what: fmt.Sprintf("%s is over %d bytes", what, limit)}
+}
+
 // defaultClient bounds connecting and waiting for headers, not the transfer.
 var defaultClient = &http.Client{
 	Transport: &http.Transport{
@@ -55,7 +95,7 @@ func (f *Finder) download(ctx context.Context, dir string, d Dataset) error {
 	type archive struct {
 		urls  []string
 		files []File
-		sets  []FileSet
+		sets  []archiveSet
 	}
 	var archives []*archive
 	archiveOf := func(urls []string) *archive {
@@ -94,7 +134,7 @@ func (f *Finder) download(ctx context.Context, dir string, d Dataset) error {
 			continue
 		}
 		a := archiveOf(s.URLs)
-		a.sets = append(a.sets, s)
+		a.sets = append(a.sets, archiveSet{FileSet: s, manifest: setManifests[d.Name+"/"+s.Dir]})
 		derive = true // derived files may describe the set
 	}
 	for _, a := range archives {
@@ -125,9 +165,16 @@ func (f *Finder) fetchFile(ctx context.Context, dst string, file File) error {
 	return errors.New(strings.Join(errs, "; "))
 }
 
+// archiveSet is a file set to extract from an archive, with the digest its
+// manifest must have (empty: the set is checked by count alone).
+type archiveSet struct {
+	FileSet
+	manifest string
+}
+
 // fetchArchive downloads a .tar.gz archive from the first of urls that works and
 // extracts the members that files and sets ask for.
-func (f *Finder) fetchArchive(ctx context.Context, dir string, urls []string, files []File, sets []FileSet) error {
+func (f *Finder) fetchArchive(ctx context.Context, dir string, urls []string, files []File, sets []archiveSet) error {
 	var errs []string
 	for _, u := range urls {
 		err := f.get(ctx, u, func(body io.Reader) error {
@@ -155,7 +202,10 @@ func (f *Finder) get(ctx context.Context, url string, use func(io.Reader) error)
 	if resp.StatusCode != http.StatusOK {
 		return errors.Errorf("%s: HTTP %s", url, resp.Status)
 	}
-	var body io.Reader = resp.Body
+	if resp.ContentLength > limits.body {
+		return errors.Errorf("%s: %d bytes, more than the %d a download may have", url, resp.ContentLength, limits.body)
+	}
+	var body io.Reader = capped(resp.Body, limits.body, url+": the download")
 	var bar *progressbar.ProgressBar
 	if f.Progress != nil {
 		name := path.Base(req.URL.Path)
@@ -226,6 +276,10 @@ func writeVerified(dst string, src io.Reader, file File, origin string) (err err
 		}
 		content = dec(content)
 	}
+	if file.Size > 0 {
+		// one byte more than the file has is enough for checkSum to refuse it
+		content = io.LimitReader(content, file.Size+1)
+	}
 	h := sha256.New()
 	var out io.Writer = h
 	var gw *gzip.Writer
@@ -251,6 +305,9 @@ func writeVerified(dst string, src io.Reader, file File, origin string) (err err
 		if err := gw.Close(); err != nil {
 			return errors.Wrapf(err, "writing %s", tmp.Name())
 		}
+	}
+	if file.Size > 0 && n > file.Size {
+		return errors.Errorf("%s: content is over %d bytes, want %d", origin, file.Size, file.Size)
 	}
 	if err := checkSum(origin, file, hex.EncodeToString(h.Sum(nil)), n); err != nil {
 		return err
@@ -284,8 +341,10 @@ func memberMatch(name, want string) bool {
 
 // extractArchive reads a gzipped tar stream and writes the members files and sets
 // ask for into dir. Each file is verified; each set is staged in a temporary
-// folder and renamed into place once its count is right.
-func extractArchive(dir string, body io.Reader, origin string, files []File, sets []FileSet) (err error) {
+// folder and renamed into place once its count, and its manifest's digest where
+// it has one, are right. The decompressed stream and each member are bounded by
+// limits.
+func extractArchive(dir string, body io.Reader, origin string, files []File, sets []archiveSet) (err error) {
 	gz, err := gzip.NewReader(bufio.NewReaderSize(body, 64<<10))
 	if err != nil {
 		return errors.Wrapf(err, "%s: not a gzipped archive", origin)
@@ -310,7 +369,7 @@ func extractArchive(dir string, body io.Reader, origin string, files []File, set
 		}
 	}
 	done := make([]bool, len(files))
-	tr := tar.NewReader(gz)
+	tr := tar.NewReader(capped(gz, limits.total, origin+": the decompressed archive"))
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -323,6 +382,9 @@ func extractArchive(dir string, body io.Reader, origin string, files []File, set
 			continue
 		}
 		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
+		if hdr.Size > limits.member {
+			return errors.Errorf("%s#%s: %d bytes, more than the %d an archive member may have", origin, name, hdr.Size, limits.member)
+		}
 		for i, file := range files {
 			if !done[i] && memberMatch(name, file.Member) {
 				dst := filepath.Join(dir, filepath.FromSlash(file.Path))
@@ -354,6 +416,15 @@ func extractArchive(dir string, body io.Reader, origin string, files []File, set
 	for i, s := range sets {
 		if counts[i] != s.Count {
 			return errors.Errorf("%s: archive has %d *%s files in %s, want %d", origin, counts[i], s.Ext, s.MemberDir, s.Count)
+		}
+		if s.manifest != "" {
+			sum, err := setManifest(stages[i], s.Ext)
+			if err != nil {
+				return err
+			}
+			if sum != s.manifest {
+				return errors.Errorf("%s: the manifest of the *%s files in %s has sha256 %s, want %s", origin, s.Ext, s.MemberDir, sum, s.manifest)
+			}
 		}
 		final := filepath.Join(dir, filepath.FromSlash(s.Dir))
 		if err := os.RemoveAll(final); err != nil {
@@ -404,4 +475,33 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		return errors.Wrap(err, "moving the file into place")
 	}
 	return nil
+}
+
+// setManifest returns the hex SHA-256 of the manifest of the files in dir whose
+// names end in ext: one line per file, sorted by name, of the file's hex
+// SHA-256, two spaces and its name (what `sha256sum` prints for the sorted
+// names), so that one digest checks every byte, name and the number of files.
+func setManifest(dir, ext string) (string, error) {
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		return "", err
+	}
+	manifest := sha256.New()
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ext) {
+			continue
+		}
+		fh, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, fh)
+		fh.Close()
+		if err != nil {
+			return "", errors.Wrap(err, filepath.Join(dir, e.Name()))
+		}
+		fmt.Fprintf(manifest, "%x  %s\n", h.Sum(nil), e.Name())
+	}
+	return hex.EncodeToString(manifest.Sum(nil)), nil
 }

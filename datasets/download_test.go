@@ -143,7 +143,7 @@ func TestDownloadChecksumMismatch(t *testing.T) {
 	d.Files[0].URLs = append(d.Files[0].URLs, o.URL+"/missing")
 	_, err = (&Finder{CacheDir: cache}).FindDataset(context.Background(), d)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "content is 9 bytes, want 3")
+	assert.Contains(t, err.Error(), "content is over 3 bytes, want 3")
 	assert.Contains(t, err.Error(), "/missing: HTTP 404")
 }
 
@@ -237,4 +237,123 @@ func TestDownloadArchive(t *testing.T) {
 	_, err = (&Finder{CacheDir: t.TempDir()}).FindDataset(context.Background(), d)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not a gzipped archive")
+}
+
+// withLimits sets the download limits for the rest of the test.
+func withLimits(t *testing.T, l downloadLimits) {
+	old := limits
+	limits = l
+	t.Cleanup(func() { limits = old })
+}
+
+// archiveSetDataset is a dataset of one set of two .wav files in rec/ of the
+// archive at url, checked by the manifest digest manifest when not empty.
+func archiveSetDataset(t *testing.T, url, manifest string) Dataset {
+	name := "pinned-" + strings.ReplaceAll(t.Name(), "/", "-")
+	if manifest != "" {
+		setManifests[name+"/recordings"] = manifest
+		t.Cleanup(func() { delete(setManifests, name+"/recordings") })
+	}
+	return Dataset{Name: name, Sets: []FileSet{{Dir: "recordings", Ext: ".wav", Count: 2, URLs: []string{url}, MemberDir: "rec"}}}
+}
+
+func TestDownloadSetManifest(t *testing.T) {
+	members := [][2]string{{"p-1/rec/1.wav", "one"}, {"p-1/rec/2.wav", "two"}, {"p-1/README", "x"}}
+	o := newOrigin(t, map[string][]byte{"/good.tar.gz": tarGz(t, members)})
+
+	// the manifest as sha256sum writes it for the files
+	ref := t.TempDir()
+	writeFile(t, filepath.Join(ref, "1.wav"), []byte("one"))
+	writeFile(t, filepath.Join(ref, "2.wav"), []byte("two"))
+	writeFile(t, filepath.Join(ref, "notes.txt"), []byte("not a recording"))
+	manifest := fmt.Sprintf("%s  1.wav\n%s  2.wav\n", sha([]byte("one")), sha([]byte("two")))
+	want := sha([]byte(manifest))
+	got, err := setManifest(ref, ".wav")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+
+	cache := t.TempDir()
+	dir, err := (&Finder{CacheDir: cache}).FindDataset(context.Background(), archiveSetDataset(t, o.URL+"/good.tar.gz", want))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"recordings/1.wav", "recordings/2.wav"}, listFiles(t, dir))
+
+	// one byte changed, or two files swapped: the right count, a wrong manifest
+	for name, body := range map[string][][2]string{
+		"changed": {{"p-1/rec/1.wav", "onE"}, {"p-1/rec/2.wav", "two"}},
+		"swapped": {{"p-1/rec/1.wav", "two"}, {"p-1/rec/2.wav", "one"}},
+	} {
+		o.mu.Lock()
+		o.bodies["/"+name+".tar.gz"] = tarGz(t, body)
+		o.mu.Unlock()
+		cache := t.TempDir()
+		_, err := (&Finder{CacheDir: cache}).FindDataset(context.Background(), archiveSetDataset(t, o.URL+"/"+name+".tar.gz", want))
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "the manifest of the *.wav files in rec has sha256", name)
+		assert.Contains(t, err.Error(), "want "+want, name)
+		assert.Empty(t, listFiles(t, cache), "%s: nothing of a refused set is left", name)
+	}
+}
+
+func TestDownloadLimits(t *testing.T) {
+	pad := strings.Repeat("z", 300)
+	o := newOrigin(t, map[string][]byte{
+		"/member.tar.gz": tarGz(t, [][2]string{{"p/rec/1.wav", "one"}, {"p/rec/2.wav", pad}}),
+		// members outside the set count towards the decompressed total too
+		"/total.tar.gz": tarGz(t, [][2]string{{"p/a", pad}, {"p/b", pad}, {"p/c", pad}, {"p/d", pad},
+			{"p/rec/1.wav", "one"}, {"p/rec/2.wav", "two"}}),
+		"/big.txt": bytes.Repeat([]byte("x"), 5<<10),
+	})
+	for _, c := range []struct {
+		path, want string
+		limits     downloadLimits
+	}{
+		{"/member.tar.gz", "p/rec/2.wav: 300 bytes, more than the 100 an archive member may have", downloadLimits{body: 1 << 20, member: 100, total: 1 << 20}},
+		{"/total.tar.gz", "the decompressed archive is over 2048 bytes", downloadLimits{body: 1 << 20, member: 1 << 20, total: 2 << 10}},
+		{"/big.txt", "the download is over 4096 bytes", downloadLimits{body: 4 << 10, member: 1 << 20, total: 1 << 20}},
+	} {
+		withLimits(t, c.limits)
+		cache := t.TempDir()
+		d := archiveSetDataset(t, o.URL+c.path, "")
+		if c.path == "/big.txt" { // a plain file of unknown size
+			d = Dataset{Name: "big", Files: []File{{Path: "big.txt", SHA256: sha([]byte("x")), URLs: []string{o.URL + c.path}}}}
+		}
+		_, err := (&Finder{CacheDir: cache}).FindDataset(context.Background(), d)
+		require.Error(t, err, c.path)
+		assert.Contains(t, err.Error(), c.want, c.path)
+		assert.NotContains(t, err.Error(), "\n")
+		assert.Empty(t, listFiles(t, cache), "%s: nothing is left behind", c.path)
+		// the same archive within the limits downloads
+		if c.path != "/big.txt" {
+			withLimits(t, downloadLimits{body: 1 << 20, member: 1 << 20, total: 1 << 20})
+			_, err := (&Finder{CacheDir: t.TempDir()}).FindDataset(context.Background(), d)
+			require.NoError(t, err, c.path)
+		}
+	}
+
+	// a declared length over the limit is refused before reading
+	withLimits(t, downloadLimits{body: 4 << 10, member: 1 << 20, total: 1 << 20})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000000")
+		w.Write([]byte("short"))
+	}))
+	defer srv.Close()
+	d := Dataset{Name: "long", Files: []File{{Path: "x.txt", Size: 5, SHA256: sha([]byte("short")), URLs: []string{srv.URL + "/x.txt"}}}}
+	_, err := (&Finder{CacheDir: t.TempDir()}).FindDataset(context.Background(), d)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1000000 bytes, more than the 4096 a download may have")
+}
+
+// A small gzipped file that decompresses to far more than the registry says is
+// cut one byte past its size, not written out whole.
+func TestDownloadGzipBomb(t *testing.T) {
+	want := []byte("tiny\n")
+	bomb := gzipBytes(t, bytes.Repeat([]byte{0}, 64<<20))
+	require.Less(t, len(bomb), 1<<20)
+	o := newOrigin(t, map[string][]byte{"/x.gz": bomb})
+	d := Dataset{Name: "bomb", Files: []File{{Path: "x.txt", Size: int64(len(want)), SHA256: sha(want), URLs: []string{o.URL + "/x.gz"}}}}
+	cache := t.TempDir()
+	_, err := (&Finder{CacheDir: cache}).FindDataset(context.Background(), d)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "content is over 5 bytes, want 5")
+	assert.Empty(t, listFiles(t, cache))
 }

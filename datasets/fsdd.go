@@ -16,6 +16,27 @@ import (
 // Spoken Digit Dataset's README assigns to the test set: takes 0 to 4.
 const FSDDTestTakes = 5
 
+// FSDDCommit is the commit of github.com/Jakobovski/free-spoken-digit-dataset
+// whose recordings the registry describes: the one that added the sixth speaker
+// (lucas) and completed the 3,000 recordings, none of which later commits
+// change. The repository grows as speakers contribute, so its branch is no
+// fixed dataset.
+const FSDDCommit = "d6938f9bf1545aa66d8489fc9f1385a7abd64282"
+
+// fsddArchive is the address of the repository's tar.gz archive at FSDDCommit.
+const fsddArchive = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/" + FSDDCommit + ".tar.gz"
+
+// fsddRecordingsManifest is the SHA-256 of the manifest (see setManifest) of the
+// 3,000 recordings at FSDDCommit, computed from a verified copy: a download
+// whose recordings differ in any byte, name or number is refused.
+const fsddRecordingsManifest = "1801eae019c063377d98f831d3f93574f259475df7332bb0e3d1b080fb5e6959"
+
+// setManifests holds the manifest digest of the file sets that have one, by
+// dataset name and set directory ("fsdd/recordings").
+var setManifests = map[string]string{
+	"fsdd/recordings": fsddRecordingsManifest,
+}
+
 // Recording is one recording of the Free Spoken Digit Dataset.
 type Recording struct {
 	// Digit is the spoken digit, 0-9.

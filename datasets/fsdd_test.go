@@ -96,3 +96,13 @@ func TestLoadFSDDErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "1_b_2.wav")
 }
+
+// The recordings' manifest digest is that of the verified local copy, so a
+// download is checked against real content.
+func TestFSDDManifestMatchesLocalCopy(t *testing.T) {
+	dir := realData(t, "fsdd")
+	sum, err := setManifest(filepath.Join(dir, "recordings"), ".wav")
+	require.NoError(t, err)
+	assert.Equal(t, fsddRecordingsManifest, sum)
+	assert.Contains(t, fsddArchive, "/archive/"+FSDDCommit+".tar.gz")
+}
