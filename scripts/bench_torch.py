@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch counterparts of `triad bench`'s reference configurations: one training
-step (forward, backward, Adam) on random data, float32; median of --steps steps
+step (forward, backward, Adam) on random data, float32, or for gpt2-small-generate
+one cached greedy generation (prompt 16, 128 new tokens); median of --steps steps
 after --warmup steps, printed in the same format as triad's lines, or with --json
 as one JSON object per configuration (the fields of `triad bench --json` that
 apply). Peak RSS is the process's: run one configuration per process (--only)
@@ -13,6 +14,7 @@ scripts/bench_report.sh runs both tools and writes docs/BENCHMARKS.md.
 """
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -21,6 +23,19 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+def train_step(m, loss_fn, opt=None):
+    """The step of a training configuration: forward, backward and the solver
+    (Adam with lr 1e-3 unless the configuration brings its own)."""
+    opt = opt or torch.optim.Adam(m.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss_fn().backward()
+        opt.step()
+
+    return step
 
 
 class CharLM(nn.Module):
@@ -39,7 +54,7 @@ def char_lm(cell, layers, hidden):
     T, B, V = 50, 50, 65
     m = CharLM(cell, layers, hidden, V)
     x, y = torch.randint(V, (T, B)), torch.randint(V, (T, B))
-    return m, (lambda: m(x, y)), T * B, "tokens"
+    return train_step(m, lambda: m(x, y)), T * B, "tokens"
 
 
 class VAE(nn.Module):
@@ -61,7 +76,7 @@ class VAE(nn.Module):
 def vae():
     m = VAE()
     x = torch.rand(128, 784)
-    return m, (lambda: m(x)), 128, "images"
+    return train_step(m, lambda: m(x)), 128, "images"
 
 
 class Seq2Seq(nn.Module):
@@ -82,7 +97,80 @@ def transformer():
     B, L, V = 64, 32, 8000
     m = Seq2Seq(V)
     s, t, y = torch.randint(V, (B, L)), torch.randint(V, (B, L)), torch.randint(V, (B, L))
-    return m, (lambda: m(s, t, y)), B * L, "tokens"
+    return train_step(m, lambda: m(s, t, y)), B * L, "tokens"
+
+
+class GPT(nn.Module):
+    """A GPT-2-style decoder: learned positions, pre-LayerNorm blocks with a fused QKV
+    projection and a 4x tanh-GELU MLP, the output layer tied to the token embedding.
+    forward(x, cache) appends the new positions' keys and values to cache (a list of
+    per-layer (k, v) pairs, as Hugging Face's past_key_values) when one is given."""
+
+    def __init__(self, vocab, block, layers, heads, width, bias=True):
+        super().__init__()
+        self.heads = heads
+        self.wte, self.wpe = nn.Embedding(vocab, width), nn.Embedding(block, width)
+        self.blocks = nn.ModuleList()
+        for _ in range(layers):
+            b = nn.Module()
+            b.ln_1, b.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            b.c_attn, b.attn_proj = nn.Linear(width, 3 * width, bias=bias), nn.Linear(width, width, bias=bias)
+            b.c_fc, b.mlp_proj = nn.Linear(width, 4 * width, bias=bias), nn.Linear(4 * width, width, bias=bias)
+            self.blocks.append(b)
+        self.ln_f = nn.LayerNorm(width)
+        self.register_buffer("causal", torch.tril(torch.ones(block, block, dtype=torch.bool)))
+
+    def attend(self, b, x, cache, layer):
+        B, T, E = x.shape
+        q, k, v = b.c_attn(x).split(E, dim=2)
+        q, k, v = (t.view(B, T, self.heads, E // self.heads).transpose(1, 2) for t in (q, k, v))
+        past = 0
+        if cache is not None:
+            if layer < len(cache):
+                past = cache[layer][0].shape[2]
+                k, v = torch.cat((cache[layer][0], k), 2), torch.cat((cache[layer][1], v), 2)
+                cache[layer] = (k, v)
+            else:
+                cache.append((k, v))
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])
+        scores = scores.masked_fill(~self.causal[past:past + T, :past + T], float("-inf"))
+        y = F.softmax(scores, dim=-1) @ v
+        return b.attn_proj(y.transpose(1, 2).reshape(B, T, E))
+
+    def forward(self, x, cache=None, past=0):
+        pos = torch.arange(past, past + x.shape[1])
+        h = self.wte(x) + self.wpe(pos)
+        for i, b in enumerate(self.blocks):
+            h = h + self.attend(b, b.ln_1(h), cache, i)
+            h = h + b.mlp_proj(F.gelu(b.c_fc(b.ln_2(h)), approximate="tanh"))
+        return self.ln_f(h) @ self.wte.weight.t()
+
+
+def gpt_baby():
+    # nanoGPT's CPU "baby GPT" (no biases, its default), AdamW as its training uses
+    B, T, V = 12, 64, 65
+    m = GPT(V, T, 4, 4, 128, bias=False)
+    x, y = torch.randint(V, (B, T)), torch.randint(V, (B, T))
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    return train_step(m, lambda: F.cross_entropy(m(x).reshape(-1, V), y.reshape(-1)), opt), B * T, "tokens"
+
+
+def gpt2_small_generate():
+    prompt, new = 16, 128
+    m = GPT(50257, 1024, 12, 12, 768).eval()
+    ids = torch.randint(50257, (1, prompt))
+
+    @torch.inference_mode()
+    def generate():
+        cache = []
+        logits = m(ids, cache)
+        past = prompt
+        for _ in range(new):
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            logits = m(nxt, cache, past)
+            past += 1
+
+    return generate, new, "tokens"
 
 
 CONFIGS = {
@@ -92,6 +180,8 @@ CONFIGS = {
     "charrnn-1x128": lambda: char_lm("rnn", 1, 128),
     "vae": vae,
     "transformer": transformer,
+    "gpt-baby": gpt_baby,
+    "gpt2-small-generate": gpt2_small_generate,
 }
 
 
@@ -114,14 +204,7 @@ def main():
     for name, make in CONFIGS.items():
         if a.only and name != a.only:
             continue
-        m, loss_fn, items, what = make()
-        opt = torch.optim.Adam(m.parameters(), lr=1e-3)
-
-        def step():
-            opt.zero_grad(set_to_none=False)
-            loss_fn().backward()
-            opt.step()
-
+        step, items, what = make()
         for _ in range(a.warmup):
             step()
         times, cpu = [], []
