@@ -23,6 +23,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/rnn"
+	"github.com/triadml/triad/solvers"
 )
 
 // Config is one reference configuration: Setup builds it and returns one
@@ -34,10 +36,17 @@ type Config struct {
 	Setup func() (step func() error, items int, flops float64, err error)
 }
 
-var configs []Config
-
-// Register adds a configuration to the table Names and Lookup read.
-func Register(c Config) { configs = append(configs, c) }
+// configs are the reference configurations, in the order Names lists them.
+var configs = []Config{
+	{Name: "gpt-baby", Items: "tokens", Setup: benchBabyGPT},
+	{Name: "gpt2-small-generate", Items: "tokens", Setup: benchGPT2Generate},
+	{Name: "charlstm-2x128", Items: "tokens", Setup: charLMSetup(rnn.LSTM, 2, 128)},
+	{Name: "charlstm-2x512", Items: "tokens", Setup: charLMSetup(rnn.LSTM, 2, 512)},
+	{Name: "chargru-2x128", Items: "tokens", Setup: charLMSetup(rnn.GRU, 2, 128)},
+	{Name: "charrnn-1x128", Items: "tokens", Setup: charLMSetup(rnn.Tanh, 1, 128)},
+	{Name: "transformer", Items: "tokens", Setup: benchTransformer},
+	{Name: "vae", Items: "images", Setup: benchVAE},
+}
 
 // Result is one configuration's measurement.
 type Result struct {
@@ -146,6 +155,28 @@ func Run(c Config, threads, steps, warmup int, prof Profiles) (*Result, error) {
 }
 
 // median returns the median of v (the mean of the middle two for an even count).
+// trainStep returns a training step over the parameters of s: passes in turn
+// (setting a batch, running the program), then a step of opt.
+func trainStep(s *graph.Store, opt solvers.Solver, passes ...func() error) func() error {
+	return func() error {
+		for _, pass := range passes {
+			if err := pass(); err != nil {
+				return err
+			}
+		}
+		return opt.Step(s.Params())
+	}
+}
+
+// adamStep is trainStep with Adam of solvers.DefaultAdamConfig.
+func adamStep(s *graph.Store, passes ...func() error) (func() error, error) {
+	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig())
+	if err != nil {
+		return nil, err
+	}
+	return trainStep(s, opt, passes...), nil
+}
+
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)

@@ -8,30 +8,13 @@ import (
 	"github.com/triadml/triad/solvers"
 )
 
-func init() {
-	Register(Config{Name: "gpt-baby", Items: "tokens", Setup: benchBabyGPT})
-	Register(Config{Name: "gpt2-small-generate", Items: "tokens", Setup: benchGPT2Generate})
-}
-
-// randomTokens returns rows of n ids in [0, vocab) from a seeded stream.
-func randomTokens(seed uint64, rows, n, vocab int) [][]int {
-	rng := graph.NewRNG(seed, "tokens")
-	out := make([][]int, rows)
-	for r := range out {
-		for range n {
-			out[r] = append(out[r], rng.IntN(vocab))
-		}
-	}
-	return out
-}
-
 // benchBabyGPT sets up a training step of nanoGPT's character-level "baby GPT"
 // for CPUs: vocabulary 65, block 64, batch 12, 4 layers, 4 heads, width 128,
-// dropout 0, biases, float32, AdamW (lr 1e-3, beta2 0.99, weight decay 0.1).
+// dropout 0, no biases, float32, AdamW (lr 1e-3, beta2 0.99, weight decay 0.1).
 func benchBabyGPT() (func() error, int, float64, error) {
 	const batch, block, vocab, layers, width = 12, 64, 65, 4, 128
 	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
-	m, err := gpt.New(s, gpt.Config{VocabSize: vocab, BlockSize: block, Layers: layers, Heads: 4, Embed: width, Bias: true})
+	m, err := gpt.New(s, gpt.Config{VocabSize: vocab, BlockSize: block, Layers: layers, Heads: 4, Embed: width})
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -39,7 +22,7 @@ func benchBabyGPT() (func() error, int, float64, error) {
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if err := p.Feed(randomTokens(1, batch, block, vocab), randomTokens(2, batch, block, vocab)); err != nil {
+	if err := p.Feed(graph.RandomTokens(1, batch, block, vocab), graph.RandomTokens(2, batch, block, vocab)); err != nil {
 		return nil, 0, 0, err
 	}
 	opt, err := solvers.NewAdamW(solvers.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1})
@@ -51,13 +34,7 @@ func benchBabyGPT() (func() error, int, float64, error) {
 	// the output layer; backward twice the forward
 	tokens := float64(batch * block)
 	fwd := tokens * (layers*(12*width*width+2*block*width) + vocab*width)
-	step := func() error {
-		if err := p.Run(); err != nil {
-			return err
-		}
-		return opt.Step(s.Params())
-	}
-	return step, batch * block, 3 * 2 * fwd, nil
+	return trainStep(s, opt, p.Run), batch * block, 3 * 2 * fwd, nil
 }
 
 // benchGPT2Generate sets up GPT-2 small's generation (12 layers, 12 heads,
@@ -73,7 +50,7 @@ func benchGPT2Generate() (func() error, int, float64, error) {
 		return nil, 0, 0, err
 	}
 	g := m.NewGenerator(s)
-	ids := randomTokens(3, 1, prompt, cfg.VocabSize)
+	ids := graph.RandomTokens(3, 1, prompt, cfg.VocabSize)
 	// 2 multiply-adds a parameter a token (the embeddings count once, as the
 	// output layer), the attention over the cache aside
 	params := float64(12*cfg.Layers*cfg.Embed*cfg.Embed + cfg.VocabSize*cfg.Embed)

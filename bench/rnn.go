@@ -5,25 +5,11 @@ import (
 
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/rnn"
-	"github.com/triadml/triad/solvers"
 )
 
-func init() {
-	for _, c := range []struct {
-		name          string
-		cell          rnn.Cell
-		layers, width int
-	}{
-		{"charlstm-2x128", rnn.LSTM, 2, 128},
-		{"charlstm-2x512", rnn.LSTM, 2, 512},
-		{"chargru-2x128", rnn.GRU, 2, 128},
-		{"charrnn-1x128", rnn.Tanh, 1, 128},
-	} {
-		c := c
-		Register(Config{Name: c.name, Items: "tokens", Setup: func() (func() error, int, float64, error) {
-			return CharLM(c.cell, c.layers, c.width, false)
-		}})
-	}
+// charLMSetup is the Setup of CharLM's fused configuration.
+func charLMSetup(cell rnn.Cell, layers, hidden int) func() (func() error, int, float64, error) {
+	return func() (func() error, int, float64, error) { return CharLM(cell, layers, hidden, false) }
 }
 
 // CharLM sets up a training step (forward, backward, Adam) of a character
@@ -48,26 +34,11 @@ func CharLM(cell rnn.Cell, layers, hidden int, unrolled bool) (step func() error
 		x[i], y[i] = rng.IntN(vocab), rng.IntN(vocab)
 	}
 	st := lm.NewState(tensor.Float32, batch)
-	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig())
-	if err != nil {
-		return nil, 0, 0, err
-	}
 	gates := map[rnn.Cell]float64{rnn.LSTM: 4, rnn.GRU: 3, rnn.Tanh: 1}[cell]
 	// multiply-adds of the forward pass: input and recurrent products of every
 	// layer and step, and the output head; backward costs twice the forward
 	fwd := float64(batch*steps) * (float64(layers)*gates*float64(hidden)*float64(2*hidden) + float64(hidden*vocab))
 	flops = 3 * 2 * fwd
-	step = func() error {
-		if err := p.Feed(x, y); err != nil {
-			return err
-		}
-		if err := p.SetState(st); err != nil {
-			return err
-		}
-		if err := p.Run(); err != nil {
-			return err
-		}
-		return opt.Step(s.Params())
-	}
-	return step, batch * steps, flops, nil
+	step, err = adamStep(s, func() error { return p.Feed(x, y) }, func() error { return p.SetState(st) }, p.Run)
+	return step, batch * steps, flops, err
 }

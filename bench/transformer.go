@@ -6,12 +6,7 @@ import (
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/transformer"
-	"github.com/triadml/triad/solvers"
 )
-
-func init() {
-	Register(Config{Name: "transformer", Items: "tokens", Setup: benchTransformer})
-}
 
 // benchTransformer sets up a step of an encoder-decoder Transformer as PyTorch's
 // nn.Transformer: d_model 256, 4 heads, feed-forward 1024, 3+3 layers, dropout
@@ -42,24 +37,16 @@ func benchTransformer() (func() error, int, float64, error) {
 			tgts[i][j] = 3 + rng.IntN(vocab-3)
 		}
 	}
-	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig())
-	if err != nil {
-		return nil, 0, 0, err
-	}
 	// multiply-adds forward per token: encoder layers 4d^2 (attention
 	// projections) + 2 d ff, decoder layers 8d^2 + 2 d ff, attention scores and
 	// contexts 2 L d per attention, and the generator d V; backward twice that
 	tok := float64(batch * length)
 	fwd := tok*(layers*(4*d*d+2*d*ff+2*length*d)+layers*(8*d*d+2*d*ff+4*length*d)) + tok*d*vocab
 	flops := 3 * 2 * fwd
-	step := func() error {
-		if _, err := p.Feed(srcs, tgts); err != nil {
-			return err
-		}
-		if err := p.Run(); err != nil {
-			return err
-		}
-		return opt.Step(s.Params())
+	feed := func() error {
+		_, err := p.Feed(srcs, tgts)
+		return err
 	}
-	return step, batch * length, flops, nil
+	step, err := adamStep(s, feed, p.Run)
+	return step, batch * length, flops, err
 }

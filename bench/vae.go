@@ -5,12 +5,7 @@ import (
 
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/vae"
-	"github.com/triadml/triad/solvers"
 )
-
-func init() {
-	Register(Config{Name: "vae", Items: "images", Setup: benchVAE})
-}
 
 // benchVAE sets up a step of PyTorch's examples/vae: 784-400-20, ReLU,
 // Bernoulli decoder, batch 128, float32, Adam.
@@ -31,22 +26,10 @@ func benchVAE() (func() error, int, float64, error) {
 	for i, xs := 0, graph.Slice[float32](x); i < len(xs); i++ {
 		xs[i] = rng.Float32()
 	}
-	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig())
-	if err != nil {
-		return nil, 0, 0, err
-	}
 	// multiply-adds forward: 784*400 + 2*400*20 + 20*400 + 400*784 per image;
 	// backward twice that, less the first layer's input gradient
 	fwd := float64(batch) * (784*400 + 2*400*20 + 20*400 + 400*784)
 	flops := 2 * (3*fwd - float64(batch)*784*400)
-	step := func() error {
-		if err := p.Feed(x, 1); err != nil {
-			return err
-		}
-		if err := p.Run(); err != nil {
-			return err
-		}
-		return opt.Step(s.Params())
-	}
-	return step, batch, flops, nil
+	step, err := adamStep(s, func() error { return p.Feed(x, 1) }, p.Run)
+	return step, batch, flops, err
 }

@@ -24,3 +24,13 @@ func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 		blas64.Implementation().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	}
 }
+
+// AddColumnSums adds the column sums of g (rows, cols) into d (cols): the
+// gradient of a bias added to every row.
+func AddColumnSums[T Float](d, g []T, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		for j, v := range g[i*cols : (i+1)*cols] {
+			d[j] += v
+		}
+	}
+}

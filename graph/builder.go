@@ -174,6 +174,15 @@ func hashCollision(g *G.ExprGraph) (*G.Node, *G.Node, bool) {
 	return nil, nil, false
 }
 
+// CompileLoss compiles a program of the builder's mode: a Train program
+// differentiates loss, any other is forward-only.
+func (b *Builder) CompileLoss(loss *G.Node) (*Program, error) {
+	if b.Mode != Train {
+		loss = nil
+	}
+	return b.Compile(loss)
+}
+
 // Compile builds the program. With a non-nil loss (a scalar node) the program is a
 // training program: it differentiates the loss with respect to every parameter used
 // in the graph and, on each run, adds the gradients into Param.Grad. With a nil

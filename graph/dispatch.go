@@ -35,6 +35,15 @@ func Dispatch[F func() | func() error](dt tensor.Dtype, f32, f64 F) error {
 	panic("graph: Dispatch of an unknown function type")
 }
 
+// Dispatch3 is Dispatch for a kernel whose work is f(out, a, b, c) over the
+// elements of out and of its three inputs in[0], in[1] and in[2]: it runs f32 or
+// f64 by out's dtype.
+func Dispatch3(out *tensor.Dense, in []*tensor.Dense, f32 func(out, a, b, c []float32), f64 func(out, a, b, c []float64)) error {
+	return Dispatch(out.Dtype(),
+		func() { f32(Slice[float32](out), Slice[float32](in[0]), Slice[float32](in[1]), Slice[float32](in[2])) },
+		func() { f64(Slice[float64](out), Slice[float64](in[0]), Slice[float64](in[1]), Slice[float64](in[2])) })
+}
+
 // Contiguous returns t itself when its backing slice holds its elements in
 // row-major order, otherwise a compact copy (of a transposed or strided view).
 func Contiguous(t *tensor.Dense) *tensor.Dense {

@@ -76,6 +76,14 @@ func Normal(mean, std float64) Initializer {
 	})
 }
 
+// UniformFan draws from U(-1/sqrt(n), 1/sqrt(n)): PyTorch's default for the
+// weights of linear layers (n the fan-in) and of recurrent layers (n the hidden
+// size).
+func UniformFan(n int) Initializer {
+	b := 1 / math.Sqrt(float64(n))
+	return Uniform(-b, b)
+}
+
 // XavierUniform draws from U(-a, a) with a = gain*sqrt(6/(fan_in+fan_out))
 // (Glorot and Bengio 2010, eq. 16).
 func XavierUniform(gain float64) Initializer {
@@ -103,24 +111,26 @@ func KaimingGain(a float64) float64 { return math.Sqrt(2 / (1 + a*a)) }
 // is KaimingUniform(math.Sqrt(1.0/3), true), which gives b = 1/sqrt(fan_in).
 func KaimingUniform(gain float64, fanIn bool) Initializer {
 	return InitFunc(func(rng *rand.Rand, shape []int, vals []float64) error {
-		in, out := Fans(shape)
-		fan := in
-		if !fanIn {
-			fan = out
-		}
+		fan := kaimingFan(shape, fanIn)
 		b := gain * math.Sqrt(3/float64(fan))
 		return Uniform(-b, b).Fill(rng, shape, vals)
 	})
 }
 
+// kaimingFan returns the fan_in of shape when fanIn is true and its fan_out
+// otherwise.
+func kaimingFan(shape []int, fanIn bool) int {
+	in, out := Fans(shape)
+	if fanIn {
+		return in
+	}
+	return out
+}
+
 // KaimingNormal draws from N(0, std^2) with std = gain/sqrt(fan).
 func KaimingNormal(gain float64, fanIn bool) Initializer {
 	return InitFunc(func(rng *rand.Rand, shape []int, vals []float64) error {
-		in, out := Fans(shape)
-		fan := in
-		if !fanIn {
-			fan = out
-		}
+		fan := kaimingFan(shape, fanIn)
 		return Normal(0, gain/math.Sqrt(float64(fan))).Fill(rng, shape, vals)
 	})
 }

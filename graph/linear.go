@@ -1,8 +1,6 @@
 package graph
 
 import (
-	"math"
-
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -20,14 +18,14 @@ type Linear struct {
 // NewLinear creates name.weight and (with bias) name.bias in s, initialised as
 // PyTorch does: W and b uniform in +-1/sqrt(in).
 func NewLinear(s *Store, name string, in, out int, bias bool) (*Linear, error) {
-	bound := 1 / math.Sqrt(float64(in))
-	w, err := s.New(name+".weight", []int{out, in}, Uniform(-bound, bound))
+	init := UniformFan(in)
+	w, err := s.New(name+".weight", []int{out, in}, init)
 	if err != nil {
 		return nil, err
 	}
 	l := &Linear{Weight: w, In: in, Out: out}
 	if bias {
-		if l.Bias, err = s.New(name+".bias", []int{out}, Uniform(-bound, bound)); err != nil {
+		if l.Bias, err = s.New(name+".bias", []int{out}, init); err != nil {
 			return nil, err
 		}
 	}
@@ -133,10 +131,6 @@ func linearBackward[T Float](wrt int, grad, x, w, g []T, m, n, k int) {
 	case 1: // dW (n,k) = g^T (n,m) x (m,k)
 		Gemm(true, false, n, k, m, g, n, x, k, 0, grad, k)
 	case 2: // db (n) = sum over rows of g
-		for i := 0; i < m; i++ {
-			for j, v := range g[i*n : (i+1)*n] {
-				grad[j] += v
-			}
-		}
+		AddColumnSums(grad, g, m, n)
 	}
 }

@@ -126,6 +126,21 @@ func Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
 	return G.ApplyOp(op, inputs...)
 }
 
+// WantInputs checks a kernel's input count in OutputShape: required inputs, and
+// one more for each optional input present (each true flag).
+func WantInputs(in []tensor.Shape, required int, optional ...bool) error {
+	want := required
+	for _, present := range optional {
+		if present {
+			want++
+		}
+	}
+	if len(in) != want {
+		return errors.Errorf("%d inputs, want %d", len(in), want)
+	}
+	return nil
+}
+
 // MustApply is Apply that panics; for use where the shapes are known to be right.
 func MustApply(k Kernel, inputs ...*G.Node) *G.Node {
 	n, err := Apply(k, inputs...)

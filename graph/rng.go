@@ -14,3 +14,16 @@ func NewRNG(seed uint64, stream string) *rand.Rand {
 	h.Write([]byte(stream))
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
+
+// RandomTokens returns rows of n token ids in [0, vocab) from the stream
+// "tokens" of seed: synthetic batches for tests and benchmarks.
+func RandomTokens(seed uint64, rows, n, vocab int) [][]int {
+	rng := NewRNG(seed, "tokens")
+	out := make([][]int, rows)
+	for r := range out {
+		for range n {
+			out[r] = append(out[r], rng.IntN(vocab))
+		}
+	}
+	return out
+}

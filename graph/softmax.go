@@ -176,12 +176,8 @@ func (k softmaxKernel) Key() string {
 }
 
 func (k softmaxKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	want := 1
-	if k.masked {
-		want = 2
-	}
-	if len(in) != want {
-		return nil, errors.Errorf("%d inputs, want %d", len(in), want)
+	if err := WantInputs(in, 1, k.masked); err != nil {
+		return nil, err
 	}
 	if k.axis >= in[0].Dims() {
 		return nil, errors.Errorf("axis %d out of range for shape %v", k.axis, in[0])
@@ -331,8 +327,8 @@ type logSumExpKernel struct{ axis int }
 func (k logSumExpKernel) Key() string { return fmt.Sprintf("logsumexp(axis=%d)", k.axis) }
 
 func (k logSumExpKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, errors.Errorf("%d inputs, want 1", len(in))
+	if err := WantInputs(in, 1); err != nil {
+		return nil, err
 	}
 	if k.axis >= in[0].Dims() {
 		return nil, errors.Errorf("axis %d out of range for shape %v", k.axis, in[0])

@@ -67,12 +67,8 @@ func (k bceKernel) Key() string {
 }
 
 func (k bceKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	want := 2
-	if k.posWeight {
-		want = 3
-	}
-	if len(in) != want {
-		return nil, errors.Errorf("%d inputs, want %d", len(in), want)
+	if err := graph.WantInputs(in, 2, k.posWeight); err != nil {
+		return nil, err
 	}
 	if !in[1].Eq(in[0]) {
 		return nil, errors.Errorf("targets shape %v differs from logits shape %v", in[1], in[0])

@@ -12,37 +12,32 @@ import (
 
 func TestCrossEntropyMatchesPyTorch(t *testing.T) {
 	f := loadFixtures(t).CrossEntropy
-	require.Len(t, f.Cases, 2)
-	for _, dt := range dtypes {
-		tol := tolerance(dt)
-		for _, c := range f.Cases {
-			run := func(r Reduction, weighted bool, seq bool) *graph.Program {
-				h := newHarness(t, dt)
-				logits, targets, weights := f.Logits, f.Targets.dense(), f.Weights
-				if seq { // the same numbers as (B, T, C) = (2, 3, 5)
-					logits = fx{Shape: []int{2, 3, 5}, Data: logits.Data}
-					targets = tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(f.Targets.Data))
-					weights = fx{Shape: []int{2, 3}, Data: weights.Data}
-				}
-				opt := CEOptions{LabelSmoothing: c.LabelSmoothing, Reduction: r}
-				if weighted {
-					opt.Weights = h.floatInput("w", weights)
-				}
-				x := h.param("logits", logits)
-				return h.compile(h.b.Check(CrossEntropy(x, h.input("t", targets), opt)))
+	eachCase(t, f.Cases, func(dt tensor.Dtype, c logitCase, tol float64, msg func(string) string) {
+		run := func(r Reduction, weighted bool, seq bool) *graph.Program {
+			h := newHarness(t, dt)
+			logits, targets, weights := f.Logits, f.Targets.dense(), f.Weights
+			if seq { // the same numbers as (B, T, C) = (2, 3, 5)
+				logits = fx{Shape: []int{2, 3, 5}, Data: logits.Data}
+				targets = tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(f.Targets.Data))
+				weights = fx{Shape: []int{2, 3}, Data: weights.Data}
 			}
-			msg := func(s string) string { return s + " " + dt.String() }
-			requireClose(t, c.None, value(t, run(None, false, false)), tol, msg("none"))
-			requireClose(t, []float64{c.Sum}, value(t, run(Sum, false, false)), tol, msg("sum"))
-			p := run(Mean, false, false)
-			requireClose(t, []float64{c.Mean}, value(t, p), tol, msg("mean"))
-			requireClose(t, c.GradMean, graph.Float64s(p.Params()[0].Grad), tol, msg("gradient of mean"))
-			requireClose(t, []float64{c.WeightedMean}, value(t, run(Mean, true, false)), tol, msg("weighted mean"))
-			requireClose(t, []float64{c.WeightedSum}, value(t, run(Sum, true, false)), tol, msg("weighted sum"))
-			requireClose(t, c.PerSequence, value(t, run(PerSequence, true, true)), tol, msg("per sequence"))
-			requireClose(t, []float64{c.Mean}, value(t, run(Mean, false, true)), tol, msg("mean of (B, T, C)"))
+			opt := CEOptions{LabelSmoothing: c.LabelSmoothing, Reduction: r}
+			if weighted {
+				opt.Weights = h.floatInput("w", weights)
+			}
+			x := h.param("logits", logits)
+			return h.compile(h.b.Check(CrossEntropy(x, h.input("t", targets), opt)))
 		}
-	}
+		requireClose(t, c.None, value(t, run(None, false, false)), tol, msg("none"))
+		requireClose(t, []float64{c.Sum}, value(t, run(Sum, false, false)), tol, msg("sum"))
+		p := run(Mean, false, false)
+		requireClose(t, []float64{c.Mean}, value(t, p), tol, msg("mean"))
+		requireClose(t, c.GradMean, graph.Float64s(p.Params()[0].Grad), tol, msg("gradient of mean"))
+		requireClose(t, []float64{c.WeightedMean}, value(t, run(Mean, true, false)), tol, msg("weighted mean"))
+		requireClose(t, []float64{c.WeightedSum}, value(t, run(Sum, true, false)), tol, msg("weighted sum"))
+		requireClose(t, c.PerSequence, value(t, run(PerSequence, true, true)), tol, msg("per sequence"))
+		requireClose(t, []float64{c.Mean}, value(t, run(Mean, false, true)), tol, msg("mean of (B, T, C)"))
+	})
 }
 
 func TestCrossEntropyGradients(t *testing.T) {

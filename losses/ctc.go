@@ -317,8 +317,8 @@ func (k ctcKernel) nIn() int {
 }
 
 func (k ctcKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	if len(in) != k.nIn() {
-		return nil, errors.Errorf("%d inputs, want %d", len(in), k.nIn())
+	if err := graph.WantInputs(in, k.nIn()); err != nil {
+		return nil, err
 	}
 	lp, tg := in[0], in[1]
 	if lp.Dims() != 3 {

@@ -39,22 +39,46 @@ type reduced struct {
 	WeightedMean float64   `json:"weighted_mean"`
 }
 
+// cases are the fixture cases of a loss of logits and targets T with weights.
+type cases[T any] struct {
+	Logits  fx          `json:"logits"`
+	Targets T           `json:"targets"`
+	Weights fx          `json:"weights"`
+	Cases   []logitCase `json:"cases"`
+}
+
+// logitCase is a case of a loss of logits: an option of the loss (label
+// smoothing for cross-entropy, pos_weight for binary cross-entropy) and the
+// results of its reductions and gradients that the fixture gives.
+type logitCase struct {
+	reduced
+	LabelSmoothing  float64   `json:"label_smoothing"`
+	PosWeight       []float64 `json:"pos_weight"`
+	WeightedSum     float64   `json:"weighted_sum"`
+	PerSequence     []float64 `json:"per_sequence"`
+	PerExample      []float64 `json:"per_example"`
+	GradMean        []float64 `json:"grad_mean"`
+	GradMeanLogits  []float64 `json:"grad_mean_logits"`
+	GradMeanTargets []float64 `json:"grad_mean_targets"`
+}
+
+// eachCase runs check on each of the two cases in each dtype, with the dtype's
+// tolerance and a message suffix naming it.
+func eachCase(t *testing.T, cases []logitCase, check func(dt tensor.Dtype, c logitCase, tol float64, msg func(string) string)) {
+	t.Helper()
+	require.Len(t, cases, 2)
+	for _, dt := range dtypes {
+		for _, c := range cases {
+			check(dt, c, tolerance(dt), func(s string) string { return s + " " + dt.String() })
+		}
+	}
+}
+
 // fixtures mirrors losses/testdata/losses.json, written by
 // scripts/fixtures_losses.py with PyTorch 1.13 (Debian 12's python3-torch).
 type fixtures struct {
-	Source       string `json:"source"`
-	CrossEntropy struct {
-		Logits  fx  `json:"logits"`
-		Targets ifx `json:"targets"`
-		Weights fx  `json:"weights"`
-		Cases   []struct {
-			reduced
-			LabelSmoothing float64   `json:"label_smoothing"`
-			WeightedSum    float64   `json:"weighted_sum"`
-			PerSequence    []float64 `json:"per_sequence"`
-			GradMean       []float64 `json:"grad_mean"`
-		} `json:"cases"`
-	} `json:"cross_entropy"`
+	Source               string     `json:"source"`
+	CrossEntropy         cases[ifx] `json:"cross_entropy"`
 	SequenceCrossEntropy struct {
 		Logits      fx        `json:"logits"`
 		Targets     ifx       `json:"targets"`
@@ -63,18 +87,7 @@ type fixtures struct {
 		GradMean    []float64 `json:"grad_mean"`
 		PerSequence []float64 `json:"per_sequence"`
 	} `json:"sequence_cross_entropy"`
-	BCE struct {
-		Logits  fx `json:"logits"`
-		Targets fx `json:"targets"`
-		Weights fx `json:"weights"`
-		Cases   []struct {
-			reduced
-			PosWeight       []float64 `json:"pos_weight"`
-			PerExample      []float64 `json:"per_example"`
-			GradMeanLogits  []float64 `json:"grad_mean_logits"`
-			GradMeanTargets []float64 `json:"grad_mean_targets"`
-		} `json:"cases"`
-	} `json:"bce_with_logits"`
+	BCE cases[fx] `json:"bce_with_logits"`
 	MSE struct {
 		Input  fx `json:"input"`
 		Target fx `json:"target"`

@@ -58,12 +58,8 @@ func (k klKernel) Key() string {
 }
 
 func (k klKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	want := 2
-	if k.two {
-		want = 4
-	}
-	if len(in) != want {
-		return nil, errors.Errorf("%d inputs, want %d", len(in), want)
+	if err := graph.WantInputs(in, 2, k.two, k.two); err != nil { // mu2, logvar2
+		return nil, err
 	}
 	if in[0].Dims() == 0 {
 		return nil, errors.New("scalar input: want (..., D)")

@@ -13,37 +13,32 @@ import (
 
 func TestBCEWithLogitsMatchesPyTorch(t *testing.T) {
 	f := loadFixtures(t).BCE
-	require.Len(t, f.Cases, 2)
-	for _, dt := range dtypes {
-		tol := tolerance(dt)
-		for _, c := range f.Cases {
-			run := func(r Reduction, weighted bool) *graph.Program {
-				h := newHarness(t, dt)
-				opt := BCEOptions{Reduction: r}
-				if c.PosWeight != nil {
-					opt.PosWeight = h.floatInput("pw", fx{Shape: []int{len(c.PosWeight)}, Data: c.PosWeight})
-				}
-				if weighted {
-					opt.Weights = h.floatInput("w", f.Weights)
-				}
-				x, y := h.param("logits", f.Logits), h.param("targets", f.Targets)
-				return h.compile(h.b.Check(BCEWithLogits(x, y, opt)))
+	eachCase(t, f.Cases, func(dt tensor.Dtype, c logitCase, tol float64, msg func(string) string) {
+		run := func(r Reduction, weighted bool) *graph.Program {
+			h := newHarness(t, dt)
+			opt := BCEOptions{Reduction: r}
+			if c.PosWeight != nil {
+				opt.PosWeight = h.floatInput("pw", fx{Shape: []int{len(c.PosWeight)}, Data: c.PosWeight})
 			}
-			msg := func(s string) string { return s + " " + dt.String() }
-			none := value(t, run(None, false))
-			for i, v := range none {
-				require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "element %d = %v", i, v)
+			if weighted {
+				opt.Weights = h.floatInput("w", f.Weights)
 			}
-			requireClose(t, c.None, none, tol, msg("none"))
-			requireClose(t, []float64{c.Sum}, value(t, run(Sum, false)), tol, msg("sum"))
-			p := run(Mean, false)
-			requireClose(t, []float64{c.Mean}, value(t, p), tol, msg("mean"))
-			requireClose(t, c.GradMeanLogits, graph.Float64s(p.Params()[0].Grad), tol, msg("gradient of mean wrt logits"))
-			requireClose(t, c.GradMeanTargets, graph.Float64s(p.Params()[1].Grad), tol, msg("gradient of mean wrt targets"))
-			requireClose(t, []float64{c.WeightedMean}, value(t, run(Mean, true)), tol, msg("weighted mean"))
-			requireClose(t, c.PerExample, value(t, run(PerExample, false)), tol, msg("per example"))
+			x, y := h.param("logits", f.Logits), h.param("targets", f.Targets)
+			return h.compile(h.b.Check(BCEWithLogits(x, y, opt)))
 		}
-	}
+		none := value(t, run(None, false))
+		for i, v := range none {
+			require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "element %d = %v", i, v)
+		}
+		requireClose(t, c.None, none, tol, msg("none"))
+		requireClose(t, []float64{c.Sum}, value(t, run(Sum, false)), tol, msg("sum"))
+		p := run(Mean, false)
+		requireClose(t, []float64{c.Mean}, value(t, p), tol, msg("mean"))
+		requireClose(t, c.GradMeanLogits, graph.Float64s(p.Params()[0].Grad), tol, msg("gradient of mean wrt logits"))
+		requireClose(t, c.GradMeanTargets, graph.Float64s(p.Params()[1].Grad), tol, msg("gradient of mean wrt targets"))
+		requireClose(t, []float64{c.WeightedMean}, value(t, run(Mean, true)), tol, msg("weighted mean"))
+		requireClose(t, c.PerExample, value(t, run(PerExample, false)), tol, msg("per example"))
+	})
 }
 
 func TestBCEWithLogitsGradients(t *testing.T) {

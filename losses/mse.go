@@ -37,8 +37,8 @@ type squaredError struct{}
 func (squaredError) Key() string { return "losses.squared_error" }
 
 func (squaredError) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, errors.Errorf("%d inputs, want 2", len(in))
+	if err := graph.WantInputs(in, 2); err != nil {
+		return nil, err
 	}
 	if !in[1].Eq(in[0]) {
 		return nil, errors.Errorf("target shape %v differs from prediction shape %v", in[1], in[0])

@@ -155,15 +155,8 @@ func (k reduceKernel) Key() string {
 }
 
 func (k reduceKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	want := 1
-	if k.weighted {
-		want++
-	}
-	if k.ignore {
-		want++
-	}
-	if len(in) != want {
-		return nil, errors.Errorf("%d inputs, want %d", len(in), want)
+	if err := graph.WantInputs(in, 1, k.weighted, k.ignore); err != nil {
+		return nil, err
 	}
 	for i, s := range in[1:] {
 		if !s.Eq(in[0]) {

@@ -200,13 +200,9 @@ func TestRecurrentAttentionMaskAndNames(t *testing.T) {
 func TestMultiHeadGradients(t *testing.T) {
 	const B, TQ, TK, E = 2, 3, 4, 6
 	for _, dropout := range []float64{0, 0.2} {
-		s := modeltest.NewStore()
-		mha, err := NewMultiHead(s, "mha", E, 3, dropout)
-		require.NoError(t, err)
-		modeltest.PerturbBiases(s)
-		b := graph.NewBuilder(s, graph.Train)
-		q := b.Param(modeltest.Param(s, "q", B, TQ, E))
-		kv := b.Param(modeltest.Param(s, "kv", B, TK, E))
+		mha, b := modeltest.TrainModule(t, func(s *graph.Store) (*MultiHead, error) { return NewMultiHead(s, "mha", E, 3, dropout) })
+		q := b.Param(modeltest.Param(b.Store, "q", B, TQ, E))
+		kv := b.Param(modeltest.Param(b.Store, "kv", B, TK, E))
 		keep := b.Input("keep", tensor.Float64, B, TK)
 		out, w := mha.Forward(b, q, kv, kv, AttentionMask(b, keep, TQ, false))
 		l := modeltest.NewLoss(t, b)

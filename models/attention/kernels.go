@@ -85,15 +85,22 @@ func (k bmmKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 		})
 }
 
-// bmm computes c_n = op(a_n) op(b_n) with op(a_n) (m, k) and op(b_n) (k, p).
-func bmm[T graph.Float](ta, tb bool, n, m, p, k int, a, b, c []T) {
-	lda, ldb := k, p
+// leadingDims returns the row strides of the stored a, (m, k) or transposed
+// (k, m), and b, (k, p) or transposed (p, k).
+func leadingDims(ta, tb bool, m, p, k int) (lda, ldb int) {
+	lda, ldb = k, p
 	if ta {
 		lda = m
 	}
 	if tb {
 		ldb = k
 	}
+	return lda, ldb
+}
+
+// bmm computes c_n = op(a_n) op(b_n) with op(a_n) (m, k) and op(b_n) (k, p).
+func bmm[T graph.Float](ta, tb bool, n, m, p, k int, a, b, c []T) {
+	lda, ldb := leadingDims(ta, tb, m, p, k)
 	for i := 0; i < n; i++ {
 		graph.Gemm(ta, tb, m, p, k, a[i*m*k:(i+1)*m*k], lda, b[i*k*p:(i+1)*k*p], ldb, 0, c[i*m*p:(i+1)*m*p], p)
 	}
@@ -122,13 +129,7 @@ func (bmmKernel) Overwrites(int) bool { return true }
 
 func bmmBack[T graph.Float](ta, tb bool, wrt, n, m, p, k int, a, b, g, d []T) {
 	// stored layouts: a is (m,k) or (k,m); b is (k,p) or (p,k); g is (m,p)
-	lda, ldb := k, p
-	if ta {
-		lda = m
-	}
-	if tb {
-		ldb = k
-	}
+	lda, ldb := leadingDims(ta, tb, m, p, k)
 	for i := 0; i < n; i++ {
 		ai, bi, gi := a[i*m*k:(i+1)*m*k], b[i*k*p:(i+1)*k*p], g[i*m*p:(i+1)*m*p]
 		if wrt == 0 {

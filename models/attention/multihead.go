@@ -1,8 +1,6 @@
 package attention
 
 import (
-	"math"
-
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -44,8 +42,7 @@ func NewMultiHead(s *graph.Store, name string, dim, heads int, dropout float64) 
 	if m.InBias, err = s.New("in_proj_bias", []int{3 * dim}, graph.Zeros()); err != nil {
 		return nil, err
 	}
-	bound := 1 / math.Sqrt(float64(dim))
-	if m.OutWeight, err = s.New("out_proj.weight", []int{dim, dim}, graph.Uniform(-bound, bound)); err != nil {
+	if m.OutWeight, err = s.New("out_proj.weight", []int{dim, dim}, graph.UniformFan(dim)); err != nil {
 		return nil, err
 	}
 	if m.OutBias, err = s.New("out_proj.bias", []int{dim}, graph.Zeros()); err != nil {

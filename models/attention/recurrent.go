@@ -1,8 +1,6 @@
 package attention
 
 import (
-	"math"
-
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 
@@ -51,8 +49,7 @@ func NewAdditive(s *graph.Store, name string, query, memory, dim int) (*Additive
 	if err != nil {
 		return nil, err
 	}
-	bound := 1 / math.Sqrt(float64(dim))
-	v, err := s.New("v.weight", []int{1, dim}, graph.Uniform(-bound, bound))
+	v, err := s.New("v.weight", []int{1, dim}, graph.UniformFan(dim))
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +115,7 @@ func NewMultiplicative(s *graph.Store, name string, score LuongScore, query, mem
 		if query <= 0 || memory <= 0 {
 			return nil, errors.Errorf("general attention %q: invalid sizes query %d memory %d", name, query, memory)
 		}
-		bound := 1 / math.Sqrt(float64(memory))
-		w, err := s.Sub(name).New("weight", []int{query, memory}, graph.Uniform(-bound, bound))
+		w, err := s.Sub(name).New("weight", []int{query, memory}, graph.UniformFan(memory))
 		if err != nil {
 			return nil, err
 		}

@@ -31,7 +31,7 @@ func Greedy(m StepModel, srcs [][]int, opt Options) ([]Hypothesis, error) {
 				continue
 			}
 			logp := opt.constrain(out.LogProbs[r], h.Tokens)
-			tok := argmax(logp)
+			tok := Argmax(logp)
 			h.LogProb += logp[tok]
 			h.Weights = append(h.Weights, append([]float64(nil), out.Weights[r]...))
 			if tok == opt.EOS {
@@ -50,8 +50,8 @@ func Greedy(m StepModel, srcs [][]int, opt Options) ([]Hypothesis, error) {
 	return hyps, nil
 }
 
-// argmax returns the index of the largest value (the first one on ties).
-func argmax(v []float64) int {
+// Argmax returns the index of the largest value (the first one on ties).
+func Argmax(v []float64) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

@@ -32,13 +32,6 @@ func runBench(b *testing.B, name string) {
 	if err := step(); err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	c0 := modeltest.CPUTime()
-	for i := 0; i < b.N; i++ {
-		if err := step(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(modeltest.CPUTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	modeltest.TimeSteps(b, step)
 	b.ReportMetric(float64(items*b.N)/b.Elapsed().Seconds(), c.Items+"/s")
 }

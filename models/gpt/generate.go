@@ -13,6 +13,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/decode"
 )
 
 // Generator continues prompts with a trained model, keeping every layer's keys
@@ -356,7 +357,7 @@ func newSampler(o Options) *sampler {
 // from rng.
 func (s *sampler) pick(logits []float64, rng *rand.Rand) int {
 	if s.temp == 0 {
-		return argmax(logits)
+		return decode.Argmax(logits)
 	}
 	n := len(logits)
 	s.order = s.order[:0]
@@ -427,17 +428,6 @@ func topK(ids []int, logits []float64, k int) []int {
 		}
 		copy(best[j+1:], best[j:])
 		best[j] = i
-	}
-	return best
-}
-
-// argmax returns the index of the largest value, the first on ties.
-func argmax(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
 	}
 	return best
 }

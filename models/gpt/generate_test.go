@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/decode"
 )
 
 // genConfig is a small model with a block long enough for a few steps.
@@ -58,7 +59,7 @@ func TestCachedGenerationEqualsRecomputation(t *testing.T) {
 					require.InDelta(t, want[i], got[i], c.tol*math.Max(1, math.Abs(want[i])), "row %d, position %d, logit %d", row, len(seqs[row]), i)
 				}
 				if c.temp == 0 {
-					require.Equal(t, argmax(want), tok)
+					require.Equal(t, decode.Argmax(want), tok)
 				}
 				seqs[row] = append(seqs[row], tok)
 				steps++

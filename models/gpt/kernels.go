@@ -173,11 +173,7 @@ func conv1dBackward[T graph.Float](k conv1dKernel, grad *tensor.Dense, wrt int, 
 	case wrt == 1: // dW (out, in) = g^T x
 		graph.Gemm(true, false, wo, wi, m, g, wo, x, wi, 0, d, wi)
 	case wrt == 2: // db (out) = the column sums of g
-		for i := 0; i < m; i++ {
-			for j, v := range g[i*wo : (i+1)*wo] {
-				d[j] += v
-			}
-		}
+		graph.AddColumnSums(d, g, m, wo)
 	}
 }
 

@@ -5,44 +5,17 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/internal/modeltest"
 )
 
-// checkKernel gradient-checks k over N(0, 1) inputs of the given shapes (all
-// differentiated) and extra non-differentiated inputs, through sum(y * r).
-func checkKernel(t *testing.T, k graph.Kernel, shapes [][]int, extra map[string]*tensor.Dense) {
-	t.Helper()
-	s := modeltest.NewStore()
-	b := graph.NewBuilder(s, graph.Train)
-	var args []*G.Node
-	for i, sh := range shapes {
-		args = append(args, b.Param(modeltest.Param(s, string(rune('a'+i)), sh...)))
-	}
-	names := make([]string, 0, len(extra))
-	for name := range extra {
-		names = append(names, name)
-	}
-	for _, name := range []string{"mask"} { // the order the kernels take them
-		if v, ok := extra[name]; ok {
-			args = append(args, b.Input(name, tensor.Float64, v.Shape()...))
-		}
-	}
-	require.Len(t, names, len(args)-len(shapes))
-	y := b.Check(graph.Apply(k, args...))
-	l := modeltest.NewLoss(t, b)
-	l.Add(y)
-	l.Check(extra, graph.CheckOptions{})
-}
-
 func TestConv1DGradients(t *testing.T) {
-	checkKernel(t, conv1dKernel{}, [][]int{{2, 3, 4}, {4, 5}, {5}}, nil)
-	checkKernel(t, conv1dKernel{}, [][]int{{3, 4}, {4, 2}}, nil)
-	checkKernel(t, conv1dKernel{transposed: true}, [][]int{{2, 3, 4}, {5, 4}, {5}}, nil)
-	checkKernel(t, conv1dKernel{transposed: true}, [][]int{{3, 4}, {6, 4}}, nil)
+	modeltest.CheckKernel(t, conv1dKernel{}, [][]int{{2, 3, 4}, {4, 5}, {5}})
+	modeltest.CheckKernel(t, conv1dKernel{}, [][]int{{3, 4}, {4, 2}})
+	modeltest.CheckKernel(t, conv1dKernel{transposed: true}, [][]int{{2, 3, 4}, {5, 4}, {5}})
+	modeltest.CheckKernel(t, conv1dKernel{transposed: true}, [][]int{{3, 4}, {6, 4}})
 }
 
 // One row takes the matrix-vector path; it computes what the matrix product
@@ -67,12 +40,12 @@ func TestConv1DOneRow(t *testing.T) {
 }
 
 func TestResidualGradients(t *testing.T) {
-	checkKernel(t, residualKernel{}, [][]int{{2, 3, 4}, {2, 3, 4}}, nil)
+	modeltest.CheckKernel(t, residualKernel{}, [][]int{{2, 3, 4}, {2, 3, 4}})
 }
 
 func TestGELUTanhGradients(t *testing.T) {
-	checkKernel(t, newGELU(), [][]int{{3, 7}}, nil)        // tanh kept from the forward pass
-	checkKernel(t, geluTanhKernel{}, [][]int{{3, 7}}, nil) // recomputed
+	modeltest.CheckKernel(t, newGELU(), [][]int{{3, 7}})        // tanh kept from the forward pass
+	modeltest.CheckKernel(t, geluTanhKernel{}, [][]int{{3, 7}}) // recomputed
 }
 
 // The tanh form against its formula, and against the erf form it approximates.
@@ -96,17 +69,17 @@ func TestGELUTanhValues(t *testing.T) {
 }
 
 func TestLayerNormNoBiasGradients(t *testing.T) {
-	checkKernel(t, newLayerNormNoBias(1e-5), [][]int{{2, 3, 5}, {5}}, nil)         // kept from the forward pass
-	checkKernel(t, layerNormNoBiasKernel{eps: 1e-5}, [][]int{{2, 3, 5}, {5}}, nil) // recomputed
+	modeltest.CheckKernel(t, newLayerNormNoBias(1e-5), [][]int{{2, 3, 5}, {5}})         // kept from the forward pass
+	modeltest.CheckKernel(t, layerNormNoBiasKernel{eps: 1e-5}, [][]int{{2, 3, 5}, {5}}) // recomputed
 }
 
 func TestCausalAttentionGradients(t *testing.T) {
 	mask := make([]float64, 2*2*4*4)
 	graph.BernoulliMask(0.3)(graph.NewRNG(3, "mask"), mask)
 	for _, st := range []*kept{{}, nil} { // the weights kept from the forward pass, or recomputed
-		checkKernel(t, causalAttnKernel{heads: 2, st: st}, [][]int{{2, 4, 12}}, nil)
-		checkKernel(t, causalAttnKernel{heads: 2, dropout: true, st: st}, [][]int{{2, 4, 12}},
-			map[string]*tensor.Dense{"mask": graph.FromFloat64s(tensor.Float64, mask, 4, 4, 4)})
+		modeltest.CheckKernel(t, causalAttnKernel{heads: 2, st: st}, [][]int{{2, 4, 12}})
+		modeltest.CheckKernel(t, causalAttnKernel{heads: 2, dropout: true, st: st}, [][]int{{2, 4, 12}},
+			modeltest.FixedInput{Name: "mask", Value: graph.FromFloat64s(tensor.Float64, mask, 4, 4, 4)})
 	}
 }
 

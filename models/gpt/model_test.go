@@ -24,18 +24,6 @@ func newModel(t testing.TB, dtype tensor.Dtype, cfg Config) (*graph.Store, *Mode
 	return s, m
 }
 
-// randomRows returns rows of n ids in [0, vocab).
-func randomRows(seed uint64, rows, n, vocab int) [][]int {
-	rng := graph.NewRNG(seed, "tokens")
-	out := make([][]int, rows)
-	for r := range out {
-		for range n {
-			out[r] = append(out[r], rng.IntN(vocab))
-		}
-	}
-	return out
-}
-
 func TestParameterNames(t *testing.T) {
 	s, _ := newModel(t, tensor.Float64, Config{VocabSize: 5, BlockSize: 4, Layers: 1, Heads: 2, Embed: 4, Bias: true})
 	shapes := map[string][]int{}
@@ -84,7 +72,7 @@ func TestGradients(t *testing.T) {
 			modeltest.PerturbBiases(s)
 			p, err := m.Build(s, graph.Train, 2, 5)
 			require.NoError(t, err)
-			idx, tgt := randomRows(1, 2, 5, 7), randomRows(2, 2, 5, 7)
+			idx, tgt := graph.RandomTokens(1, 2, 5, 7), graph.RandomTokens(2, 2, 5, 7)
 			tgt[0][3] = IgnoreIndex
 			require.NoError(t, p.Feed(idx, tgt))
 			require.NoError(t, graph.CheckGrad(p.Program, graph.CheckOptions{Seed: 3}))
@@ -229,7 +217,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 	require.NoError(t, err)
 	ev, err := m.Build(s, graph.Eval, 3, 8)
 	require.NoError(t, err)
-	idx := randomRows(5, 3, 8, 9)
+	idx := graph.RandomTokens(5, 3, 8, 9)
 	tgt := make([][]int, 3)
 	for r, row := range idx {
 		tgt[r] = append(append([]int(nil), row[1:]...), 0)

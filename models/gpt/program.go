@@ -40,10 +40,7 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, t int) (*Program, 
 		loss := b.Check(losses.CrossEntropy(logits, targets, losses.CEOptions{IgnoreIndex: graph.IgnoreClass(IgnoreIndex)}))
 		b.Output("logits", logits)
 		b.Output("loss", loss)
-		if mode == graph.Train {
-			return b.Compile(loss)
-		}
-		return b.Compile(nil)
+		return b.CompileLoss(loss)
 	})
 	if err != nil {
 		return nil, errors.Wrap(err, "gpt")

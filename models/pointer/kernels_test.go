@@ -61,6 +61,16 @@ func mixtureGraph(t *testing.T, s *graph.Store, mode graph.Mode) (*graph.Builder
 	return b, nll
 }
 
+// mixtureEval compiles the evaluation graph of mixtureGraph with the output "nll".
+func mixtureEval(t *testing.T, s *graph.Store) *graph.Program {
+	t.Helper()
+	b, nll := mixtureGraph(t, s, graph.Eval)
+	b.Output("nll", nll)
+	p, err := b.Compile(nil)
+	require.NoError(t, err)
+	return p
+}
+
 func mixInputs() map[string]*tensor.Dense {
 	mask := make([]float64, mixB*mixT*mixS)
 	for bt := 0; bt < mixT; bt++ {
@@ -110,10 +120,7 @@ func TestMixtureMaskedMeanGradients(t *testing.T) {
 // which sums to 1; MixLogProbs builds the same distribution for decoding.
 func TestMixtureMatchesExplicitDistribution(t *testing.T) {
 	s := newStore(5)
-	b, nll := mixtureGraph(t, s, graph.Eval)
-	b.Output("nll", nll)
-	p, err := b.Compile(nil)
-	require.NoError(t, err)
+	p := mixtureEval(t, s)
 	setAll(t, p, mixInputs())
 	require.NoError(t, p.Run())
 	out, _ := p.Output("nll")
@@ -162,10 +169,7 @@ func TestMixtureMatchesExplicitDistribution(t *testing.T) {
 
 func TestMixtureRejectsImpossibleTarget(t *testing.T) {
 	s := newStore(1)
-	b, nll := mixtureGraph(t, s, graph.Eval)
-	b.Output("nll", nll)
-	p, err := b.Compile(nil)
-	require.NoError(t, err)
+	p := mixtureEval(t, s)
 	in := mixInputs()
 	bad := append([]int(nil), mixTgt...)
 	bad[0] = 6 // id 6 is the second source's, not the first's
@@ -173,7 +177,8 @@ func TestMixtureRejectsImpossibleTarget(t *testing.T) {
 	setAll(t, p, in)
 	require.ErrorContains(t, p.Run(), "probability 0")
 
-	_, err = Mixture(b.Param(s.Must("x", []int{2, 3, 5}, nil)), nil, nil, nil, nil)
+	b := graph.NewBuilder(s, graph.Eval)
+	_, err := Mixture(b.Param(s.Must("x", []int{2, 3, 5}, nil)), nil, nil, nil, nil)
 	require.ErrorContains(t, err, "nil")
 }
 

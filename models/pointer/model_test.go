@@ -160,7 +160,6 @@ func TestStepGraphsMatchTeacherForcing(t *testing.T) {
 		require.NoError(t, err)
 		p, err := m.Build(s, graph.Eval, 4, 5, 4)
 		require.NoError(t, err)
-		d := m.NewDecoder(s)
 		// a target id of V or more that its source lacks (or any, without Copy) is scored as Unk
 		target := func(r, id int) int {
 			if id >= cfg.Vocab && (!cfg.Copy || !slices.Contains(testSrcs[r], id)) {
@@ -168,7 +167,8 @@ func TestStepGraphsMatchTeacherForcing(t *testing.T) {
 			}
 			return id
 		}
-		modeltest.RequireStepsMatchProgram(t, p, d, testTokens, testSrcs, testTgts, target)
+		modeltest.RequireStepsMatchProgram(t, p, m.NewDecoder(s), testTokens, testSrcs, testTgts, target)
+		d := m.NewDecoder(s)
 		st, err := d.Encode(testSrcs)
 		require.NoError(t, err)
 		out, _, err := d.Step(st, []int{2, 2, 2, 2})

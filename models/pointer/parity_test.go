@@ -1,14 +1,12 @@
 package pointer
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/internal/modeltest"
 )
 
 // TestPyTorchParity compares the loss and every parameter's gradient with a
@@ -24,20 +22,13 @@ func TestPyTorchParity(t *testing.T) {
 }
 
 func checkParity(t *testing.T, path string, stateFirst bool) {
-	fx, _, err := graph.LoadTensors(path)
-	require.NoError(t, err)
+	fx := modeltest.LoadFixture(t, path)
 	s := newStore(1)
 	cfg := smallConfig(true)
 	cfg.StateFirst = stateFirst
 	m, err := New(s, cfg)
 	require.NoError(t, err)
-	params := map[string]*tensor.Dense{}
-	for k, v := range fx {
-		if n, ok := strings.CutPrefix(k, "param."); ok {
-			params[n] = v
-		}
-	}
-	require.NoError(t, graph.AssignStore(s, params), "the PyTorch state_dict loads by name")
+	fx.AssignParams(t, s)
 	rows := func(name string) [][]int {
 		v, ok := fx[name]
 		require.True(t, ok, name)
@@ -60,19 +51,7 @@ func checkParity(t *testing.T, path string, stateFirst bool) {
 	_, err = p.Feed(srcs, tgts)
 	require.NoError(t, err)
 	require.NoError(t, p.Run())
-	requireClose(t, graph.Float64s(fx["loss"]), []float64{p.Loss()}, "loss")
-	for _, prm := range s.Params() {
-		g, ok := fx["grad."+prm.Name]
-		require.True(t, ok, prm.Name)
-		requireClose(t, graph.Float64s(g), graph.Float64s(prm.Grad), "gradient of %s", prm.Name)
-	}
-}
-
-func requireClose(t *testing.T, want, got []float64, msg string, args ...any) {
-	t.Helper()
-	require.Len(t, got, len(want), msg, args)
-	for i := range want {
-		tol := 1e-10*max(want[i], -want[i]) + 1e-13
-		require.InDelta(t, want[i], got[i], tol, "%s [%d]", fmt.Sprintf(msg, args...), i)
-	}
+	const tol = 1e-10 // relative
+	modeltest.RequireWithin(t, graph.Float64s(fx["loss"]), []float64{p.Loss()}, tol, "loss")
+	fx.RequireGradients(t, s, tol)
 }

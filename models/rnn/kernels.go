@@ -76,12 +76,8 @@ func affine2Backward[T graph.Float](wrt int, grad *tensor.Dense, in []*tensor.De
 		x := in[wrt-1]
 		k := x.Shape()[1]
 		graph.Gemm(true, false, g, k, b, gs, g, graph.Slice[T](x), k, 0, d, k)
-	case 4, 5:
-		for r := 0; r < b; r++ {
-			for j, v := range gs[r*g : (r+1)*g] {
-				d[j] += v
-			}
-		}
+	case 4, 5: // the biases: the column sums of g
+		graph.AddColumnSums(d, gs, b, g)
 	}
 }
 

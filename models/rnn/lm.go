@@ -132,13 +132,7 @@ func (m *LM) Build(s *graph.Store, mode graph.Mode, batch, steps int, withLogits
 			b.Output(fmt.Sprintf("state.cN.%d", k), final.C[k])
 		}
 	}
-	var p *graph.Program
-	var err error
-	if mode == graph.Train {
-		p, err = b.Compile(loss)
-	} else {
-		p, err = b.Compile(nil)
-	}
+	p, err := b.CompileLoss(loss)
 	if err != nil {
 		return nil, errors.Wrap(err, "lm")
 	}

@@ -93,12 +93,21 @@ func (lstmCKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 }
 
 func (lstmCKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return lstmBackward(grad, wrt, in, g, lstmCBack[float32], lstmCBack[float64])
+}
+
+// lstmBackward runs the backward pass f32 or f64, by the dtype of in[0], of the
+// cell kernel whose inputs are in[0] and in[1] (hidden size in[1]'s width): the
+// gradient of input wrt into grad, given the output's gradient g.
+func lstmBackward(grad *tensor.Dense, wrt int, in []*tensor.Dense, g *tensor.Dense, f32 func(int, []float32, []float32, []float32, []float32, int), f64 func(int, []float64, []float64, []float64, []float64, int)) error {
 	h := in[1].Shape()[1]
-	return graph.Dispatch(in[0].Dtype(), func() {
-		lstmCBack(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](g), h)
-	}, func() {
-		lstmCBack(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](g), h)
-	})
+	return graph.Dispatch(in[0].Dtype(),
+		func() {
+			f32(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](g), h)
+		},
+		func() {
+			f64(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](g), h)
+		})
 }
 
 func lstmC[T graph.Float](c, act, cp []T, h int) {
@@ -148,12 +157,7 @@ func (lstmHKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 }
 
 func (lstmHKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	h := in[1].Shape()[1]
-	return graph.Dispatch(in[0].Dtype(), func() {
-		lstmH(wrt, graph.Slice[float32](grad), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](g), h)
-	}, func() {
-		lstmH(wrt, graph.Slice[float64](grad), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](g), h)
-	})
+	return lstmBackward(grad, wrt, in, g, lstmH[float32], lstmH[float64])
 }
 
 // lstmH computes h = o tanh(c) into y (wrt -1), or the gradient with respect to

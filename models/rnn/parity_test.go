@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/internal/modeltest"
 )
 
 // TestPyTorchParity runs torch.nn.RNN/LSTM/GRU(3, 4, num_layers=2,
@@ -18,12 +19,14 @@ import (
 // parameter gradient to 1e-10 relative, through the unrolled graph and through
 // the fused kernels.
 func TestPyTorchParity(t *testing.T) {
+	const parityTol = 1e-10
 	const T, B, I, H, S = 3, 2, 3, 4, 4
 	for _, run := range []string{"rnn", "lstm", "gru", "rnn/fused", "lstm/fused", "gru/fused"} {
 		name, fused := strings.CutSuffix(run, "/fused")
 		t.Run(run, func(t *testing.T) {
-			fx, meta, err := graph.LoadTensors("testdata/parity_" + name + ".safetensors")
+			ts, meta, err := graph.LoadTensors("testdata/parity_" + name + ".safetensors")
 			require.NoError(t, err)
+			fx := modeltest.Fixture(ts)
 			get := func(k string) []float64 {
 				v, ok := fx[k]
 				require.True(t, ok, k)
@@ -33,13 +36,7 @@ func TestPyTorchParity(t *testing.T) {
 			s := graph.NewStore(tensor.Float64, graph.NewRNG(1, "init"))
 			r, err := New(s, "", Config{Cell: cell, Input: I, Hidden: H, Layers: 2, Bidirectional: true, Fused: fused})
 			require.NoError(t, err)
-			params := map[string]*tensor.Dense{}
-			for k, v := range fx {
-				if n, ok := strings.CutPrefix(k, "param."); ok {
-					params[n] = v
-				}
-			}
-			require.NoError(t, graph.AssignStore(s, params), "the PyTorch state_dict loads by name")
+			fx.AssignParams(t, s)
 			b := graph.NewBuilder(s, graph.Train)
 			var xs []*G.Node
 			for i := 0; i < T; i++ {
@@ -83,34 +80,17 @@ func TestPyTorchParity(t *testing.T) {
 				}
 			}
 			require.NoError(t, p.Run())
-			requireClose(t, get("loss"), []float64{p.Loss()}, "loss")
+			modeltest.RequireWithin(t, get("loss"), []float64{p.Loss()}, parityTol, "loss")
 			out, hn := get("out"), get("hn")
 			for i := 0; i < T; i++ {
 				o, _ := p.Output(fmt.Sprintf("out%d", i))
-				requireClose(t, out[i*B*2*H:(i+1)*B*2*H], graph.Float64s(o), "output step %d", i)
+				modeltest.RequireWithin(t, out[i*B*2*H:(i+1)*B*2*H], graph.Float64s(o), parityTol, "output step %d", i)
 			}
 			for k := 0; k < S; k++ {
 				h, _ := p.Output(fmt.Sprintf("hn%d", k))
-				requireClose(t, hn[k*B*H:(k+1)*B*H], graph.Float64s(h), "h_n[%d]", k)
+				modeltest.RequireWithin(t, hn[k*B*H:(k+1)*B*H], graph.Float64s(h), parityTol, "h_n[%d]", k)
 			}
-			for _, prm := range s.Params() {
-				requireClose(t, get("grad."+prm.Name), graph.Float64s(prm.Grad), "gradient of %s", prm.Name)
-			}
+			fx.RequireGradients(t, s, parityTol)
 		})
 	}
-}
-
-func requireClose(t *testing.T, want, got []float64, msg string, args ...any) {
-	t.Helper()
-	require.Len(t, got, len(want), msg, args)
-	for i := range want {
-		require.InDelta(t, want[i], got[i], 1e-10*abs(want[i])+1e-13, "%s [%d]", fmt.Sprintf(msg, args...), i)
-	}
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

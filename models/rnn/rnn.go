@@ -89,8 +89,7 @@ func New(s *graph.Store, name string, cfg Config) (*RNN, error) {
 		s = s.Sub(name)
 	}
 	r := &RNN{Config: cfg}
-	bound := 1 / math.Sqrt(float64(cfg.Hidden))
-	init := graph.Uniform(-bound, bound)
+	init := graph.UniformFan(cfg.Hidden)
 	gh := cfg.Cell.gates() * cfg.Hidden
 	for l := 0; l < cfg.Layers; l++ {
 		in := cfg.Input

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
@@ -40,6 +41,36 @@ type Program struct {
 
 var _ PairProgram = (*Program)(nil)
 
+// CompilePairs compiles the teacher-forced graph of forward, which creates the
+// inputs on b and returns the loss and the attention weights (nil, nil once b
+// has failed): the outputs "loss" and "attn". A Train program differentiates
+// the loss.
+func CompilePairs(s *graph.Store, mode graph.Mode, forward func(b graph.SaltedBuilder) (loss, attn *G.Node)) (graph.SaltedProgram, error) {
+	return graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
+		b.Builder = graph.NewBuilder(s, mode)
+		loss, attn := forward(b)
+		if b.Err() != nil {
+			return nil, b.Err()
+		}
+		b.Output("loss", loss)
+		b.Output("attn", attn)
+		return b.CompileLoss(loss)
+	})
+}
+
+// PadBatch pads a batch of pairs with Pad for a program of batch rows, which
+// wants exactly batch pairs; name starts its errors.
+func PadBatch(name string, tok decode.Tokens, srcs, tgts [][]int, batch, srcLen, tgtLen int) (*Batch, error) {
+	if len(srcs) != batch {
+		return nil, errors.Errorf("%s: %d pairs for a batch of %d", name, len(srcs), batch)
+	}
+	pb, err := Pad(tok, srcs, tgts, srcLen, tgtLen)
+	if err != nil {
+		return nil, errors.Wrap(err, name)
+	}
+	return pb, nil
+}
+
 // srcName and srcKeepName name the inputs of source position t.
 func srcName(t int) string     { return fmt.Sprintf("src.%d", t) }
 func srcKeepName(t int) string { return fmt.Sprintf("src_keep.%d", t) }
@@ -51,28 +82,21 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 	if batch <= 0 || srcLen <= 0 || tgtLen <= 0 {
 		return nil, errors.Errorf("seq2seq: batch %d, lengths %d/%d", batch, srcLen, tgtLen)
 	}
-	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
-		b.Builder = graph.NewBuilder(s, mode)
+	p, err := CompilePairs(s, mode, func(b graph.SaltedBuilder) (loss, attn *G.Node) {
 		ids, keeps := m.sources(b, batch, srcLen)
 		mask := b.In("src_mask", s.Dtype(), batch, srcLen)
 		enc := m.encode(b, ids, keeps)
 		feats, attn := m.step().Unroll(b, batch, tgtLen, StepState{H: enc.h0, C: enc.c0}, enc.memory, enc.keys, mask)
 		if b.Err() != nil {
-			return nil, b.Err()
+			return nil, nil
 		}
 		logits := m.logits(b.Builder, feats)
 		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
 		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
 		if b.Err() != nil {
-			return nil, b.Err()
+			return nil, nil
 		}
-		loss := b.Check(losses.SequenceCrossEntropy(logits, target, keep, losses.CEOptions{LabelSmoothing: labelSmoothing}))
-		b.Output("loss", loss)
-		b.Output("attn", attn)
-		if mode == graph.Train {
-			return b.Compile(loss)
-		}
-		return b.Compile(nil)
+		return b.Check(losses.SequenceCrossEntropy(logits, target, keep, losses.CEOptions{LabelSmoothing: labelSmoothing})), attn
 	})
 	if err != nil {
 		return nil, errors.Wrap(err, "seq2seq")
@@ -83,12 +107,9 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 // Feed sets a batch of (source, target) pairs (token ids without BOS/EOS; padded
 // here). It returns the number of target tokens (EOS included) in the batch.
 func (p *Program) Feed(srcs, tgts [][]int) (int, error) {
-	if len(srcs) != p.Batch {
-		return 0, errors.Errorf("seq2seq: %d pairs for a batch of %d", len(srcs), p.Batch)
-	}
-	pb, err := Pad(p.tok, srcs, tgts, p.SrcLen, p.TgtLen)
+	pb, err := PadBatch("seq2seq", p.tok, srcs, tgts, p.Batch, p.SrcLen, p.TgtLen)
 	if err != nil {
-		return 0, errors.Wrap(err, "seq2seq")
+		return 0, err
 	}
 	feeds := TargetInputs(pb.TgtIn, pb.B, pb.T)
 	maps.Copy(feeds, pb.sourceFeeds(p.dtype))

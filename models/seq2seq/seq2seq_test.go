@@ -44,9 +44,7 @@ func TestStepGraphsMatchTeacherForcing(t *testing.T) {
 		require.NoError(t, err)
 		p, err := m.Build(s, graph.Eval, 3, 4, 4, 0)
 		require.NoError(t, err)
-		d := m.NewDecoder(s)
-		modeltest.RequireStepsMatchProgram(t, p, d, modeltest.Tokens, modeltest.Srcs, modeltest.Tgts, nil)
-		require.NoError(t, d.Close())
+		modeltest.RequireStepsMatchProgram(t, p, m.NewDecoder(s), modeltest.Tokens, modeltest.Srcs, modeltest.Tgts, nil)
 	}
 }
 

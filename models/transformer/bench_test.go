@@ -61,21 +61,16 @@ func BenchmarkTransformerReferenceStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	step := func() {
+	step := func() error {
 		if err := p.Run(); err != nil {
-			b.Fatal(err)
+			return err
 		}
-		if err := opt.Step(s.Params()); err != nil {
-			b.Fatal(err)
-		}
+		return opt.Step(s.Params())
 	}
-	step() // first-run allocations
-	b.ResetTimer()
-	c0 := modeltest.CPUTime()
-	for i := 0; i < b.N; i++ {
-		step()
+	if err := step(); err != nil { // first-run allocations
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(modeltest.CPUTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	modeltest.TimeSteps(b, step)
 }
 
 // BenchmarkGemmShapes times the float32 matrix products of one training step of

@@ -32,6 +32,16 @@ func dropoutMask(b *graph.Builder, p float64, shape ...int) *G.Node {
 	return b.Random(b.UniqueName("dropout"), graph.BernoulliMask(p), shape...)
 }
 
+// appendDropout appends to in the dropout mask of dropoutMask(b, p, shape...),
+// when there is one, and says whether there was.
+func appendDropout(b *graph.Builder, in []*G.Node, p float64, shape ...int) ([]*G.Node, bool) {
+	mask := dropoutMask(b, p, shape...)
+	if mask == nil {
+		return in, false
+	}
+	return append(in, mask), true
+}
+
 // fusedAttention builds an attention sub-layer (self-attention when memory is
 // nil) and returns its output and the node of its attention weights.
 func fusedAttention(b *graph.Builder, cfg LayerConfig, mh *attention.MultiHead, norm *graph.LayerNorm, x, memory, mask *G.Node) (out, weights *G.Node) {
@@ -60,18 +70,12 @@ func fusedAttention(b *graph.Builder, cfg LayerConfig, mh *attention.MultiHead, 
 	if kv.Dtype() != x.Dtype() {
 		return b.Fail(errors.Errorf("multi-head attention: memory dtype %v, input dtype %v", kv.Dtype(), x.Dtype())), nil
 	}
-	attnDrop := dropoutMask(b, mh.Dropout, bs*mh.Heads, tq, tk)
-	if attnDrop != nil {
-		in = append(in, attnDrop)
-	}
-	residDrop := dropoutMask(b, cfg.Dropout, x.Shape()...)
-	if residDrop != nil {
-		in = append(in, residDrop)
-	}
+	in, attnDrop := appendDropout(b, in, mh.Dropout, bs*mh.Heads, tq, tk)
+	in, residDrop := appendDropout(b, in, cfg.Dropout, x.Shape()...)
 	if b.Err() != nil {
 		return nil, nil
 	}
-	k := newAttnSubKernel(mh.Heads, memory != nil, cfg.PreLN, norm.Eps, mask != nil, attnDrop != nil, residDrop != nil)
+	k := newAttnSubKernel(mh.Heads, memory != nil, cfg.PreLN, norm.Eps, mask != nil, attnDrop, residDrop)
 	out = b.Check(graph.Apply(k, in...))
 	if out == nil {
 		return nil, nil
@@ -86,18 +90,12 @@ func fusedFeedForward(b *graph.Builder, cfg LayerConfig, ff *feedForward, norm *
 	}
 	in := []*G.Node{x, b.Param(ff.Linear1.Weight), b.Param(ff.Linear1.Bias), b.Param(ff.Linear2.Weight), b.Param(ff.Linear2.Bias), b.Param(norm.Weight), b.Param(norm.Bias)}
 	hidden := append(append([]int(nil), x.Shape()[:x.Dims()-1]...), ff.Linear1.Out)
-	hidDrop := dropoutMask(b, ff.dropout, hidden...)
-	if hidDrop != nil {
-		in = append(in, hidDrop)
-	}
-	residDrop := dropoutMask(b, cfg.Dropout, x.Shape()...)
-	if residDrop != nil {
-		in = append(in, residDrop)
-	}
+	in, hidDrop := appendDropout(b, in, ff.dropout, hidden...)
+	in, residDrop := appendDropout(b, in, cfg.Dropout, x.Shape()...)
 	if b.Err() != nil {
 		return nil
 	}
-	return b.Check(graph.Apply(newFFSubKernel(cfg.Activation == "gelu", cfg.PreLN, norm.Eps, hidDrop != nil, residDrop != nil), in...))
+	return b.Check(graph.Apply(newFFSubKernel(cfg.Activation == "gelu", cfg.PreLN, norm.Eps, hidDrop, residDrop), in...))
 }
 
 // fusedEmbed builds dropout(pos(sqrt(Dim) E[ids])) as one node, or returns nil

@@ -21,16 +21,8 @@ func fusedPair(t *testing.T, cfg Config, mode graph.Mode, smoothing float64) (fu
 	build := func(unfused bool) (*Program, *graph.Store) {
 		c := cfg
 		c.Unfused = unfused
-		s := modeltest.NewStore()
-		m, err := New(s, c)
-		require.NoError(t, err)
-		modeltest.PerturbBiases(s)
-		p, err := m.Build(s, mode, 3, 5, 5, smoothing)
-		require.NoError(t, err)
 		// the third source and the second target are padded
-		_, err = p.Feed([][]int{{3, 4, 5, 6, 7}, {8, 3, 4}, {5, 6}}, [][]int{{3, 4, 5, 6}, {7}, {8, 3, 4}})
-		require.NoError(t, err)
-		return p, s
+		return buildFed(t, c, mode, 5, smoothing, [][]int{{3, 4, 5, 6, 7}, {8, 3, 4}, {5, 6}}, [][]int{{3, 4, 5, 6}, {7}, {8, 3, 4}})
 	}
 	fused, fs = build(false)
 	ref, rs = build(true)
@@ -103,15 +95,7 @@ func TestFusedTransformerGradients(t *testing.T) {
 	for _, pre := range []bool{false, true} {
 		cfg := smallConfig()
 		cfg.PreLN, cfg.Dropout = pre, 0.25
-		s := modeltest.NewStore()
-		m, err := New(s, cfg)
-		require.NoError(t, err)
-		modeltest.PerturbBiases(s)
-		p, err := m.Build(s, graph.Train, 3, 4, 4, 0.2)
-		require.NoError(t, err)
-		_, err = p.Feed(modeltest.Srcs, modeltest.Tgts)
-		require.NoError(t, err)
-		require.NoError(t, graph.CheckGrad(p.Program, graph.CheckOptions{Seed: 3, MaxPerParam: 5}))
+		requireModelGradients(t, cfg, 0.2, graph.CheckOptions{Seed: 3, MaxPerParam: 5})
 	}
 }
 
@@ -148,21 +132,10 @@ func TestFusedFloat32MatchesFloat64(t *testing.T) {
 		p.SetNoise(graph.NewRNG(4, "noise"))
 		require.NoError(t, p.Run())
 		losses[dt] = p.Loss()
-		grads[dt] = map[string][]float64{}
-		for _, prm := range s.Params() {
-			grads[dt][prm.Name] = graph.Float64s(prm.Grad)
-		}
+		grads[dt] = modeltest.Grads(s)
 	}
 	require.InDelta(t, losses[tensor.Float64], losses[tensor.Float32], 1e-5*losses[tensor.Float64])
-	for name, want := range grads[tensor.Float64] {
-		scale := 0.0
-		for _, v := range want {
-			scale = math.Max(scale, math.Abs(v))
-		}
-		for i, v := range want {
-			require.InDelta(t, v, grads[tensor.Float32][name][i], 1e-4*scale, "%s[%d]", name, i)
-		}
-	}
+	modeltest.RequireGradsScaled(t, grads[tensor.Float64], grads[tensor.Float32], 1e-4)
 }
 
 // With two cores the fused kernels split batch rows across goroutines (heads,
@@ -189,11 +162,7 @@ func TestFusedParallelMatchesSerial(t *testing.T) {
 		require.NoError(t, err)
 		p.SetNoise(graph.NewRNG(3, "noise"))
 		require.NoError(t, p.Run())
-		grads := map[string][]float64{}
-		for _, prm := range s.Params() {
-			grads[prm.Name] = graph.Float64s(prm.Grad)
-		}
-		return p.Loss(), grads
+		return p.Loss(), modeltest.Grads(s)
 	}
 	l1, g1 := run(1)
 	l2, g2 := run(2)
@@ -220,10 +189,7 @@ func TestFusedRunsRepeat(t *testing.T) {
 			fused.SetNoise(graph.NewRNG(5, "noise"))
 			require.NoError(t, fused.Run())
 			loss = append(loss, fused.Loss())
-			grads[run] = map[string][]float64{}
-			for _, prm := range fs.Params() {
-				grads[run][prm.Name] = graph.Float64s(prm.Grad)
-			}
+			grads[run] = modeltest.Grads(fs)
 			fs.ZeroGrads()
 		}
 		require.Equal(t, loss[0], loss[1])

@@ -1,6 +1,8 @@
 package transformer
 
 import (
+	"fmt"
+
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 
@@ -145,6 +147,30 @@ func NewEncoderLayer(s *graph.Store, name string, cfg LayerConfig) (*EncoderLaye
 		return nil, err
 	}
 	return l, nil
+}
+
+// NewEncoderLayers creates n encoder layers in s, named as PyTorch's
+// nn.TransformerEncoder names them: encoder.layers.0, encoder.layers.1, ...
+func NewEncoderLayers(s *graph.Store, n int, cfg LayerConfig) ([]*EncoderLayer, error) {
+	return newLayers(n, "encoder.layers", func(name string) (*EncoderLayer, error) { return NewEncoderLayer(s, name, cfg) })
+}
+
+// NewDecoderLayers creates n decoder layers in s: decoder.layers.0, ...
+func NewDecoderLayers(s *graph.Store, n int, cfg LayerConfig) ([]*DecoderLayer, error) {
+	return newLayers(n, "decoder.layers", func(name string) (*DecoderLayer, error) { return NewDecoderLayer(s, name, cfg) })
+}
+
+// newLayers creates n layers with newLayer, named prefix.0, prefix.1, ...
+func newLayers[L any](n int, prefix string, newLayer func(name string) (L, error)) ([]L, error) {
+	layers := make([]L, 0, n)
+	for i := 0; i < n; i++ {
+		l, err := newLayer(fmt.Sprintf("%s.%d", prefix, i))
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	return layers, nil
 }
 
 // Forward encodes x (B, T, Dim); mask is nil or additive (B, T, T). It returns the

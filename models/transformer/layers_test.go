@@ -22,12 +22,8 @@ func TestEncoderLayerGradients(t *testing.T) {
 		{"pre_gelu_dropout", LayerConfig{Dim: E, Heads: 3, FF: 8, PreLN: true, Activation: "gelu", Dropout: 0.2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := modeltest.NewStore()
-			l, err := NewEncoderLayer(s, "enc", c.cfg)
-			require.NoError(t, err)
-			modeltest.PerturbBiases(s)
-			b := graph.NewBuilder(s, graph.Train)
-			x := b.Param(modeltest.Param(s, "x", B, T, E))
+			l, b := modeltest.TrainModule(t, func(s *graph.Store) (*EncoderLayer, error) { return NewEncoderLayer(s, "enc", c.cfg) })
+			x := b.Param(modeltest.Param(b.Store, "x", B, T, E))
 			keep := b.Input("keep", tensor.Float64, B, T)
 			out, _ := l.Forward(b, x, attention.AttentionMask(b, keep, T, false))
 			lb := modeltest.NewLoss(t, b)
@@ -47,13 +43,9 @@ func TestDecoderLayerGradients(t *testing.T) {
 		{"pre_dropout", LayerConfig{Dim: E, Heads: 2, FF: 8, PreLN: true, Dropout: 0.2, Activation: "gelu"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := modeltest.NewStore()
-			l, err := NewDecoderLayer(s, "dec", c.cfg)
-			require.NoError(t, err)
-			modeltest.PerturbBiases(s)
-			b := graph.NewBuilder(s, graph.Train)
-			x := b.Param(modeltest.Param(s, "x", B, T, E))
-			mem := b.Param(modeltest.Param(s, "mem", B, S, E))
+			l, b := modeltest.TrainModule(t, func(s *graph.Store) (*DecoderLayer, error) { return NewDecoderLayer(s, "dec", c.cfg) })
+			x := b.Param(modeltest.Param(b.Store, "x", B, T, E))
+			mem := b.Param(modeltest.Param(b.Store, "mem", B, S, E))
 			tk := b.Input("tgt_keep", tensor.Float64, B, T)
 			sk := b.Input("src_keep", tensor.Float64, B, S)
 			out, sw, cw := l.Forward(b, x, mem, attention.AttentionMask(b, tk, T, true), attention.AttentionMask(b, sk, T, false))

@@ -1,7 +1,6 @@
 package transformer
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/pkg/errors"
@@ -74,13 +73,7 @@ func New(s *graph.Store, cfg Config) (*Model, error) {
 		return nil, errors.Wrap(err, "transformer")
 	}
 	m := &Model{Config: cfg}
-	embed := func(name string, n int) (*graph.Embedding, error) {
-		w, err := s.New(name+".weight", []int{n, cfg.Dim}, graph.Normal(0, 1/math.Sqrt(float64(cfg.Dim))))
-		if err != nil {
-			return nil, err
-		}
-		return &graph.Embedding{Weight: w, Num: n, Dim: cfg.Dim}, nil
-	}
+	embed := func(name string, n int) (*graph.Embedding, error) { return NewEmbedding(s, name, n, cfg.Dim) }
 	var err error
 	if cfg.ShareEmbeddings {
 		if m.SrcEmbed, err = embed("embed", cfg.SrcVocab); err != nil {
@@ -108,30 +101,21 @@ func New(s *graph.Store, cfg Config) (*Model, error) {
 	default:
 		return nil, errors.Errorf("transformer: positions %q (sinusoidal, learned)", cfg.Positions)
 	}
-	for i := 0; i < cfg.EncoderLayers; i++ {
-		l, err := NewEncoderLayer(s, fmt.Sprintf("encoder.layers.%d", i), lc)
-		if err != nil {
-			return nil, err
-		}
-		m.Encoder = append(m.Encoder, l)
+	if m.Encoder, err = NewEncoderLayers(s, cfg.EncoderLayers, lc); err != nil {
+		return nil, err
 	}
 	if m.EncNorm, err = graph.NewLayerNorm(s, "encoder.norm", cfg.Dim); err != nil {
 		return nil, err
 	}
-	for i := 0; i < cfg.DecoderLayers; i++ {
-		l, err := NewDecoderLayer(s, fmt.Sprintf("decoder.layers.%d", i), lc)
-		if err != nil {
-			return nil, err
-		}
-		m.Decoder = append(m.Decoder, l)
+	if m.Decoder, err = NewDecoderLayers(s, cfg.DecoderLayers, lc); err != nil {
+		return nil, err
 	}
 	if m.DecNorm, err = graph.NewLayerNorm(s, "decoder.norm", cfg.Dim); err != nil {
 		return nil, err
 	}
-	bound := 1 / math.Sqrt(float64(cfg.Dim))
 	if cfg.TieOutput {
 		m.GenWeight = m.TgtEmbed.Weight
-	} else if m.GenWeight, err = s.New("generator.weight", []int{cfg.TgtVocab, cfg.Dim}, graph.Uniform(-bound, bound)); err != nil {
+	} else if m.GenWeight, err = s.New("generator.weight", []int{cfg.TgtVocab, cfg.Dim}, graph.UniformFan(cfg.Dim)); err != nil {
 		return nil, err
 	}
 	if m.GenBias, err = s.New("generator.bias", []int{cfg.TgtVocab}, graph.Zeros()); err != nil {
@@ -147,8 +131,22 @@ func (m *Model) embed(b *graph.Builder, e *graph.Embedding, pos Positional, ids 
 			return x
 		}
 	}
-	x := graph.Scale(b, e.Forward(b, ids), math.Sqrt(float64(m.Config.Dim)))
-	return graph.Dropout(b, pos.Add(b, x), m.Config.Dropout)
+	return graph.Dropout(b, pos.Add(b, ScaledEmbed(b, e, ids)), m.Config.Dropout)
+}
+
+// NewEmbedding creates an embedding table of n rows of width dim under name in
+// s, N(0, 1/dim), so that ScaledEmbed has unit variance.
+func NewEmbedding(s *graph.Store, name string, n, dim int) (*graph.Embedding, error) {
+	w, err := s.New(name+".weight", []int{n, dim}, graph.Normal(0, 1/math.Sqrt(float64(dim))))
+	if err != nil {
+		return nil, err
+	}
+	return &graph.Embedding{Weight: w, Num: n, Dim: dim}, nil
+}
+
+// ScaledEmbed returns sqrt(Dim) e[ids], the input scaling of the Transformer.
+func ScaledEmbed(b *graph.Builder, e *graph.Embedding, ids *G.Node) *G.Node {
+	return graph.Scale(b, e.Forward(b, ids), math.Sqrt(float64(e.Dim)))
 }
 
 // Encode builds the encoder over src (B, S) tensor.Int ids with srcKeep (B, S) (1

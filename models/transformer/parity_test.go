@@ -3,10 +3,6 @@ package transformer
 import (
 	"testing"
 
-	"github.com/stretchr/testify/require"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/internal/modeltest"
 )
@@ -26,18 +22,11 @@ func TestEncoderLayerParity(t *testing.T) {
 		{"encoder_pre_gelu", LayerConfig{Dim: 8, Heads: 2, FF: 16, PreLN: true, Activation: "gelu"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := modeltest.LoadFixture(t, "testdata/"+c.name+".safetensors")
-			s := modeltest.NewStore()
-			l, err := NewEncoderLayer(s, "layer", c.cfg)
-			require.NoError(t, err)
-			f.Assign(t, s, "layer.")
-			b := graph.NewBuilder(s, graph.Train)
-			x := f.Input(t, s, b, "x")
-			mask := b.Input("mask", tensor.Float64, f["input.mask"].Shape()...)
-			feeds := map[string]*tensor.Dense{"mask": f["input.mask"]}
-			out, _ := l.Forward(b, x, mask)
-			b.Output("out", out)
-			f.Compare(t, s, b, f.Weighted(t, b, out, "out", feeds), feeds, []string{"out"}, "layer.")
+			l, p := modeltest.NewParity(t, "testdata/"+c.name+".safetensors", "layer.", func(s *graph.Store) (*EncoderLayer, error) {
+				return NewEncoderLayer(s, "layer", c.cfg)
+			})
+			out, _ := l.Forward(p.B, p.Input("x"), p.Fixed("mask"))
+			p.Compare([]string{"out"}, out)
 		})
 	}
 }
@@ -46,28 +35,13 @@ func TestEncoderLayerParity(t *testing.T) {
 // batch_first=True), post- and pre-LN, with a causal target mask and key padding
 // masks on both sides.
 func TestDecoderLayerParity(t *testing.T) {
-	for _, pre := range []bool{false, true} {
-		name := "decoder_post"
-		if pre {
-			name = "decoder_pre"
-		}
+	for name, pre := range map[string]bool{"decoder_post": false, "decoder_pre": true} {
 		t.Run(name, func(t *testing.T) {
-			f := modeltest.LoadFixture(t, "testdata/"+name+".safetensors")
-			s := modeltest.NewStore()
-			l, err := NewDecoderLayer(s, "layer", LayerConfig{Dim: 8, Heads: 2, FF: 16, PreLN: pre})
-			require.NoError(t, err)
-			f.Assign(t, s, "layer.")
-			b := graph.NewBuilder(s, graph.Train)
-			x, mem := f.Input(t, s, b, "x"), f.Input(t, s, b, "memory")
-			feeds := map[string]*tensor.Dense{}
-			masks := make([]*G.Node, 2)
-			for i, m := range []string{"self_mask", "memory_mask"} {
-				masks[i] = b.Input(m, tensor.Float64, f["input."+m].Shape()...)
-				feeds[m] = f["input."+m]
-			}
-			out, _, _ := l.Forward(b, x, mem, masks[0], masks[1])
-			b.Output("out", out)
-			f.Compare(t, s, b, f.Weighted(t, b, out, "out", feeds), feeds, []string{"out"}, "layer.")
+			l, p := modeltest.NewParity(t, "testdata/"+name+".safetensors", "layer.", func(s *graph.Store) (*DecoderLayer, error) {
+				return NewDecoderLayer(s, "layer", LayerConfig{Dim: 8, Heads: 2, FF: 16, PreLN: pre})
+			})
+			out, _, _ := l.Forward(p.B, p.Input("x"), p.Input("memory"), p.Fixed("self_mask"), p.Fixed("memory_mask"))
+			p.Compare([]string{"out"}, out)
 		})
 	}
 }

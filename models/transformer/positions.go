@@ -149,18 +149,10 @@ func (addPositionsKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor
 	s := in[0].Shape()
 	per := s[1] * s[2]
 	return graph.Dispatch(grad.Dtype(),
-		func() { sumBatch(graph.RowMajor[float32](g), graph.Slice[float32](grad), s[0], per) },
-		func() { sumBatch(graph.RowMajor[float64](g), graph.Slice[float64](grad), s[0], per) })
+		func() { graph.AddColumnSums(graph.Slice[float32](grad), graph.RowMajor[float32](g), s[0], per) },
+		func() { graph.AddColumnSums(graph.Slice[float64](grad), graph.RowMajor[float64](g), s[0], per) })
 }
 
 // Overwrites implements graph.Overwriter: the output and the input's gradient
 // are written whole; the table's is summed over the batch.
 func (addPositionsKernel) Overwrites(wrt int) bool { return wrt <= 0 }
-
-func sumBatch[T graph.Float](g, d []T, b, per int) {
-	for bi := 0; bi < b; bi++ {
-		for j, v := range g[bi*per : (bi+1)*per] {
-			d[j] += v
-		}
-	}
-}

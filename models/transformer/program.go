@@ -2,6 +2,7 @@ package transformer
 
 import (
 	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
@@ -30,8 +31,7 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 	if batch <= 0 || srcLen <= 0 || tgtLen <= 0 || srcLen > m.Config.MaxLen || tgtLen > m.Config.MaxLen {
 		return nil, errors.Errorf("transformer: batch %d, lengths %d/%d (max %d)", batch, srcLen, tgtLen, m.Config.MaxLen)
 	}
-	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
-		b.Builder = graph.NewBuilder(s, mode)
+	p, err := seq2seq.CompilePairs(s, mode, func(b graph.SaltedBuilder) (loss, attn *G.Node) {
 		src := b.In("src", tensor.Int, batch, srcLen)
 		srcKeep := b.In("src_keep", s.Dtype(), batch, srcLen)
 		tgtIn := b.In("tgt_in", tensor.Int, batch, tgtLen)
@@ -40,15 +40,9 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 		memory := m.Encode(b.Builder, src, srcKeep)
 		x, w := m.decodeHidden(b.Builder, tgtIn, memory, srcKeep, tgtKeep)
 		if b.Err() != nil {
-			return nil, b.Err()
+			return nil, nil
 		}
-		loss := m.loss(b.Builder, x, tgtOut, tgtKeep, labelSmoothing)
-		b.Output("loss", loss)
-		b.Output("attn", w)
-		if mode == graph.Train {
-			return b.Compile(loss)
-		}
-		return b.Compile(nil)
+		return m.loss(b.Builder, x, tgtOut, tgtKeep, labelSmoothing), w
 	})
 	if err != nil {
 		return nil, errors.Wrap(err, "transformer")
@@ -59,12 +53,9 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 // Feed sets a batch of (source, target) pairs (token ids without BOS/EOS; padded
 // here). It returns the number of target tokens (EOS included) in the batch.
 func (p *Program) Feed(srcs, tgts [][]int) (int, error) {
-	if len(srcs) != p.Batch {
-		return 0, errors.Errorf("transformer: %d pairs for a batch of %d", len(srcs), p.Batch)
-	}
-	pb, err := seq2seq.Pad(p.tok, srcs, tgts, p.SrcLen, p.TgtLen)
+	pb, err := seq2seq.PadBatch("transformer", p.tok, srcs, tgts, p.Batch, p.SrcLen, p.TgtLen)
 	if err != nil {
-		return 0, errors.Wrap(err, "transformer")
+		return 0, err
 	}
 	if err := p.SetInputs(map[string]*tensor.Dense{
 		"src":      graph.FromInts(pb.Src, pb.B, pb.S),

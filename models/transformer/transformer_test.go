@@ -28,17 +28,33 @@ func TestTransformerGradients(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := smallConfig()
 			c.change(&cfg)
-			s := modeltest.NewStore()
-			m, err := New(s, cfg)
-			require.NoError(t, err)
-			modeltest.PerturbBiases(s)
-			p, err := m.Build(s, graph.Train, 3, 4, 4, 0.1)
-			require.NoError(t, err)
-			_, err = p.Feed(modeltest.Srcs, modeltest.Tgts)
-			require.NoError(t, err)
-			require.NoError(t, graph.CheckGrad(p.Program, graph.CheckOptions{Seed: 1, MaxPerParam: 6}))
+			requireModelGradients(t, cfg, 0.1, graph.CheckOptions{Seed: 1, MaxPerParam: 6})
 		})
 	}
+}
+
+// requireModelGradients checks numerically the gradients of a Train program of
+// cfg on modeltest.Srcs and Tgts with label smoothing ls.
+func requireModelGradients(t *testing.T, cfg Config, ls float64, opt graph.CheckOptions) {
+	t.Helper()
+	p, _ := buildFed(t, cfg, graph.Train, 4, ls, modeltest.Srcs, modeltest.Tgts)
+	require.NoError(t, graph.CheckGrad(p.Program, opt))
+}
+
+// buildFed builds a model of cfg in a new store, perturbs its biases, and
+// returns its program for the len(srcs) pairs, sources and targets of length
+// n, with label smoothing ls, fed with srcs and tgts.
+func buildFed(t *testing.T, cfg Config, mode graph.Mode, n int, ls float64, srcs, tgts [][]int) (*Program, *graph.Store) {
+	t.Helper()
+	s := modeltest.NewStore()
+	m, err := New(s, cfg)
+	require.NoError(t, err)
+	modeltest.PerturbBiases(s)
+	p, err := m.Build(s, mode, len(srcs), n, n, ls)
+	require.NoError(t, err)
+	_, err = p.Feed(srcs, tgts)
+	require.NoError(t, err)
+	return p, s
 }
 
 func TestTransformerNames(t *testing.T) {
@@ -71,9 +87,7 @@ func TestStepGraphsMatchTeacherForcing(t *testing.T) {
 	modeltest.PerturbBiases(s)
 	p, err := m.Build(s, graph.Eval, 3, 4, 4, 0)
 	require.NoError(t, err)
-	d := m.NewDecoder(s)
-	modeltest.RequireStepsMatchProgram(t, p, d, modeltest.Tokens, modeltest.Srcs, modeltest.Tgts, nil)
-	require.NoError(t, d.Close())
+	modeltest.RequireStepsMatchProgram(t, p, m.NewDecoder(s), modeltest.Tokens, modeltest.Srcs, modeltest.Tgts, nil)
 }
 
 func TestBeamOfOneEqualsGreedy(t *testing.T) {

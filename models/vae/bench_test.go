@@ -1,13 +1,12 @@
 package vae
 
 import (
-	"syscall"
 	"testing"
-	"time"
 
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/internal/modeltest"
 	"github.com/triadml/triad/solvers"
 )
 
@@ -35,31 +34,16 @@ func BenchmarkMNISTStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	noise := graph.NewRNG(3, "noise")
-	b.ResetTimer()
-	c0 := cpuTime()
-	for range b.N {
+	modeltest.TimeSteps(b, func() error {
 		if err := p.Feed(nil, 1); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		p.SetNoise(noise)
 		if err := p.Run(); err != nil {
-			b.Fatal(err)
+			return err
 		}
-		if err := opt.Step(s.Params()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
-}
-
-// cpuTime returns the process's user+system CPU time: on a shared machine it
-// measures the work better than the wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		return opt.Step(s.Params())
+	})
 }
 
 // BenchmarkIWAE100 computes the log-weights of 100 samples for each of 100

@@ -1,13 +1,13 @@
 package vae
 
 import (
-	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/internal/modeltest"
 )
 
 // The fused relu layers give the loss and gradients of graph.Linear (or
@@ -22,19 +22,8 @@ func TestFusedReLUMatchesReference(t *testing.T) {
 		run := func(fused bool) (float64, map[string][]float64) {
 			defer func(old bool) { fuseReLU = old }(fuseReLU)
 			fuseReLU = fused
-			s := graph.NewStore(tensor.Float64, graph.NewRNG(3, "init"))
-			m, err := New(s, cfg)
-			require.NoError(t, err)
-			p, err := m.BuildELBO(s, graph.Train, batch, nil)
-			require.NoError(t, err)
-			require.NoError(t, p.Feed(graph.FromFloat64s(tensor.Float64, uniformData(4, batch*input), batch, input), cfg.Beta))
-			p.SetNoise(graph.NewRNG(5, "noise"))
-			require.NoError(t, p.Run())
-			grads := map[string][]float64{}
-			for _, prm := range s.Params() {
-				grads[prm.Name] = graph.Float64s(prm.Grad)
-			}
-			loss := p.Loss()
+			s, p := trainELBO(t, tensor.Float64, cfg, batch, uniformData(4, batch*input))
+			loss, grads := runELBO(t, s, p)
 			if fused {
 				require.NoError(t, graph.CheckGrad(p.Program, graph.CheckOptions{Seed: 2}))
 			}
@@ -57,32 +46,13 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 	cfg := Config{Input: input, Hidden: []int{40}, Latent: latent, Activation: "relu", Beta: 1}
 	x := uniformData(4, batch*input)
 	run := func(dt tensor.Dtype) (float64, map[string][]float64) {
-		s := graph.NewStore(dt, graph.NewRNG(3, "init"))
-		m, err := New(s, cfg)
-		require.NoError(t, err)
-		p, err := m.BuildELBO(s, graph.Train, batch, nil)
-		require.NoError(t, err)
-		require.NoError(t, p.Feed(graph.FromFloat64s(dt, x, batch, input), 1))
-		p.SetNoise(graph.NewRNG(5, "noise"))
-		require.NoError(t, p.Run())
-		grads := map[string][]float64{}
-		for _, prm := range s.Params() {
-			grads[prm.Name] = graph.Float64s(prm.Grad)
-		}
-		return p.Loss(), grads
+		s, p := trainELBO(t, dt, cfg, batch, x)
+		return runELBO(t, s, p)
 	}
 	l32, g32 := run(tensor.Float32)
 	l64, g64 := run(tensor.Float64)
 	require.InDelta(t, l64, l32, 1e-5*l64)
-	for name, want := range g64 {
-		scale := 0.0
-		for _, v := range want {
-			scale = math.Max(scale, math.Abs(v))
-		}
-		for i, v := range want {
-			require.InDelta(t, v, g32[name][i], 1e-4*scale, "%s[%d]", name, i)
-		}
-	}
+	modeltest.RequireGradsScaled(t, g64, g32, 1e-4)
 }
 
 // Buffers the kernels overwrite are not zeroed between runs (graph.Overwriter):
@@ -94,25 +64,38 @@ func TestRunsRepeat(t *testing.T) {
 		{Input: input, Hidden: []int{6}, Latent: latent, Activation: "relu", Beta: 1},
 		{Input: input, Hidden: []int{6, 5}, Latent: latent, Activation: "tanh", Likelihood: Gaussian, LearnSigma: true, Sigma: 0.8, Beta: 0.5},
 	} {
-		s := graph.NewStore(tensor.Float32, graph.NewRNG(3, "init"))
-		m, err := New(s, cfg)
-		require.NoError(t, err)
-		p, err := m.BuildELBO(s, graph.Train, batch, nil)
-		require.NoError(t, err)
-		require.NoError(t, p.Feed(graph.FromFloat64s(tensor.Float32, uniformData(4, batch*input), batch, input), cfg.Beta))
+		s, p := trainELBO(t, tensor.Float32, cfg, batch, uniformData(4, batch*input))
 		var loss []float64
 		grads := make([]map[string][]float64, 2)
 		for run := range grads {
-			p.SetNoise(graph.NewRNG(5, "noise"))
-			require.NoError(t, p.Run())
-			loss = append(loss, p.Loss())
-			grads[run] = map[string][]float64{}
-			for _, prm := range s.Params() {
-				grads[run][prm.Name] = graph.Float64s(prm.Grad)
-			}
+			var l float64
+			l, grads[run] = runELBO(t, s, p)
+			loss = append(loss, l)
 			s.ZeroGrads()
 		}
 		require.Equal(t, loss[0], loss[1])
 		require.Equal(t, grads[0], grads[1])
 	}
+}
+
+// trainELBO builds the training ELBO program of cfg over a store of dt (seed 3)
+// and feeds it x, (batch, cfg.Input), with cfg.Beta.
+func trainELBO(t *testing.T, dt tensor.Dtype, cfg Config, batch int, x []float64) (*graph.Store, *ELBOProgram) {
+	t.Helper()
+	s := graph.NewStore(dt, graph.NewRNG(3, "init"))
+	m, err := New(s, cfg)
+	require.NoError(t, err)
+	p, err := m.BuildELBO(s, graph.Train, batch, nil)
+	require.NoError(t, err)
+	require.NoError(t, p.Feed(graph.FromFloat64s(dt, x, batch, cfg.Input), cfg.Beta))
+	return s, p
+}
+
+// runELBO runs p once with the noise of seed 5 and returns the loss and every
+// parameter's gradient by name.
+func runELBO(t *testing.T, s *graph.Store, p *ELBOProgram) (float64, map[string][]float64) {
+	t.Helper()
+	p.SetNoise(graph.NewRNG(5, "noise"))
+	require.NoError(t, p.Run())
+	return p.Loss(), modeltest.Grads(s)
 }

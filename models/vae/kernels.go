@@ -3,6 +3,7 @@ package vae
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -25,6 +26,19 @@ func check2D(name string, s tensor.Shape) error {
 	return nil
 }
 
+// check2DInputs checks that there is one input per name, each 2-D.
+func check2DInputs(in []tensor.Shape, names ...string) error {
+	if len(in) != len(names) {
+		return errors.Errorf("%d inputs, want %s", len(in), strings.Join(names, ", "))
+	}
+	for i, n := range names {
+		if err := check2D(n, in[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Reparameterize returns z = mu + exp(logvar/2) * eps. mu and logvar are (B, L);
 // eps is (S*B, L), row r of eps pairing with row r % B of mu and logvar, so S
 // samples per example come out as S blocks of B rows. eps is not differentiated.
@@ -38,13 +52,8 @@ type reparamKernel struct{}
 func (reparamKernel) Key() string { return "vae.reparameterize" }
 
 func (reparamKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	if len(in) != 3 {
-		return nil, errors.Errorf("%d inputs, want mu, logvar, eps", len(in))
-	}
-	for i, n := range []string{"mu", "logvar", "eps"} {
-		if err := check2D(n, in[i]); err != nil {
-			return nil, err
-		}
+	if err := check2DInputs(in, "mu", "logvar", "eps"); err != nil {
+		return nil, err
 	}
 	if !in[1].Eq(in[0]) {
 		return nil, errors.Errorf("logvar %v differs from mu %v", in[1], in[0])
@@ -61,13 +70,7 @@ func (reparamKernel) Differentiable(int) []bool { return []bool{true, true, fals
 
 // ForwardInto writes z into out.
 func (reparamKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			reparamForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
-		},
-		func() {
-			reparamForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
-		})
+	return graph.Dispatch3(out, in, reparamForward[float32], reparamForward[float64])
 }
 
 func reparamForward[T graph.Float](z, mu, lv, eps []T) {
@@ -143,13 +146,7 @@ func (dataLinear) Differentiable(int) []bool { return []bool{false, true, true} 
 
 // ForwardInto writes x W^T + b into out.
 func (dataLinear) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			dataLinearForward(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
-		},
-		func() {
-			dataLinearForward(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
-		})
+	return graph.Dispatch3(out, in, dataLinearForward[float32], dataLinearForward[float64])
 }
 
 func dataLinearForward[T graph.Float](y, x, w, bias []T) {
@@ -181,11 +178,7 @@ func dataLinearBackward[T graph.Float](wrt int, grad, x, g []T, m, n, k int) {
 		return
 	}
 	clear(grad) // db = column sums of g
-	for i := range m {
-		for j, v := range g[i*n : (i+1)*n] {
-			grad[j] += v
-		}
-	}
+	graph.AddColumnSums(grad, g, m, n)
 }
 
 // log2Pi is log(2 pi).
@@ -221,12 +214,8 @@ func (k nllKernel) Key() string {
 }
 
 func (k nllKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	want := 2
-	if k.learned {
-		want = 3
-	}
-	if len(in) != want {
-		return nil, errors.Errorf("%d inputs, want %d", len(in), want)
+	if err := graph.WantInputs(in, 2, k.learned); err != nil {
+		return nil, err
 	}
 	if err := check2D("output", in[0]); err != nil {
 		return nil, err
@@ -480,13 +469,8 @@ type logRatioKernel struct{ graph.NoGradient }
 func (logRatioKernel) Key() string { return "vae.log_prior_over_posterior" }
 
 func (logRatioKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	if len(in) != 3 {
-		return nil, errors.Errorf("%d inputs, want z, eps, logvar", len(in))
-	}
-	for i, n := range []string{"z", "eps", "logvar"} {
-		if err := check2D(n, in[i]); err != nil {
-			return nil, err
-		}
+	if err := check2DInputs(in, "z", "eps", "logvar"); err != nil {
+		return nil, err
 	}
 	r, l := rowsOf(in[0])
 	b, lv := rowsOf(in[2])
@@ -500,13 +484,7 @@ func (logRatioKernel) Differentiable(int) []bool { return []bool{false, false, f
 
 // ForwardInto writes the per-row log ratios into out.
 func (logRatioKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			logRatio(graph.Slice[float32](out), graph.Slice[float32](in[0]), graph.Slice[float32](in[1]), graph.Slice[float32](in[2]))
-		},
-		func() {
-			logRatio(graph.Slice[float64](out), graph.Slice[float64](in[0]), graph.Slice[float64](in[1]), graph.Slice[float64](in[2]))
-		})
+	return graph.Dispatch3(out, in, logRatio[float32], logRatio[float64])
 }
 
 func logRatio[T graph.Float](out, z, eps, lv []T) {

@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/internal/modeltest"
 )
 
 // TestPyTorchParity loads the fixtures of scripts/fixtures_vae.py (PyTorch 1.13,
@@ -51,15 +52,7 @@ func TestPyTorchParity(t *testing.T) {
 			for _, prm := range s.Params() {
 				want, ok := ts["grad."+prm.Name]
 				require.True(t, ok, "fixture lacks the gradient of %s", prm.Name)
-				w, g := graph.Float64s(want), graph.Float64s(prm.Grad)
-				require.Len(t, g, len(w))
-				scale := 0.0 // compare each element relative to the tensor's largest
-				for _, v := range w {
-					scale = math.Max(scale, math.Abs(v))
-				}
-				for i := range w {
-					require.InDelta(t, w[i], g[i], tol*scale, "gradient of %s[%d]", prm.Name, i)
-				}
+				modeltest.RequireScaled(t, graph.Float64s(want), graph.Float64s(prm.Grad), tol, "gradient of %s", prm.Name)
 			}
 		})
 	}

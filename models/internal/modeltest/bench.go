@@ -39,13 +39,22 @@ func BenchRun(b *testing.B, s *graph.Store, p Program, srcLen int) {
 	if _, err := p.Feed(srcs, tgts); err != nil {
 		b.Fatal(err)
 	}
+	TimeSteps(b, func() error {
+		err := p.Run()
+		s.ZeroGrads()
+		return err
+	})
+}
+
+// TimeSteps resets b's timer, runs step b.N times and reports the CPU
+// milliseconds per step (see CPUTime).
+func TimeSteps(b *testing.B, step func() error) {
 	b.ResetTimer()
 	c0 := CPUTime()
 	for i := 0; i < b.N; i++ {
-		if err := p.Run(); err != nil {
+		if err := step(); err != nil {
 			b.Fatal(err)
 		}
-		s.ZeroGrads()
 	}
 	b.ReportMetric(float64(CPUTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 }

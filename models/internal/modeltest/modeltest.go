@@ -18,6 +18,48 @@ func Param(s *graph.Store, name string, shape ...int) *graph.Param {
 	return s.Must(name, shape, graph.Normal(0, 1))
 }
 
+// TrainModule creates a module with newModule in a new store (see NewStore),
+// perturbs its biases (see PerturbBiases) and returns it with a training
+// builder over the store, for a gradient check.
+func TrainModule[M any](t *testing.T, newModule func(s *graph.Store) (M, error)) (M, *graph.Builder) {
+	t.Helper()
+	s := NewStore()
+	m, err := newModule(s)
+	require.NoError(t, err)
+	PerturbBiases(s)
+	return m, graph.NewBuilder(s, graph.Train)
+}
+
+// FixedInput is a kernel input that a gradient check does not differentiate,
+// such as a mask.
+type FixedInput struct {
+	Name  string
+	Value *tensor.Dense
+}
+
+// CheckKernel gradient-checks k over N(0, 1) inputs of the given shapes, all
+// differentiated, followed by the fixed inputs, through a Loss; it returns k's
+// node.
+func CheckKernel(t *testing.T, k graph.Kernel, shapes [][]int, fixed ...FixedInput) *G.Node {
+	t.Helper()
+	s := NewStore()
+	b := graph.NewBuilder(s, graph.Train)
+	var args []*G.Node
+	for i, sh := range shapes {
+		args = append(args, b.Param(Param(s, string(rune('a'+i)), sh...)))
+	}
+	feeds := map[string]*tensor.Dense{}
+	for _, in := range fixed {
+		args = append(args, b.Input(in.Name, tensor.Float64, in.Value.Shape()...))
+		feeds[in.Name] = in.Value
+	}
+	y := b.Check(graph.Apply(k, args...))
+	l := NewLoss(t, b)
+	l.Add(y)
+	l.Check(feeds, graph.CheckOptions{})
+	return y
+}
+
 // Loss accumulates sum(y * r) terms with fixed random r inputs: a loss whose
 // gradient reaches every output element with a different weight.
 type Loss struct {
@@ -44,38 +86,44 @@ func (l *Loss) Add(y *G.Node) {
 	l.seed++
 	graph.StandardNormal(graph.NewRNG(l.seed, "weights"), vals)
 	l.feeds[name] = graph.FromFloat64s(tensor.Float64, vals, y.Shape()...)
-	term := l.b.Check(G.Sum(l.b.Check(G.HadamardProd(y, r))))
-	if l.loss == nil {
-		l.loss = term
-	} else {
-		l.loss = l.b.Check(G.Add(l.loss, term))
+	l.loss = addWeighted(l.b, l.loss, y, r)
+}
+
+// addWeighted returns sum + sum(y * r), or sum(y * r) when sum is nil.
+func addWeighted(b *graph.Builder, sum, y, r *G.Node) *G.Node {
+	term := b.Check(G.Sum(b.Check(G.HadamardProd(y, r))))
+	if sum == nil {
+		return term
 	}
+	return b.Check(G.Add(sum, term))
 }
 
 // Check compiles the loss, feeds the weights and the other inputs, and runs the
 // gradient check.
 func (l *Loss) Check(inputs map[string]*tensor.Dense, opt graph.CheckOptions) {
 	l.t.Helper()
-	p, err := l.b.Compile(l.loss)
-	require.NoError(l.t, err)
-	for k, v := range l.feeds {
-		require.NoError(l.t, p.Set(k, v))
+	require.NoError(l.t, graph.CheckGrad(Compile(l.t, l.b, l.loss, l.feeds, inputs), opt))
+}
+
+// Compile compiles the graph of b with loss (nil: forward-only) and sets the
+// inputs of every map.
+func Compile(t *testing.T, b *graph.Builder, loss *G.Node, inputs ...map[string]*tensor.Dense) *graph.Program {
+	t.Helper()
+	p, err := b.Compile(loss)
+	require.NoError(t, err)
+	for _, in := range inputs {
+		for k, v := range in {
+			require.NoError(t, p.Set(k, v))
+		}
 	}
-	for k, v := range inputs {
-		require.NoError(l.t, p.Set(k, v))
-	}
-	require.NoError(l.t, graph.CheckGrad(p, opt))
+	return p
 }
 
 // RunEval compiles an evaluation graph, feeds inputs and returns the named
 // outputs.
 func RunEval(t *testing.T, b *graph.Builder, inputs map[string]*tensor.Dense, names ...string) map[string][]float64 {
 	t.Helper()
-	p, err := b.Compile(nil)
-	require.NoError(t, err)
-	for k, v := range inputs {
-		require.NoError(t, p.Set(k, v))
-	}
+	p := Compile(t, b, nil, inputs)
 	require.NoError(t, p.Run())
 	out := map[string][]float64{}
 	for _, n := range names {
@@ -84,6 +132,15 @@ func RunEval(t *testing.T, b *graph.Builder, inputs map[string]*tensor.Dense, na
 		out[n] = graph.Float64s(o)
 	}
 	return out
+}
+
+// Grads returns the gradient of every parameter of s by name, as float64.
+func Grads(s *graph.Store) map[string][]float64 {
+	grads := map[string][]float64{}
+	for _, p := range s.Params() {
+		grads[p.Name] = graph.Float64s(p.Grad)
+	}
+	return grads
 }
 
 // NormalDense returns a float64 tensor of N(0, 1) values drawn from seed.

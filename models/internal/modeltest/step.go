@@ -76,10 +76,16 @@ func StepLoss(t *testing.T, m decode.StepModel, tok decode.Tokens, srcs, tgts []
 	return sum / float64(n)
 }
 
+// StepDecoder is a step model that holds compiled programs until closed.
+type StepDecoder interface {
+	decode.StepModel
+	Close() error
+}
+
 // RequireStepsMatchProgram runs the teacher-forced evaluation program p on
 // srcs and tgts and requires StepLoss of m (a decoder over the same weights) to
-// give its loss.
-func RequireStepsMatchProgram(t *testing.T, p Program, m decode.StepModel, tok decode.Tokens, srcs, tgts [][]int, target func(r, id int) int) {
+// give its loss; it closes m.
+func RequireStepsMatchProgram(t *testing.T, p Program, m StepDecoder, tok decode.Tokens, srcs, tgts [][]int, target func(r, id int) int) {
 	t.Helper()
 	_, err := p.Feed(srcs, tgts)
 	require.NoError(t, err)
@@ -87,6 +93,7 @@ func RequireStepsMatchProgram(t *testing.T, p Program, m decode.StepModel, tok d
 	loss, err := p.Output("loss")
 	require.NoError(t, err)
 	require.InDelta(t, graph.Scalar(loss), StepLoss(t, m, tok, srcs, tgts, target), 1e-12)
+	require.NoError(t, m.Close())
 }
 
 // RequireBeamOfOneIsGreedy decodes Srcs with m greedily and with beams of 1,
