@@ -10,9 +10,17 @@
 #   3. --resume on 2 ranks continues bit for bit: 10 steps, then 10 resumed,
 #      equal the 20 uninterrupted steps;
 #   4. killing rank 1 mid-run ends the job within 30 s with a non-zero status,
-#      and the last checkpoint is intact (the run resumes from it).
-# Parts 2-4 need the tinyshakespeare dataset ($TRIAD_DATA) and are skipped,
-# with a message, without it.
+#      and the last checkpoint is intact (the run resumes from it);
+#   5. (before 2-4) every other experiment (vae, mlp, ctc, demo, classify,
+#      summarize, translate): a short run of tiny sizes on 2 ranks against one
+#      process with the same global batch, every number of metrics.jsonl and
+#      every tensor of the last checkpoint within TOL, and `mpirun -np 1`
+#      against one process without MPI: metrics.jsonl byte for byte and the
+#      checkpoint's tensors equal (vae's training sums, which a group keeps in
+#      float32, within 1e-7). Dropout is off: ranks draw their own masks.
+# Parts 2-4 need the tinyshakespeare dataset ($TRIAD_DATA), and each
+# experiment of part 5 its own (demo none); they are skipped, with a message,
+# without it. ONLY=name,... runs only those experiments of part 5 (none: lm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +35,14 @@ die() { printf 'test-mpi: FAIL: %s\n' "$*" >&2; exit 1; }
 command -v mpirun >/dev/null || die "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
 pkg-config --exists mpi 2>/dev/null || die "pkg-config does not know mpi (apt-get install libopenmpi-dev)"
 MPIRUN=(mpirun -np 2)
+MPIRUN1=(mpirun -np 1)
 if mpirun --version 2>&1 | grep -q 'Open MPI'; then
-  MPIRUN+=(--oversubscribe)
-  [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
+  opts=(--oversubscribe)
+  [ "$(id -u)" = 0 ] && opts+=(--allow-run-as-root)
   # shared memory without ptrace-based single copies, which containers often forbid
-  MPIRUN+=(--mca btl_vader_single_copy_mechanism none)
+  opts+=(--mca btl_vader_single_copy_mechanism none)
+  MPIRUN+=("${opts[@]}")
+  MPIRUN1+=("${opts[@]}")
 fi
 # (the ranks, all on this machine, inherit the environment: TRIAD_DATA and
 # TRIAD_MPI_ABORT_RANK)
@@ -64,6 +75,59 @@ set -e
 took=$(($(date +%s) - t0))
 { [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $took -lt $KILL_LIMIT ]; } || { cat "$tmp/abort.log"; die "abort: status $rc after ${took}s"; }
 say "  status $rc after ${took}s"
+
+# compare NAME ARGS...: `triad NAME ARGS` as one process, on 2 ranks and on 1
+# rank (see 5. above)
+compare() {
+  local name=$1
+  shift
+  case ",${ONLY:-$name}," in *",$name,"*) ;; *) return 0 ;; esac
+  local dir="$tmp/$name" t0
+  t0=$(date +%s)
+  mkdir -p "$dir"
+  set +e
+  "$tmp/triad" "$name" "$@" --out "$dir/one" >"$dir/one.log" 2>&1
+  rc=$?
+  set -e
+  if [ $rc -ne 0 ]; then
+    if grep -qiE 'not found|no such file|cannot find|TRIAD_DATA' "$dir/one.log"; then
+      say "SKIP $name: its dataset was not found (set TRIAD_DATA)"
+      return 0
+    fi
+    cat "$dir/one.log"; die "$name: single-process run"
+  fi
+  timeout 300 "${MPIRUN[@]}" "$tmp/triad" "$name" "$@" --dist mpi --out "$dir/two" >"$dir/two.log" 2>&1 ||
+    { cat "$dir/two.log"; die "$name: 2-rank run"; }
+  grep -q '"ranks": 2' "$dir/two/summary.json" || die "$name: summary.json does not record 2 ranks"
+  TRIAD_COMPARE_RUNS="$dir/one,$dir/two" TRIAD_COMPARE_TOL=$TOL \
+    "$tmp/train.test" -test.run '^TestCompareRuns$' -test.v >"$dir/compare.log" 2>&1 ||
+    { cat "$dir/compare.log"; die "$name: the 2-rank run differs from the single process"; }
+  timeout 300 "${MPIRUN1[@]}" "$tmp/triad" "$name" "$@" --dist mpi --out "$dir/np1" >"$dir/np1.log" 2>&1 ||
+    { cat "$dir/np1.log"; die "$name: 1-rank run"; }
+  cmp "$dir/one/metrics.jsonl" "$dir/np1/metrics.jsonl" || die "$name: metrics.jsonl of mpirun -np 1 differs"
+  local exact=0
+  [ "$name" = vae ] && exact=1e-7 # the training sums of a group's checkpoint are float32
+  TRIAD_COMPARE_RUNS="$dir/one,$dir/np1" TRIAD_COMPARE_TOL=$exact \
+    "$tmp/train.test" -test.run '^TestCompareRuns$' -test.v >"$dir/compare1.log" 2>&1 ||
+    { cat "$dir/compare1.log"; die "$name: the checkpoint of mpirun -np 1 differs"; }
+  say "  $name: 2 ranks within $TOL ($(grep -oE 'param/?: largest difference [0-9.e+-]+' "$dir/compare.log" | sed 's/.*difference/parameters/')), -np 1 equal; $(($(date +%s) - t0))s"
+}
+
+say "every other experiment: one process, 2 ranks and 1 rank under mpirun"
+T1=(--threads 1 --seed 3)
+compare vae "${T1[@]}" --hidden 32 --latent 2 --batch 64 --max-steps 6 --log-every 2 --eval-every 3 --iwae-k 1 --iwae-max-samples 100
+compare mlp "${T1[@]}" --hidden 32 --batch 64 --dropout 0 --max-steps 6 --log-every 2 --eval-every 3
+compare ctc "${T1[@]}" --hidden 16 --batch 2 --dropout 0 --steps-per-epoch 6 --epochs 1 --log-every 2 --eval-every 3 \
+  --eval-size 8 --eval-batch 8 --beam 2
+compare demo "${T1[@]}" --embed 16 --hidden 16 --attn-dim 16 --batch 16 --dropout 0 --max-steps 6 --log-every 2 \
+  --eval-every 3 --eval-size 50 --beam-eval 2 --examples 1
+compare classify "${T1[@]}" --dataset snips --embed 16 --hidden 16 --batch 16 --dropout 0 --word-dropout 0.2 \
+  --max-steps 6 --log-every 2 --eval-every 3 --show 2
+compare summarize "${T1[@]}" --embed 16 --hidden 16 --attn-dim 16 --batch 16 --dropout 0 --max-steps 6 --log-every 2 \
+  --eval-every 3 --eval-size 20 --beam 2 --beam-eval 2 --samples 2
+compare translate "${T1[@]}" --model gru-attn --embed 16 --hidden 16 --batch 16 --dropout 0 --max-tokens 0 \
+  --train-size 2000 --max-steps 6 --log-every 2 --eval-every 3 --eval-size 20 --beam 0
+[ -z "${ONLY:-}" ] || { say "PASS (${ONLY}) in $(($(date +%s) - start))s"; exit 0; }
 
 # a small char LSTM: 2 x 64 units, batch 8 (2 ranks x 4 columns), windows of 25
 LM=(lm --threads 1 --hidden 64 --batch 8 --seq-len 25 --train-frac 0.995 --log-every 5 --eval-every 10)

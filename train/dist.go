@@ -123,6 +123,32 @@ type ShardedEvaluator interface {
 	MetricsFromSums(sums map[string]float64) (map[string]float64, error)
 }
 
+// EvaluateSummed is the Evaluate of a ShardedEvaluator in one process: the
+// metrics of its own sums.
+func EvaluateSummed(t ShardedEvaluator) (map[string]float64, error) {
+	sums, err := t.EvaluateSums()
+	if err != nil {
+		return nil, err
+	}
+	return t.MetricsFromSums(sums)
+}
+
+// CheckShard reports a shard that the task named name cannot take in SetShard:
+// a rank outside [0, size), a batch of batch rows or columns that does not
+// split evenly into size ranks (a usage error), or programs already built.
+func CheckShard(name string, rank, size, batch int, built bool) error {
+	if size <= 0 || rank < 0 || rank >= size {
+		return errors.Errorf("%s: shard %d of %d", name, rank, size)
+	}
+	if batch%size != 0 {
+		return Usage(errors.Errorf("%s: batch %d does not split evenly into %d ranks; use a multiple of %d", name, batch, size, size))
+	}
+	if built {
+		return errors.Errorf("%s: SetShard after the programs were built", name)
+	}
+	return nil
+}
+
 // DistMPI is the --dist value of data-parallel training over MPI.
 const DistMPI = "mpi"
 

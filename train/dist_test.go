@@ -17,6 +17,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/internal/testenv"
 	"github.com/triadml/triad/solvers"
 )
 
@@ -332,9 +333,7 @@ func TestDataParallelResume(t *testing.T) {
 	cr.Resume = part
 	lr := group(cr, part, 2)
 	require.Equal(t, params(lf[0].Store), params(lr[0].Store))
-	mf, _ := os.ReadFile(filepath.Join(full, "metrics.jsonl"))
-	mr, _ := os.ReadFile(filepath.Join(part, "metrics.jsonl"))
-	require.Equal(t, string(mf), string(mr))
+	testenv.RequireSameFile(t, "metrics.jsonl", full, part)
 
 	single := t.TempDir()
 	task := newShardReg(t, tensor.Float64, c.Seed)
@@ -344,9 +343,7 @@ func TestDataParallelResume(t *testing.T) {
 	one := t.TempDir()
 	lo := group(c, one, 1)
 	require.Equal(t, params(l1.Store), params(lo[0].Store))
-	m1, _ := os.ReadFile(filepath.Join(single, "metrics.jsonl"))
-	mo, _ := os.ReadFile(filepath.Join(one, "metrics.jsonl"))
-	require.Equal(t, string(m1), string(mo))
+	testenv.RequireSameFile(t, "metrics.jsonl", single, one)
 }
 
 // TestDataParallelRootEvaluates: a task without EvaluateSums is evaluated by

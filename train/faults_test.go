@@ -32,6 +32,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/internal/testenv"
 	"github.com/triadml/triad/solvers"
 )
 
@@ -132,13 +133,6 @@ func runFaultConfig(t *testing.T, o faultOpts, cfg faultConfig) (sum *Summary, t
 	return sum, task, err
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return string(raw)
-}
-
 // files returns every file under dir but the lock with its contents.
 func files(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -186,7 +180,7 @@ func fullRun(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "full")
 	_, _, err := runFault(t, faultOpts{}, "--out", dir)
 	require.NoError(t, err)
-	return readFile(t, filepath.Join(dir, "metrics.jsonl"))
+	return testenv.ReadFile(t, filepath.Join(dir, "metrics.jsonl"))
 }
 
 func requireOneLine(t *testing.T, err error) {
@@ -208,7 +202,7 @@ func TestFaultResumeWritesItsOwnDirectory(t *testing.T) {
 	_, _, err = runFault(t, faultOpts{}, "--resume", b, "--max-steps", "0")
 	require.NoError(t, err)
 	require.Equal(t, before, snapshot(t, a), "the copied run is untouched")
-	require.Equal(t, want, readFile(t, filepath.Join(b, "metrics.jsonl")))
+	require.Equal(t, want, testenv.ReadFile(t, filepath.Join(b, "metrics.jsonl")))
 	require.Equal(t, "40", checkpointStep(t, b))
 	var cfg faultConfig
 	require.NoError(t, ReadConfig(b, &cfg))
@@ -223,7 +217,7 @@ func TestFaultResumeWritesItsOwnDirectory(t *testing.T) {
 	_, _, err = runFaultConfig(t, faultOpts{}, lib)
 	require.NoError(t, err)
 	require.Equal(t, before, snapshot(t, a))
-	require.Equal(t, want, readFile(t, filepath.Join(c, "metrics.jsonl")))
+	require.Equal(t, want, testenv.ReadFile(t, filepath.Join(c, "metrics.jsonl")))
 
 	// --out elsewhere than --resume is refused
 	_, _, err = runFault(t, faultOpts{}, "--resume", b, "--out", filepath.Join(root, "c"))
@@ -271,7 +265,7 @@ func TestFaultExistingRunRefusedUnlessOverwrite(t *testing.T) {
 	points, err := ReadMetrics(dir)
 	require.NoError(t, err)
 	require.Equal(t, 5, points[len(points)-1].Step, "metrics.jsonl is the new run's")
-	require.NotContains(t, readFile(t, filepath.Join(dir, "config.json")), "overwrite")
+	require.NotContains(t, testenv.ReadFile(t, filepath.Join(dir, "config.json")), "overwrite")
 
 	// an empty directory is no run
 	empty := t.TempDir()
@@ -302,7 +296,7 @@ func TestFaultFinishedRunLeftAsItIs(t *testing.T) {
 	require.ErrorIs(t, err, ErrFinished)
 	require.Equal(t, first.Final, sum.Final)
 	var saved Summary
-	require.NoError(t, json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "summary.json"))), &saved))
+	require.NoError(t, json.Unmarshal([]byte(testenv.ReadFile(t, filepath.Join(dir, "summary.json"))), &saved))
 	require.Equal(t, first.Final, saved.Final)
 	require.Equal(t, first.Best, saved.Best)
 	require.Equal(t, first.BestStep, saved.BestStep)
@@ -388,7 +382,7 @@ func TestFaultTornMetricsTail(t *testing.T) {
 			require.NoError(t, f.Close())
 			_, _, err = runFault(t, faultOpts{}, "--resume", dir, "--max-steps", "0")
 			require.NoError(t, err)
-			require.Equal(t, want, readFile(t, filepath.Join(dir, "metrics.jsonl")))
+			require.Equal(t, want, testenv.ReadFile(t, filepath.Join(dir, "metrics.jsonl")))
 		})
 	}
 
@@ -396,7 +390,7 @@ func TestFaultTornMetricsTail(t *testing.T) {
 	_, _, err := runFault(t, faultOpts{}, "--out", dir, "--max-steps", "13")
 	require.NoError(t, err)
 	path := filepath.Join(dir, "metrics.jsonl")
-	lines := strings.SplitAfter(readFile(t, path), "\n")
+	lines := strings.SplitAfter(testenv.ReadFile(t, path), "\n")
 	lines[1] = "\x00\x00garbage\n"
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "")), 0o644))
 	before := snapshot(t, dir)
@@ -481,7 +475,7 @@ func TestFaultInterruptDuringStep(t *testing.T) {
 
 			_, _, err = runFault(t, faultOpts{}, "--resume", dir)
 			require.NoError(t, err)
-			require.Equal(t, want, readFile(t, filepath.Join(dir, "metrics.jsonl")))
+			require.Equal(t, want, testenv.ReadFile(t, filepath.Join(dir, "metrics.jsonl")))
 		})
 	}
 }
@@ -510,7 +504,7 @@ func TestFaultInterruptDuringEvaluation(t *testing.T) {
 
 			_, _, err = runFault(t, faultOpts{}, "--resume", dir)
 			require.NoError(t, err)
-			require.Equal(t, want, readFile(t, filepath.Join(dir, "metrics.jsonl")))
+			require.Equal(t, want, testenv.ReadFile(t, filepath.Join(dir, "metrics.jsonl")))
 		})
 	}
 }
@@ -640,7 +634,7 @@ func TestFaultNonFiniteMetrics(t *testing.T) {
 	}}, "--out", dir, "--max-steps", "16")
 	require.NoError(t, err)
 	require.True(t, math.IsNaN(sum.Final["val_loss"]))
-	metrics := readFile(t, filepath.Join(dir, "metrics.jsonl"))
+	metrics := testenv.ReadFile(t, filepath.Join(dir, "metrics.jsonl"))
 	require.Contains(t, metrics, `"val_down":"-Inf","val_loss":"NaN","val_up":"+Inf"`)
 	points, err := ReadMetrics(dir)
 	require.NoError(t, err)
@@ -648,7 +642,7 @@ func TestFaultNonFiniteMetrics(t *testing.T) {
 	require.True(t, math.IsNaN(last["val_loss"]))
 	require.True(t, math.IsInf(last["val_up"], 1))
 	require.True(t, math.IsInf(last["val_down"], -1))
-	saved, err := decodeSummary([]byte(readFile(t, filepath.Join(dir, "summary.json"))))
+	saved, err := decodeSummary([]byte(testenv.ReadFile(t, filepath.Join(dir, "summary.json"))))
 	require.NoError(t, err)
 	require.True(t, math.IsNaN(saved.Final["val_loss"]))
 	require.Equal(t, -1, saved.BestStep, "a NaN is never the best")
@@ -694,7 +688,7 @@ func TestFaultNonFiniteJSON(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "summary.json")
 	require.NoError(t, WriteJSON(path, &r))
 	var back map[string]any
-	require.NoError(t, json.Unmarshal([]byte(readFile(t, path)), &back))
+	require.NoError(t, json.Unmarshal([]byte(testenv.ReadFile(t, path)), &back))
 	require.Equal(t, map[string]any{"val_loss": "NaN", "acc": 0.5}, back["final"])
 	require.Equal(t, "-Inf", back["val_loss"])
 	require.Equal(t, []any{1.0, "NaN", 2.0}, back["curve"])
@@ -704,7 +698,7 @@ func TestFaultNonFiniteJSON(t *testing.T) {
 	require.Equal(t, `"NaN" 1e-300 stays`, back["note"])
 	require.True(t, math.IsNaN(r.Final["val_loss"]) && math.IsInf(r.ValLoss, -1) && math.IsNaN(r.Curve[1]), "the values are put back")
 	require.True(t, math.IsNaN(r.Any["a"].(float64)) && math.IsNaN(float64(r.Ptr.X)) && math.IsInf(r.Iface.(float64), 1))
-	sum, err := decodeSummary([]byte(readFile(t, path)))
+	sum, err := decodeSummary([]byte(testenv.ReadFile(t, path)))
 	require.NoError(t, err)
 	require.True(t, math.IsNaN(sum.Final["val_loss"]))
 	require.Equal(t, 0.5, sum.Final["acc"])
@@ -719,6 +713,6 @@ func TestFaultNonFiniteJSON(t *testing.T) {
 		want, err := json.MarshalIndent(r, "", "  ")
 		require.NoError(t, err)
 		require.NoError(t, WriteJSON(path, r))
-		require.Equal(t, string(want)+"\n", readFile(t, path))
+		require.Equal(t, string(want)+"\n", testenv.ReadFile(t, path))
 	}
 }

@@ -18,31 +18,66 @@ import (
 // default. Embedded structs are flattened; other nested structs are bound with
 // their name as a dotted prefix. Supported kinds: string, bool, int*, uint*,
 // float*. It also registers --config FILE, which ParseConfig reads.
+//
+// A group of settings shared by several experiments (an embedded struct such
+// as Optim) describes its fields in general terms; the tag of the embedded
+// field may reword the help text of a setting for one experiment, and give it
+// an old json key that config files may still use (see ParseConfig), with
+// keys of the form help.KEY and alias.KEY (KEY: the setting's json key):
+//
+//	train.Optim `help.lr:"peak Adam learning rate" alias.lr:"rate"`
 func BindFlags(fs *flag.FlagSet, cfg any) {
 	fs.String("config", "", "JSON file of hyperparameters; flags given on the command line override it")
-	bindStruct(fs, reflect.ValueOf(cfg).Elem(), "")
+	bindStruct(fs, reflect.ValueOf(cfg).Elem(), "", "")
 }
 
-func bindStruct(fs *flag.FlagSet, v reflect.Value, prefix string) {
+// bindStruct binds the fields of the struct v; outer is the tag of the field
+// that embeds v ("" at the top), whose help.KEY keys override the fields' help
+// texts.
+func bindStruct(fs *flag.FlagSet, v reflect.Value, prefix string, outer reflect.StructTag) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		fv := v.Field(i)
 		if f.Anonymous && fv.Kind() == reflect.Struct {
-			bindStruct(fs, fv, prefix)
+			bindStruct(fs, fv, prefix, f.Tag)
 			continue
 		}
-		name := strings.Split(f.Tag.Get("json"), ",")[0]
-		if !f.IsExported() || name == "-" || name == "" {
+		key := jsonKey(f)
+		if !f.IsExported() || key == "-" || key == "" {
 			continue
 		}
-		name = prefix + strings.ReplaceAll(name, "_", "-")
+		name := prefix + flagName(key)
 		if fv.Kind() == reflect.Struct {
-			bindStruct(fs, fv, name+".")
+			bindStruct(fs, fv, name+".", "")
 			continue
 		}
-		fs.Var(&fieldFlag{v: fv}, name, f.Tag.Get("help"))
+		help, _ := settingTags(f, outer)
+		fs.Var(&fieldFlag{v: fv}, name, help)
 	}
+}
+
+// jsonKey returns the json key of a field ("" where it has none).
+func jsonKey(f reflect.StructField) string {
+	key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return key
+}
+
+// flagName returns the flag of a json key: its underscores as dashes.
+func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
+
+// settingTags returns the help text and the old json key of the field f, where
+// outer, the tag of the field embedding f's struct, may override either.
+func settingTags(f reflect.StructField, outer reflect.StructTag) (help, alias string) {
+	key := jsonKey(f)
+	help, alias = f.Tag.Get("help"), f.Tag.Get("alias")
+	if h, ok := outer.Lookup("help." + key); ok {
+		help = h
+	}
+	if a, ok := outer.Lookup("alias." + key); ok {
+		alias = a
+	}
+	return help, alias
 }
 
 type fieldFlag struct{ v reflect.Value }
@@ -142,28 +177,30 @@ func ParseConfig(fs *flag.FlagSet, cfg any, args []string) error {
 	return fs.Parse(args)
 }
 
-// aliases maps the old json keys of renamed settings (a field's `alias` tag) to
-// their json keys, over t and the structs it embeds.
+// aliases maps the old json keys of renamed settings (a field's `alias` tag, or
+// the alias.KEY key of the field embedding its struct) to their json keys, over
+// t and the structs it embeds.
 func aliases(t reflect.Type) map[string]string {
 	out := map[string]string{}
+	addAliases(out, t, "")
+	return out
+}
+
+func addAliases(out map[string]string, t reflect.Type, outer reflect.StructTag) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t.Kind() != reflect.Struct {
-		return out
+		return
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if f.Anonymous {
-			for k, v := range aliases(f.Type) {
-				out[k] = v
-			}
+			addAliases(out, f.Type, f.Tag)
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if alias := f.Tag.Get("alias"); alias != "" && name != "" {
-			out[alias] = name
+		if _, alias := settingTags(f, outer); alias != "" && jsonKey(f) != "" {
+			out[alias] = jsonKey(f)
 		}
 	}
-	return out
 }

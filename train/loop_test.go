@@ -15,6 +15,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/internal/testenv"
 	"github.com/triadml/triad/solvers"
 )
 
@@ -152,11 +153,7 @@ func TestSameSeedSameMetricsAndTrainingLowersLoss(t *testing.T) {
 	l2, _ := newLoop(t, d2, c)
 	_, err = l2.Run(context.Background())
 	require.NoError(t, err)
-	m1, err := os.ReadFile(filepath.Join(d1, "metrics.jsonl"))
-	require.NoError(t, err)
-	m2, err := os.ReadFile(filepath.Join(d2, "metrics.jsonl"))
-	require.NoError(t, err)
-	require.Equal(t, string(m1), string(m2))
+	testenv.RequireSameFile(t, "metrics.jsonl", d1, d2)
 	require.Equal(t, 40, s1.Steps)
 	require.Less(t, s1.Final["val_loss"], l1.history[2].Metrics["val_loss"]/2, "the regression is being learned")
 	for _, f := range []string{"summary.json", "learning_curve.png", "checkpoints/last.safetensors", "checkpoints/best.safetensors"} {
@@ -185,9 +182,7 @@ func TestResumeIsBitwise(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 40-13, task.calls, "the resumed run starts at step 13")
 	require.Equal(t, params(lf.Store), params(lr.Store))
-	mf, _ := os.ReadFile(filepath.Join(full, "metrics.jsonl"))
-	mr, _ := os.ReadFile(filepath.Join(part, "metrics.jsonl"))
-	require.Equal(t, string(mf), string(mr))
+	testenv.RequireSameFile(t, "metrics.jsonl", full, part)
 }
 
 func TestNaNLossStopsNamingStepAndCheckpoint(t *testing.T) {

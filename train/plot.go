@@ -277,11 +277,21 @@ func niceStep(x float64) float64 {
 	return 10 * p
 }
 
+// runTitle names a run directory by its last two elements (runs/lm/20261207-0412
+// is "lm 20261207-0412"), or its last alone where the parent says nothing (".", "/").
+func runTitle(dir string) string {
+	dir = filepath.Clean(dir)
+	parent := filepath.Base(filepath.Dir(dir))
+	if parent == "." || parent == string(filepath.Separator) {
+		return filepath.Base(dir)
+	}
+	return parent + " " + filepath.Base(dir)
+}
+
 // plot draws the run's metrics into learning_curve.png (see learningCurvePNG)
 // and adds it to the run's TensorBoard images at the last point's step.
 func (l *Loop) plot() error {
-	title := filepath.Base(filepath.Dir(l.Dir)) + " " + filepath.Base(l.Dir)
-	png, err := learningCurvePNG(l.history, title)
+	png, err := learningCurvePNG(l.history, runTitle(l.Dir))
 	if err != nil {
 		return err
 	}

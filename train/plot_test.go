@@ -83,3 +83,16 @@ func TestPlainTicks(t *testing.T) {
 	}
 	require.Equal(t, []string{"0", "20000", "40000", "60000", "80000", "100000", "120000"}, ls)
 }
+
+func TestRunTitle(t *testing.T) {
+	for dir, want := range map[string]string{
+		"runs/lm/20261207-0412": "lm 20261207-0412",
+		"lm30":                  "lm30",
+		"./lm30/":               "lm30",
+		"/lm30":                 "lm30",
+	} {
+		if got := runTitle(dir); got != want {
+			t.Errorf("runTitle(%q) = %q, want %q", dir, got, want)
+		}
+	}
+}

@@ -49,8 +49,9 @@ func OneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " 
 // the resumed run's config.json, first, then the flags given. --help prints every
 // hyperparameter with its default to stdout and returns ErrHelp. A config file
 // never sets resume or overwrite, and --out naming another directory than
-// --resume is a usage error (a resumed run writes its own directory). It sets the
-// process's thread count from common.Threads.
+// --resume is a usage error (a resumed run writes its own directory), as is a
+// setting CheckSettings refuses. It sets the process's thread count from
+// common.Threads.
 func ParseFlags(name string, cfg any, common *Common, args []string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -76,6 +77,9 @@ func ParseFlags(name string, cfg any, common *Common, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return Usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if err := CheckSettings(cfg); err != nil {
+		return Usage(err)
 	}
 	if common.Resume != "" && hasFlag(args, "out") && filepath.Clean(common.Out) != filepath.Clean(common.Resume) {
 		return Usage(fmt.Errorf("--out %s and --resume %s: a resumed run writes its own directory (leave out --out)", common.Out, common.Resume))
@@ -147,14 +151,17 @@ type Config interface {
 }
 
 // Open starts a run of experiment with cfg (a pointer to the experiment's
-// config): it checks cfg (Common.Validate and cfg's own Validate; a failure is a
-// usage error), joins the group --dist names (in a group, Threads 0 divides this
-// machine's CPUs among the ranks on it), then chooses, creates and locks the run
+// config): it checks cfg (CheckSettings, Common.Validate and cfg's own Validate;
+// a failure is a usage error), joins the group --dist names (in a group,
+// Threads 0 divides this machine's CPUs among the ranks on it), then chooses, creates and locks the run
 // directory (rank 0 does, and tells the others its name). When resuming, Out is
 // set to Resume; Overwrite is consumed (set back to false). log nil means
 // os.Stderr.
 func Open(ctx context.Context, experiment string, cfg Config, log io.Writer) (*Session, error) {
 	c := cfg.Settings()
+	if err := CheckSettings(cfg); err != nil {
+		return nil, Usage(err)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, Usage(err)
 	}

@@ -101,29 +101,33 @@ func tbField(t *testing.T, b []byte) (num int, typ int, u uint64, payload []byte
 	return num, typ, u, payload, b
 }
 
-func tbParseEvent(t *testing.T, b []byte) tbEvent {
-	var ev tbEvent
+// tbMessage decodes the fields of a message, calling the function of each
+// field's (number, wire type) with its varint or fixed value and its
+// length-delimited payload; a field without one fails the test.
+func tbMessage(t *testing.T, b []byte, name string, fields map[[2]int]func(u uint64, p []byte)) {
 	for len(b) > 0 {
 		num, typ, u, p, rest := tbField(t, b)
 		b = rest
-		switch {
-		case num == 1 && typ == 1:
-			ev.wallTime = math.Float64frombits(u)
-		case num == 2 && typ == 0:
-			ev.step = int64(u)
-		case num == 3 && typ == 2:
-			ev.fileVersion = string(p)
-		case num == 5 && typ == 2:
-			for len(p) > 0 {
-				n, ty, _, vb, r := tbField(t, p)
-				p = r
-				require.Equal(t, [2]int{1, 2}, [2]int{n, ty}, "Summary.value")
-				ev.values = append(ev.values, tbParseValue(t, vb))
-			}
-		default:
-			t.Fatalf("unexpected Event field %d (wire type %d)", num, typ)
+		f, ok := fields[[2]int{num, typ}]
+		if !ok {
+			t.Fatalf("unexpected %s field %d (wire type %d)", name, num, typ)
 		}
+		f(u, p)
 	}
+}
+
+func tbParseEvent(t *testing.T, b []byte) tbEvent {
+	var ev tbEvent
+	tbMessage(t, b, "Event", map[[2]int]func(uint64, []byte){
+		{1, 1}: func(u uint64, _ []byte) { ev.wallTime = math.Float64frombits(u) },
+		{2, 0}: func(u uint64, _ []byte) { ev.step = int64(u) },
+		{3, 2}: func(_ uint64, p []byte) { ev.fileVersion = string(p) },
+		{5, 2}: func(_ uint64, p []byte) {
+			tbMessage(t, p, "Summary", map[[2]int]func(uint64, []byte){
+				{1, 2}: func(_ uint64, vb []byte) { ev.values = append(ev.values, tbParseValue(t, vb)) },
+			})
+		},
+	})
 	return ev
 }
 
@@ -132,58 +136,34 @@ func tbParseEvent(t *testing.T, b []byte) tbEvent {
 // image (image = 4, Summary.Image).
 func tbParseValue(t *testing.T, vb []byte) tbValue {
 	var v tbValue
-	for len(vb) > 0 {
-		n, ty, u, s, r := tbField(t, vb)
-		vb = r
-		switch {
-		case n == 1 && ty == 2:
-			v.tag = string(s)
-		case n == 2 && ty == 5:
-			v.value, v.kind = math.Float32frombits(uint32(u)), "scalar"
-		case n == 9 && ty == 2:
+	tbMessage(t, vb, "Summary.Value", map[[2]int]func(uint64, []byte){
+		{1, 2}: func(_ uint64, s []byte) { v.tag = string(s) },
+		{2, 5}: func(u uint64, _ []byte) { v.value, v.kind = math.Float32frombits(uint32(u)), "scalar" },
+		{9, 2}: func(_ uint64, s []byte) {
 			num, _, _, pd, _ := tbField(t, s)
 			require.Equal(t, 1, num, "SummaryMetadata.plugin_data")
 			num, _, _, name, _ := tbField(t, pd)
 			require.Equal(t, 1, num, "PluginData.plugin_name")
 			v.plugin = string(name)
-		case n == 8 && ty == 2:
+		},
+		{8, 2}: func(_ uint64, s []byte) {
 			v.kind = "text"
-			for len(s) > 0 {
-				n, ty, u, b, r := tbField(t, s)
-				s = r
-				switch {
-				case n == 1 && ty == 0:
-					v.dtype = u
-				case n == 2 && ty == 2:
-					require.Empty(t, b, "a scalar tensor has no dimensions")
-				case n == 8 && ty == 2:
-					v.text = string(b)
-				default:
-					t.Fatalf("unexpected TensorProto field %d", n)
-				}
-			}
-		case n == 4 && ty == 2:
+			tbMessage(t, s, "TensorProto", map[[2]int]func(uint64, []byte){
+				{1, 0}: func(u uint64, _ []byte) { v.dtype = u },
+				{2, 2}: func(_ uint64, b []byte) { require.Empty(t, b, "a scalar tensor has no dimensions") },
+				{8, 2}: func(_ uint64, b []byte) { v.text = string(b) },
+			})
+		},
+		{4, 2}: func(_ uint64, s []byte) {
 			v.kind = "image"
-			for len(s) > 0 {
-				n, ty, u, b, r := tbField(t, s)
-				s = r
-				switch {
-				case n == 1 && ty == 0:
-					v.height = int(u)
-				case n == 2 && ty == 0:
-					v.width = int(u)
-				case n == 3 && ty == 0:
-					v.colorspace = int(u)
-				case n == 4 && ty == 2:
-					v.png = b
-				default:
-					t.Fatalf("unexpected Summary.Image field %d", n)
-				}
-			}
-		default:
-			t.Fatalf("unexpected Summary.Value field %d", n)
-		}
-	}
+			tbMessage(t, s, "Summary.Image", map[[2]int]func(uint64, []byte){
+				{1, 0}: func(u uint64, _ []byte) { v.height = int(u) },
+				{2, 0}: func(u uint64, _ []byte) { v.width = int(u) },
+				{3, 0}: func(u uint64, _ []byte) { v.colorspace = int(u) },
+				{4, 2}: func(_ uint64, b []byte) { v.png = b },
+			})
+		},
+	})
 	return v
 }
 

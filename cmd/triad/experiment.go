@@ -6,8 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/train"
 )
 
@@ -61,6 +67,8 @@ func parseSub(fs *flag.FlagSet, args []string) error {
 type runFlags struct {
 	dir     string
 	threads int
+	// nonFinite is set by start when the run's weights are not all finite.
+	nonFinite bool
 }
 
 // bind adds --run (described by what) and --threads to fs and returns fs.
@@ -70,11 +78,119 @@ func (r *runFlags) bind(fs *flag.FlagSet, what string) *flag.FlagSet {
 	return fs
 }
 
-// start checks that --run was given and sets the thread count.
+// start checks that --run was given, sets the thread count and warns on stderr
+// when the run's weights are not all finite (see warnNonFinite).
 func (r *runFlags) start() error {
 	if r.dir == "" {
 		return usage(errors.New("--run DIR is required"))
 	}
 	train.SetThreads(r.threads)
+	r.nonFinite = warnNonFinite(os.Stderr, r.dir)
 	return nil
+}
+
+// warnNonFinite writes one warning line to w when the checkpoint that a command
+// over the run in dir loads (checkpoints/best.safetensors, else the parameters
+// of last.safetensors) holds NaN or infinite weights, as a diverged run's does:
+// the command runs, but what it writes means nothing. A checkpoint it cannot
+// read is left for the run's loading to report. It reports whether it warned.
+func warnNonFinite(w io.Writer, dir string) bool {
+	file, prefix := filepath.Join(dir, "checkpoints", "best.safetensors"), ""
+	if _, err := os.Stat(file); err != nil {
+		file, prefix = filepath.Join(dir, "checkpoints", "last.safetensors"), "param/"
+	}
+	tensors, _, err := graph.LoadTensors(file)
+	if err != nil {
+		return false
+	}
+	bad, in := 0, 0
+	for name, t := range tensors {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		n := 0
+		switch t.Dtype() {
+		case tensor.Float32:
+			for _, v := range graph.Slice[float32](t) {
+				if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+					n++
+				}
+			}
+		case tensor.Float64:
+			for _, v := range graph.Slice[float64](t) {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					n++
+				}
+			}
+		}
+		if n > 0 {
+			bad, in = bad+n, in+1
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(w, "warning: %s holds %d NaN or infinite weights (in %d tensors): the run diverged, and what it outputs means nothing\n", file, bad, in)
+	}
+	return bad > 0
+}
+
+// sampleOptions are the settings of drawing a sample, which check themselves.
+type sampleOptions interface{ Validate() error }
+
+// sampler is a loaded run that continues a text.
+type sampler[O sampleOptions] interface {
+	Sample(prompt string, opts O) (string, error)
+	Close() error
+}
+
+// sampleCommand registers `triad <name> sample`, which prints to stdout a
+// sample of a trained run of the experiment: its flags are --run, --threads,
+// the text the sample starts from (textFlag, a newline by default, described by
+// textHelp) and the sampling options that bind adds; the options are checked
+// before the run is loaded with load.
+func sampleCommand[O sampleOptions, M sampler[O]](name, summary, textFlag, textHelp string,
+	bind func(*flag.FlagSet) *O, load func(dir string) (M, error)) {
+	register(name+" sample", summary, func(args []string) error {
+		fs := flag.NewFlagSet("triad "+name+" sample", flag.ContinueOnError)
+		text := fs.String(textFlag, "\n", textHelp)
+		opts := bind(fs)
+		var run runFlags
+		if err := parseSub(run.bind(fs, "run directory of a triad "+name+" run"), args); err != nil {
+			return err
+		}
+		if err := (*opts).Validate(); err != nil {
+			return usage(err)
+		}
+		if err := run.start(); err != nil {
+			return err
+		}
+		m, err := load(run.dir)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		sample, err := m.Sample(*text, *opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stdout, sample)
+		return nil
+	})
+}
+
+// openRun parses args into fs (see parseSub), checks the run flags (see start)
+// and loads the run in --run with load; a run that does not load is a usage
+// error.
+func openRun[M any](run *runFlags, fs *flag.FlagSet, args []string, load func(dir string) (M, error)) (M, error) {
+	var m M
+	if err := parseSub(fs, args); err != nil {
+		return m, err
+	}
+	if err := run.start(); err != nil {
+		return m, err
+	}
+	m, err := load(run.dir)
+	if err != nil {
+		return m, usage(err)
+	}
+	return m, nil
 }

@@ -25,15 +25,13 @@ import (
 	"github.com/triadml/triad/experiments/summarize"
 	"github.com/triadml/triad/experiments/translate"
 	"github.com/triadml/triad/experiments/vae"
+	"github.com/triadml/triad/internal/testenv"
 )
 
 // lmFixture writes a small text to a new directory and returns it.
 func lmFixture(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	text := strings.Repeat("the cat sat on the mat\na dog ran to the log\n", 60)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "input.txt"), []byte(text), 0o644))
-	return dir
+	return testenv.TextDir(t, strings.Repeat("the cat sat on the mat\na dog ran to the log\n", 60))
 }
 
 // The command and lm.Run with the same settings write the same metrics.
@@ -52,17 +50,8 @@ func TestLMCommandMatchesRun(t *testing.T) {
 	requireSameMetrics(t, cfg.Out, cmd)
 
 	// `lm sample` prints what Model.Sample returns
-	var buf bytes.Buffer
-	require.NoError(t, lmSample([]string{"--run", cmd, "--prime", "the ", "--n", "20", "--seed", "3", "--threads", "1"}, &buf))
-	m, err := lm.Load(cmd)
-	require.NoError(t, err)
-	defer m.Close()
-	text, err := m.Sample("the ", lm.SampleOptions{Temperature: 0.8, N: 20, Seed: 3})
-	require.NoError(t, err)
-	require.Equal(t, text+"\n", buf.String())
-
-	require.Equal(t, 0, run([]string{"lm", "sample", "--help"}))
-	require.Equal(t, 2, run([]string{"lm", "sample"}), "--run is required")
+	requireSampleCommand(t, "lm", cmd, lm.Load, "the ", lm.SampleOptions{Temperature: 0.8, N: 20, Seed: 3},
+		"--prime", "the ", "--n", "20", "--seed", "3")
 	require.Equal(t, 2, run([]string{"lm", "sample", "--run", cmd, "--temperature", "0"}))
 	require.Equal(t, 2, run([]string{"lm", "sample", "--run", filepath.Join(root, "none")}), "no run there")
 	require.Equal(t, 2, run([]string{"lm", "--data-dir", filepath.Join(root, "none"), "--out", filepath.Join(root, "x")}), "no input.txt")
@@ -111,12 +100,12 @@ func TestVAEFlagErrors(t *testing.T) {
 func TestDemoCommandMatchesRun(t *testing.T) {
 	dirCmd, dirRun := filepath.Join(t.TempDir(), "cmd"), filepath.Join(t.TempDir(), "run")
 	require.Equal(t, 0, run([]string{"demo", "--out", dirCmd, "--max-steps", "3", "--eval-every", "2", "--log-every", "1",
-		"--test-size", "12", "--beam-eval", "2", "--examples", "2", "--batch", "4",
+		"--eval-size", "12", "--beam-eval", "2", "--examples", "2", "--batch", "4",
 		"--embed", "8", "--hidden", "8", "--attn-dim", "8", "--length-penalty", "0.8", "--threads", "1"}))
 
 	cfg := demo.DefaultConfig()
 	cfg.Out, cfg.MaxSteps, cfg.EvalEvery, cfg.LogEvery, cfg.Threads = dirRun, 3, 2, 1, 1
-	cfg.TestSize, cfg.BeamEval, cfg.Examples, cfg.Batch = 12, 2, 2, 4
+	cfg.EvalSize, cfg.BeamEval, cfg.Examples, cfg.Batch = 12, 2, 2, 4
 	cfg.Embed, cfg.Hidden, cfg.AttnDim, cfg.LengthPenalty = 8, 8, 8, 0.8
 	_, err := demo.Run(context.Background(), cfg, io.Discard)
 	require.NoError(t, err)
@@ -152,12 +141,13 @@ func TestClassifyCommandMatchesRun(t *testing.T) {
 	require.NoError(t, classifyPredict([]string{"--run", byCommand, "--threads", "1"}, in, &buf))
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3, "one line out per line in, the empty one included")
-	for i, line := range lines {
+	require.Equal(t, "", lines[1], "an empty line gives an empty line")
+	for i, line := range []string{lines[0], lines[2]} {
 		f := strings.Split(line, "\t")
 		require.Len(t, f, 3, line)
 		require.Contains(t, datasets.SNIPSIntents, f[0])
 		require.Len(t, f[1], 6, "a probability with 4 decimals: %s", line)
-		require.Equal(t, []string{"please cue2 now", "", "play cue4"}[i], f[2])
+		require.Equal(t, []string{"please cue2 now", "play cue4"}[i], f[2])
 	}
 }
 
@@ -195,13 +185,13 @@ func TestCTCCommandMatchesRun(t *testing.T) {
 	cmdDir, runDir := t.TempDir(), t.TempDir()
 	require.Equal(t, 0, run([]string{"ctc", "--data-dir", data, "--out", cmdDir, "--threads", "1",
 		"--hidden", "8", "--mels", "16", "--batch", "4", "--steps-per-epoch", "2", "--epochs", "2", "--warmup", "1",
-		"--max-digits", "3", "--buckets", "12,24,36", "--test-utterances", "6", "--eval-batch", "4", "--beam", "3",
+		"--max-digits", "3", "--buckets", "12,24,36", "--eval-size", "6", "--eval-batch", "4", "--beam", "3",
 		"--log-every", "1"}))
 
 	cfg := ctc.DefaultConfig()
 	cfg.DataDir, cfg.Out, cfg.Threads, cfg.LogEvery = data, runDir, 1, 1
 	cfg.Hidden, cfg.Mels, cfg.Batch, cfg.StepsPerEpoch, cfg.Epochs, cfg.Warmup = 8, 16, 4, 2, 2, 1
-	cfg.MaxDigits, cfg.Buckets, cfg.TestUtterances, cfg.EvalBatch, cfg.Beam = 3, "12,24,36", 6, 4, 3
+	cfg.MaxDigits, cfg.Buckets, cfg.EvalSize, cfg.EvalBatch, cfg.Beam = 3, "12,24,36", 6, 4, 3
 	_, err := ctc.Run(context.Background(), cfg, io.Discard)
 	require.NoError(t, err)
 
@@ -216,10 +206,10 @@ func TestSummarizeCommandMatchesRun(t *testing.T) {
 	cmdOut, apiOut := filepath.Join(t.TempDir(), "cmd"), filepath.Join(t.TempDir(), "api")
 	require.Equal(t, 0, run([]string{"summarize", "--data-dir", data, "--out", cmdOut, "--max-steps", "4", "--eval-every", "2",
 		"--log-every", "1", "--batch", "8", "--embed", "8", "--hidden", "8", "--attn-dim", "8", "--beam", "2",
-		"--val-size", "4", "--lead-max", "6", "--threads", "1"}))
+		"--eval-size", "4", "--lead-max", "6", "--threads", "1"}))
 	cfg := summarize.DefaultConfig()
 	cfg.DataDir, cfg.Out, cfg.MaxSteps, cfg.EvalEvery, cfg.LogEvery, cfg.Threads = data, apiOut, 4, 2, 1, 1
-	cfg.Batch, cfg.Embed, cfg.Hidden, cfg.AttnDim, cfg.Beam, cfg.ValSize, cfg.LeadMax = 8, 8, 8, 8, 2, 4, 6
+	cfg.Batch, cfg.Embed, cfg.Hidden, cfg.AttnDim, cfg.Beam, cfg.EvalSize, cfg.LeadMax = 8, 8, 8, 8, 2, 4, 6
 	_, err := summarize.Run(context.Background(), cfg, io.Discard)
 	require.NoError(t, err)
 	requireSameMetrics(t, apiOut, cmdOut)
@@ -231,7 +221,7 @@ func TestSummarizeCommandMatchesRun(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3, "one line out per line in: %q", buf.String())
 	require.Equal(t, "", lines[1], "an empty article gives an empty headline")
-	require.Empty(t, errs.String())
+	require.Equal(t, "summarize decode: line 3: 300 words, cut to the run's 60\n", errs.String(), "a cut article is noted")
 	require.Equal(t, 2, run([]string{"summarize", "decode", "--run", cmdOut, "--beam", "0"}))
 }
 
@@ -267,7 +257,7 @@ func TestTranslateCommandAndDecode(t *testing.T) {
 	cfg.MaxSteps, cfg.EvalEvery, cfg.LogEvery, cfg.Threads = 12, 6, 3, 1
 	_, err := translate.Run(context.Background(), cfg, io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, 6, bytes.Count(metrics(t, dirA), []byte("\n")))
+	require.Equal(t, 6, strings.Count(testenv.ReadFile(t, filepath.Join(dirA, "metrics.jsonl")), "\n"))
 	requireSameMetrics(t, dirA, dirB)
 
 	in := strings.Join([]string{
@@ -331,17 +321,24 @@ func TestTranslateUsageErrors(t *testing.T) {
 // metrics.jsonl.
 func requireSameMetrics(t *testing.T, dirA, dirB string) {
 	t.Helper()
-	a := metrics(t, dirA)
-	require.NotEmpty(t, a)
-	require.Equal(t, string(a), string(metrics(t, dirB)))
+	testenv.RequireSameFile(t, "metrics.jsonl", dirA, dirB)
 }
 
-// metrics returns a run's metrics.jsonl.
-func metrics(t *testing.T, dir string) []byte {
+// requireSampleCommand checks `triad <name> sample` on the run in dir: with
+// args (and --run, --threads 1) it exits 0 and prints what the loaded run's
+// Sample(prompt, opts) returns; --help exits 0, and no --run exits 2.
+func requireSampleCommand[O sampleOptions, M sampler[O]](t *testing.T, name, dir string, load func(string) (M, error),
+	prompt string, opts O, args ...string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	m, err := load(dir)
 	require.NoError(t, err)
-	return raw
+	defer m.Close()
+	want, err := m.Sample(prompt, opts)
+	require.NoError(t, err)
+	args = append([]string{name, "sample", "--run", dir, "--threads", "1"}, args...)
+	require.Equal(t, want+"\n", capture(t, &os.Stdout, func() { require.Equal(t, 0, run(args)) }))
+	require.Equal(t, 0, run([]string{name, "sample", "--help"}))
+	require.Equal(t, 2, run([]string{name, "sample"}), "--run is required")
 }
 
 // The gpt command and gpt.Run with the same settings write the same metrics, and
@@ -361,18 +358,8 @@ func TestGPTCommandMatchesRun(t *testing.T) {
 	require.NoError(t, err)
 	requireSameMetrics(t, cfg.Out, cmd)
 
-	var buf bytes.Buffer
-	require.NoError(t, gptSample([]string{"--run", cmd, "--prompt", "the ", "--n", "20", "--top-k", "5",
-		"--top-p", "0.9", "--temperature", "0.9", "--seed", "3", "--threads", "1"}, &buf))
-	m, err := gpt.Load(cmd)
-	require.NoError(t, err)
-	defer m.Close()
-	text, err := m.Sample("the ", gpt.SampleOptions{N: 20, Temperature: 0.9, TopK: 5, TopP: 0.9, Seed: 3})
-	require.NoError(t, err)
-	require.Equal(t, text+"\n", buf.String())
-
-	require.Equal(t, 0, run([]string{"gpt", "sample", "--help"}))
-	require.Equal(t, 2, run([]string{"gpt", "sample"}), "--run is required")
+	requireSampleCommand(t, "gpt", cmd, gpt.Load, "the ", gpt.SampleOptions{N: 20, Temperature: 0.9, TopK: 5, TopP: 0.9, Seed: 3},
+		"--prompt", "the ", "--n", "20", "--top-k", "5", "--top-p", "0.9", "--temperature", "0.9", "--seed", "3")
 	require.Equal(t, 2, run([]string{"gpt", "sample", "--run", cmd, "--top-p", "2"}))
 	require.Equal(t, 2, run([]string{"gpt", "sample", "--run", filepath.Join(root, "none")}), "no run there")
 	require.Equal(t, 2, run([]string{"gpt", "--tokens", "word", "--out", filepath.Join(root, "x")}))

@@ -77,30 +77,11 @@ func init() {
 	})
 }
 
-// captureStderr returns what f writes to stderr.
-func captureStderr(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	stderr := os.Stderr
-	os.Stderr = w
-	done := make(chan string)
-	go func() {
-		raw, _ := io.ReadAll(r)
-		done <- string(raw)
-	}()
-	defer func() { os.Stderr = stderr }()
-	f()
-	os.Stderr = stderr
-	w.Close()
-	return <-done
-}
-
 // Ctrl-C stops a run with a checkpoint and exit status 130.
 func TestInterruptedCommandExits130(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	var code int
-	out := captureStderr(t, func() { code = run([]string{"__test-sigint", "--out", dir}) })
+	out := capture(t, &os.Stderr, func() { code = run([]string{"__test-sigint", "--out", dir}) })
 	require.Equal(t, 130, code, out)
 	ckpt := filepath.Join(dir, "checkpoints", "last.safetensors")
 	require.Contains(t, out, "triad __test-sigint: interrupted; checkpoint "+ckpt+"\n")
@@ -127,7 +108,7 @@ func TestRunDirectoryRefusals(t *testing.T) {
 	require.Equal(t, config, string(runFile(t, a, "config.json")))
 
 	// a new run into a run: refused; --overwrite replaces it
-	out := captureStderr(t, func() { require.Equal(t, 2, run(lmArgs("--out", a, "--max-steps", "2"))) })
+	out := capture(t, &os.Stderr, func() { require.Equal(t, 2, run(lmArgs("--out", a, "--max-steps", "2"))) })
 	require.Contains(t, out, "--overwrite")
 	require.Equal(t, summary, string(runFile(t, a, "summary.json")))
 
@@ -146,7 +127,7 @@ func TestRunDirectoryRefusals(t *testing.T) {
 	cfg := sigConfig{train.Common{Epochs: 1, Out: c}}
 	s, err := train.Open(context.Background(), "lock", &cfg, io.Discard)
 	require.NoError(t, err)
-	out = captureStderr(t, func() { require.Equal(t, 2, run(lmArgs("--out", c, "--max-steps", "2"))) })
+	out = capture(t, &os.Stderr, func() { require.Equal(t, 2, run(lmArgs("--out", c, "--max-steps", "2"))) })
 	require.Contains(t, out, "in use")
 	var none error
 	s.Close(&none)

@@ -65,9 +65,12 @@ func eachGroup(name string, in io.Reader, out io.Writer, size int, do func(first
 			}
 			texts = append(texts, strings.TrimSuffix(l.text, "\r"))
 		}
-		outs, err := do(n+1, texts)
-		if err != nil {
-			return err
+		var outs []string
+		if len(texts) > 0 { // a group may hold nothing but a read error
+			var err error
+			if outs, err = do(n+1, texts); err != nil {
+				return err
+			}
 		}
 		for _, t := range outs {
 			fmt.Fprintln(w, t)

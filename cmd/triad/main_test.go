@@ -25,28 +25,31 @@ func TestVersionAndCompletion(t *testing.T) {
 	require.Equal(t, 0, run([]string{"version"}))
 	require.Equal(t, 0, run([]string{"completion", "bash"}))
 	require.Equal(t, 2, run([]string{"completion", "fish"}))
-	words := captureStdout(t, func() { require.Equal(t, 0, run([]string{"__complete"})) })
+	words := capture(t, &os.Stdout, func() { require.Equal(t, 0, run([]string{"__complete"})) })
 	require.Contains(t, words, "lm\n")
 	require.Contains(t, words, "version\n")
-	words = captureStdout(t, func() { require.Equal(t, 0, run([]string{"__complete", "lm"})) })
+	words = capture(t, &os.Stdout, func() { require.Equal(t, 0, run([]string{"__complete", "lm"})) })
 	require.Contains(t, words, "sample\n")
 	require.Contains(t, words, "--hidden\n")
 	require.Contains(t, words, "--threads\n")
 }
 
-// captureStdout returns what f prints to stdout.
-func captureStdout(t *testing.T, f func()) string {
+// capture returns what f writes to *file (os.Stdout or os.Stderr), which it
+// points at a pipe while f runs.
+func capture(t *testing.T, file **os.File, f func()) string {
+	t.Helper()
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
-	stdout := os.Stdout
-	os.Stdout = w
+	saved := *file
+	*file = w
 	done := make(chan string)
 	go func() {
 		raw, _ := io.ReadAll(r)
 		done <- string(raw)
 	}()
+	defer func() { *file = saved }()
 	f()
-	os.Stdout = stdout
+	*file = saved
 	w.Close()
 	return <-done
 }

@@ -17,19 +17,14 @@ func summarizeDecodeMain(args []string) error {
 // summarizeDecode writes a headline for every line of in, one line out per line
 // in, with the weights of a `triad summarize` run (see summarize.Summarizer). A
 // line that fails to decode gives an empty headline and a message on errOut,
-// and decoding carries on.
+// and decoding carries on; a line of more words than the run's max_src is cut,
+// with a note on errOut.
 func summarizeDecode(args []string, in io.Reader, out, errOut io.Writer) error {
 	var run runFlags
 	var given summarize.DecodeOptions
-	if err := parseSub(summarizeDecodeFlags(&run, &given), args); err != nil {
-		return err
-	}
-	if err := run.start(); err != nil {
-		return err
-	}
-	m, err := summarize.Load(run.dir)
+	m, err := openRun(&run, summarizeDecodeFlags(&run, &given), args, summarize.Load)
 	if err != nil {
-		return usage(err)
+		return err
 	}
 	defer m.Close()
 	// the decoding flags given override the run's settings
@@ -41,6 +36,9 @@ func summarizeDecode(args []string, in io.Reader, out, errOut io.Writer) error {
 		return usage(err)
 	}
 	return eachGroup("summarize decode", in, out, 1, func(line int, articles []string) ([]string, error) {
+		if words, limit := m.SourceWords(articles[0]); words > limit {
+			fmt.Fprintf(errOut, "summarize decode: line %d: %d words, cut to the run's %d\n", line, words, limit)
+		}
 		heads, err := m.Summarize(articles, opts)
 		if err != nil {
 			fmt.Fprintf(errOut, "summarize decode: line %d: %s\n", line, train.OneLine(err))

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -34,6 +35,9 @@ func translateDecode(args []string, in io.Reader, out, errw io.Writer) error {
 	}
 	if *beam < 1 || *batchSize < 1 {
 		return usage(errors.New("--beam and --batch must be at least 1"))
+	}
+	if math.IsNaN(*lp) || math.IsInf(*lp, 0) {
+		return usage(errors.Errorf("--length-penalty %g: want a finite number", *lp))
 	}
 	tr, err := translate.Load(run.dir)
 	if err != nil {

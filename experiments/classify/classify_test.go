@@ -2,25 +2,18 @@ package classify
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
+	"github.com/triadml/triad/train/traintest"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/train"
 )
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, v))
-}
 
 // toyCV is a small bidirectional LSTM cross-validated on the toy polarity data.
 func toyCV(t *testing.T) Config {
@@ -42,17 +35,15 @@ func TestCrossValidation(t *testing.T) {
 	require.Nil(t, sum.Split)
 	require.Equal(t, out, sum.Dir)
 	require.Contains(t, sum.String(), "3/3 folds, accuracy ")
-	var saved CVSummary
-	readJSON(t, filepath.Join(out, "summary.json"), &saved)
+	saved := testenv.ReadJSON[CVSummary](t, filepath.Join(out, "summary.json"))
 	require.Equal(t, *sum.CV, saved)
 	require.Equal(t, 3, saved.Completed)
 	require.Len(t, saved.PerFold, 3)
 	// one telling word per sentence: a working model separates the classes
 	require.Greater(t, saved.AccuracyMean, 0.8, "per fold %v", saved.PerFold)
-	var conf struct {
+	conf := testenv.ReadJSON[struct {
 		Counts [][]int `json:"counts"`
-	}
-	readJSON(t, filepath.Join(out, "confusion.json"), &conf)
+	}](t, filepath.Join(out, "confusion.json"))
 	total := 0
 	for _, row := range conf.Counts {
 		for _, c := range row {
@@ -64,12 +55,9 @@ func TestCrossValidation(t *testing.T) {
 		"fold-01/summary.json", "fold-02/metrics.jsonl", "fold-03/vocab.json", "fold-03/attention.html"} {
 		require.FileExists(t, filepath.Join(out, f))
 	}
-	page, err := os.ReadFile(filepath.Join(out, "attention.html"))
-	require.NoError(t, err)
-	require.Contains(t, string(page), "rgba(214,39,40,1.000)", "each sentence's largest weight is fully shaded")
-	lines, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
-	require.NoError(t, err)
-	require.Equal(t, 4, strings.Count(string(lines), "\n"), "a line per fold and the cross-validated figures")
+	page := testenv.ReadFile(t, filepath.Join(out, "attention.html"))
+	require.Contains(t, page, "rgba(214,39,40,1.000)", "each sentence's largest weight is fully shaded")
+	require.Len(t, traintest.Points(t, out, ""), 4, "a line per fold and the cross-validated figures")
 
 	// resuming a finished run redoes no fold and gives the same figures
 	again := DefaultConfig()
@@ -121,8 +109,7 @@ func TestSNIPSTransformer(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, sum.CV)
 	require.Contains(t, sum.String(), "snips validation accuracy ")
-	var res Result
-	readJSON(t, filepath.Join(out, "result.json"), &res)
+	res := testenv.ReadJSON[Result](t, filepath.Join(out, "result.json"))
 	require.Equal(t, *sum.Split, res)
 	require.Equal(t, 21, res.Examples)
 	require.GreaterOrEqual(t, res.Accuracy, 0.9, "each intent has its own cue word")

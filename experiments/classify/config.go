@@ -17,6 +17,7 @@ import (
 // tags name the command's flags.
 type Config struct {
 	train.Common
+	train.Optim `help.batch:"sentences per batch" help.lr:"Adam learning rate"`
 	Dataset     string  `json:"dataset" help:"rt-polarity (k-fold cross-validation) or snips (train, valid)"`
 	DataDir     string  `json:"data_dir" help:"directory holding the dataset's files (default: found through $TRIAD_DATA or the cache)"`
 	Encoder     string  `json:"encoder" help:"bilstm-attn or transformer"`
@@ -36,11 +37,8 @@ type Config struct {
 	Pool        string  `json:"pool" help:"transformer: mean or first (a <bos> token is prepended)"`
 	Dropout     float64 `json:"dropout" help:"dropout on embeddings and the sentence vector (and in transformer layers)"`
 	WordDrop    float64 `json:"word_dropout" help:"probability of replacing a training token by <unk> (word dropout)"`
-	Batch       int     `json:"batch" help:"sentences per batch"`
-	LR          float64 `json:"lr" help:"Adam learning rate"`
 	Decay       float64 `json:"lr_decay" help:"learning-rate factor per epoch after the first (1: constant)"`
 	WeightDecay float64 `json:"weight_decay" help:"Adam's L2 weight decay"`
-	ClipNorm    float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
 	Folds       int     `json:"folds" help:"rt-polarity: cross-validation folds"`
 	Fold        int     `json:"fold" help:"rt-polarity: run only this fold, 1 to folds (0: every fold)"`
 	Show        int     `json:"show" help:"validation sentences drawn in attention.html (per fold)"`
@@ -57,7 +55,7 @@ func DefaultConfig() Config {
 		Common:  train.Common{Seed: 1, Epochs: 6, LogEvery: 50},
 		Dataset: "rt-polarity", Encoder: string(classifier.BiLSTMAttn), Level: "word", Lower: true, MinFreq: 1, MaxLen: 64,
 		Embed: 128, EmbedStd: 0.1, Hidden: 100, Cell: string(rnn.LSTM), Layers: 1, AttnDim: 64, Heads: 4,
-		Pool: string(classifier.PoolMean), Dropout: 0.5, WordDrop: 0.4, Batch: 50, LR: 1e-3, Decay: 0.7, Folds: 10, Show: 20,
+		Pool: string(classifier.PoolMean), Dropout: 0.5, WordDrop: 0.4, Optim: train.Optim{Batch: 50, LR: 1e-3}, Decay: 0.7, Folds: 10, Show: 20,
 	}
 }
 

@@ -78,6 +78,9 @@ func (x *runner) crossValidate(examples []datasets.Example, labels []string) (*C
 		}
 		x.s.Logf("classify: fold %d/%d accuracy %.4f (%d held out, %.0f s)", k, cfg.Folds, res.Accuracy, len(valEx), res.Seconds)
 	}
+	if !x.s.Root() { // rank 0 of a group reads the folds' results and reports
+		return &CVSummary{Folds: cfg.Folds}, nil
+	}
 	return x.summarise(labels)
 }
 

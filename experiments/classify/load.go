@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/datasets/vocab"
 	"github.com/triadml/triad/graph"
@@ -37,6 +36,9 @@ type Prediction struct {
 	Prob float64
 	// Probs holds every class's probability, in the order of Model.Labels.
 	Probs []float64
+	// Tokens is the number of tokens of the text: above the config's MaxLen,
+	// only the first MaxLen were read.
+	Tokens int
 }
 
 // Load reads the run in dir (a single split's run, or one fold's directory of a
@@ -64,16 +66,13 @@ func Load(dir string) (*Model, error) {
 	if err != nil || len(m.Labels) < 2 {
 		return nil, errors.Errorf("%s: want a JSON list of at least 2 label names (%v)", filepath.Join(dir, "labels.json"), err)
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(m.Config.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
+	model, store, _, err := train.Restore(dir, m.Config.Seed, func(s *graph.Store) (*classifier.Classifier, error) {
+		return classifier.New(s, m.Config.model(m.voc.Len(), len(m.Labels)))
+	})
+	if err != nil {
 		return nil, err
 	}
-	if m.model, err = classifier.New(store, m.Config.model(m.voc.Len(), len(m.Labels))); err != nil {
-		return nil, err
-	}
-	if _, err := train.LoadParams(dir, store); err != nil {
-		return nil, err
-	}
+	m.model = model
 	m.progs = graph.NewPrograms(func(length int) (*classifier.Program, error) {
 		return m.model.Build(store, graph.Eval, 1, length)
 	})
@@ -86,7 +85,8 @@ func Load(dir string) (*Model, error) {
 func (m *Model) Predict(texts []string) ([]Prediction, error) {
 	out := make([]Prediction, len(texts))
 	for i, text := range texts {
-		probs, err := m.probs(m.Config.encode(m.voc, m.Config.tokenize(text)))
+		toks := m.Config.tokenize(text)
+		probs, err := m.probs(m.Config.encode(m.voc, toks))
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +94,7 @@ func (m *Model) Predict(texts []string) ([]Prediction, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Prediction{Label: m.Labels[best], Prob: probs[best], Probs: probs}
+		out[i] = Prediction{Label: m.Labels[best], Prob: probs[best], Probs: probs, Tokens: len(toks)}
 	}
 	return out, nil
 }

@@ -49,9 +49,6 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 		return nil, err
 	}
 	defer s.Close(&err)
-	if s.Comm != nil && s.Comm.Size() > 1 {
-		return nil, train.Usage(errors.New("classify trains in one process: start it without mpirun"))
-	}
 	data := cfg.DataDir
 	if data == "" {
 		if data, err = datasets.Find(cfg.Dataset); err != nil {
@@ -67,6 +64,16 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 		examples, labels, err := datasets.LoadRTPolarity(data)
 		if err != nil {
 			return nil, train.Usage(err)
+		}
+		// a class without sentences would make every fold's accuracy a trivial 1
+		count := make([]int, len(labels))
+		for _, e := range examples {
+			count[e.Label]++
+		}
+		for label, n := range count {
+			if n == 0 {
+				return nil, train.Usage(errors.Errorf("%s: no %s sentences (rt-polarity.%s is empty)", data, labels[label], []string{"neg", "pos"}[label]))
+			}
 		}
 		if sum.CV, err = x.crossValidate(examples, labels); err != nil {
 			return nil, err

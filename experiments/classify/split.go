@@ -94,6 +94,9 @@ func (x *runner) split(dir string, trainEx, valEx []datasets.Example, labels []s
 	if err != nil && !errors.Is(err, train.ErrFinished) { // a fold trained to its end still gets its report
 		return nil, err
 	}
+	if !x.s.Root() { // rank 0 of a group evaluates and reports
+		return &Result{Step: sum.Steps, Seconds: sum.Seconds, Threads: sum.Threads}, nil
+	}
 	step := sum.Steps
 	if !cfg.crossValidated() {
 		if _, err := train.LoadParams(dir, store); err != nil {
@@ -140,15 +143,17 @@ func (x *runner) prepare(dir string, trainEx, valEx []datasets.Example, labels [
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := voc.Save(filepath.Join(dir, "vocab.json")); err != nil {
-		return nil, nil, err
-	}
-	if err := train.WriteJSON(filepath.Join(dir, "labels.json"), labels); err != nil {
-		return nil, nil, err
-	}
-	if dir != x.s.Dir {
-		if err := train.WriteConfig(dir, cfg, train.CurrentEnv(cfg.Threads, os.Args)); err != nil {
+	if x.s.Root() { // rank 0 of a group writes the run's files
+		if err := voc.Save(filepath.Join(dir, "vocab.json")); err != nil {
 			return nil, nil, err
+		}
+		if err := train.WriteJSON(filepath.Join(dir, "labels.json"), labels); err != nil {
+			return nil, nil, err
+		}
+		if dir != x.s.Dir {
+			if err := train.WriteConfig(dir, cfg, train.CurrentEnv(cfg.Threads, os.Args)); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	d := &data{labels: labels}

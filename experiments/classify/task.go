@@ -33,6 +33,7 @@ type task struct {
 	progs    *graph.Programs[int, *classifier.Program] // training, by padded length
 	evals    *graph.Programs[int, *classifier.Program] // evaluation, by padded length
 	steps    *batch.Steps                              // the batch of each step
+	shard                                              // the part of each batch in a data-parallel group (shard.go)
 }
 
 // seen returns the number of positions the model sees for a sentence.
@@ -46,7 +47,7 @@ func newTask(cfg Config, model *classifier.Classifier, store *graph.Store, d *da
 			return model.Build(store, mode, cfg.Batch, length)
 		})
 	}
-	t := &task{cfg: cfg, model: model, data: d, progs: programs(graph.Train), evals: programs(graph.Eval)}
+	t := &task{cfg: cfg, model: model, data: d, progs: programs(graph.Train), evals: programs(graph.Eval), shard: shard{store: store}}
 	if len(d.train) == 0 || len(d.val) == 0 {
 		return nil, train.Usage(errors.Errorf("classify: %d training and %d validation sentences", len(d.train), len(d.val)))
 	}
@@ -118,6 +119,9 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 			}
 			seqs[i] = d
 		}
+	}
+	if t.size > 1 {
+		return t.trainShard(prog, seqs, ys, noise)
 	}
 	if _, err := prog.Feed(seqs, ys); err != nil {
 		return train.Result{}, err

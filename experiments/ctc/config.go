@@ -32,31 +32,30 @@ import (
 // their own seed, from the test takes (0-4).
 type Config struct {
 	train.Common
-	DataDir        string  `json:"data_dir" help:"directory holding the Free Spoken Digit Dataset's metadata.tsv and recordings (default: found through $TRIAD_DATA or the cache)"`
-	Cell           string  `json:"cell" help:"lstm or gru"`
-	Layers         int     `json:"layers" help:"bidirectional recurrent layers"`
-	Hidden         int     `json:"hidden" help:"hidden units per direction"`
-	Dropout        float64 `json:"dropout" help:"dropout between recurrent layers"`
-	Mels           int     `json:"mels" help:"log-mel filters of the 25 ms frames, 10 ms apart (HTK mel scale, Hann window)"`
-	Stack          int     `json:"stack" help:"10 ms frames stacked into one input frame, which also subsamples by this factor"`
-	MinDigits      int     `json:"min_digits" help:"fewest digits of an utterance"`
-	MaxDigits      int     `json:"max_digits" help:"most digits of an utterance"`
-	GapMinMs       float64 `json:"gap_min_ms" help:"shortest silence between two digits, in ms"`
-	GapMaxMs       float64 `json:"gap_max_ms" help:"longest silence between two digits, in ms"`
-	EdgeMaxMs      float64 `json:"edge_max_ms" help:"longest silence before the first and after the last digit, in ms"`
-	SilenceNoise   float64 `json:"silence_noise" help:"standard deviation of the Gaussian noise filling the silences (0: digital silence)"`
-	Pad            string  `json:"pad" help:"padding of shorter utterances in a batch: silence (more signal, read by the loss) or mask (masked recurrent steps: slower graphs)"`
-	Buckets        string  `json:"buckets" help:"padded lengths of the batch shapes, in input frames, comma-separated; longer utterances are redrawn"`
-	Batch          int     `json:"batch" help:"utterances per training step"`
-	StepsPerEpoch  int     `json:"steps_per_epoch" help:"training steps per epoch (the utterances of every step are new)"`
-	LR             float64 `json:"lr" help:"peak learning rate (of Adam, or of the --optimizer solver)"`
-	MinLR          float64 `json:"min_lr" help:"learning rate at the end of the cosine schedule"`
-	Warmup         int     `json:"warmup" help:"linear warm-up steps"`
-	ClipNorm       float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
-	TestUtterances int     `json:"test_utterances" help:"test utterances, built from the test takes"`
-	TestSeed       uint64  `json:"test_seed" help:"seed of the test utterances (independent of --seed)"`
-	EvalBatch      int     `json:"eval_batch" help:"utterances per evaluation batch"`
-	Beam           int     `json:"beam" help:"prefix beam search width of test_der (1: greedy decoding)"`
+	train.Optim   `help.batch:"utterances per training step" help.lr:"peak learning rate (of Adam, or of the --optimizer solver)"`
+	DataDir       string  `json:"data_dir" help:"directory holding the Free Spoken Digit Dataset's metadata.tsv and recordings (default: found through $TRIAD_DATA or the cache)"`
+	Cell          string  `json:"cell" help:"lstm or gru"`
+	Layers        int     `json:"layers" help:"bidirectional recurrent layers"`
+	Hidden        int     `json:"hidden" help:"hidden units per direction"`
+	Dropout       float64 `json:"dropout" help:"dropout between recurrent layers"`
+	Mels          int     `json:"mels" help:"log-mel filters of the 25 ms frames, 10 ms apart (HTK mel scale, Hann window)"`
+	Stack         int     `json:"stack" help:"10 ms frames stacked into one input frame, which also subsamples by this factor"`
+	MinDigits     int     `json:"min_digits" help:"fewest digits of an utterance"`
+	MaxDigits     int     `json:"max_digits" help:"most digits of an utterance"`
+	GapMinMs      float64 `json:"gap_min_ms" help:"shortest silence between two digits, in ms"`
+	GapMaxMs      float64 `json:"gap_max_ms" help:"longest silence between two digits, in ms"`
+	EdgeMaxMs     float64 `json:"edge_max_ms" help:"longest silence before the first and after the last digit, in ms"`
+	SilenceNoise  float64 `json:"silence_noise" help:"standard deviation of the Gaussian noise filling the silences (0: digital silence)"`
+	Pad           string  `json:"pad" help:"padding of shorter utterances in a batch: silence (more signal, read by the loss) or mask (masked recurrent steps: slower graphs)"`
+	Buckets       string  `json:"buckets" help:"padded lengths of the batch shapes, in input frames, comma-separated; longer utterances are redrawn"`
+	StepsPerEpoch int     `json:"steps_per_epoch" help:"training steps per epoch (the utterances of every step are new)"`
+	MinLR         float64 `json:"min_lr" help:"learning rate at the end of the cosine schedule"`
+	Warmup        int     `json:"warmup" help:"linear warm-up steps"`
+	// the test utterances, built from the test takes
+	train.EvalSet `alias.eval_size:"test_utterances"`
+	TestSeed      uint64 `json:"test_seed" help:"seed of the test utterances (independent of --seed)"`
+	EvalBatch     int    `json:"eval_batch" help:"utterances per evaluation batch"`
+	Beam          int    `json:"beam" help:"prefix beam search width of test_der (1: greedy decoding)"`
 }
 
 // DefaultConfig returns the settings of results/ctc/default.
@@ -65,9 +64,9 @@ func DefaultConfig() Config {
 		Common: train.Common{Seed: 1, Epochs: 10, LogEvery: 25},
 		Cell:   "gru", Layers: 2, Hidden: 128, Mels: 40, Stack: 6,
 		MinDigits: 1, MaxDigits: 7, GapMinMs: 50, GapMaxMs: 200, EdgeMaxMs: 100, SilenceNoise: 1e-3,
-		Pad: "silence", Buckets: "20,40,60,80,100", Batch: 32, StepsPerEpoch: 100,
-		LR: 3e-3, MinLR: 1e-4, Warmup: 100, ClipNorm: 5,
-		TestUtterances: 500, TestSeed: 1, EvalBatch: 50, Beam: 8,
+		Pad: "silence", Buckets: "20,40,60,80,100", StepsPerEpoch: 100,
+		Optim: train.Optim{Batch: 32, LR: 3e-3, ClipNorm: 5}, MinLR: 1e-4, Warmup: 100,
+		EvalSet: train.EvalSet{EvalSize: 500}, TestSeed: 1, EvalBatch: 50, Beam: 8,
 	}
 }
 
@@ -82,8 +81,8 @@ func (c Config) Validate() error {
 		return errors.Errorf("digits from %d to %d: want 1 <= min_digits <= max_digits", c.MinDigits, c.MaxDigits)
 	case c.GapMinMs < 0 || c.GapMaxMs < c.GapMinMs || c.EdgeMaxMs < 0 || c.SilenceNoise < 0:
 		return errors.New("silences: want 0 <= gap_min_ms <= gap_max_ms, edge_max_ms >= 0 and silence_noise >= 0")
-	case c.Batch < 1 || c.EvalBatch < 1 || c.StepsPerEpoch < 1 || c.TestUtterances < 1:
-		return errors.New("batch, eval_batch, steps_per_epoch and test_utterances must be positive")
+	case c.Batch < 1 || c.EvalBatch < 1 || c.StepsPerEpoch < 1 || c.EvalSize < 1:
+		return errors.New("batch, eval_batch, steps_per_epoch and eval_size must be positive")
 	case c.LR <= 0 || c.MinLR < 0 || c.MinLR > c.LR || c.Warmup < 0:
 		return errors.New("learning rates: want 0 <= min_lr <= lr, lr > 0 and warmup >= 0")
 	case c.Pad != "silence" && c.Pad != "mask":

@@ -2,12 +2,12 @@ package ctc
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,7 +19,7 @@ import (
 func tinyConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Hidden, cfg.Mels, cfg.Batch, cfg.StepsPerEpoch, cfg.Epochs = 8, 16, 4, 2, 2
-	cfg.MaxDigits, cfg.Buckets, cfg.TestUtterances, cfg.EvalBatch, cfg.Warmup = 3, "12,24,36", 6, 4, 1
+	cfg.MaxDigits, cfg.Buckets, cfg.EvalSize, cfg.EvalBatch, cfg.Warmup = 3, "12,24,36", 6, 4, 1
 	cfg.Beam = 3
 	return cfg
 }
@@ -83,7 +83,7 @@ func TestBatches(t *testing.T) {
 		}
 	}
 	utts, digits := task.testCount()
-	require.Equal(t, cfg.TestUtterances, utts)
+	require.Equal(t, cfg.EvalSize, utts)
 	require.Greater(t, digits, 0)
 	for _, batch := range task.test {
 		for _, u := range batch {
@@ -123,11 +123,7 @@ func TestTrainsOnTones(t *testing.T) {
 				require.True(t, ok, k)
 				require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "%s = %v", k, v)
 			}
-			raw, err := os.ReadFile(filepath.Join(cfg.Out, "summary.json"))
-			require.NoError(t, err)
-			var s train.Summary
-			require.NoError(t, json.Unmarshal(raw, &s))
-			require.Equal(t, 4, s.Steps)
+			require.Equal(t, 4, testenv.ReadJSON[train.Summary](t, filepath.Join(cfg.Out, "summary.json")).Steps)
 
 			r, err := Load(sum.Dir)
 			require.NoError(t, err)

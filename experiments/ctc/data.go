@@ -29,7 +29,7 @@ func (t *task) maxFrames() int { return t.buckets[len(t.buckets)-1] }
 // sorts them by length and cuts them into evaluation batches.
 func (t *task) makeTestSet() error {
 	rng := graph.NewRNG(t.cfg.TestSeed, "ctc/test")
-	raws := make([]audio.RawUtterance, t.cfg.TestUtterances)
+	raws := make([]audio.RawUtterance, t.cfg.EvalSize)
 	for i := range raws {
 		u, err := t.gen.DrawFitting(rng, "test", t.digitCount(rng), t.maxFrames())
 		if err != nil {

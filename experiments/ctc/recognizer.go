@@ -67,18 +67,8 @@ func Load(dir string) (*Recognizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, errors.Wrapf(err, "%s/config.json", dir)
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
-		return nil, err
-	}
-	r, err := newRecognizerIn(store, cfg, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := train.LoadParams(dir, r.store); err != nil {
-		return nil, err
-	}
-	return r, nil
+	r, _, _, err := train.Restore(dir, cfg.Seed, func(s *graph.Store) (*Recognizer, error) { return newRecognizerIn(s, cfg, nil) })
+	return r, err
 }
 
 // Close frees the compiled programs.

@@ -23,6 +23,7 @@ type task struct {
 	ahead    *audio.Utterances
 	next     chan aheadBatch
 	nextStep int // the step being drawn ahead, -1 for none
+	shard        // the part of each batch in a data-parallel group (shard.go)
 }
 
 func newTask(cfg Config, corpus *audio.DigitCorpus) (*task, error) {
@@ -57,6 +58,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	if err != nil {
 		return train.Result{}, err
 	}
+	us = t.shardOf(us)
 	p, err := t.train.Get(T)
 	if err != nil {
 		return train.Result{}, err

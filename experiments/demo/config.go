@@ -9,6 +9,7 @@ import (
 // Config holds the hyperparameters of the demo.
 type Config struct {
 	train.Common
+	train.Optim    `help.batch:"pairs per training step (fresh dates every step)" help.lr:"Adam learning rate"`
 	Model          string  `json:"model" help:"rnn (GRU/LSTM encoder-decoder with attention) or transformer"`
 	Cell           string  `json:"cell" help:"rnn model: gru or lstm"`
 	Attention      string  `json:"attention" help:"rnn model: bahdanau, dot or general"`
@@ -21,11 +22,8 @@ type Config struct {
 	Layers         int     `json:"layers" help:"transformer: encoder and decoder layers"`
 	Dropout        float64 `json:"dropout" help:"dropout"`
 	LabelSmoothing float64 `json:"label_smoothing" help:"label smoothing of the cross-entropy"`
-	Batch          int     `json:"batch" help:"pairs per training step (fresh dates every step)"`
-	LR             float64 `json:"lr" help:"Adam learning rate"`
 	Warmup         int     `json:"warmup" help:"linear warm-up steps of the learning rate, then cosine decay to 0.1x at the end"`
-	ClipNorm       float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
-	TestSize       int     `json:"test_size" help:"held-out pairs for the exact-match accuracy"`
+	train.EvalSet  `alias.eval_size:"test_size"`
 	Beam           int     `json:"beam" help:"beam size of the beam-search evaluation"`
 	LengthPenalty  float64 `json:"length_penalty" alias:"alpha" help:"length-penalty exponent of beam search (Wu et al. 2016)"`
 	BeamEval       int     `json:"beam_eval" help:"held-out pairs also decoded with beam search at the end"`
@@ -39,7 +37,7 @@ func DefaultConfig() Config {
 		Common: train.Common{Seed: 1, Epochs: 8, LogEvery: 50, EvalEvery: 200},
 		Model:  "rnn", Cell: "gru", Attention: "bahdanau", Embed: 32, Hidden: 32, AttnDim: 32,
 		Dim: 64, Heads: 4, FF: 128, Layers: 2,
-		Batch: 64, LR: 3e-3, Warmup: 100, ClipNorm: 1, TestSize: 1000, Beam: 4, LengthPenalty: 0.6, BeamEval: 100, Examples: 8,
+		Optim: train.Optim{Batch: 64, LR: 3e-3, ClipNorm: 1}, Warmup: 100, EvalSet: train.EvalSet{EvalSize: 1000}, Beam: 4, LengthPenalty: 0.6, BeamEval: 100, Examples: 8,
 	}
 }
 
@@ -50,8 +48,8 @@ const StepsPerEpoch = 100
 // Validate reports settings the demo cannot run with; the model's own settings
 // (cell, attention, widths) are checked when it is built.
 func (c Config) Validate() error {
-	if c.Batch <= 0 || c.TestSize <= 0 || c.Beam <= 0 || c.Examples < 0 || c.BeamEval < 0 || c.LengthPenalty < 0 {
-		return errors.New("batch, test_size and beam must be positive; examples, beam_eval and length_penalty non-negative")
+	if c.Batch <= 0 || c.EvalSize <= 0 || c.Beam <= 0 || c.Examples < 0 || c.BeamEval < 0 || c.LengthPenalty < 0 {
+		return errors.New("batch, eval_size and beam must be positive; examples, beam_eval and length_penalty non-negative")
 	}
 	switch c.Model {
 	case "rnn", "transformer":

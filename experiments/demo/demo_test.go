@@ -2,12 +2,13 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 
 	"github.com/stretchr/testify/require"
 
@@ -20,7 +21,7 @@ func tiny(model, dir string) Config {
 	cfg := DefaultConfig()
 	cfg.Out, cfg.Model = dir, model
 	cfg.MaxSteps, cfg.EvalEvery, cfg.LogEvery = 3, 3, 1
-	cfg.TestSize, cfg.BeamEval, cfg.Examples, cfg.Batch = 12, 2, 2, 4
+	cfg.EvalSize, cfg.BeamEval, cfg.Examples, cfg.Batch = 12, 2, 2, 4
 	cfg.Embed, cfg.Hidden, cfg.AttnDim = 8, 8, 8
 	cfg.Dim, cfg.Heads, cfg.FF, cfg.Layers = 8, 2, 8, 1
 	return cfg
@@ -45,13 +46,9 @@ func TestRunsAFewSteps(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, dir, sum.Dir)
 			for _, f := range []string{"config.json", "metrics.jsonl", "summary.json", "results.json", "attention.png", "attention_3.png"} {
-				_, err := os.Stat(filepath.Join(dir, f))
-				require.NoError(t, err, f)
+				require.FileExists(t, filepath.Join(dir, f))
 			}
-			raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
-			require.NoError(t, err)
-			var res Results
-			require.NoError(t, json.Unmarshal(raw, &res))
+			res := testenv.ReadJSON[Results](t, filepath.Join(dir, "results.json"))
 			require.Equal(t, 12, res.TestSize)
 			require.Equal(t, 3, res.Steps)
 			require.Len(t, res.Examples, 2)
@@ -121,7 +118,7 @@ func TestBadConfig(t *testing.T) {
 	require.True(t, train.IsUsage(err))
 	for _, bad := range []func(*Config){
 		func(c *Config) { c.Batch = 0 },
-		func(c *Config) { c.TestSize = 0 },
+		func(c *Config) { c.EvalSize = 0 },
 		func(c *Config) { c.Beam = 0 },
 		func(c *Config) { c.Examples = -1 },
 		func(c *Config) { c.BeamEval = -1 },

@@ -4,7 +4,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/train"
@@ -26,15 +25,10 @@ func Load(dir string) (*Model, error) {
 	if err := train.ReadConfig(dir, &cfg); err != nil {
 		return nil, errors.Wrapf(err, "run %s", dir)
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
-		return nil, err
-	}
-	m, err := newModelIn(store, cfg)
-	if err != nil {
-		return nil, errors.Wrapf(err, "run %s", dir)
-	}
-	file, err := train.LoadParams(dir, m.store)
+	m, _, file, err := train.Restore(dir, cfg.Seed, func(s *graph.Store) (*model, error) {
+		m, err := newModelIn(s, cfg)
+		return m, errors.Wrapf(err, "run %s", dir)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/triadml/triad/internal/atomicfile"
 	"github.com/triadml/triad/metrics/report"
 	"github.com/triadml/triad/train"
 )
@@ -127,8 +128,14 @@ func (t *task) heatmaps(s *train.Session) ([]string, error) {
 		if h[0].Finished {
 			outLabels = append(outLabels, "</s>")
 		}
-		title := fmt.Sprintf("%q -> %q", src, got)
-		if err := report.Heatmap(s.Path(name), h[0].Weights, characters(src), outLabels, title); err != nil {
+		png, err := report.HeatmapPNG(h[0].Weights, characters(src), outLabels, "")
+		if err != nil {
+			return nil, err
+		}
+		if err := atomicfile.WriteFile(s.Path(name), png, 0o644); err != nil {
+			return nil, err
+		}
+		if err := s.Summaries().Image("attention/"+strings.TrimSuffix(name, ".png"), t.cfg.Common.TotalSteps(StepsPerEpoch), png); err != nil {
 			return nil, err
 		}
 		names = append(names, name)

@@ -25,6 +25,7 @@ type task struct {
 	pool     []datasets.DatePair
 	poolID   int // the pool's number (-1: none drawn yet)
 	poolPerm []int
+	shard    // the part of each batch in a data-parallel group (shard.go)
 }
 
 func newTask(cfg Config) (*task, error) {
@@ -34,7 +35,7 @@ func newTask(cfg Config) (*task, error) {
 	}
 	t := &task{model: m, held: map[string]bool{}, poolID: -1}
 	rng := graph.NewRNG(cfg.Seed, "demo/test")
-	for len(t.test) < cfg.TestSize {
+	for len(t.test) < cfg.EvalSize {
 		p := datasets.RandomDate(rng)
 		if !t.held[p.Source] {
 			t.held[p.Source] = true
@@ -85,6 +86,9 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	prog, err := t.progs.Get(min((longest+7)/8*8, t.srcLen))
 	if err != nil {
 		return train.Result{}, err
+	}
+	if t.size > 1 {
+		return t.trainShard(prog, srcs, tgts, noise)
 	}
 	n, err := prog.Feed(srcs, tgts)
 	if err != nil {

@@ -59,10 +59,10 @@ import (
 // config.json and, with dashes, the command's flags.
 type Config struct {
 	train.Common
+	train.Optim `help.batch:"windows per micro-batch" help.lr:"peak learning rate"`
 	DataDir     string  `json:"data_dir" help:"directory holding input.txt (default: the tinyshakespeare dataset)"`
 	Tokens      string  `json:"tokens" help:"char or gpt2 (GPT-2's byte-level BPE, the gpt2-bpe dataset)"`
 	Block       int     `json:"block" help:"tokens per training window (the context length)"`
-	Batch       int     `json:"batch" help:"windows per micro-batch"`
 	GradAccum   int     `json:"grad_accum" help:"micro-batches per step, their gradients averaged"`
 	Layers      int     `json:"layers" help:"Transformer blocks"`
 	Heads       int     `json:"heads" help:"attention heads (GPT-2 small: 12)"`
@@ -70,13 +70,11 @@ type Config struct {
 	Dropout     float64 `json:"dropout" help:"dropout on the embeddings, the attention weights and each residual branch"`
 	Bias        bool    `json:"bias" help:"biases in the linear layers and layer norms"`
 	Context     int     `json:"context" help:"rows of the position table (0: block; --init sets it from the file)"`
-	LR          float64 `json:"lr" help:"peak learning rate"`
 	MinLR       float64 `json:"min_lr" help:"learning rate at the last step"`
 	Warmup      int     `json:"warmup" help:"linear warm-up steps"`
 	WeightDecay float64 `json:"weight_decay" help:"AdamW decoupled weight decay of the matrices"`
 	Beta1       float64 `json:"beta1" help:"AdamW first-moment decay"`
 	Beta2       float64 `json:"beta2" help:"AdamW second-moment decay"`
-	ClipNorm    float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
 	EvalIters   int     `json:"eval_iters" help:"batches of each split per evaluation"`
 	TrainFrac   float64 `json:"train_frac" help:"fraction of the text used for training (the rest validates)"`
 	Init        string  `json:"init" help:"GPT-2-layout safetensors file to start from (fine-tuning; sets layers, embed, bias and context)"`
@@ -86,8 +84,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Common: train.Common{Seed: 1, MaxSteps: 2000, LogEvery: 1, EvalEvery: 250},
-		Tokens: "char", Block: 64, Batch: 12, GradAccum: 1, Layers: 4, Heads: 4, Embed: 128,
-		LR: 1e-3, MinLR: 1e-4, Warmup: 100, WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.99, ClipNorm: 1,
+		Tokens: "char", Block: 64, GradAccum: 1, Layers: 4, Heads: 4, Embed: 128,
+		Optim: train.Optim{Batch: 12, LR: 1e-3, ClipNorm: 1}, MinLR: 1e-4, Warmup: 100, WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.99,
 		EvalIters: 20, TrainFrac: 0.9,
 	}
 }
@@ -209,30 +207,21 @@ type corpus struct {
 // loadCorpus reads DataDir/input.txt (or the tinyshakespeare dataset), cuts it
 // at TrainFrac of its characters and encodes each part.
 func loadCorpus(c Config) (*corpus, error) {
-	dir := c.DataDir
-	if dir == "" {
-		var err error
-		if dir, err = datasets.Find("tinyshakespeare"); err != nil {
-			return nil, train.Usage(err)
-		}
-	}
-	text, err := datasets.LoadTinyShakespeare(dir)
+	trainPart, valPart, err := train.SplitText(c.DataDir, c.TrainFrac)
 	if err != nil {
-		return nil, train.Usage(err)
+		return nil, err
 	}
 	var tok tokenizer
 	if c.Tokens == "char" {
-		tok = charsOf(text)
+		tok = charsOf(trainPart + valPart)
 	} else if tok, err = loadBPE(); err != nil {
 		return nil, err
 	}
-	runes := []rune(text)
-	cut := int(float64(len(runes)) * c.TrainFrac)
 	out := &corpus{tok: tok}
-	if out.train, err = tok.encode(string(runes[:cut])); err != nil {
+	if out.train, err = tok.encode(trainPart); err != nil {
 		return nil, err
 	}
-	if out.val, err = tok.encode(string(runes[cut:])); err != nil {
+	if out.val, err = tok.encode(valPart); err != nil {
 		return nil, err
 	}
 	for _, part := range [][]int{out.train, out.val} {
@@ -320,13 +309,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 }
 
 // Evaluate returns the mean loss over the fixed batches of each split.
-func (t *task) Evaluate() (map[string]float64, error) {
-	sums, err := t.EvaluateSums()
-	if err != nil {
-		return nil, err
-	}
-	return t.MetricsFromSums(sums)
-}
+func (t *task) Evaluate() (map[string]float64, error) { return train.EvaluateSummed(t) }
 
 // EvaluateSums returns the sums over the fixed batches of the mean losses of the
 // shard's rows, and the number of batches.
@@ -556,8 +539,26 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	out := &Summary{Summary: *sum, Dir: s.Dir}
 	if err == nil {
 		s.Logf("gpt: %s", out)
+		if s.Root() {
+			err = summarizeSample(s, t, data, out.Steps)
+		}
 	}
 	return out, err
+}
+
+// summarizeSample adds a sample of the trained model, 300 tokens continuing
+// the start of the validation text, to the run's TensorBoard texts.
+func summarizeSample(s *train.Session, t *task, data *corpus, step int) error {
+	m := &Model{Config: t.cfg, tok: data.tok, model: t.model, gen: t.model.NewGenerator(t.store)}
+	defer m.Close()
+	prompt := data.tok.decode(data.val[:min(16, len(data.val))])
+	opts := DefaultSampleOptions()
+	opts.N = 300
+	text, err := m.Sample(prompt, opts)
+	if err != nil {
+		return err
+	}
+	return s.Summaries().Text("samples", step, train.Preformatted(text))
 }
 
 // prepare builds the model (from cfg.Init, whose sizes it sets in cfg, if
@@ -634,15 +635,11 @@ func Load(dir string) (*Model, error) {
 			return nil, err
 		}
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
-		return nil, train.Usage(err)
-	}
-	m, store, err := newModelIn(store, cfg, tok.Len())
+	m, store, _, err := train.Restore(dir, cfg.Seed, func(s *graph.Store) (*mgpt.Model, error) {
+		m, _, err := newModelIn(s, cfg, tok.Len())
+		return m, err
+	})
 	if err != nil {
-		return nil, train.Usage(err)
-	}
-	if _, err := train.LoadParams(dir, store); err != nil {
 		return nil, train.Usage(err)
 	}
 	return &Model{Config: cfg, tok: tok, model: m, gen: m.NewGenerator(store)}, nil

@@ -4,10 +4,8 @@ import (
 	"context"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,36 +13,31 @@ import (
 
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/internal/testenv"
 	"github.com/triadml/triad/train"
+	"github.com/triadml/triad/train/traintest"
 )
 
 func tinyConfig(t *testing.T) Config {
 	t.Helper()
-	data := t.TempDir()
-	text := strings.Repeat("first citizen: before we proceed any further, hear me speak.\n", 40)
-	require.NoError(t, os.WriteFile(filepath.Join(data, "input.txt"), []byte(text), 0o644))
 	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Out = data, filepath.Join(t.TempDir(), "run")
+	cfg.DataDir = testenv.TextDir(t, strings.Repeat("first citizen: before we proceed any further, hear me speak.\n", 40))
+	cfg.Out = filepath.Join(t.TempDir(), "run")
 	cfg.Layers, cfg.Heads, cfg.Embed, cfg.Block, cfg.Batch = 1, 2, 8, 8, 3
 	cfg.MaxSteps, cfg.EvalEvery, cfg.LogEvery, cfg.EvalIters, cfg.Warmup, cfg.Threads = 6, 3, 1, 2, 2, 1
 	return cfg
 }
 
 func TestValidate(t *testing.T) {
-	require.NoError(t, DefaultConfig().Validate())
-	for _, f := range []func(*Config){
-		func(c *Config) { c.Tokens = "word" },
-		func(c *Config) { c.Block = 0 },
-		func(c *Config) { c.GradAccum = 0 },
-		func(c *Config) { c.Context = 10 },
-		func(c *Config) { c.MinLR = 1 },
-		func(c *Config) { c.TrainFrac = 1 },
-		func(c *Config) { c.EvalIters = 0 },
-	} {
-		c := DefaultConfig()
-		f(&c)
-		require.Error(t, c.Validate())
-	}
+	testenv.RequireInvalid(t, DefaultConfig, map[string]func(*Config){
+		"tokens":     func(c *Config) { c.Tokens = "word" },
+		"block":      func(c *Config) { c.Block = 0 },
+		"grad_accum": func(c *Config) { c.GradAccum = 0 },
+		"context":    func(c *Config) { c.Context = 10 },
+		"min_lr":     func(c *Config) { c.MinLR = 1 },
+		"train_frac": func(c *Config) { c.TrainFrac = 1 },
+		"eval_iters": func(c *Config) { c.EvalIters = 0 },
+	})
 }
 
 func TestCharsRoundTrip(t *testing.T) {
@@ -93,8 +86,6 @@ func TestRunResumeAndSample(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 6, sum.Steps)
 	require.Less(t, sum.Final["val_loss"], 4.0)
-	want, err := os.ReadFile(filepath.Join(sum.Dir, "metrics.jsonl"))
-	require.NoError(t, err)
 
 	half := cfg
 	half.Out, half.MaxSteps = filepath.Join(t.TempDir(), "half"), 3
@@ -104,9 +95,7 @@ func TestRunResumeAndSample(t *testing.T) {
 	resume.Out, resume.Resume = half.Out, half.Out
 	_, err = Run(context.Background(), resume, io.Discard)
 	require.NoError(t, err)
-	got, err := os.ReadFile(filepath.Join(half.Out, "metrics.jsonl"))
-	require.NoError(t, err)
-	require.Equal(t, string(want), string(got))
+	testenv.RequireSameFile(t, "metrics.jsonl", sum.Dir, half.Out)
 
 	m, err := Load(sum.Dir)
 	require.NoError(t, err)
@@ -174,12 +163,11 @@ func TestGPT2Tokens(t *testing.T) {
 	require.True(t, strings.HasPrefix(out, "first citizen:"), out)
 }
 
-// runGroup trains cfg on data in dir with a group of n ranks (0: one process
-// alone) and returns the metrics rank 0 wrote.
-func runGroup(t *testing.T, cfg Config, data *corpus, n int) []train.Point {
+// runGroup trains cfg on data with a group of n ranks (0: one process alone)
+// and returns the run directory.
+func runGroup(t *testing.T, cfg Config, data *corpus, n int) string {
 	t.Helper()
-	dir := t.TempDir()
-	runOne := func(comm train.Comm) error {
+	return traintest.Group(t, n, func(dir string, comm train.Comm) error {
 		c := cfg
 		loop := &train.Loop{Dir: dir, Common: c.Common, Comm: comm, Log: io.Discard}
 		if _, err := prepare(&c, data, loop); err != nil {
@@ -187,30 +175,7 @@ func runGroup(t *testing.T, cfg Config, data *corpus, n int) []train.Point {
 		}
 		_, err := loop.Run(context.Background())
 		return err
-	}
-	if n == 0 {
-		require.NoError(t, runOne(nil))
-	} else {
-		comms := train.NewLocalComms(n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for r := range comms {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if errs[r] = runOne(comms[r]); errs[r] != nil {
-					comms[r].Abort(1)
-				}
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			require.NoError(t, err)
-		}
-	}
-	pts, err := train.ReadMetrics(dir)
-	require.NoError(t, err)
-	return pts
+	})
 }
 
 // Two ranks, each on half the rows of every batch, train and evaluate as one
@@ -222,25 +187,12 @@ func TestSharded(t *testing.T) {
 	cfg.Batch = 4
 	data, err := loadCorpus(cfg)
 	require.NoError(t, err)
-	require.Equal(t, runGroup(t, cfg, data, 0), runGroup(t, cfg, data, 1))
+	traintest.RequireSameMetrics(t, runGroup(t, cfg, data, 0), runGroup(t, cfg, data, 1), 0)
 
 	cfg.GradAccum = 2
 	single := runGroup(t, cfg, data, 0)
-	got := runGroup(t, cfg, data, 2)
-	require.Len(t, got, len(single))
-	evals := 0
-	for i, want := range single {
-		require.Equal(t, want.Step, got[i].Step)
-		require.Equal(t, len(want.Metrics), len(got[i].Metrics), "step %d", want.Step)
-		for k, v := range want.Metrics {
-			require.Contains(t, got[i].Metrics, k)
-			require.InDelta(t, v, got[i].Metrics[k], 1e-4*math.Max(1, math.Abs(v)), "step %d %s", want.Step, k)
-		}
-		if _, ok := want.Metrics["val_loss"]; ok {
-			evals++
-		}
-	}
-	require.Equal(t, 2, evals)
+	traintest.RequireSameMetrics(t, single, runGroup(t, cfg, data, 2), 1e-4)
+	require.Len(t, traintest.Points(t, single, "val"), 2, "evaluations")
 
 	odd := cfg
 	odd.Batch = 3

@@ -1,22 +1,14 @@
 package gpt
 
 import (
-	"github.com/pkg/errors"
-
 	"github.com/triadml/triad/train"
 )
 
 // SetShard makes the task train and evaluate on rows [rank*B/size,
 // (rank+1)*B/size) of every batch of B windows.
 func (t *task) SetShard(rank, size int) error {
-	if size <= 0 || rank < 0 || rank >= size {
-		return errors.Errorf("gpt: shard %d of %d", rank, size)
-	}
-	if t.cfg.Batch%size != 0 {
-		return train.Usage(errors.Errorf("gpt: batch %d does not split evenly into %d ranks; use a multiple of %d", t.cfg.Batch, size, size))
-	}
-	if t.prog != nil || t.eval != nil {
-		return errors.New("gpt: SetShard after the programs were built")
+	if err := train.CheckShard("gpt", rank, size, t.cfg.Batch, t.prog != nil || t.eval != nil); err != nil {
+		return err
 	}
 	t.rank, t.size = rank, size
 	return nil

@@ -28,24 +28,22 @@ import (
 // config.json and, with dashes, the command's flags.
 type Config struct {
 	train.Common
-	DataDir    string  `json:"data_dir" help:"directory holding input.txt (default: the tinyshakespeare dataset)"`
-	Level      string  `json:"level" help:"char or word"`
-	Cell       string  `json:"cell" help:"rnn, rnn_relu, lstm or gru"`
-	Layers     int     `json:"layers" help:"recurrent layers"`
-	Hidden     int     `json:"hidden" help:"hidden units per layer"`
-	Embed      int     `json:"embed" help:"embedding size (0: hidden)"`
-	SeqLen     int     `json:"seq_len" help:"truncated back-propagation window"`
-	Batch      int     `json:"batch" help:"sequences per batch"`
-	LR         float64 `json:"lr" help:"learning rate (RMSProp's unless --optimizer names another)"`
-	Alpha      float64 `json:"alpha" help:"RMSProp smoothing constant (char-rnn's decay_rate)"`
-	DecayAfter int     `json:"lr_decay_after" help:"epoch after which the learning rate decays"`
-	Decay      float64 `json:"lr_decay" help:"learning-rate factor per epoch after lr_decay_after"`
-	ClipValue  float64 `json:"clip" help:"clip every gradient component to [-clip, clip] (char-rnn's grad_clip)"`
-	ClipNorm   float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
-	Dropout    float64 `json:"dropout" help:"dropout on embeddings, between layers and before the head"`
-	Tie        bool    `json:"tie" help:"tie the output head to the embedding (needs embed = hidden)"`
-	MinFreq    int     `json:"min_freq" help:"word level: minimum count of a vocabulary word"`
-	TrainFrac  float64 `json:"train_frac" help:"fraction of the corpus used for training (the rest validates)"`
+	train.Optim `help.batch:"sequences per batch" help.lr:"learning rate (RMSProp's unless --optimizer names another)"`
+	DataDir     string  `json:"data_dir" help:"directory holding input.txt (default: the tinyshakespeare dataset)"`
+	Level       string  `json:"level" help:"char or word"`
+	Cell        string  `json:"cell" help:"rnn, rnn_relu, lstm or gru"`
+	Layers      int     `json:"layers" help:"recurrent layers"`
+	Hidden      int     `json:"hidden" help:"hidden units per layer"`
+	Embed       int     `json:"embed" help:"embedding size (0: hidden)"`
+	SeqLen      int     `json:"seq_len" help:"truncated back-propagation window"`
+	Alpha       float64 `json:"alpha" help:"RMSProp smoothing constant (char-rnn's decay_rate)"`
+	DecayAfter  int     `json:"lr_decay_after" help:"epoch after which the learning rate decays"`
+	Decay       float64 `json:"lr_decay" help:"learning-rate factor per epoch after lr_decay_after"`
+	ClipValue   float64 `json:"clip" help:"clip every gradient component to [-clip, clip] (char-rnn's grad_clip)"`
+	Dropout     float64 `json:"dropout" help:"dropout on embeddings, between layers and before the head"`
+	Tie         bool    `json:"tie" help:"tie the output head to the embedding (needs embed = hidden)"`
+	MinFreq     int     `json:"min_freq" help:"word level: minimum count of a vocabulary word"`
+	TrainFrac   float64 `json:"train_frac" help:"fraction of the corpus used for training (the rest validates)"`
 }
 
 // DefaultConfig returns char-rnn's defaults: a 2x128 character LSTM, windows of
@@ -54,8 +52,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Common: train.Common{Seed: 1, Epochs: 50, LogEvery: 50, EvalEvery: 1000},
-		Level:  "char", Cell: "lstm", Layers: 2, Hidden: 128, SeqLen: 50, Batch: 50,
-		LR: 2e-3, Alpha: 0.95, DecayAfter: 10, Decay: 0.97, ClipValue: 5, MinFreq: 1, TrainFrac: 0.9,
+		Level:  "char", Cell: "lstm", Layers: 2, Hidden: 128, SeqLen: 50, Optim: train.Optim{Batch: 50, LR: 2e-3},
+		Alpha: 0.95, DecayAfter: 10, Decay: 0.97, ClipValue: 5, MinFreq: 1, TrainFrac: 0.9,
 	}
 }
 
@@ -75,6 +73,12 @@ func (c Config) Validate() error {
 	}
 	if c.TrainFrac <= 0 || c.TrainFrac >= 1 {
 		return errors.Errorf("train_frac %g outside (0, 1)", c.TrainFrac)
+	}
+	if c.LR <= 0 || c.ClipValue < 0 || c.ClipNorm < 0 {
+		return errors.Errorf("lr %g must be positive, clip %g and clip_norm %g not negative", c.LR, c.ClipValue, c.ClipNorm)
+	}
+	if c.Dropout < 0 || c.Dropout >= 1 {
+		return errors.Errorf("dropout %g outside [0, 1)", c.Dropout)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package lm
 
 import (
-	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/datasets/vocab"
 	"github.com/triadml/triad/train"
 )
@@ -16,25 +15,16 @@ type corpus struct {
 // loadCorpus reads DataDir/input.txt, or the tinyshakespeare dataset when
 // DataDir is empty, and splits it. A missing or unreadable text is a usage error.
 func loadCorpus(c Config) (*corpus, error) {
-	dir := c.DataDir
-	if dir == "" {
-		var err error
-		if dir, err = datasets.Find("tinyshakespeare"); err != nil {
-			return nil, train.Usage(err)
-		}
-	}
-	text, err := datasets.LoadTinyShakespeare(dir)
+	// split on characters, so that char and word levels validate on the same text
+	trainPart, valPart, err := train.SplitText(c.DataDir, c.TrainFrac)
 	if err != nil {
-		return nil, train.Usage(err)
+		return nil, err
 	}
 	tok, err := tokenizer(c.Level)
 	if err != nil {
 		return nil, train.Usage(err)
 	}
-	// split on characters, so that char and word levels validate on the same text
-	runes := []rune(text)
-	cut := int(float64(len(runes)) * c.TrainFrac)
-	out := &corpus{train: tok.Tokenize(string(runes[:cut])), val: tok.Tokenize(string(runes[cut:]))}
+	out := &corpus{train: tok.Tokenize(trainPart), val: tok.Tokenize(valPart)}
 	counts := map[string]int{}
 	for _, t := range out.train {
 		counts[t]++

@@ -5,15 +5,15 @@ import (
 	"errors"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/triadml/triad/internal/testenv"
 	"github.com/triadml/triad/train"
+	"github.com/triadml/triad/train/traintest"
 )
 
 // fixture writes a small text with some structure to a new directory and
@@ -24,9 +24,7 @@ func fixture(t *testing.T) string {
 	for i := 0; i < 120; i++ {
 		b.WriteString([]string{"the cat sat on the mat\n", "a dog ran to the log\n", "we go to sea\n"}[i%3])
 	}
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "input.txt"), []byte(b.String()), 0o644))
-	return dir
+	return testenv.TextDir(t, b.String())
 }
 
 // tinyConfig is a run of a few seconds at most on the fixture.
@@ -38,16 +36,8 @@ func tinyConfig(data, out string) Config {
 	return cfg
 }
 
-func readPoints(t *testing.T, dir string) []train.Point {
-	t.Helper()
-	pts, err := train.ReadMetrics(dir)
-	require.NoError(t, err)
-	return pts
-}
-
 func TestValidate(t *testing.T) {
-	require.NoError(t, DefaultConfig().Validate())
-	for name, edit := range map[string]func(*Config){
+	testenv.RequireInvalid(t, DefaultConfig, map[string]func(*Config){
 		"cell":       func(c *Config) { c.Cell = "elman" },
 		"level":      func(c *Config) { c.Level = "byte" },
 		"batch":      func(c *Config) { c.Batch = 0 },
@@ -56,11 +46,7 @@ func TestValidate(t *testing.T) {
 		"layers":     func(c *Config) { c.Layers = 0 },
 		"train_frac": func(c *Config) { c.TrainFrac = 1 },
 		"no train":   func(c *Config) { c.TrainFrac = 0 },
-	} {
-		c := DefaultConfig()
-		edit(&c)
-		require.Error(t, c.Validate(), name)
-	}
+	})
 	for _, cell := range []string{"rnn", "rnn_relu", "lstm", "gru"} {
 		c := DefaultConfig()
 		c.Cell, c.Level = cell, "word"
@@ -95,7 +81,7 @@ func TestRunLoadSample(t *testing.T) {
 	for _, f := range []string{"config.json", "vocab.json", "metrics.jsonl", "summary.json", "checkpoints/best.safetensors"} {
 		require.FileExists(t, filepath.Join(out, f))
 	}
-	points := readPoints(t, out)
+	points := traintest.Points(t, out, "")
 	require.Len(t, points, 6, "a training line every 3 steps and an evaluation every 6")
 
 	m, err := Load(out)
@@ -139,7 +125,7 @@ func TestResume(t *testing.T) {
 	sum, err := Run(context.Background(), half, io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, 12, sum.Steps)
-	require.Equal(t, readPoints(t, whole.Out), readPoints(t, half.Out))
+	require.Equal(t, traintest.Points(t, whole.Out, ""), traintest.Points(t, half.Out, ""))
 }
 
 func TestRunErrors(t *testing.T) {
@@ -177,7 +163,7 @@ func TestSharded(t *testing.T) {
 	cfg := tinyConfig(data, "")
 	c, err := loadCorpus(cfg)
 	require.NoError(t, err)
-	runOne := func(dir string, comm train.Comm) error {
+	run := func(dir string, comm train.Comm) error {
 		loop := &train.Loop{Dir: dir, Common: cfg.Common, Comm: comm, Log: io.Discard}
 		if _, err := prepare(cfg, c, loop); err != nil {
 			return err
@@ -185,33 +171,7 @@ func TestSharded(t *testing.T) {
 		_, err := loop.Run(context.Background())
 		return err
 	}
-	single := t.TempDir()
-	require.NoError(t, runOne(single, nil))
-
-	group := t.TempDir()
-	comms := train.NewLocalComms(2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for r := range comms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[r] = runOne(group, comms[r]); errs[r] != nil {
-				comms[r].Abort(1)
-			}
-		}()
-	}
-	wg.Wait()
-	require.NoError(t, errors.Join(errs...))
-
-	want, got := readPoints(t, single), readPoints(t, group)
-	require.Len(t, got, len(want))
-	for i := range want {
-		require.Equal(t, want[i].Step, got[i].Step)
-		for k, v := range want[i].Metrics {
-			require.InDelta(t, v, got[i].Metrics[k], 1e-4*math.Max(1, math.Abs(v)), "step %d %s", want[i].Step, k)
-		}
-	}
+	traintest.RequireSameMetrics(t, traintest.Group(t, 0, run), traintest.Group(t, 2, run), 1e-4)
 
 	odd := tinyConfig(data, "")
 	odd.Batch = 3

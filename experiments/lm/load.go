@@ -42,15 +42,11 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, train.Usage(err)
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
-		return nil, train.Usage(err)
-	}
-	m, store, err := newModelIn(store, cfg, voc.Len())
+	m, store, _, err := train.Restore(dir, cfg.Seed, func(s *graph.Store) (*rnn.LM, error) {
+		m, _, err := newModelIn(s, cfg, voc.Len())
+		return m, err
+	})
 	if err != nil {
-		return nil, train.Usage(err)
-	}
-	if _, err := train.LoadParams(dir, store); err != nil {
 		return nil, train.Usage(err)
 	}
 	return &Model{Config: cfg, Vocab: voc, lm: m, store: store, tok: tok}, nil
@@ -74,8 +70,8 @@ func DefaultSampleOptions() SampleOptions {
 
 // Validate reports a temperature that is not positive or a negative count.
 func (o SampleOptions) Validate() error {
-	if !(o.Temperature > 0) {
-		return errors.Errorf("temperature must be positive, got %g", o.Temperature)
+	if !(o.Temperature > 0) || math.IsInf(o.Temperature, 1) {
+		return errors.Errorf("temperature must be positive and finite, got %g", o.Temperature)
 	}
 	if o.N < 0 {
 		return errors.Errorf("n must not be negative, got %d", o.N)

@@ -2,15 +2,14 @@ package lm
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/triadml/triad/internal/testenv"
 	"github.com/triadml/triad/train"
 )
 
@@ -22,14 +21,9 @@ func TestLoadConfigDisagreesWithCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 
 	path := filepath.Join(out, "config.json")
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var fields map[string]any
-	require.NoError(t, json.Unmarshal(raw, &fields))
+	fields := testenv.ReadJSON[map[string]any](t, path)
 	fields["hidden"] = 100000
-	raw, err = json.Marshal(fields)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, raw, 0o644))
+	require.NoError(t, train.WriteJSON(path, fields))
 
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/triadml/triad/datasets/vocab"
 	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
@@ -60,8 +62,29 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	out := &Summary{Summary: *sum, Dir: s.Dir, Rank: rank}
 	if err == nil {
 		s.Logf("lm: %s", out)
+		if s.Root() {
+			err = summarizeSample(s, out.Steps)
+		}
 	}
 	return out, err
+}
+
+// summarizeSample adds a sample of the finished run (its best checkpoint, 300
+// tokens after the vocabulary's first ordinary token) to the run's
+// TensorBoard texts.
+func summarizeSample(s *train.Session, step int) error {
+	m, err := Load(s.Dir)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	opts := DefaultSampleOptions()
+	opts.N = 300
+	text, err := m.Sample(strings.Join(m.Vocab.Decode([]int{vocab.NumSpecial}), ""), opts)
+	if err != nil {
+		return err
+	}
+	return s.Summaries().Text("samples", step, train.Preformatted(text))
 }
 
 // prepare builds the model, its task on data and the solver into loop, with

@@ -1,23 +1,17 @@
 package lm
 
 import (
-	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/train"
 )
 
 // SetShard makes the task train and validate on columns [rank*B/size,
 // (rank+1)*B/size) of the streams.
 func (t *task) SetShard(rank, size int) error {
-	if size <= 0 || rank < 0 || rank >= size {
-		return errors.Errorf("lm: shard %d of %d", rank, size)
-	}
-	if t.cfg.Batch%size != 0 {
-		return errors.Errorf("lm: batch %d does not split evenly into %d ranks; use a multiple of %d", t.cfg.Batch, size, size)
-	}
-	if t.prog != nil || t.eval != nil {
-		return errors.New("lm: SetShard after the programs were built")
+	if err := train.CheckShard("lm", rank, size, t.cfg.Batch, t.prog != nil || t.eval != nil); err != nil {
+		return err
 	}
 	t.rank, t.size = rank, size
 	if size > 1 {

@@ -111,13 +111,7 @@ func runWindow(p *rnn.LMProgram, x, y []int, state rnn.LMState) error {
 // and returns the mean loss per token (nats) and the perplexity. (After
 // SetShard with more than one rank it sees only the shard's columns; the loop
 // then uses EvaluateSums.)
-func (t *task) Evaluate() (map[string]float64, error) {
-	sums, err := t.EvaluateSums()
-	if err != nil {
-		return nil, err
-	}
-	return t.MetricsFromSums(sums)
-}
+func (t *task) Evaluate() (map[string]float64, error) { return train.EvaluateSummed(t) }
 
 // EvaluateSums runs the shard's columns of the validation stream and returns
 // the sum of the windows' mean losses and the number of windows.

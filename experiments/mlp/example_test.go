@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 
 	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/experiments/mlp"
+	"github.com/triadml/triad/internal/testenv"
 )
 
 // stripes writes an MNIST-format stand-in: digit d is a bright horizontal band
@@ -32,33 +32,20 @@ func stripes(dir, split string, n int, seed uint64) error {
 }
 
 func Example() {
-	tmp, err := os.MkdirTemp("", "mlp")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
+	tmp, remove := testenv.TempDir("mlp")
+	defer remove()
 	data := filepath.Join(tmp, "data")
-	os.MkdirAll(data, 0o755)
-	if err := stripes(data, "train", 600, 1); err != nil {
-		log.Fatal(err)
-	}
-	if err := stripes(data, "test", 100, 2); err != nil {
-		log.Fatal(err)
-	}
+	testenv.Check(os.MkdirAll(data, 0o755))
+	testenv.Check(stripes(data, "train", 600, 1))
+	testenv.Check(stripes(data, "test", 100, 2))
 
 	cfg := mlp.DefaultConfig()
 	cfg.DataDir, cfg.Out = data, filepath.Join(tmp, "run")
 	cfg.Hidden, cfg.Batch, cfg.Epochs, cfg.LogEvery = 32, 20, 2, 10
-	sum, err := mlp.Run(context.Background(), cfg, io.Discard)
-	if err != nil {
-		log.Fatal(err)
-	}
+	sum := testenv.Must(mlp.Run(context.Background(), cfg, io.Discard))
 	fmt.Printf("%d steps, test accuracy %.2f\n", sum.Steps, sum.TestAcc)
 
-	m, err := mlp.Load(sum.Dir)
-	if err != nil {
-		log.Fatal(err)
-	}
+	m := testenv.Must(mlp.Load(sum.Dir))
 	defer m.Close()
 	band := func(d int) []float32 {
 		img := make([]float32, 28*28)

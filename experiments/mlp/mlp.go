@@ -37,23 +37,23 @@ import (
 // Config holds the hyperparameters of `triad mlp`.
 type Config struct {
 	train.Common
-	Hidden  int     `json:"hidden" help:"hidden units"`
-	Dropout float64 `json:"dropout" help:"dropout on the hidden layer"`
-	Batch   int     `json:"batch" help:"images per batch"`
-	LR      float64 `json:"lr" help:"Adam learning rate"`
-	DataDir string  `json:"data_dir" help:"directory of the MNIST idx files (default: the mnist dataset)"`
+	train.Optim `help.batch:"images per batch" help.lr:"Adam learning rate"`
+	Hidden      int     `json:"hidden" help:"hidden units"`
+	Dropout     float64 `json:"dropout" help:"dropout on the hidden layer"`
+	DataDir     string  `json:"data_dir" help:"directory of the MNIST idx files (default: the mnist dataset)"`
 }
 
 // DefaultConfig returns the defaults: 256 hidden units, dropout 0.2, batch 128,
 // Adam 1e-3, 5 epochs.
 func DefaultConfig() Config {
-	return Config{Common: train.Common{Seed: 1, Epochs: 5, LogEvery: 100}, Hidden: 256, Dropout: 0.2, Batch: 128, LR: 1e-3}
+	return Config{Common: train.Common{Seed: 1, Epochs: 5, LogEvery: 100}, Hidden: 256, Dropout: 0.2,
+		Optim: train.Optim{Batch: 128, LR: 1e-3}}
 }
 
 // Validate reports a setting out of range.
 func (c Config) Validate() error {
-	if c.Hidden <= 0 || c.Batch <= 0 || c.LR <= 0 || c.Dropout < 0 || c.Dropout >= 1 {
-		return errors.New("hidden, batch and lr must be positive, dropout in [0, 1)")
+	if c.Hidden <= 0 || c.Batch <= 0 || c.LR <= 0 || c.Dropout < 0 || c.Dropout >= 1 || c.ClipNorm < 0 {
+		return errors.New("hidden, batch and lr must be positive, dropout in [0, 1), clip_norm not negative")
 	}
 	return nil
 }
@@ -127,6 +127,7 @@ type task struct {
 	model            *Model
 	train, val, test images
 	prog, eval       *graph.Program
+	shard            // the part of each batch in a data-parallel group (shard.go)
 }
 
 func (t *task) StepsPerEpoch() int { return t.train.len() / t.cfg.Batch }
@@ -134,6 +135,9 @@ func (t *task) StepsPerEpoch() int { return t.train.len() / t.cfg.Batch }
 // TrainStep runs batch step%StepsPerEpoch of the permutation drawn for its epoch,
 // so that a resumed run sees the same batches.
 func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
+	if t.size > 1 {
+		return t.trainShard(step, noise)
+	}
 	epoch, pos := step/t.StepsPerEpoch(), step%t.StepsPerEpoch()
 	perm := graph.NewRNG(t.cfg.Seed, "shuffle/"+strconv.Itoa(epoch)).Perm(t.train.len())
 	if err := t.train.feed(t.prog, perm[pos*t.cfg.Batch:(pos+1)*t.cfg.Batch]); err != nil {
@@ -266,7 +270,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 		return nil, err
 	}
 	loop := s.Loop()
-	loop.Store, loop.Solver, loop.Task = model.Store, solver, t
+	loop.Store, loop.Solver, loop.ClipNorm, loop.Task = model.Store, solver, cfg.ClipNorm, t
 	loop.Best, loop.BestMax, loop.ItemName = "val_acc", true, "images"
 	s.Logf("mlp: %d-%d-%d, %d parameters, %d train / %d validation images, run %s",
 		pixels, cfg.Hidden, classes, model.Store.Count(), trainSet.len(), valSet.len(), s.Dir)
@@ -275,6 +279,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 		return nil, err
 	}
 	sum = &Summary{Summary: ts, Dir: s.Dir}
+	if !s.Root() { // rank 0 of a group scores the test set
+		return sum, nil
+	}
 	if _, err := train.LoadParams(s.Dir, model.Store); err != nil {
 		return nil, err
 	}
@@ -303,15 +310,8 @@ func Load(dir string) (*Classifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, errors.Wrapf(err, "run %s", dir)
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
-		return nil, err
-	}
-	model, err := newModelIn(store, cfg)
+	model, _, _, err := train.Restore(dir, cfg.Seed, func(s *graph.Store) (*Model, error) { return newModelIn(s, cfg) })
 	if err != nil {
-		return nil, err
-	}
-	if _, err := train.LoadParams(dir, model.Store); err != nil {
 		return nil, err
 	}
 	build := func(n int) (*graph.Program, error) { return model.Build(graph.Eval, n) }

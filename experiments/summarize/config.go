@@ -1,6 +1,8 @@
 package summarize
 
 import (
+	"math"
+
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
@@ -15,26 +17,26 @@ import (
 // Config holds the hyperparameters of a run.
 type Config struct {
 	train.Common
-	DataDir    string  `json:"data_dir" help:"directory holding the Gigaword sample's files (default: found through $TRIAD_DATA or the cache)"`
-	Copy       bool    `json:"copy" help:"pointer-generator, which can copy source words (true), or plain attention with p_gen = 1 (false)"`
-	MinFreq    int     `json:"min_freq" help:"minimum count of a vocabulary word in the training articles and headlines"`
-	VocabSize  int     `json:"vocab_size" help:"largest vocabulary, the 4 special tokens included (0: no cap)"`
-	MaxSrc     int     `json:"max_src" help:"cut articles to this many tokens"`
-	MaxTgt     int     `json:"max_tgt" help:"cut headlines to this many tokens for training and the validation loss"`
-	Buckets    string  `json:"buckets" help:"padded (article, headline+EOS) lengths of the length buckets, ascending, e.g. 24:10,32:12,64:24 (empty: from the data)"`
-	Embed      int     `json:"embed" help:"word embedding width"`
-	Hidden     int     `json:"hidden" help:"encoder units per direction (the decoder has twice as many)"`
-	AttnDim    int     `json:"attn_dim" help:"width of the additive attention (0: the decoder's)"`
-	StateFirst bool    `json:"state_first" help:"decoder order: update the state, then attend from it (See et al. 2017), or attend from the previous state first (false: Bahdanau order)"`
-	Share      bool    `json:"share_embeddings" help:"one embedding table for articles and headlines"`
-	Tie        bool    `json:"tie_output" help:"the output layer's weight is the headline embedding table"`
-	Dropout    float64 `json:"dropout" help:"dropout on the embeddings and before the output layer"`
-	Batch      int     `json:"batch" help:"pairs per training step"`
-	LR         float64 `json:"lr" help:"Adam learning rate"`
-	DecayAfter int     `json:"lr_decay_after" help:"epochs at the full learning rate"`
-	Decay      float64 `json:"lr_decay" help:"learning-rate factor per epoch after lr_decay_after"`
-	ClipNorm   float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
-	ValSize    int     `json:"val_size" alias:"eval_size" help:"validation pairs decoded greedily at each evaluation (0: all)"`
+	train.Optim `help.batch:"pairs per training step" help.lr:"Adam learning rate"`
+	DataDir     string  `json:"data_dir" help:"directory holding the Gigaword sample's files (default: found through $TRIAD_DATA or the cache)"`
+	Copy        bool    `json:"copy" help:"pointer-generator, which can copy source words (true), or plain attention with p_gen = 1 (false)"`
+	MinFreq     int     `json:"min_freq" help:"minimum count of a vocabulary word in the training articles and headlines"`
+	VocabSize   int     `json:"vocab_size" help:"largest vocabulary, the 4 special tokens included (0: no cap)"`
+	MaxSrc      int     `json:"max_src" help:"cut articles to this many tokens"`
+	MaxTgt      int     `json:"max_tgt" help:"cut headlines to this many tokens for training and the validation loss"`
+	Buckets     string  `json:"buckets" help:"padded (article, headline+EOS) lengths of the length buckets, ascending, e.g. 24:10,32:12,64:24 (empty: from the data)"`
+	Embed       int     `json:"embed" help:"word embedding width"`
+	Hidden      int     `json:"hidden" help:"encoder units per direction (the decoder has twice as many)"`
+	AttnDim     int     `json:"attn_dim" help:"width of the additive attention (0: the decoder's)"`
+	StateFirst  bool    `json:"state_first" help:"decoder order: update the state, then attend from it (See et al. 2017), or attend from the previous state first (false: Bahdanau order)"`
+	Share       bool    `json:"share_embeddings" help:"one embedding table for articles and headlines"`
+	Tie         bool    `json:"tie_output" help:"the output layer's weight is the headline embedding table"`
+	Dropout     float64 `json:"dropout" help:"dropout on the embeddings and before the output layer"`
+	DecayAfter  int     `json:"lr_decay_after" help:"epochs at the full learning rate"`
+	Decay       float64 `json:"lr_decay" help:"learning-rate factor per epoch after lr_decay_after"`
+	// EvalSet bounds the validation pairs decoded at each evaluation and at
+	// the end (the validation loss covers them all).
+	train.EvalSet `alias.eval_size:"val_size"`
 	// DecodeOptions decode the headlines of the evaluations, and are a loaded
 	// run's default for Summarize.
 	DecodeOptions
@@ -67,8 +69,8 @@ func (o DecodeOptions) Validate() error {
 	switch {
 	case o.Beam < 1:
 		return errors.Errorf("beam %d: want at least 1", o.Beam)
-	case o.LengthPenalty < 0:
-		return errors.Errorf("length_penalty %g: want a value not negative", o.LengthPenalty)
+	case !(o.LengthPenalty >= 0) || math.IsInf(o.LengthPenalty, 1):
+		return errors.Errorf("length_penalty %g: want a finite value not negative", o.LengthPenalty)
 	case o.MaxDecode < 1:
 		return errors.Errorf("max_decode %d: want at least 1", o.MaxDecode)
 	}
@@ -90,18 +92,15 @@ func DefaultConfig() Config {
 		Copy:   true, StateFirst: true,
 		MinFreq: 2, VocabSize: 10000, MaxSrc: 60, MaxTgt: 24,
 		Embed: 128, Hidden: 128, AttnDim: 128, Dropout: 0.4,
-		Batch: 64, LR: 1e-3, DecayAfter: 5, Decay: 0.7, ClipNorm: 2,
+		Optim: train.Optim{Batch: 64, LR: 1e-3, ClipNorm: 2}, DecayAfter: 5, Decay: 0.7,
 		DecodeOptions: DecodeOptions{MaxDecode: 24, Beam: 8, LengthPenalty: 5, NoRepeatTrigram: true, NoRepeatWords: true, NoUnk: true},
 		LeadMax:       30, Samples: 20,
 	}
 }
 
 // Validate reports settings out of their ranges, bad buckets and a model that
-// cannot be built. The experiment trains in one process: --dist is refused.
+// cannot be built.
 func (c Config) Validate() error {
-	if c.Dist != "" {
-		return errors.Errorf("summarize trains in one process (--dist %q)", c.Dist)
-	}
 	if c.VocabSize != 0 && c.VocabSize <= vocab.NumSpecial {
 		return errors.Errorf("vocab_size %d leaves no room for words beyond the %d special tokens", c.VocabSize, vocab.NumSpecial)
 	}
@@ -111,8 +110,8 @@ func (c Config) Validate() error {
 	if c.LR <= 0 || c.Decay <= 0 || c.DecayAfter < 0 || c.ClipNorm < 0 {
 		return errors.New("lr and lr_decay must be positive, lr_decay_after and clip_norm not negative")
 	}
-	if c.ValSize < 0 || c.BeamEval < 0 || c.Samples < 0 {
-		return errors.New("val_size, beam_eval and samples must not be negative")
+	if c.EvalSize < 0 || c.BeamEval < 0 || c.Samples < 0 {
+		return errors.New("eval_size, beam_eval and samples must not be negative")
 	}
 	if err := c.DecodeOptions.Validate(); err != nil {
 		return err

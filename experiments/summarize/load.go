@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/datasets/vocab"
 	"github.com/triadml/triad/graph"
@@ -31,15 +30,10 @@ func Load(dir string) (*Summarizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
-		return nil, err
-	}
-	model, err := pointer.New(store, cfg.model(voc.Len()))
+	model, store, _, err := train.Restore(dir, cfg.Seed, func(s *graph.Store) (*pointer.Model, error) {
+		return pointer.New(s, cfg.model(voc.Len()))
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := train.LoadParams(dir, store); err != nil {
 		return nil, err
 	}
 	return &Summarizer{cfg: cfg, voc: voc, dec: model.NewDecoder(store)}, nil
@@ -69,6 +63,13 @@ func (s *Summarizer) Summarize(articles []string, opts DecodeOptions) ([]string,
 		}
 	}
 	return out, nil
+}
+
+// SourceWords returns the number of words Summarize finds in article and the
+// most it reads, the run's max_src: an article with more is cut to its first
+// max_src words.
+func (s *Summarizer) SourceWords(article string) (words, limit int) {
+	return len(normaliseArticle(article)), s.cfg.MaxSrc
 }
 
 // Close frees the compiled decoding programs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -90,33 +91,34 @@ func (s *Summary) String() string {
 		100*lead.Rouge1, 100*lead.Rouge2, 100*lead.RougeL, unseen, s.Steps, s.TotalSeconds, s.Dir)
 }
 
-// report decodes the validation set with the best weights, greedily and with
-// beam search, compares with the lead baseline and writes summary.json,
+// report decodes the evaluated validation pairs (all of them, or EvalSize
+// spread evenly over the set, as at each evaluation) with the best weights,
+// greedily and (the first BeamEval) with beam search, compares with the lead baseline and writes summary.json,
 // samples.md and the headlines. A cancelled ctx stops it with
 // train.ErrInterrupted: training is over and its checkpoints are written.
 func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start time.Time) (*Summary, error) {
 	t0 := time.Now()
 	cfg := t.cfg
-	all := make([]int, len(t.valid))
-	refs := make([]string, len(t.valid))
-	for i := range all {
-		all[i], refs[i] = i, t.valid[i].Reference
+	pairs := make([]pair, len(t.evalIdx))
+	refs := make([]string, len(t.evalIdx))
+	for i, j := range t.evalIdx {
+		pairs[i], refs[i] = t.valid[j], t.valid[j].Reference
 	}
-	greedy, err := t.decodeGreedy(all)
+	greedy, err := t.decodeGreedy(t.evalIdx)
 	if err != nil {
 		return nil, err
 	}
 	s := &Summary{Summary: sum, Dir: dir, Model: cfg.modelName(), Params: t.store.Count(), Vocab: t.voc.Len(),
-		TrainPairs: len(t.train), ValidPairs: len(t.valid), Beam: cfg.Beam, LengthPenalty: cfg.LengthPenalty,
+		TrainPairs: len(t.train), ValidPairs: len(pairs), Beam: cfg.Beam, LengthPenalty: cfg.LengthPenalty,
 		NoRepeatTrigram: cfg.NoRepeatTrigram, NoRepeatWords: cfg.NoRepeatWords, NoUnk: cfg.NoUnk}
 	if s.Greedy, err = metrics.MeanRougeF1(refs, greedy); err != nil {
 		return nil, err
 	}
-	nBeam := len(t.valid)
+	nBeam := len(pairs)
 	if cfg.BeamEval > 0 && cfg.BeamEval < nBeam {
 		nBeam = cfg.BeamEval
 	}
-	beam, err := t.decodeBeam(ctx, s, nBeam)
+	beam, err := t.decodeBeam(ctx, s, pairs[:nBeam])
 	if err != nil {
 		return nil, err
 	}
@@ -126,20 +128,21 @@ func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start
 	if ctx.Err() != nil {
 		return nil, train.ErrInterrupted
 	}
-	valid := summaryPairs(t.valid)
+	valid := summaryPairs(pairs)
 	if s.Lead, err = metrics.LeadBaseline(summaryPairs(t.train), valid, cfg.LeadMax); err != nil {
 		return nil, err
 	}
 	s.leadOnBeam = s.Lead.Valid
-	if nBeam < len(t.valid) { // compare on the same pairs
+	if nBeam < len(pairs) { // compare on the same pairs
 		if s.leadOnBeam, err = metrics.MeanRougeF1(refs[:nBeam], metrics.LeadTexts(valid[:nBeam], s.Lead.N)); err != nil {
 			return nil, err
 		}
 	}
 	lead := s.leadOnBeam
 	s.BeatsLead = s.BeamRouge.Rouge1 > lead.Rouge1 && s.BeamRouge.Rouge2 > lead.Rouge2 && s.BeamRouge.RougeL > lead.RougeL
-	if n := decodingChosenOn; nBeam > n {
-		u := &UnseenPairs{From: n}
+	// the evaluated pairs from n on are validation pairs from decodingChosenOn on
+	if n := sort.SearchInts(t.evalIdx, decodingChosenOn); nBeam > n {
+		u := &UnseenPairs{From: t.evalIdx[n]}
 		if u.Beam, err = metrics.MeanRougeF1(refs[n:nBeam], beam[n:]); err != nil {
 			return nil, err
 		}
@@ -159,7 +162,7 @@ func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start
 	}
 	for k := 0; k < min(cfg.Samples, nBeam); k++ {
 		i := k * nBeam / min(cfg.Samples, nBeam)
-		p := t.valid[i]
+		p := pairs[i]
 		s.Samples = append(s.Samples, Sample{Article: strings.Join(p.Words, " "), Reference: p.Reference,
 			Lead: metrics.Lead(p.Words, s.Lead.N), Greedy: greedy[i], Beam: beam[i]})
 	}
@@ -171,17 +174,17 @@ func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start
 	return s, s.samplesPage().WriteFile(filepath.Join(dir, "samples.md"))
 }
 
-// decodeBeam decodes the first n validation pairs with beam search and counts,
-// into s, the copied and <unk> tokens and the headline length.
-func (t *task) decodeBeam(ctx context.Context, s *Summary, n int) ([]string, error) {
+// decodeBeam decodes validation pairs with beam search and counts, into s, the
+// copied and <unk> tokens and the headline length.
+func (t *task) decodeBeam(ctx context.Context, s *Summary, pairs []pair) ([]string, error) {
 	opt := t.cfg.search()
+	n := len(pairs)
 	beam := make([]string, n)
 	var copied, unk, words int
-	for i := 0; i < n; i++ {
+	for i, p := range pairs {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
 		}
-		p := t.valid[i]
 		hyps, err := decode.BeamSearch(t.decoder, p.src, opt)
 		if err != nil {
 			return nil, errors.Wrapf(err, "validation pair %d", i)

@@ -33,8 +33,10 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err != nil {
 		return nil, err
 	}
-	if err := voc.Save(s.Path("vocab.json")); err != nil {
-		return nil, err
+	if s.Root() { // rank 0 of a group writes the run's files
+		if err := voc.Save(s.Path("vocab.json")); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.WriteConfig(); err != nil {
 		return nil, err
@@ -64,6 +66,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	sum, err := loop.Run(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !s.Root() { // rank 0 of a group decodes and reports
+		return &Summary{Summary: sum, Dir: s.Dir}, nil
 	}
 	if _, err := train.LoadParams(s.Dir, store); err != nil {
 		return nil, err

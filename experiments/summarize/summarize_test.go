@@ -2,12 +2,13 @@ package summarize_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 
 	"github.com/stretchr/testify/require"
 
@@ -32,15 +33,6 @@ func tinyConfig(data, out string) summarize.Config {
 	return cfg
 }
 
-func readSummary(t *testing.T, dir string) summarize.Summary {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	require.NoError(t, err)
-	var s summarize.Summary
-	require.NoError(t, json.Unmarshal(raw, &s))
-	return s
-}
-
 func TestCopiesNames(t *testing.T) {
 	data := headlineFixture(t, 192, 20)
 	out := filepath.Join(t.TempDir(), "run")
@@ -53,14 +45,12 @@ func TestCopiesNames(t *testing.T) {
 	for _, f := range []string{"config.json", "metrics.jsonl", "summary.json", "samples.md", "vocab.json", "checkpoints/best.safetensors"} {
 		require.FileExists(t, filepath.Join(out, f))
 	}
-	saved := readSummary(t, out)
+	saved := testenv.ReadJSON[summarize.Summary](t, filepath.Join(out, "summary.json"))
 	require.Equal(t, sum.BeamRouge, saved.BeamRouge, "summary.json holds what Run returns")
 	require.Equal(t, "pointer-generator", sum.Model)
 	require.Equal(t, 20, sum.BeamRouge.Pairs)
 	require.Nil(t, sum.Unseen, "20 pairs are all within the first 300")
-	beamLines, err := os.ReadFile(filepath.Join(out, "valid.beam.txt"))
-	require.NoError(t, err)
-	require.Len(t, strings.Split(strings.TrimSuffix(string(beamLines), "\n"), "\n"), 20, "one beam headline a validation pair")
+	require.Len(t, testenv.ReadLines(t, filepath.Join(out, "valid.beam.txt")), 20, "one beam headline a validation pair")
 	require.FileExists(t, filepath.Join(out, "valid.greedy.txt"))
 	// The lead-6 prefix "NAME VERBed the NOUN in PLACE" shares 4 of its 6 words
 	// with the 5-word headline: ROUGE-1 F1 = 2 (4/6)(4/5) / (4/6 + 4/5) = 8/11, the
@@ -74,14 +64,12 @@ func TestCopiesNames(t *testing.T) {
 	require.Len(t, sum.Samples, 4)
 	require.Contains(t, sum.String(), "summarize: pointer-generator, ROUGE-1/2/L F1 ")
 	require.Contains(t, sum.String(), "(beam 3 on 20 pairs)")
-	samples, err := os.ReadFile(filepath.Join(out, "samples.md"))
-	require.NoError(t, err)
-	require.Contains(t, string(samples), "**reference:** zq")
-	require.Contains(t, string(samples), "**beam 3, length penalty 5:** ")
-	metrics, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
-	require.NoError(t, err)
-	require.Contains(t, string(metrics), `"val_rouge1"`)
-	require.Contains(t, string(metrics), `"val_p_gen"`)
+	samples := testenv.ReadFile(t, filepath.Join(out, "samples.md"))
+	require.Contains(t, samples, "**reference:** zq")
+	require.Contains(t, samples, "**beam 3, length penalty 5:** ")
+	metrics := testenv.ReadFile(t, filepath.Join(out, "metrics.jsonl"))
+	require.Contains(t, metrics, `"val_rouge1"`)
+	require.Contains(t, metrics, `"val_p_gen"`)
 
 	// decoding: one headline per article, whatever the article
 	m, err := summarize.Load(out)
@@ -113,12 +101,12 @@ func TestPlainAttention(t *testing.T) {
 	cfg := tinyConfig(data, filepath.Join(t.TempDir(), "run"))
 	cfg.Copy, cfg.Epochs, cfg.Embed, cfg.Hidden, cfg.AttnDim = false, 2, 8, 8, 8
 	cfg.Beam, cfg.NoRepeatTrigram, cfg.LeadMax, cfg.Samples = 2, false, 8, 2
-	cfg.ValSize, cfg.BeamEval, cfg.Buckets = 4, 4, "16:8"
+	cfg.EvalSize, cfg.BeamEval, cfg.Buckets = 4, 4, "16:8"
 	sum, err := summarize.Run(context.Background(), cfg, io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, "attention", sum.Model)
 	require.Equal(t, 4, sum.BeamRouge.Pairs)
-	require.Equal(t, 8, sum.Greedy.Pairs)
+	require.Equal(t, 4, sum.Greedy.Pairs, "the final evaluation decodes --eval-size pairs")
 	require.Zero(t, sum.CopiedOOV, "plain attention cannot copy")
 	require.False(t, sum.NoRepeatTrigram)
 }
@@ -131,8 +119,7 @@ func TestConfigErrors(t *testing.T) {
 		"bucket without a headline length":      func(c *summarize.Config) { c.Buckets = "32" },
 		"beam 0":                                func(c *summarize.Config) { c.Beam = 0 },
 		"dropout 1":                             func(c *summarize.Config) { c.Dropout = 1 },
-		"negative val_size":                     func(c *summarize.Config) { c.ValSize = -1 },
-		"data-parallel":                         func(c *summarize.Config) { c.Dist = "mpi" },
+		"negative eval_size":                    func(c *summarize.Config) { c.EvalSize = -1 },
 	} {
 		cfg := summarize.DefaultConfig()
 		change(&cfg)
@@ -164,14 +151,14 @@ func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	_, err := summarize.Load(filepath.Join(dir, "missing"))
 	require.ErrorContains(t, err, "not a summarize run")
-	// a config.json of an older run, with eval_size, is read; the run has no
+	// a config.json of an older run, with val_size, is read; the run has no
 	// vocabulary
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"eval_size": 30, "beam": 4, "env": {}}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"val_size": 30, "beam": 4, "env": {}}`), 0o644))
 	_, err = summarize.Load(dir)
 	require.ErrorContains(t, err, "vocab.json")
 	var cfg summarize.Config
 	require.NoError(t, train.ReadConfig(dir, &cfg))
-	require.Equal(t, 30, cfg.ValSize)
+	require.Equal(t, 30, cfg.EvalSize)
 	require.Equal(t, 4, cfg.Beam)
 }
 
@@ -183,9 +170,9 @@ func TestPublishedConfigs(t *testing.T) {
 	}
 	for _, dir := range dirs {
 		cfg := summarize.DefaultConfig()
-		cfg.ValSize = -1
+		cfg.EvalSize = -1
 		require.NoError(t, train.ReadConfig(dir, &cfg), dir)
-		require.Zero(t, cfg.ValSize, "%s: eval_size is read as val_size", dir)
+		require.Zero(t, cfg.EvalSize, "%s: eval_size is read", dir)
 		require.NoError(t, cfg.Validate(), dir)
 	}
 }

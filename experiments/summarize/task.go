@@ -31,8 +31,9 @@ type task struct {
 	shapes       []batch.Shape
 	progs, evals *programs
 	decoder      *pointer.Decoder
-	evalIdx      []int        // validation pairs decoded at each evaluation
+	evalIdx      []int        // validation pairs decoded at each evaluation and at the end
 	steps        *batch.Steps // the batch of each step
+	shard                     // the part of each batch in a data-parallel group (shard.go)
 }
 
 func newTask(cfg Config, model *pointer.Model, store *graph.Store, voc *vocab.Vocab, trainSet, validSet []pair) (*task, error) {
@@ -72,10 +73,7 @@ func newTask(cfg Config, model *pointer.Model, store *graph.Store, voc *vocab.Vo
 		t.close()
 		return nil, train.Usage(errors.Wrap(err, "validation pairs"))
 	}
-	n := len(validSet)
-	if cfg.ValSize > 0 && cfg.ValSize < n {
-		n = cfg.ValSize
-	}
+	n := cfg.EvalSet.Of(len(validSet))
 	for i := 0; i < n; i++ {
 		t.evalIdx = append(t.evalIdx, i*len(validSet)/n)
 	}
@@ -107,6 +105,9 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	p, err := t.progs.Get(bt.Shape)
 	if err != nil {
 		return train.Result{}, err
+	}
+	if t.size > 1 {
+		return t.trainShard(p, bt.Indices, noise)
 	}
 	n, err := feed(p, t.train, bt.Indices)
 	if err != nil {

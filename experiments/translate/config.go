@@ -33,18 +33,18 @@ import (
 // command's flags (underscores as dashes) and config.json's keys.
 type Config struct {
 	train.Common
-	DataDir   string `json:"data_dir" help:"directory holding Multi30k's {train,val}.{de,en}.gz (default: found through $TRIAD_DATA or the cache)"`
-	Src       string `json:"src" help:"source language (de or en)"`
-	Tgt       string `json:"tgt" help:"target language (en or de)"`
-	Model     string `json:"model" help:"gru-attn (bidirectional GRU encoder, Bahdanau attention decoder) or transformer (which trains best with --batch 128 --dropout 0.1 --lr 5e-4 --warmup 400)"`
-	Vocab     string `json:"vocab" help:"word (words and punctuation) or bpe (byte-pair encoding of the words, one model per language)"`
-	BPESize   int    `json:"bpe_size" help:"bpe: symbols per language (alphabet plus merges)"`
-	Lower     bool   `json:"lower" help:"lowercase both sides before tokenising (cased BLEU is then meaningless)"`
-	MinFreq   int    `json:"min_freq" help:"minimum count of a vocabulary token in the training split"`
-	MaxLen    int    `json:"max_len" help:"longest sentence in tokens: longer training pairs are left out, longer inputs cut"`
-	Buckets   int    `json:"buckets" help:"length buckets of the training pairs (one compiled program each)"`
-	TrainSize int    `json:"train_size" help:"use only the first N training pairs (0: all)"`
-	ValSize   int    `json:"val_size" help:"evaluate on the first N validation pairs (0: all)"`
+	train.Optim `help.batch:"sentence pairs per training step" help.lr:"peak Adam learning rate"`
+	DataDir     string `json:"data_dir" help:"directory holding Multi30k's {train,val}.{de,en}.gz (default: found through $TRIAD_DATA or the cache)"`
+	Src         string `json:"src" help:"source language (de or en)"`
+	Tgt         string `json:"tgt" help:"target language (en or de)"`
+	Model       string `json:"model" help:"gru-attn (bidirectional GRU encoder, Bahdanau attention decoder) or transformer (which trains best with --batch 128 --dropout 0.1 --lr 5e-4 --warmup 400)"`
+	Vocab       string `json:"vocab" help:"word (words and punctuation) or bpe (byte-pair encoding of the words, one model per language)"`
+	BPESize     int    `json:"bpe_size" help:"bpe: symbols per language (alphabet plus merges)"`
+	Lower       bool   `json:"lower" help:"lowercase both sides before tokenising (cased BLEU is then meaningless)"`
+	MinFreq     int    `json:"min_freq" help:"minimum count of a vocabulary token in the training split"`
+	MaxLen      int    `json:"max_len" help:"longest sentence in tokens: longer training pairs are left out, longer inputs cut"`
+	Buckets     int    `json:"buckets" help:"length buckets of the training pairs (one compiled program each)"`
+	TrainSize   int    `json:"train_size" help:"use only the first N training pairs (0: all)"`
 	// gru-attn
 	Embed   int `json:"embed" help:"gru-attn: embedding width of both languages"`
 	Hidden  int `json:"hidden" help:"gru-attn: encoder units per direction (the decoder has twice as many)"`
@@ -60,17 +60,15 @@ type Config struct {
 	// training
 	Dropout        float64 `json:"dropout" help:"dropout (embeddings, layers, before the output)"`
 	LabelSmoothing float64 `json:"label_smoothing" help:"label smoothing of the training cross-entropy (Szegedy et al. 2016)"`
-	Batch          int     `json:"batch" help:"sentence pairs per training step"`
 	MaxTokens      int     `json:"max_tokens" help:"most rows x padded length per compiled training program: a larger batch of a length bucket runs in parts whose gradients are combined (bounds memory; 0: no limit)"`
-	LR             float64 `json:"lr" help:"peak Adam learning rate"`
 	Schedule       string  `json:"schedule" help:"learning rate after the warm-up: constant, noam (inverse square root of the step, Vaswani et al. 2017) or cosine (to lr/100 at the last step)"`
 	Warmup         int     `json:"warmup" help:"linear warm-up steps of the learning rate"`
 	Decay          float64 `json:"lr_decay" help:"constant schedule: factor per epoch from epoch lr_decay_after on (1: none)"`
 	DecayAfter     int     `json:"lr_decay_after" alias:"decay_after" help:"constant schedule: first epoch whose rate is multiplied by lr_decay"`
 	Beta2          float64 `json:"beta2" help:"Adam's beta2"`
 	WeightDecay    float64 `json:"weight_decay" help:"Adam's L2 weight decay"`
-	ClipNorm       float64 `json:"clip_norm" help:"clip the global gradient norm (0: off)"`
 	// evaluation and decoding
+	train.EvalSet `alias.eval_size:"val_size"`
 	EvalBatch     int     `json:"eval_batch" help:"sentences per batch of validation decoding and perplexity"`
 	Beam          int     `json:"beam" help:"beam size of the final evaluation (and of --beam-every-epoch); 0 or 1: greedy only"`
 	BeamEpochs    bool    `json:"beam_every_epoch" help:"also decode the validation set with beam search at every evaluation"`
@@ -88,13 +86,14 @@ func DefaultConfig() Config {
 		Common: train.Common{Seed: 1, Epochs: 10, LogEvery: 50},
 		Src:    "de", Tgt: "en", Model: "gru-attn", Vocab: "word", BPESize: 8000, MinFreq: 2, MaxLen: 50, Buckets: 6,
 		Embed: 256, Hidden: 256, Dim: 256, Heads: 8, FF: 512, Layers: 3, Positions: "sinusoidal",
-		Dropout: 0.2, LabelSmoothing: 0.1, Batch: 64, MaxTokens: 2048, LR: 1e-3, Schedule: "constant", Warmup: 200, Decay: 1, DecayAfter: 1,
-		Beta2: 0.999, ClipNorm: 1, EvalBatch: 128, Beam: 5, LengthPenalty: 0.6, UnkReplace: true, DecodeRatio: 1.5,
+		Dropout: 0.2, LabelSmoothing: 0.1, MaxTokens: 2048, Schedule: "constant", Warmup: 200, Decay: 1, DecayAfter: 1,
+		Optim: train.Optim{Batch: 64, LR: 1e-3, ClipNorm: 1},
+		Beta2: 0.999, EvalBatch: 128, Beam: 5, LengthPenalty: 0.6, UnkReplace: true, DecodeRatio: 1.5,
 	}
 }
 
 // Validate reports the first setting out of its range, or a combination the
-// experiment does not run (such as data-parallel training).
+// experiment does not run.
 func (c Config) Validate() error {
 	for _, l := range []string{c.Src, c.Tgt} {
 		if l != "de" && l != "en" {
@@ -103,9 +102,6 @@ func (c Config) Validate() error {
 	}
 	if c.Src == c.Tgt {
 		return errors.Errorf("source and target are both %q", c.Src)
-	}
-	if c.Dist != "" {
-		return errors.Errorf("translate trains in one process (--dist %q)", c.Dist)
 	}
 	if err := oneOf("model", c.Model, "gru-attn", "transformer"); err != nil {
 		return err
@@ -127,8 +123,8 @@ func (c Config) Validate() error {
 		return errors.New("dropout and label_smoothing must be in [0, 1)")
 	case c.Beam < 0 || c.LengthPenalty < 0 || !(c.DecodeRatio > 0):
 		return errors.New("beam and length_penalty must be non-negative and decode_ratio positive")
-	case c.TrainSize < 0 || c.ValSize < 0 || c.MinFreq < 0 || c.MaxTokens < 0:
-		return errors.New("train_size, val_size, min_freq and max_tokens must be non-negative")
+	case c.TrainSize < 0 || c.EvalSize < 0 || c.MinFreq < 0 || c.MaxTokens < 0:
+		return errors.New("train_size, eval_size, min_freq and max_tokens must be non-negative")
 	}
 	if c.Model == "gru-attn" && (c.Embed <= 0 || c.Hidden <= 0 || c.AttnDim < 0) {
 		return errors.New("embed and hidden must be positive")

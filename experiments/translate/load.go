@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/metrics/report"
@@ -64,15 +63,10 @@ func Load(dir string) (*Translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
-	if err := train.ExpectParams(dir, store); err != nil {
-		return nil, err
-	}
-	m, err := newModelIn(store, cfg, src.voc.Len(), tgt.voc.Len())
+	m, _, _, err := train.Restore(dir, cfg.Seed, func(s *graph.Store) (*model, error) {
+		return newModelIn(s, cfg, src.voc.Len(), tgt.voc.Len())
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := train.LoadParams(dir, m.store); err != nil {
 		return nil, err
 	}
 	return &Translator{cfg: cfg, src: src, tgt: tgt, m: m}, nil

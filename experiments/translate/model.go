@@ -33,6 +33,14 @@ type model struct {
 	maxSrc, maxTgt int
 }
 
+// builder is the build function of a model whose Build makes programs of its
+// own type P in store.
+func builder[P seq2seq.PairProgram](store *graph.Store, build func(*graph.Store, graph.Mode, int, int, int, float64) (P, error)) func(graph.Mode, int, int, int, float64) (seq2seq.PairProgram, error) {
+	return func(mode graph.Mode, batch, srcLen, tgtLen int, labelSmoothing float64) (seq2seq.PairProgram, error) {
+		return build(store, mode, batch, srcLen, tgtLen, labelSmoothing)
+	}
+}
+
 // newModel creates the model cfg names with freshly initialised parameters (the
 // seed's "init" stream).
 func newModel(cfg Config, srcVocab, tgtVocab int) (*model, error) {
@@ -51,9 +59,7 @@ func newModelIn(store *graph.Store, cfg Config, srcVocab, tgtVocab int) (*model,
 		if err != nil {
 			return nil, err
 		}
-		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (seq2seq.PairProgram, error) {
-			return s2s.Build(store, mode, batch, srcLen, tgtLen, ls)
-		}
+		m.build = builder(store, s2s.Build)
 		m.newDecoders = func() (decode.StepModel, decode.StepModel) {
 			d := s2s.NewDecoder(store)
 			return d, d
@@ -67,9 +73,7 @@ func newModelIn(store *graph.Store, cfg Config, srcVocab, tgtVocab int) (*model,
 		if err != nil {
 			return nil, err
 		}
-		m.build = func(mode graph.Mode, batch, srcLen, tgtLen int, ls float64) (seq2seq.PairProgram, error) {
-			return tf.Build(store, mode, batch, srcLen, tgtLen, ls)
-		}
+		m.build = builder(store, tf.Build)
 		m.newDecoders = func() (decode.StepModel, decode.StepModel) {
 			ref := tf.NewDecoder(store)
 			ref.PrefixBucket = tf.Config.MaxLen

@@ -35,7 +35,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	}
 	defer s.Close(&err)
 	start := time.Now()
-	src, tgt, err := sides(cfg, s.Dir, trainPairs)
+	src, tgt, err := sides(cfg, s.Dir, trainPairs, s.Root())
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +69,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err != nil {
 		return nil, err
 	}
+	if !s.Root() { // rank 0 of a group decodes and reports
+		return &Summary{Summary: *sum, Dir: s.Dir}, nil
+	}
 	out, err := t.report(ctx, sum, start)
 	if err == nil {
 		s.Logf("%s", out)
@@ -93,9 +96,7 @@ func loadPairs(cfg Config) (trainPairs, valPairs []datasets.Pair, err error) {
 	if cfg.TrainSize > 0 && cfg.TrainSize < len(trainPairs) {
 		trainPairs = trainPairs[:cfg.TrainSize]
 	}
-	if cfg.ValSize > 0 && cfg.ValSize < len(valPairs) {
-		valPairs = valPairs[:cfg.ValSize]
-	}
+	valPairs = valPairs[:cfg.EvalSet.Of(len(valPairs))]
 	if len(trainPairs) == 0 || len(valPairs) == 0 {
 		return nil, nil, errors.Errorf("%s: %d training and %d validation pairs", data, len(trainPairs), len(valPairs))
 	}
@@ -103,8 +104,9 @@ func loadPairs(cfg Config) (trainPairs, valPairs []datasets.Pair, err error) {
 }
 
 // sides returns the tokenizers and vocabularies of a run: those it saved when
-// it resumes, else learnt from the training pairs and saved into dir.
-func sides(cfg Config, dir string, trainPairs []datasets.Pair) (src, tgt *side, err error) {
+// it resumes, else learnt from the training pairs and (when save) saved into
+// dir.
+func sides(cfg Config, dir string, trainPairs []datasets.Pair, save bool) (src, tgt *side, err error) {
 	if cfg.Resume != "" {
 		if src, tgt, err = loadSides(dir, cfg); err != nil {
 			return nil, nil, train.Usage(err)
@@ -113,6 +115,9 @@ func sides(cfg Config, dir string, trainPairs []datasets.Pair) (src, tgt *side, 
 	}
 	if src, tgt, err = buildSides(cfg, trainPairs); err != nil {
 		return nil, nil, err
+	}
+	if !save {
+		return src, tgt, nil
 	}
 	if err := src.save(dir); err != nil {
 		return nil, nil, err

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
+	"github.com/triadml/triad/train/traintest"
 
 	"github.com/stretchr/testify/require"
 
@@ -29,20 +31,6 @@ func corpus(t *testing.T, nTrain, nVal int) string {
 	return dir
 }
 
-// valPoints reads the validation points of a run's metrics.jsonl.
-func valPoints(t *testing.T, dir string) []train.Point {
-	t.Helper()
-	pts, err := train.ReadMetrics(dir)
-	require.NoError(t, err)
-	var out []train.Point
-	for _, p := range pts {
-		if p.Split == "val" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // gunzipLines reads the lines of a gzip-compressed file.
 func gunzipLines(t *testing.T, path string) []string {
 	t.Helper()
@@ -52,14 +40,6 @@ func gunzipLines(t *testing.T, path string) []string {
 	zr, err := gzip.NewReader(f)
 	require.NoError(t, err)
 	raw, err := io.ReadAll(zr)
-	require.NoError(t, err)
-	return strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-}
-
-// readLines reads the lines of a text file.
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 }
@@ -78,17 +58,13 @@ func TestLearnsAndTranslates(t *testing.T) {
 	require.NoError(t, err)
 	out := sum.Dir
 	require.Equal(t, cfg.Out, out)
-	pts := valPoints(t, out)
+	pts := traintest.Points(t, out, "val")
 	require.Len(t, pts, 2)
 	first, last := pts[0].Metrics["val_bleu_lc"], pts[len(pts)-1].Metrics["val_bleu_lc"]
 	// a word-for-word mapping of 18 words: the model gets most n-grams right
 	require.Greater(t, last, 40.0, "BLEU by evaluation: %v", pts)
 	require.Greater(t, last, first)
-	var saved Summary
-	raw, err := os.ReadFile(filepath.Join(out, "summary.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &saved))
-	for _, s := range []Summary{*sum, saved} {
+	for _, s := range []Summary{*sum, testenv.ReadJSON[Summary](t, filepath.Join(out, "summary.json"))} {
 		require.Equal(t, 120, s.Steps)
 		require.Equal(t, 30, s.ValSentences)
 		require.Greater(t, s.BLEU.GreedyLowercase, 40.0)
@@ -141,11 +117,11 @@ func TestLearnsAndTranslates(t *testing.T) {
 	val := gunzipLines(t, filepath.Join(data, "val.de.gz"))
 	got, err := m.Translate(val, opts)
 	require.NoError(t, err)
-	require.Equal(t, readLines(t, filepath.Join(out, "val.greedy.txt")), got)
+	require.Equal(t, testenv.ReadLines(t, filepath.Join(out, "val.greedy.txt")), got)
 	opts.Beam = 3
 	got, err = m.Translate(val, opts)
 	require.NoError(t, err)
-	require.Equal(t, readLines(t, filepath.Join(out, "val.beam3.txt")), got)
+	require.Equal(t, testenv.ReadLines(t, filepath.Join(out, "val.beam3.txt")), got)
 }
 
 // tinyTransformer is a Transformer with BPE vocabularies small enough to train
@@ -172,7 +148,7 @@ func TestTransformerResume(t *testing.T) {
 	runTo(whole, "", 6)
 	runTo(part, "", 3)
 	runTo("", part, 6)
-	a, b := valPoints(t, whole), valPoints(t, part)
+	a, b := traintest.Points(t, whole, "val"), traintest.Points(t, part, "val")
 	require.Len(t, a, 2)
 	require.Equal(t, a, b, "a resumed run repeats the uninterrupted one")
 	require.FileExists(t, filepath.Join(part, "bpe.de.json"))
@@ -273,6 +249,31 @@ func TestScheduleBucketsAndCommand(t *testing.T) {
 	require.Equal(t, "triad translate --length-penalty 1 --lower=true --lr-decay-after 3 --model transformer --threads 1", cfg.command())
 }
 
+// --eval-size bounds every evaluation, the final one included: a run of two
+// steps with --eval-size 10 decodes 10 of the 30 validation sentences, greedily
+// and with beam search; an older config's val_size reads as eval_size.
+func TestEvalSizeBoundsFinalEvaluation(t *testing.T) {
+	cfg := tinyTransformer(corpus(t, 40, 30))
+	out := filepath.Join(t.TempDir(), "run")
+	require.NoError(t, train.ParseFlags("triad translate", &cfg, &cfg.Common,
+		[]string{"--max-steps", "2", "--eval-size", "10", "--beam", "2", "--out", out}))
+	sum, err := Run(context.Background(), cfg, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 10, sum.ValSentences)
+	require.Len(t, testenv.ReadLines(t, filepath.Join(out, "val.greedy.txt")), 10)
+	require.Len(t, testenv.ReadLines(t, filepath.Join(out, "val.beam2.txt")), 10)
+	for _, p := range traintest.Points(t, out, "val") {
+		require.Contains(t, p.Metrics, "val_bleu_lc")
+	}
+	require.Contains(t, sum.Command, "--eval-size 10")
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"val_size": 7}`), 0o644))
+	old := DefaultConfig()
+	require.NoError(t, train.ReadConfig(dir, &old))
+	require.Equal(t, 7, old.EvalSize)
+}
+
 // The configurations of the published runs, written under the settings' older
 // names (alpha, decay_after), still load.
 func TestPublishedConfigsLoad(t *testing.T) {
@@ -292,12 +293,10 @@ func TestPublishedConfigsLoad(t *testing.T) {
 // tokenisation sees, so BLEU measures the model, not the pipeline.
 func TestDetokenisationOnMulti30k(t *testing.T) {
 	dir := ""
-	for _, d := range append(filepath.SplitList(os.Getenv("TRIAD_DATA")), "../../../shared/data", "../../shared/data") {
-		if d != "" {
-			if _, err := os.Stat(filepath.Join(d, "multi30k", "val.en.gz")); err == nil {
-				dir = filepath.Join(d, "multi30k")
-				break
-			}
+	for _, d := range testenv.Dirs() {
+		if _, err := os.Stat(filepath.Join(d, "multi30k", "val.en.gz")); err == nil {
+			dir = filepath.Join(d, "multi30k")
+			break
 		}
 	}
 	if dir == "" {

@@ -31,6 +31,7 @@ import (
 // decoder on pixel intensities in [0, 1], Adam 1e-3, batch 128, 10 epochs, seed 1.
 type Config struct {
 	train.Common
+	train.Optim    `help.batch:"images per training and evaluation batch" help.lr:"Adam learning rate"`
 	Hidden         string  `json:"hidden" help:"encoder hidden layer sizes, comma-separated (the decoder mirrors them; empty: linear)"`
 	Latent         int     `json:"latent" help:"latent size (2 also draws the learnt manifold)"`
 	Activation     string  `json:"activation" help:"hidden activation: relu, tanh, sigmoid, gelu, leaky_relu, softplus"`
@@ -39,8 +40,6 @@ type Config struct {
 	LearnSigma     bool    `json:"learn_sigma" help:"gaussian decoder: learn a per-pixel log-variance"`
 	Beta           float64 `json:"beta" help:"weight of the KL term (1: the ELBO; beta-VAE otherwise)"`
 	Warmup         int     `json:"warmup_steps" help:"linear KL warm-up: beta_t = beta min(1, step/warmup_steps) (0: off)"`
-	Batch          int     `json:"batch" help:"images per training and evaluation batch"`
-	LR             float64 `json:"lr" help:"Adam learning rate"`
 	IWAEK          string  `json:"iwae_k" help:"importance samples of the final log-likelihood estimates, comma-separated (empty: none)"`
 	IWAEMaxSamples int     `json:"iwae_max_samples" help:"decoder samples per estimate: k uses min(test set, this/k) test images, evenly spaced (0: the whole test set)"`
 }
@@ -50,17 +49,20 @@ func DefaultConfig() Config {
 	return Config{
 		Common: train.Common{Seed: 1, Epochs: 10, LogEvery: 50},
 		Hidden: "400", Latent: 20, Activation: "relu", Likelihood: "bernoulli", Sigma: 1, Beta: 1,
-		Batch: 128, LR: 1e-3, IWAEK: "1,100,1000", IWAEMaxSamples: 1000000,
+		Optim: train.Optim{Batch: 128, LR: 1e-3}, IWAEK: "1,100,1000", IWAEMaxSamples: 1000000,
 	}
 }
 
 // Validate checks the settings, the model's included, without data.
 func (c Config) Validate() error {
+	if err := train.CheckSettings(c); err != nil {
+		return err
+	}
 	if c.Batch <= 0 || c.LR <= 0 {
 		return errors.Errorf("batch (%d) and lr (%g) must be positive", c.Batch, c.LR)
 	}
-	if c.IWAEMaxSamples < 0 {
-		return errors.Errorf("iwae_max_samples %d must be non-negative", c.IWAEMaxSamples)
+	if c.IWAEMaxSamples < 0 || c.ClipNorm < 0 {
+		return errors.Errorf("iwae_max_samples %d and clip_norm %g must be non-negative", c.IWAEMaxSamples, c.ClipNorm)
 	}
 	if _, err := batch.ParseInts("iwae_k", c.IWAEK); err != nil {
 		return err
@@ -79,6 +81,11 @@ func (c Config) modelConfig(input int) (vaemodel.Config, error) {
 	hidden, err := batch.ParseInts("hidden", c.Hidden)
 	if err != nil {
 		return vaemodel.Config{}, err
+	}
+	for _, h := range hidden {
+		if h > train.MaxSetting {
+			return vaemodel.Config{}, errors.Errorf("hidden: %d is above %d", h, train.MaxSetting)
+		}
 	}
 	return vaemodel.Config{Input: input, Hidden: hidden, Latent: c.Latent, Activation: c.Activation,
 		Likelihood: vaemodel.Likelihood(c.Likelihood), Sigma: c.Sigma, LearnSigma: c.LearnSigma,

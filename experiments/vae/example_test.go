@@ -4,19 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/triadml/triad/experiments/vae"
+	"github.com/triadml/triad/internal/testenv"
 )
 
 // A VAE trained for 12 epochs on 64 generated 4x4 images, each a bright half
 // (left or right), then loaded from its run directory to reconstruct an image.
 func Example() {
-	dir, err := os.MkdirTemp("", "vae-example")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
+	dir, remove := testenv.TempDir("vae-example")
+	defer remove()
 	image := func(i int) []float32 {
 		px := make([]float32, 16)
 		for j := range px {
@@ -37,21 +34,12 @@ func Example() {
 
 	cfg := vae.DefaultConfig()
 	cfg.Out, cfg.Epochs, cfg.Batch, cfg.LR, cfg.Hidden, cfg.Latent, cfg.IWAEK = dir, 12, 16, 1e-2, "8", 1, "4"
-	sum, err := vae.RunOn(context.Background(), cfg, data, io.Discard)
-	if err != nil {
-		panic(err)
-	}
+	sum := testenv.Must(vae.RunOn(context.Background(), cfg, data, io.Discard))
 	fmt.Printf("%d steps, IWAE k=%d on %d images\n", sum.Steps, sum.IWAE[0].K, sum.IWAE[0].Images)
 
-	m, err := vae.Load(sum.Dir)
-	if err != nil {
-		panic(err)
-	}
+	m := testenv.Must(vae.Load(sum.Dir))
 	defer m.Close()
-	rec, err := m.Reconstruct([][]float32{image(0)})
-	if err != nil {
-		panic(err)
-	}
+	rec := testenv.Must(m.Reconstruct([][]float32{image(0)}))
 	fmt.Printf("%d pixels, first row %.0f\n", len(rec[0]), rec[0][:4])
 	// Output:
 	// 48 steps, IWAE k=4 on 8 images

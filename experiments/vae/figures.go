@@ -1,10 +1,15 @@
 package vae
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"path/filepath"
+	"strings"
 
 	vaemodel "github.com/triadml/triad/models/vae"
+	"github.com/triadml/triad/train"
 )
 
 const (
@@ -64,5 +69,20 @@ func (t *task) savePNG(name string, pix []float64, opt vaemodel.GridOptions) err
 	if err != nil {
 		return err
 	}
-	return vaemodel.WritePNG(filepath.Join(t.dir, name), img)
+	if err := vaemodel.WritePNG(filepath.Join(t.dir, name), img); err != nil {
+		return err
+	}
+	return t.summarize(name, img)
+}
+
+// summarize adds a figure to the run's TensorBoard images, tagged by its kind
+// (the file name before its step or epoch: vae/reconstruction, vae/samples,
+// vae/manifold) at the evaluation's step.
+func (t *task) summarize(name string, img image.Image) error {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	kind, _, _ := strings.Cut(name, "_")
+	return train.NewSummaries(t.dir).Image("vae/"+kind, t.lastStep+1, buf.Bytes())
 }

@@ -73,7 +73,8 @@ func RunOn(ctx context.Context, cfg Config, data Data, log io.Writer) (_ *Summar
 		return nil, train.Usage(err)
 	}
 	loop := s.Loop()
-	loop.Store, loop.Solver, loop.Task, loop.Best, loop.ItemName = store, solver, task, "test_nelbo", "images"
+	loop.Store, loop.Solver, loop.ClipNorm, loop.Task = store, solver, cfg.ClipNorm, task
+	loop.Best, loop.ItemName = "test_nelbo", "images"
 	s.Logf("vae: %d-%s-%d %s, %s decoder, %d parameters, %d train / %d test images, %d steps per epoch, run %s",
 		d, cfg.Hidden, cfg.Latent, cfg.Activation, mc.Likelihood, store.Count(), task.nTrain, task.nTest, task.StepsPerEpoch(), s.Dir)
 	ts, err := loop.Run(ctx)
@@ -92,6 +93,9 @@ func RunOn(ctx context.Context, cfg Config, data Data, log io.Writer) (_ *Summar
 	}
 	s.Logf("vae: test negative ELBO %.2f nats (recon %.2f, KL %.2f) after %d steps, %.1f s per epoch",
 		sum.Final["test_nelbo"], sum.Final["test_recon"], sum.Final["test_kl"], sum.Steps, sum.Final["seconds_per_epoch"])
+	if !s.Root() { // rank 0 of a group estimates and writes the rest
+		return sum, nil
+	}
 	if sum.IWAE, err = task.iwae(ctx, sum.Final, s.Logf); err != nil {
 		return sum, err
 	}

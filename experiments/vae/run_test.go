@@ -1,9 +1,7 @@
 package vae
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"image/png"
 	"io"
 	"os"
@@ -13,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/internal/testenv"
 	"github.com/triadml/triad/train"
+	"github.com/triadml/triad/train/traintest"
 )
 
 // blobImages returns n images of side x side pixels in [0, 1]: a bright square
@@ -87,14 +87,7 @@ func TestSmoke(t *testing.T) {
 		require.Equal(t, []int{20 * side, 20 * side}, []int{w, h}, "20x20 manifold")
 	}
 
-	var sum struct {
-		Steps int                `json:"steps"`
-		Final map[string]float64 `json:"final"`
-		Best  map[string]float64 `json:"best"`
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &sum))
+	sum := testenv.ReadJSON[train.Summary](t, filepath.Join(dir, "summary.json"))
 	require.Equal(t, 2*4, sum.Steps, "100 images in batches of 32: 4 steps per epoch")
 	for _, k := range []string{"test_nelbo", "test_recon", "test_kl", "train_nelbo", "test_nll_iwae_k1", "test_nll_iwae_k10", "seconds_per_epoch"} {
 		require.Contains(t, sum.Final, k)
@@ -105,12 +98,9 @@ func TestSmoke(t *testing.T) {
 	require.Contains(t, sum.Best, "test_nelbo")
 	require.Equal(t, sum.Final, got.Final, "the summary returned is summary.json's")
 
-	var iw struct {
+	iw := testenv.ReadJSON[struct {
 		Estimates []IWAEEstimate `json:"estimates"`
-	}
-	raw, err = os.ReadFile(filepath.Join(dir, "iwae.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &iw))
+	}](t, filepath.Join(dir, "iwae.json"))
 	// k=1 on all 50, k=1 on the subset of 20 for comparison, k=10 on the 20
 	require.Len(t, iw.Estimates, 3)
 	require.Equal(t, []int{1, 50}, []int{iw.Estimates[0].K, iw.Estimates[0].Images})
@@ -120,24 +110,12 @@ func TestSmoke(t *testing.T) {
 	require.Equal(t, iw.Estimates, got.IWAE)
 
 	// two evaluation lines, with the training and test negative ELBO
-	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
-	require.NoError(t, err)
-	defer f.Close()
-	evals := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var p struct {
-			Split   string             `json:"split"`
-			Metrics map[string]float64 `json:"metrics"`
-		}
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &p))
-		if p.Split == "val" {
-			evals++
-			require.Contains(t, p.Metrics, "train_nelbo")
-			require.Contains(t, p.Metrics, "test_nelbo")
-		}
+	evals := traintest.Points(t, dir, "val")
+	require.Len(t, evals, 2)
+	for _, p := range evals {
+		require.Contains(t, p.Metrics, "train_nelbo")
+		require.Contains(t, p.Metrics, "test_nelbo")
 	}
-	require.Equal(t, 2, evals)
 }
 
 // TestResume resumes a finished one-epoch run for a second epoch and checks
@@ -159,11 +137,7 @@ func TestResume(t *testing.T) {
 	cfg.Epochs, cfg.Resume = 2, part
 	_, err = RunOn(context.Background(), cfg, data, io.Discard)
 	require.NoError(t, err)
-	a, err := os.ReadFile(filepath.Join(full, "metrics.jsonl"))
-	require.NoError(t, err)
-	b, err := os.ReadFile(filepath.Join(part, "metrics.jsonl"))
-	require.NoError(t, err)
-	require.Equal(t, string(a), string(b))
+	testenv.RequireSameFile(t, "metrics.jsonl", full, part)
 }
 
 // TestInterrupted checks that a cancelled run stops with train.ErrInterrupted.

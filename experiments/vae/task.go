@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/datasets/batch"
@@ -29,6 +28,7 @@ type task struct {
 	permEpoch     int
 	lastStep      int
 	sums          [4]float64 // since the last evaluation: nelbo, recon, kl (summed over images), images
+	shard                    // the part of each batch in a data-parallel group (shard.go)
 }
 
 var _ train.StatefulTask = (*task)(nil)
@@ -56,6 +56,9 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 		t.permEpoch = epoch
 	}
 	idx := t.perm[pos*t.cfg.Batch : min((pos+1)*t.cfg.Batch, t.nTrain)]
+	if t.size > 1 {
+		return t.trainShard(step, idx)
+	}
 	loss, recon, kl, err := t.run(t.progs, t.data.Train, idx, t.model.VAE.Config.BetaAt(step), noise)
 	if err != nil {
 		return train.Result{}, err
@@ -127,17 +130,12 @@ func (t *task) Evaluate() (map[string]float64, error) {
 // TaskState is the training sums since the last evaluation, so that a run
 // resumed mid-epoch reports the same training means.
 func (t *task) TaskState() map[string]*tensor.Dense {
-	return map[string]*tensor.Dense{"train_sums": graph.FromFloat64s(tensor.Float64, t.sums[:], len(t.sums))}
+	return map[string]*tensor.Dense{"train_sums": t.sumsState()}
 }
 
 // SetTaskState restores the training sums.
 func (t *task) SetTaskState(m map[string]*tensor.Dense) error {
-	s, ok := m["train_sums"]
-	if !ok || s.Shape().TotalSize() != len(t.sums) || s.Dtype() != tensor.Float64 {
-		return errors.Errorf("checkpoint has no train_sums of %d float64 values", len(t.sums))
-	}
-	copy(t.sums[:], graph.Float64s(s))
-	return nil
+	return t.restoreSums(m)
 }
 
 // close frees the ELBO programs.

@@ -1,0 +1,72 @@
+package demo
+
+import (
+	"math/rand/v2"
+
+	"github.com/pkg/errors"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/seq2seq"
+	"github.com/triadml/triad/solvers"
+	"github.com/triadml/triad/train"
+)
+
+// shard is the task's part of every batch in a data-parallel group: rank of
+// size (size 0 outside a group).
+type shard struct{ rank, size int }
+
+// SetShard makes the task train on pairs [rank*B/size, (rank+1)*B/size) of
+// every step's batch of B, with training programs of B/size rows. Every rank
+// draws the whole batch (a function of the seed and the step) and keeps its
+// part, padded to the batch's length bucket. The loss is a mean over the
+// target tokens, whose number differs from shard to shard, so each rank
+// scales its loss and gradient by size*tokens/(the batch's tokens), which
+// makes their mean over the ranks the batch's. Rank 0 evaluates alone, on
+// the whole held-out set.
+func (t *task) SetShard(rank, size int) error {
+	if err := train.CheckShard("demo", rank, size, t.cfg.Batch, t.progs.Len() > 0); err != nil {
+		return err
+	}
+	t.rank, t.size = rank, size
+	if size > 1 {
+		m, rows := t.model, t.cfg.Batch/size
+		t.progs = graph.NewPrograms(func(srcLen int) (seq2seq.PairProgram, error) {
+			return m.build(graph.Train, rows, srcLen)
+		})
+	}
+	return nil
+}
+
+// targetTokens returns the target tokens of pairs as a teacher-forced program
+// counts them: each target and its EOS.
+func targetTokens(tgts [][]int) int {
+	n := 0
+	for _, y := range tgts {
+		n += len(y) + 1
+	}
+	return n
+}
+
+// trainShard is TrainStep on the shard's pairs of the step's encoded batch
+// (more than one rank), with prog, the shard's program of the batch's bucket.
+func (t *task) trainShard(prog seq2seq.PairProgram, srcs, tgts [][]int, noise *rand.Rand) (train.Result, error) {
+	lo, hi := t.rank*len(srcs)/t.size, (t.rank+1)*len(srcs)/t.size
+	n, err := prog.Feed(srcs[lo:hi], tgts[lo:hi])
+	if err != nil {
+		return train.Result{}, err
+	}
+	if want := targetTokens(tgts[lo:hi]); n != want {
+		return train.Result{}, errors.Errorf("demo: the program counts %d target tokens, not %d", n, want)
+	}
+	prog.SetNoise(noise)
+	if err := prog.Run(); err != nil {
+		return train.Result{}, err
+	}
+	out, err := prog.Output("loss")
+	if err != nil {
+		return train.Result{}, err
+	}
+	w := float64(t.size*n) / float64(targetTokens(tgts))
+	solvers.ScaleGrads(t.store.Params(), w)
+	return train.Result{Loss: graph.Scalar(out) * w, Items: n}, nil
+}

@@ -1,0 +1,164 @@
+package summarize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/datasets/batch"
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/pointer"
+	"github.com/triadml/triad/solvers"
+	"github.com/triadml/triad/train"
+)
+
+// trainIn trains cfg in dir as Run does, in the group of comm (nil: one
+// process).
+func trainIn(cfg Config, dir string, comm train.Comm) error {
+	trainSet, validSet, voc, err := loadData(cfg)
+	if err != nil {
+		return err
+	}
+	store := graph.NewStore(tensor.Float32, graph.NewRNG(cfg.Seed, "init"))
+	model, err := pointer.New(store, cfg.model(voc.Len()))
+	if err != nil {
+		return err
+	}
+	t, err := newTask(cfg, model, store, voc, trainSet, validSet)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	ad := solvers.DefaultAdamConfig()
+	ad.LR = cfg.LR
+	solver, err := solvers.NewAdam(ad)
+	if err != nil {
+		return err
+	}
+	loop := &train.Loop{Dir: dir, Common: cfg.Common, Comm: comm, Log: io.Discard, Store: store, Solver: solver,
+		ClipNorm: cfg.ClipNorm, Task: t, Best: "val_rouge", BestMax: true,
+		Schedule: solvers.WarmupDecay{Base: cfg.LR, Decay: cfg.Decay, After: cfg.DecayAfter, StepsPerEpoch: t.StepsPerEpoch()}}
+	_, err = loop.Run(context.Background())
+	return err
+}
+
+// trainGroup trains in a new directory with n ranks of a local group (0: one
+// process alone) and returns the directory.
+func trainGroup(t *testing.T, n int, run func(dir string, comm train.Comm) error) string {
+	t.Helper()
+	dir := t.TempDir()
+	if n == 0 {
+		require.NoError(t, run(dir, nil))
+		return dir
+	}
+	comms := train.NewLocalComms(n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for r := range comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[r] = run(dir, comms[r]); errs[r] != nil {
+				comms[r].Abort(1)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	return dir
+}
+
+// requireSameRuns checks that two run directories hold the same metrics and
+// last checkpoint, every number within tol*max(1, |want|) (tol 0: equal).
+func requireSameRuns(t *testing.T, want, got string, tol float64) {
+	t.Helper()
+	wp, err := train.ReadMetrics(want)
+	require.NoError(t, err)
+	gp, err := train.ReadMetrics(got)
+	require.NoError(t, err)
+	require.Len(t, gp, len(wp))
+	for i, w := range wp {
+		require.Equal(t, w.Step, gp[i].Step)
+		require.Equal(t, len(w.Metrics), len(gp[i].Metrics), "step %d: %v against %v", w.Step, w.Metrics, gp[i].Metrics)
+		for k, v := range w.Metrics {
+			require.Contains(t, gp[i].Metrics, k)
+			require.InDelta(t, v, gp[i].Metrics[k], tol*math.Max(1, math.Abs(v)), "step %d %s", w.Step, k)
+		}
+	}
+	wt, _, err := graph.LoadTensors(filepath.Join(want, "checkpoints", "last.safetensors"))
+	require.NoError(t, err)
+	gt, _, err := graph.LoadTensors(filepath.Join(got, "checkpoints", "last.safetensors"))
+	require.NoError(t, err)
+	require.Len(t, gt, len(wt))
+	for k, w := range wt {
+		require.Contains(t, gt, k)
+		a, b := graph.Float64s(w), graph.Float64s(gt[k])
+		require.Len(t, b, len(a), k)
+		for i, v := range a {
+			require.InDelta(t, v, b[i], tol*math.Max(1, math.Abs(v)), "%s[%d]", k, i)
+		}
+	}
+}
+
+// writeVaried writes articles of 4 to 14 words of a small vocabulary, with
+// headlines of their first 1 to 5 words (some left out, to be copied), in
+// the Gigaword sample's layout.
+func writeVaried(dir string, train, valid int) error {
+	rng := graph.NewRNG(4, "articles")
+	words := strings.Fields("the bank port said on monday in paris officials open close visit plant")
+	write := func(articleFile, titleFile string, n int) error {
+		var arts, titles strings.Builder
+		for i := range n {
+			art := []string{"zq" + strconv.Itoa(i) + "x"}
+			for range 3 + rng.IntN(11) {
+				art = append(art, words[rng.IntN(len(words))])
+			}
+			fmt.Fprintln(&arts, strings.Join(art, " "))
+			fmt.Fprintln(&titles, strings.Join(art[:1+rng.IntN(min(5, len(art)))], " "))
+		}
+		if err := os.WriteFile(filepath.Join(dir, articleFile), []byte(arts.String()), 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, titleFile), []byte(titles.String()), 0o644)
+	}
+	if err := write("train.article.txt", "train.title.txt", train); err != nil {
+		return err
+	}
+	return write("valid.article.filter.txt", "valid.title.filter.txt", valid)
+}
+
+// Two ranks train as one process does, to rounding, with and without copying:
+// length buckets whose last batches split unevenly, headlines of different
+// lengths (shards of different token counts); a group of one is one process,
+// bit for bit.
+func TestSharded(t *testing.T) {
+	data := t.TempDir()
+	require.NoError(t, writeVaried(data, 41, 6))
+	for _, copying := range []bool{true, false} {
+		cfg := DefaultConfig()
+		cfg.DataDir, cfg.Copy, cfg.Embed, cfg.Hidden, cfg.AttnDim = data, copying, 8, 8, 8
+		cfg.Batch, cfg.Dropout, cfg.Epochs, cfg.LogEvery, cfg.EvalEvery = 6, 0, 2, 2, 5
+		cfg.EvalSize, cfg.Beam, cfg.MaxDecode = 3, 2, 8
+		run := func(dir string, comm train.Comm) error { return trainIn(cfg, dir, comm) }
+		single := trainGroup(t, 0, run)
+		requireSameRuns(t, single, trainGroup(t, 2, run), 1e-4)
+		requireSameRuns(t, single, trainGroup(t, 1, run), 0)
+	}
+
+	cfg := DefaultConfig()
+	cfg.Batch = 5
+	tk := &task{cfg: cfg, progs: graph.NewPrograms(func(batch.Shape) (*pointer.Program, error) { return nil, errors.New("not built") })}
+	require.True(t, train.IsUsage(tk.SetShard(0, 2)), "batch 5 does not split into 2 ranks")
+	require.Error(t, tk.SetShard(2, 2))
+}

@@ -1,0 +1,146 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/triadml/triad/datasets/batch"
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/seq2seq"
+	"github.com/triadml/triad/solvers"
+	"github.com/triadml/triad/train"
+)
+
+// trainIn trains cfg in dir as Run does (with plain SGD instead of Adam when
+// sgd), in the group of comm (nil: one process).
+func trainIn(cfg Config, sgd bool, dir string, comm train.Comm) error {
+	trainPairs, valPairs, err := loadPairs(cfg)
+	if err != nil {
+		return err
+	}
+	src, tgt, err := sides(cfg, dir, trainPairs, false)
+	if err != nil {
+		return err
+	}
+	m, err := newModel(cfg, src.voc.Len(), tgt.voc.Len())
+	if err != nil {
+		return err
+	}
+	t, err := newTask(cfg, m, src, tgt, trainPairs, valPairs, dir, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	solver, err := cfg.Common.Solver("adam", solvers.Hyper{"lr": cfg.LR, "beta2": cfg.Beta2, "weight_decay": cfg.WeightDecay})
+	if sgd {
+		solver, err = solvers.New("sgd", solvers.Hyper{"lr": cfg.LR})
+	}
+	if err != nil {
+		return err
+	}
+	sched, err := cfg.schedule(t.StepsPerEpoch())
+	if err != nil {
+		return err
+	}
+	loop := &train.Loop{Dir: dir, Common: cfg.Common, Comm: comm, Log: io.Discard, Store: m.store, Solver: solver,
+		Schedule: sched, ClipNorm: cfg.ClipNorm, Task: t, Best: "val_bleu_lc", BestMax: true}
+	_, err = loop.Run(context.Background())
+	return err
+}
+
+// trainGroup trains in a new directory with n ranks of a local group (0: one
+// process alone) and returns the directory.
+func trainGroup(t *testing.T, n int, run func(dir string, comm train.Comm) error) string {
+	t.Helper()
+	dir := t.TempDir()
+	if n == 0 {
+		require.NoError(t, run(dir, nil))
+		return dir
+	}
+	comms := train.NewLocalComms(n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for r := range comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[r] = run(dir, comms[r]); errs[r] != nil {
+				comms[r].Abort(1)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	return dir
+}
+
+// requireSameRuns checks that two run directories hold the same metrics and
+// last checkpoint, every number within tol*max(1, |want|) (tol 0: equal).
+func requireSameRuns(t *testing.T, want, got string, tol float64) {
+	t.Helper()
+	wp, err := train.ReadMetrics(want)
+	require.NoError(t, err)
+	gp, err := train.ReadMetrics(got)
+	require.NoError(t, err)
+	require.Len(t, gp, len(wp))
+	for i, w := range wp {
+		require.Equal(t, w.Step, gp[i].Step)
+		require.Equal(t, len(w.Metrics), len(gp[i].Metrics), "step %d: %v against %v", w.Step, w.Metrics, gp[i].Metrics)
+		for k, v := range w.Metrics {
+			require.Contains(t, gp[i].Metrics, k)
+			require.InDelta(t, v, gp[i].Metrics[k], tol*math.Max(1, math.Abs(v)), "step %d %s", w.Step, k)
+		}
+	}
+	wt, _, err := graph.LoadTensors(filepath.Join(want, "checkpoints", "last.safetensors"))
+	require.NoError(t, err)
+	gt, _, err := graph.LoadTensors(filepath.Join(got, "checkpoints", "last.safetensors"))
+	require.NoError(t, err)
+	require.Len(t, gt, len(wt))
+	for k, w := range wt {
+		require.Contains(t, gt, k)
+		a, b := graph.Float64s(w), graph.Float64s(gt[k])
+		require.Len(t, b, len(a), k)
+		for i, v := range a {
+			require.InDelta(t, v, b[i], tol*math.Max(1, math.Abs(v)), "%s[%d]", k, i)
+		}
+	}
+}
+
+// Two ranks train as one process does, to rounding: the recurrent model with
+// whole batches and with batches in parts (--max-tokens), and the
+// Transformer; length buckets whose last batches are filled up by repeating
+// their pairs, and targets of different lengths; a group of one is one
+// process, bit for bit (to float32 rounding of the loss of a batch in parts). (With SGD: Adam's first steps turn the rounding noise
+// of gradients that are zero in exact arithmetic, such as those of attention
+// biases, into whole steps of either sign.)
+func TestSharded(t *testing.T) {
+	data := corpus(t, 60, 6)
+	for _, c := range []struct {
+		model     string
+		maxTokens int
+	}{{"gru-attn", 0}, {"gru-attn", 40}, {"transformer", 0}} {
+		cfg := tinyTransformer(data)
+		cfg.Model, cfg.Vocab, cfg.Embed, cfg.Hidden, cfg.MaxTokens = c.model, "word", 8, 8, c.maxTokens
+		cfg.Batch, cfg.Dropout, cfg.LabelSmoothing, cfg.Epochs, cfg.EvalEvery = 8, 0, 0.1, 2, 6
+		cfg.Schedule, cfg.EvalSize = "constant", 4
+		run := func(dir string, comm train.Comm) error { return trainIn(cfg, true, dir, comm) }
+		single := trainGroup(t, 0, run)
+		requireSameRuns(t, single, trainGroup(t, 2, run), 1e-4)
+		// one process's loss of a batch in parts is a float64 that the group's
+		// reduction rounds to float32
+		requireSameRuns(t, single, trainGroup(t, 1, run), map[bool]float64{true: 1e-7}[c.maxTokens > 0])
+	}
+
+	cfg := DefaultConfig()
+	cfg.Batch = 5
+	tk := &task{cfg: cfg, progs: graph.NewPrograms(func(batch.Shape) (seq2seq.PairProgram, error) { return nil, errors.New("not built") })}
+	require.True(t, train.IsUsage(tk.SetShard(0, 2)), "batch 5 does not split into 2 ranks")
+	require.Error(t, tk.SetShard(2, 2))
+}

@@ -1,0 +1,158 @@
+package vae
+
+import (
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/solvers"
+	"github.com/triadml/triad/train"
+)
+
+// shard is a task's part of every batch in a data-parallel group: rank of size
+// (size 0 outside a group).
+type shard struct{ rank, size int }
+
+// span returns the rows [lo, hi) of n rows that are the shard's:
+// [rank*n/size, (rank+1)*n/size), all of them outside a group.
+func (s shard) span(n int) (lo, hi int) {
+	if s.size <= 1 {
+		return 0, n
+	}
+	return s.rank * n / s.size, (s.rank + 1) * n / s.size
+}
+
+var _ train.ShardedEvaluator = (*task)(nil)
+
+// SetShard makes the task train on rows [rank*n/size, (rank+1)*n/size) of every
+// batch of n images and evaluate the same part of the test set.
+//
+// The loss is a mean over the images, so a shard's gradient and loss are
+// scaled by size*rows/n, which makes their mean over the ranks the whole
+// batch's when the last batch of an epoch does not split evenly. The latent
+// noise of image i of a step is draw i of the stream a single process uses
+// ("noise/<step>"; each shard skips the draws of the rows before its own),
+// and likewise for the evaluation's fixed stream, so that a group trains and
+// evaluates as one process does, to rounding. The training sums since the last
+// evaluation are the shard's own (rank 0 keeps those restored from a
+// checkpoint); the loop adds them up in checkpoints, and EvaluateSums in the
+// evaluation.
+func (t *task) SetShard(rank, size int) error {
+	if err := train.CheckShard("vae", rank, size, t.cfg.Batch, t.progs.Len() > 0 || t.evals.Len() > 0); err != nil {
+		return err
+	}
+	t.shard = shard{rank, size}
+	return nil
+}
+
+// stepNoise returns the noise stream of a step's batch positioned at the draws
+// of row lo: the stream of a single process, the draws of the rows before lo
+// skipped.
+func (t *task) stepNoise(name string, lo int) *rand.Rand {
+	rng := graph.NewRNG(t.cfg.Seed, name)
+	for range lo * t.model.VAE.Config.Latent {
+		rng.NormFloat64()
+	}
+	return rng
+}
+
+// trainShard is TrainStep on the shard's rows of the step's batch idx (more
+// than one rank).
+func (t *task) trainShard(step int, idx []int) (train.Result, error) {
+	t.lastStep = step
+	lo, hi := t.span(len(idx))
+	if lo == hi { // a last batch of fewer images than ranks
+		return train.Result{}, nil
+	}
+	noise := t.stepNoise("noise/"+strconv.Itoa(step), lo)
+	loss, recon, kl, err := t.run(t.progs, t.data.Train, idx[lo:hi], t.model.VAE.Config.BetaAt(step), noise)
+	if err != nil {
+		return train.Result{}, err
+	}
+	n := float64(hi - lo)
+	w := float64(t.size) * n / float64(len(idx))
+	if w != 1 {
+		solvers.ScaleGrads(t.model.store.Params(), w)
+	}
+	t.sums[0] += (recon + kl) * n
+	t.sums[1] += recon * n
+	t.sums[2] += kl * n
+	t.sums[3] += n
+	return train.Result{Loss: loss * w, Items: hi - lo}, nil
+}
+
+// EvaluateSums returns the sums over the shard's test images of the negative
+// ELBO and its terms, their count, and the shard's training sums since the last
+// evaluation, which it then resets.
+func (t *task) EvaluateSums() (map[string]float64, error) {
+	lo, hi := t.span(t.nTest)
+	noise := t.stepNoise("vae/eval", lo)
+	var nelbo, recon, kl float64
+	idx := make([]int, 0, t.cfg.Batch)
+	for start := lo; start < hi; start += t.cfg.Batch {
+		idx = idx[:0]
+		for i := start; i < min(start+t.cfg.Batch, hi); i++ {
+			idx = append(idx, i)
+		}
+		l, r, k, err := t.run(t.evals, t.data.Test, idx, 1, noise)
+		if err != nil {
+			return nil, err
+		}
+		n := float64(len(idx))
+		nelbo, recon, kl = nelbo+l*n, recon+r*n, kl+k*n
+	}
+	s := map[string]float64{"test_nelbo": nelbo, "test_recon": recon, "test_kl": kl, "test_images": float64(hi - lo),
+		"train_nelbo": t.sums[0], "train_recon": t.sums[1], "train_kl": t.sums[2], "train_images": t.sums[3]}
+	t.sums = [4]float64{}
+	return s, nil
+}
+
+// MetricsFromSums returns Evaluate's metrics from the sums of every rank's
+// EvaluateSums; rank 0 writes the figures.
+func (t *task) MetricsFromSums(s map[string]float64) (map[string]float64, error) {
+	n := s["test_images"]
+	if n <= 0 {
+		return nil, errors.New("vae: no test images")
+	}
+	m := map[string]float64{"test_nelbo": s["test_nelbo"] / n, "test_recon": s["test_recon"] / n, "test_kl": s["test_kl"] / n}
+	if tn := s["train_images"]; tn > 0 {
+		m["train_nelbo"] = s["train_nelbo"] / tn
+		m["train_recon"] = s["train_recon"] / tn
+		m["train_kl"] = s["train_kl"] / tn
+	}
+	if t.rank == 0 {
+		if err := t.figures(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// sumsState returns the training sums as a task-state tensor: float64 in one
+// process; of the parameters' dtype in a group, whose loop adds the ranks'
+// states in that dtype.
+func (t *task) sumsState() *tensor.Dense {
+	dt := tensor.Float64
+	if t.size > 0 {
+		dt = t.model.store.Dtype()
+	}
+	return graph.FromFloat64s(dt, t.sums[:], len(t.sums))
+}
+
+// restoreSums sets the training sums from a checkpoint's (of either float
+// dtype); in a group only rank 0 keeps them, so that the ranks' sums add up to
+// the whole.
+func (t *task) restoreSums(m map[string]*tensor.Dense) error {
+	s, ok := m["train_sums"]
+	if !ok || s.Shape().TotalSize() != len(t.sums) || (s.Dtype() != tensor.Float64 && s.Dtype() != tensor.Float32) {
+		return errors.Errorf("checkpoint has no train_sums of %d float values", len(t.sums))
+	}
+	copy(t.sums[:], graph.Float64s(s))
+	if t.rank > 0 {
+		t.sums = [4]float64{}
+	}
+	return nil
+}
