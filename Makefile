@@ -25,6 +25,7 @@ build:
 
 test: lint
 	$(GO) test $(GOFLAGS_TAGS) -timeout $(TEST_TIMEOUT) ./...
+	cd internal/licensetest && $(GO) test ./...
 
 # The BLAS-dependent packages again with gonum's pure-Go BLAS, for machines
 # without OpenBLAS.
