@@ -116,7 +116,9 @@ func run(out string, short bool) error {
 			preds = append(preds, head.Forward(tb, th))
 		}
 	}
-	pred := tb.Check(G.Concat(0, preds...))
+	// (rnn.StackSteps rather than G.Concat: Gorgonia merges the gradients of
+	// concatenated slices whose bounds agree modulo 256.)
+	pred := rnn.StackSteps(tb, preds)
 	target := tb.Input("target", tensor.Float64, batch*(steps-delay), 1)
 	loss := tb.Check(losses.MSE(pred, target, losses.Options{}))
 	prog, err := tb.Compile(loss)

@@ -92,10 +92,7 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, T, B, S int, masked bool)
 	if b.Err() != nil {
 		return nil, b.Err()
 	}
-	h := outs[0]
-	if T > 1 {
-		h = b.Check(G.Concat(0, outs...))
-	}
+	h := rnn.StackSteps(b, outs)   // (T*B, OutputSize), time-major
 	logits := m.Head.Forward(b, h) // (T*B, classes), time-major
 	logits = b.Check(G.Reshape(logits, tensor.Shape{T, B, m.Config.Classes}))
 	lp := b.Check(graph.LogSoftMax(logits, 2, nil))

@@ -473,7 +473,7 @@ func (r *RNN) forwardSeq(b *graph.Builder, x, ids *G.Node, steps int, init State
 		}
 		x = seqs[0]
 		if len(seqs) == 2 {
-			x = b.Check(G.Concat(1, seqs...))
+			x = graph.Concat(b, seqs...)
 		}
 	}
 	return x, final
@@ -482,10 +482,10 @@ func (r *RNN) forwardSeq(b *graph.Builder, x, ids *G.Node, steps int, init State
 // forwardFused is Forward through ForwardSeq: the steps are stacked into one
 // input, and the output is cut back into steps.
 func (r *RNN) forwardFused(b *graph.Builder, xs []*G.Node, init State, masks []*G.Node) ([]*G.Node, State) {
-	x := stack(b, xs)
+	x := StackSteps(b, xs)
 	var mask *G.Node
 	if masks != nil {
-		mask = stack(b, masks)
+		mask = StackSteps(b, masks)
 	}
 	seq, final := r.ForwardSeq(b, x, len(xs), init, mask)
 	if b.Err() != nil {
@@ -497,12 +497,4 @@ func (r *RNN) forwardFused(b *graph.Builder, xs []*G.Node, init State, masks []*
 		outs[t] = b.Check(graph.Apply(rowsKernel{t * batch, batch}, seq))
 	}
 	return outs, final
-}
-
-// stack concatenates (B, D) nodes into one (len*B, D) node.
-func stack(b *graph.Builder, ns []*G.Node) *G.Node {
-	if len(ns) == 1 {
-		return ns[0]
-	}
-	return b.Check(G.Concat(0, ns...))
 }

@@ -99,10 +99,7 @@ func (m *LM) Build(s *graph.Store, mode graph.Mode, batch, steps int, withLogits
 		if b.Err() != nil {
 			return nil, b.Err()
 		}
-		h = outs[0]
-		if steps > 1 {
-			h = b.Check(G.Concat(0, outs...))
-		}
+		h = StackSteps(b, outs)
 	} else {
 		ids := b.Input("x", tensor.Int, steps*batch)
 		init := m.RNN.ZeroState(b, "state", batch)

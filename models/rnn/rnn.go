@@ -226,7 +226,7 @@ func (r *RNN) forwardUnrolled(b *graph.Builder, xs []*G.Node, init State, masks 
 			if r.Directions() == 1 {
 				next[t] = outs[0][t]
 			} else {
-				next[t] = b.Check(G.Concat(1, outs[0][t], outs[1][t]))
+				next[t] = graph.Concat(b, outs[0][t], outs[1][t])
 			}
 		}
 		inputs = next

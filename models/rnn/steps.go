@@ -1,0 +1,93 @@
+package rnn
+
+import (
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+)
+
+// StackSteps joins T step nodes (B, D) into one time-major (T*B, D) node, rows
+// t*B..(t+1)*B-1 holding step t: per-step outputs gathered for one product
+// over all steps (a head, a loss). A single step is returned as it is.
+//
+// Use it rather than Gorgonia's Concat along axis 0: Concat's gradient cuts
+// the output's gradient with Slice nodes whose hash keeps only the low byte of
+// each bound, so that two cuts 256 rows apart hash equal, the graph merges
+// them, and once T*B exceeds 256 (T > 64 at B = 4, T > 8 at B = 32) later
+// steps receive the gradient of earlier ones. The same holds for a Concat
+// along the last axis of widths that are multiples of 256: graph.Concat has
+// its own kernel for that.
+func StackSteps(b *graph.Builder, xs []*G.Node) *G.Node {
+	if len(xs) == 0 {
+		return b.Fail(errors.New("rnn: no steps to stack"))
+	}
+	for _, x := range xs {
+		if x == nil {
+			return nil
+		}
+	}
+	if len(xs) == 1 {
+		return xs[0]
+	}
+	return b.Check(graph.Apply(stepsKernel{}, xs...))
+}
+
+// stepsKernel stacks T inputs (B, D) into (T*B, D), time-major; the gradient of
+// input t is rows t*B..(t+1)*B-1 of the output's gradient.
+type stepsKernel struct{}
+
+func (stepsKernel) Key() string { return "rnn.stack_steps" }
+
+func (stepsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	first := in[0]
+	if first.Dims() != 2 {
+		return nil, errors.Errorf("stack steps: step 0 has shape %v, want (batch, width)", first)
+	}
+	for t, s := range in[1:] {
+		if !s.Eq(first) {
+			return nil, errors.Errorf("stack steps: step %d has shape %v, step 0 %v", t+1, s, first)
+		}
+	}
+	return tensor.Shape{len(in) * first[0], first[1]}, nil
+}
+
+func (stepsKernel) Differentiable(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+func (stepsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return graph.Dispatch(out.Dtype(),
+		func() {
+			y := graph.Slice[float32](out)
+			for t, x := range in {
+				n := x.Shape().TotalSize()
+				copy(y[t*n:(t+1)*n], graph.RowMajor[float32](x))
+			}
+		},
+		func() {
+			y := graph.Slice[float64](out)
+			for t, x := range in {
+				n := x.Shape().TotalSize()
+				copy(y[t*n:(t+1)*n], graph.RowMajor[float64](x))
+			}
+		})
+}
+
+func (stepsKernel) BackwardInto(grad *tensor.Dense, wrt int, _ []*tensor.Dense, _, gradOut *tensor.Dense) error {
+	n := grad.Shape().TotalSize()
+	return graph.Dispatch(grad.Dtype(),
+		func() { copy(graph.Slice[float32](grad), graph.RowMajor[float32](gradOut)[wrt*n:(wrt+1)*n]) },
+		func() { copy(graph.Slice[float64](grad), graph.RowMajor[float64](gradOut)[wrt*n:(wrt+1)*n]) })
+}
+
+// Overwrites implements graph.Overwriter: the output and every gradient are
+// copied whole.
+func (stepsKernel) Overwrites(int) bool { return true }
+
+var _ graph.Kernel = stepsKernel{}
