@@ -21,11 +21,11 @@ type model struct {
 	cfg   Config
 	store *graph.Store
 	build func(mode graph.Mode, batch, srcLen, tgtLen int, labelSmoothing float64) (seq2seq.PairProgram, error)
-	// decoder decodes step by step with the cheapest padding.
+	// decoder decodes step by step, the Transformer with a key/value cache.
 	decoder decode.StepModel
 	// modelDecoder is a reference for decoder: for the Transformer, the decoder
-	// that recomputes the prefix padded to the maximum length, of which decoder's
-	// shorter padding must be an equivalent.
+	// that recomputes the prefix padded to the maximum length at every step, of
+	// which decoder's cached steps must be an equivalent.
 	modelDecoder decode.StepModel
 	newDecoders  func() (decoder, modelDecoder decode.StepModel)
 	// maxSrc is the longest source the model reads and maxTgt the longest padded
@@ -76,7 +76,7 @@ func newModelIn(store *graph.Store, cfg Config, srcVocab, tgtVocab int) (*model,
 		m.build = builder(store, tf.Build)
 		m.newDecoders = func() (decode.StepModel, decode.StepModel) {
 			ref := tf.NewDecoder(store)
-			ref.PrefixBucket = tf.Config.MaxLen
+			ref.Recompute, ref.PrefixBucket = true, tf.Config.MaxLen
 			return tf.NewDecoder(store), ref
 		}
 	default:

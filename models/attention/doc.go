@@ -33,6 +33,12 @@
 // (B, H). Keys computes the memory's side of the score once per source, so that
 // a one-step decoding graph takes it as an input.
 //
+// For incremental decoding (models/gpt's generator, models/transformer's
+// Decoder), KVCache keeps the keys and values of the positions fed so far,
+// outside the graph, and CachedAttention (AttendCached) appends the new
+// positions' and attends over the cached ones, so that a step costs one
+// position of computation instead of the whole prefix.
+//
 // Everything is built from the package's own kernels (kernels.go): batched
 // matrix products, head splitting, masks, additive scores, context sums, with
 // float64 gradient checks and parity with PyTorch on shared weights

@@ -31,14 +31,14 @@
 // Build compiles a training or evaluation program of token ids and targets
 // (B, T): the logits and the mean cross-entropy of the next token. Generator
 // continues prompts: the prompt in one pass, then one position per step
-// against a cache of every layer's keys and values kept in the attention
-// kernels (the reasons are on Generator), greedily or by sampling with a
+// against a cache of every layer's keys and values (attention.KVCache, which
+// the Transformer's step decoder shares; the reasons are on Generator), greedily or by sampling with a
 // temperature, top-k and top-p, until an end token, a stop string or a length;
 // a batch of prompts of unequal lengths is left-padded and masked.
 //
 // The model's own kernels (kernels.go) are the Conv1D product, the residual
-// sum, the tanh GELU, a layer norm without bias, causal attention over the fused
-// projection, and attention against the cache; each is checked against float64
+// sum, the tanh GELU, a layer norm without bias and causal attention over the
+// fused projection; each is checked against float64
 // numeric gradients, and the whole model against a GPT-2 written in PyTorch
 // (scripts/fixtures_gpt.py).
 package gpt

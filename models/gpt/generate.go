@@ -13,6 +13,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/attention"
 	"github.com/triadml/triad/models/decode"
 )
 
@@ -23,11 +24,12 @@ import (
 // Gorgonia graphs have static shapes, so the cache cannot grow inside a graph,
 // and as a graph input and output it would be copied in and out whole on every
 // step (75 MB per token for GPT-2 small at 1024 positions) since Gorgonia has no
-// in-place update of an input. The cache is therefore kept in the layers'
-// attention kernels (cachedAttnKernel): a program for S new positions per row
-// takes the token ids, their positions and the first new column as inputs; the
-// kernels write the new keys and values into the cache at that column and
-// attend over the filled part. The shapes do not depend on the column, so one
+// in-place update of an input. The cache is therefore kept outside the graph,
+// one attention.KVCache per layer, read by the layers' attention nodes
+// (attention.CachedAttention): a program for S new positions per row takes the
+// token ids, their positions and the first new column as inputs; the nodes
+// write the new keys and values into the cache at that column and attend over
+// the filled part. The shapes do not depend on the column, so one
 // program (S = 1) serves every step and one per prompt length processes a
 // prompt in one pass. Programs are compiled on first use and share the store's
 // weights.
@@ -41,7 +43,7 @@ type Generator struct {
 	Store *graph.Store
 
 	rows   int
-	caches []*kvCache
+	caches []*attention.KVCache
 	progs  *graph.Programs[int, graph.SaltedProgram]
 	start  []int // first real column of each row
 	col    int   // the next free column
@@ -75,7 +77,7 @@ func (g *Generator) compile(s int) (graph.SaltedProgram, error) {
 			if qkv == nil {
 				return nil
 			}
-			return b.Check(graph.Apply(cachedAttnKernel{cache: g.caches[layer]}, qkv, col, start))
+			return b.Check(graph.Apply(attention.CachedAttention{Cache: g.caches[layer]}, qkv, col, start))
 		}
 		x := graph.Pick(b.Builder, m.hidden(b.Builder, idx, pos, core), last)
 		b.Output("logits", m.logits(b.Builder, x))
@@ -115,9 +117,9 @@ func (g *Generator) Start(prompts [][]int) ([][]float64, error) {
 			return nil, err
 		}
 		g.rows = len(prompts)
-		g.caches = make([]*kvCache, cfg.Layers)
+		g.caches = make([]*attention.KVCache, cfg.Layers)
 		for i := range g.caches {
-			g.caches[i] = newKVCache(g.Store.Dtype(), g.rows, cfg.Heads, cfg.BlockSize, cfg.Embed/cfg.Heads)
+			g.caches[i] = attention.NewKVCache(g.Store.Dtype(), g.rows, cfg.Heads, cfg.BlockSize, cfg.Embed/cfg.Heads)
 		}
 	}
 	g.start = make([]int, g.rows)

@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/attention"
 )
 
 // The model's own kernels, each with a float64 gradient check (kernels_test.go):
@@ -552,37 +553,6 @@ func (k causalAttnKernel) mask64(in []*tensor.Dense) []float64 {
 	return graph.RowMajor[float64](in[1])
 }
 
-// causalWeights overwrites each of the rows of scores p (rows, n) with its
-// softmax over columns [0, i+1+shift) (scores scaled by scale first; clipped to
-// n), the columns after them set to 0: the causal weights of query i when key
-// column 0 is shift columns left of the query's own. A row with no column left
-// is all 0. Sums are kept in float64.
-func causalWeights[T graph.Float](p []T, rows, n, shift int, scale T) {
-	for i := 0; i < rows; i++ {
-		row := p[i*n : (i+1)*n]
-		end := min(i+1+shift, n)
-		if end <= 0 {
-			clear(row)
-			continue
-		}
-		m := row[0]
-		for _, v := range row[1:end] {
-			m = max(m, v)
-		}
-		var sum float64
-		for j, v := range row[:end] {
-			e := graph.Exp((v - m) * scale)
-			row[j] = e
-			sum += float64(e)
-		}
-		inv := T(1 / sum)
-		for j := range row[:end] {
-			row[j] *= inv
-		}
-		clear(row[end:])
-	}
-}
-
 // causalForward writes the attention of qkv into out, keeping the weights in st
 // where they fit.
 func causalForward[T graph.Float](st *kept, l heads, qkv, mask, out []T) {
@@ -611,7 +581,7 @@ func causalForward[T graph.Float](st *kept, l heads, qkv, mask, out []T) {
 				p = b.p[bh*t*t : (bh+1)*t*t]
 			}
 			graph.Gemm(false, true, t, t, d, qkv[q:], 3*e, qkv[q+e:], 3*e, 0, p, t)
-			causalWeights(p, t, t, 0, scale)
+			attention.CausalWeights(p, t, t, 0, scale)
 			if mask != nil {
 				for j, m := range mask[bh*t*t : (bh+1)*t*t] {
 					scratch[j] = p[j] * m
@@ -646,7 +616,7 @@ func causalBackward[T graph.Float](st *kept, l heads, qkv, mask, g, dqkv []T) {
 				p = all[bh*t*t : (bh+1)*t*t]
 			} else {
 				graph.Gemm(false, true, t, t, d, qkv[q:], 3*e, qkv[q+e:], 3*e, 0, p, t)
-				causalWeights(p, t, t, 0, scale)
+				attention.CausalWeights(p, t, t, 0, scale)
 			}
 			dropped := p
 			var m []T
@@ -678,116 +648,6 @@ func causalBackward[T graph.Float](st *kept, l heads, qkv, mask, g, dqkv []T) {
 			// dQ = dS K;  dK = dS^T Q
 			graph.Gemm(false, false, t, d, t, dp, t, qkv[q+e:], 3*e, 0, dqkv[q:], 3*e)
 			graph.Gemm(true, false, t, d, t, dp, t, qkv[q:], 3*e, 0, dqkv[q+e:], 3*e)
-		}
-	})
-}
-
-// ---- cached_attention ----
-
-// kvCache holds the keys and values of one layer for B rows, H heads and every
-// position of the block: (B, H, Block, D) each, in the store's element type.
-type kvCache struct {
-	b, h, block, d int
-	k, v           any // []float32 or []float64
-}
-
-func newKVCache(dtype tensor.Dtype, b, h, block, d int) *kvCache {
-	c := &kvCache{b: b, h: h, block: block, d: d}
-	n := b * h * block * d
-	if dtype == tensor.Float32 {
-		c.k, c.v = make([]float32, n), make([]float32, n)
-	} else {
-		c.k, c.v = make([]float64, n), make([]float64, n)
-	}
-	return c
-}
-
-// cachedAttnKernel attends S new positions of every row against the cache of
-// its layer: for qkv (B, S, 3E), the first new position's column col (a (1)
-// int tensor) and each row's first real column start (B) (the left padding of
-// a batch of prompts of unequal length), it writes the new keys and values
-// into columns [col, col+S) of the cache, then lets the query of column c of
-// row b attend to the keys of columns [start_b, c], and returns the merged
-// heads (B, S, E). A query left of its row's start (padding) gets a zero
-// output. The graph's shapes do not depend on col: one compiled program serves
-// every step. Nothing is differentiated.
-type cachedAttnKernel struct {
-	graph.NoGradient
-	cache *kvCache
-}
-
-// Key names the cache: two layers' nodes are never merged.
-func (k cachedAttnKernel) Key() string {
-	return fmt.Sprintf("gpt.cached_attention(h=%d)@%p", k.cache.h, k.cache)
-}
-
-func (k cachedAttnKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	if len(in) != 3 {
-		return nil, errors.Errorf("cached attention: %d inputs, want qkv, col and start", len(in))
-	}
-	b, s, e, err := attnShape(in[0], k.cache.h)
-	if err != nil {
-		return nil, err
-	}
-	if b != k.cache.b || e != k.cache.h*k.cache.d || s > k.cache.block {
-		return nil, errors.Errorf("cached attention: projections %v for a cache of %d rows, width %d, block %d", in[0], k.cache.b, k.cache.h*k.cache.d, k.cache.block)
-	}
-	if in[1].TotalSize() != 1 || !in[2].Eq(tensor.Shape{b}) {
-		return nil, errors.Errorf("cached attention: column %v and starts %v, want (1) and (%d)", in[1], in[2], b)
-	}
-	return tensor.Shape{b, s, e}, nil
-}
-
-func (cachedAttnKernel) Differentiable(n int) []bool { return make([]bool, n) }
-
-// Overwrites implements graph.Overwriter: every row and head is written.
-func (cachedAttnKernel) Overwrites(int) bool { return true }
-
-func (k cachedAttnKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	s := in[0].Shape()[1]
-	col := graph.Ints(graph.Contiguous(in[1]))[0]
-	start := graph.Ints(graph.Contiguous(in[2]))
-	if col < 0 || col+s > k.cache.block {
-		return errors.Errorf("cached attention: positions [%d, %d) outside the block of %d", col, col+s, k.cache.block)
-	}
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			cachedForward(k.cache, s, col, start, graph.RowMajor[float32](in[0]), graph.Slice[float32](out))
-		},
-		func() {
-			cachedForward(k.cache, s, col, start, graph.RowMajor[float64](in[0]), graph.Slice[float64](out))
-		})
-}
-
-func cachedForward[T graph.Float](c *kvCache, s, col int, start []int, qkv, out []T) {
-	l := heads{B: c.b, T: s, E: c.h * c.d, H: c.h, D: c.d}
-	e, d, n := l.E, l.D, col+s
-	kc, vc := c.k.([]T), c.v.([]T)
-	scale := T(1 / math.Sqrt(float64(d)))
-	workers := graph.Workers(l.B*l.H, s*n*d)
-	scratch := make([]T, workers*s*n)
-	graph.ParallelWorkers(l.B*l.H, s*n*d, func(w, lo, hi int) {
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/l.H, bh%l.H
-			q, o := l.q(b, h), l.out(b, h)
-			ks, vs := kc[bh*c.block*d:(bh+1)*c.block*d], vc[bh*c.block*d:(bh+1)*c.block*d]
-			for i := 0; i < s; i++ {
-				copy(ks[(col+i)*d:(col+i+1)*d], qkv[q+i*3*e+e:][:d])
-				copy(vs[(col+i)*d:(col+i+1)*d], qkv[q+i*3*e+2*e:][:d])
-			}
-			first := min(max(start[b], 0), n)
-			keys := n - first
-			if keys == 0 {
-				for i := 0; i < s; i++ {
-					clear(out[o+i*e : o+i*e+d])
-				}
-				continue
-			}
-			p := scratch[w*s*n : w*s*n+s*keys]
-			graph.Gemm(false, true, s, keys, d, qkv[q:], 3*e, ks[first*d:], d, 0, p, keys)
-			// query i (column col+i) sees the keys of columns [first, col+i]
-			causalWeights(p, s, keys, col-first, scale)
-			graph.Gemm(false, false, s, d, keys, p, keys, vs[first*d:], d, 0, out[o:], e)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/attention"
 	"github.com/triadml/triad/models/internal/modeltest"
 )
 
@@ -119,7 +120,7 @@ func TestCausalAttentionValues(t *testing.T) {
 	}
 }
 
-// The cached kernel, fed a sequence in pieces (a prompt, then one position at a
+// The cached attention, fed a sequence in pieces (a prompt, then one position at a
 // time), gives the causal kernel's output over the whole sequence; with left
 // padding, a row gives what it gives alone.
 func TestCachedAttentionMatchesCausal(t *testing.T) {
@@ -127,8 +128,7 @@ func TestCachedAttentionMatchesCausal(t *testing.T) {
 	qkv := modeltest.NormalDense(5, B, T, 3*E)
 	want, err := graph.Forward(causalAttnKernel{heads: H}, []*tensor.Dense{qkv})
 	require.NoError(t, err)
-	c := newKVCache(tensor.Float64, B, H, 8, E/H)
-	k := cachedAttnKernel{cache: c}
+	k := attention.CachedAttention{Cache: attention.NewKVCache(tensor.Float64, B, H, 8, E/H)}
 	all := graph.Float64s(qkv)
 	piece := func(from, to int) *tensor.Dense {
 		var v []float64

@@ -2,6 +2,7 @@ package transformer
 
 import (
 	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
@@ -10,31 +11,49 @@ import (
 )
 
 // Decoder runs a trained Transformer one token at a time (a decode.StepModel).
-// The encoder runs once per batch of sources. The one-step graph has static
-// shapes: it takes the prefix padded to a multiple of PrefixBucket (at
-// most MaxLen), recomputes the decoder over it (the causal mask keeps the padding
+// The encoder runs once per batch of sources, and so do the projections of the
+// memory into every decoder layer's cross-attention keys and values. Each
+// step then feeds one new position per row through the decoder: its
+// self-attention keys and values are appended to a key/value cache per layer
+// (attention.KVCache, sized to MaxLen) and it attends over the cached
+// positions, so that a step costs one position of computation instead of the
+// whole prefix. The caches belong to the decoding state: Select (beam search)
+// copies the selected rows, and stepping a state twice forks its caches, so
+// that every state decodes what it would alone. One step program per (rows,
+// source length) serves every position; programs are compiled on first use and
+// share the store's weights. A Decoder is not safe for concurrent use.
+//
+// With Recompute, or positions other than the sinusoidal encoding or a learned
+// table, each step instead recomputes the decoder over the prefix padded to a
+// multiple of PrefixBucket (at most MaxLen) (the causal mask keeps the padding
 // after the current position from mattering) and applies the output layer to
-// the current position alone; no key/value cache. Programs are compiled per
-// (rows, source length, prefix length) on first use and share the store's
-// weights.
+// the current position alone: the reference the cached steps must match, up
+// to rounding.
 type Decoder struct {
 	Model *Model
 	Store *graph.Store
 	// Bucket rounds source lengths up to a multiple of it.
 	Bucket int
-	// PrefixBucket rounds prefix lengths up to a multiple of it: small values
-	// recompute less per step and compile more programs; MaxLen gives one
-	// program per (rows, source length).
+	// Recompute decodes without the key/value cache, recomputing the whole
+	// prefix at every step. Set it before the first Encode.
+	Recompute bool
+	// PrefixBucket rounds prefix lengths up to a multiple of it when
+	// recomputing: small values recompute less per step and compile more
+	// programs; MaxLen gives one program per (rows, source length).
 	PrefixBucket int
 	progs        seq2seq.StepPrograms[[2]int, [3]int]
+	caches       *stepCaches // bound to the stepped state before each cached run
 }
 
 // NewDecoder returns a decoder over the model's weights in s.
 func (m *Model) NewDecoder(s *graph.Store) *Decoder {
-	d := &Decoder{Model: m, Store: s, Bucket: 8, PrefixBucket: 8}
+	d := &Decoder{Model: m, Store: s, Bucket: 8, PrefixBucket: 8, caches: &stepCaches{}}
 	d.progs = seq2seq.NewStepPrograms(d.encoder, d.stepper)
 	return d
 }
+
+// cached reports whether the decoder keeps key/value caches.
+func (d *Decoder) cached() bool { return !d.Recompute && d.Model.incremental() }
 
 // Close releases the compiled programs.
 func (d *Decoder) Close() error { return d.progs.Close() }
@@ -78,9 +97,12 @@ func (d *Decoder) encoder(key [2]int) (graph.SaltedProgram, error) {
 }
 
 // stepper compiles the one-step graph of key = (rows, source length, prefix
-// length).
+// length), prefix length 0 being the cached step.
 func (d *Decoder) stepper(key [3]int) (graph.SaltedProgram, error) {
 	rows, srcLen, t := key[0], key[1], key[2]
+	if t == 0 {
+		return d.cachedStepper(rows, srcLen)
+	}
 	m := d.Model
 	dt := d.Store.Dtype()
 	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
@@ -91,13 +113,9 @@ func (d *Decoder) stepper(key [3]int) (graph.SaltedProgram, error) {
 		memory := b.In("memory", dt, rows, srcLen, m.Config.Dim)
 		srcKeep := b.In("src_keep", dt, rows, srcLen)
 		x, w := m.decodeHidden(b.Builder, prefix, memory, srcKeep, prefixKeep)
-		last := graph.Pick(b.Builder, x, pos)
-		if last == nil {
-			return nil, b.Err()
+		if err := m.output(b, x, w, pos); err != nil {
+			return nil, err
 		}
-		logits := b.Check(graph.Affine(last, b.Param(m.GenWeight), b.Param(m.GenBias)))
-		b.Output("logp", b.Check(graph.LogSoftMax(logits, 1, nil)))
-		b.Output("attn", graph.Pick(b.Builder, w, pos))
 		return b.Compile(nil)
 	})
 	if err != nil {
@@ -111,6 +129,45 @@ func (d *Decoder) stepper(key [3]int) (graph.SaltedProgram, error) {
 		return p, err
 	}
 	return p, nil
+}
+
+// output finishes a one-step graph on the decoder's output x (rows, T, Dim)
+// and weights (rows, T, S): the log-probabilities "logp" and the weights
+// "attn" of the positions pos (rows) of each row.
+func (m *Model) output(b graph.SaltedBuilder, x, w, pos *G.Node) error {
+	last := graph.Pick(b.Builder, x, pos)
+	if last == nil {
+		if err := b.Err(); err != nil {
+			return err
+		}
+		return errors.New("transformer step: no decoder output")
+	}
+	logits := b.Check(graph.Affine(last, b.Param(m.GenWeight), b.Param(m.GenBias)))
+	b.Output("logp", b.Check(graph.LogSoftMax(logits, 1, nil)))
+	b.Output("attn", graph.Pick(b.Builder, w, pos))
+	return b.Err()
+}
+
+// cachedStepper compiles the cached one-step graph of rows rows over sources
+// of srcLen positions.
+func (d *Decoder) cachedStepper(rows, srcLen int) (graph.SaltedProgram, error) {
+	m := d.Model
+	p, err := graph.CompileSalted(func(b graph.SaltedBuilder) (*graph.Program, error) {
+		b.Builder = graph.NewBuilder(d.Store, graph.Eval)
+		tok := b.In("tok", tensor.Int, rows, 1)
+		col := b.In("col", tensor.Int, 1)
+		srcKeep := b.In("src_keep", d.Store.Dtype(), rows, srcLen)
+		pos := b.In("pos", tensor.Int, rows)
+		x, w := m.decodeStep(b.Builder, tok, col, srcKeep, d.caches)
+		if err := m.output(b, x, w, pos); err != nil {
+			return nil, err
+		}
+		return b.Compile(nil)
+	})
+	if err != nil {
+		return p, errors.Wrap(err, "transformer step")
+	}
+	return p, p.SetInput("pos", graph.FromInts(make([]int, rows), rows))
 }
 
 // Encode implements decode.StepModel.
@@ -135,11 +192,17 @@ func (d *Decoder) Encode(srcs [][]int) (decode.State, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.cached() {
+		return d.newCachedState(mem, keep)
+	}
 	return &decodeState{memory: mem.Clone().(*tensor.Dense), srcKeep: keep, prefix: make([][]int, len(srcs))}, nil
 }
 
 // Step implements decode.StepModel.
 func (d *Decoder) Step(state decode.State, tokens []int) (decode.StepOutput, decode.State, error) {
+	if cs, ok := state.(*cachedState); ok {
+		return d.cachedStep(cs, tokens)
+	}
 	st, ok := state.(*decodeState)
 	if !ok {
 		return decode.StepOutput{}, nil, errors.Errorf("transformer step: state of type %T", state)

@@ -30,7 +30,12 @@
 // PyTorch on shared weights (scripts/fixtures_attention.py).
 //
 // Decoder runs a trained model one token at a time for decode.Greedy and
-// decode.BeamSearch: the encoder once per batch of sources, then a one-step
-// graph with static shapes that recomputes the decoder over the whole prefix,
-// padded and causally masked, and picks the current position.
+// decode.BeamSearch: the encoder once per batch of sources, with the keys and
+// values of the memory for every decoder layer's cross-attention, then a
+// one-step graph with static shapes that feeds one new position per row and
+// attends over the keys and values of the earlier ones, kept in a key/value
+// cache per layer (attention.KVCache, shared with models/gpt's generator).
+// Decoder.Recompute keeps the reference: a one-step graph that recomputes the
+// decoder over the whole prefix, padded and causally masked, and picks the
+// current position; both give the same tokens (decoder_test.go).
 package transformer

@@ -62,16 +62,21 @@ var errNoWeightGrad = errors.New("the attention weights of a fused Transformer l
 //
 // with pos the sinusoidal encoding or a learned table's first T rows. Inputs:
 // table (V, E), ids (B, T) tensor.Int, the learned table (L, E) when learned,
-// and the dropout mask (B, T, E) when present. Only the tables are
-// differentiated: dtable[id] += sqrt(E) drop g, dpos_t = sum_b drop g.
+// the dropout mask (B, T, E) when present, and, with offset, the position of
+// the first column (a (1) tensor.Int): column t then takes the encoding of
+// position first+t (incremental decoding feeds one position at a time). Only
+// the tables are differentiated: dtable[id] += sqrt(E) drop g,
+// dpos_{first+t} = sum_b drop g.
 type embedKernel struct {
 	scale   float64
 	learned bool
 	drop    bool
+	offset  bool
 	st      *embedState
 }
 
-// embedState caches the sinusoidal table of the last length and width.
+// embedState caches the sinusoidal table of the longest length so far and
+// the last width.
 type embedState struct {
 	t, e int
 	pe   any // []float32 or []float64, (T, E)
@@ -82,12 +87,23 @@ func newEmbedKernel(scale float64, learned, drop bool) embedKernel {
 }
 
 func (k embedKernel) Key() string {
-	return fmt.Sprintf("transformer.fused_embed(scale=%g,learned=%t,drop=%t)", k.scale, k.learned, k.drop)
+	return fmt.Sprintf("transformer.fused_embed(scale=%g,learned=%t,drop=%t,offset=%t)", k.scale, k.learned, k.drop, k.offset)
 }
 
-func (k embedKernel) nIn() int    { return 2 + btoi(k.learned) + btoi(k.drop) }
+func (k embedKernel) nIn() int    { return 2 + btoi(k.learned) + btoi(k.drop) + btoi(k.offset) }
 func (k embedKernel) posAt() int  { return optAt(2, k.learned) }
 func (k embedKernel) dropAt() int { return optAt(2+btoi(k.learned), k.drop) }
+func (k embedKernel) firstAt() int {
+	return optAt(2+btoi(k.learned)+btoi(k.drop), k.offset)
+}
+
+// first returns the position of the first column: 0 without offset.
+func (k embedKernel) first(in []*tensor.Dense) int {
+	if !k.offset {
+		return 0
+	}
+	return graph.Ints(graph.Contiguous(in[k.firstAt()]))[0]
+}
 func (k embedKernel) Differentiable(n int) []bool {
 	d := make([]bool, n)
 	d[0] = true
@@ -106,6 +122,9 @@ func (k embedKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 		return nil, errors.Errorf("fused embedding: table %v, ids %v, want (V, E) and (B, T)", tab, ids)
 	}
 	out := tensor.Shape{ids[0], ids[1], tab[1]}
+	if i := k.firstAt(); i >= 0 && in[i].TotalSize() != 1 {
+		return nil, errors.Errorf("fused embedding: first position %v, want (1)", in[i])
+	}
 	if i := k.posAt(); i >= 0 && (in[i].Dims() != 2 || in[i][1] != tab[1] || in[i][0] < ids[1]) {
 		return nil, errors.Errorf("learned positions: table %v for length %d and width %d", in[i], ids[1], tab[1])
 	}
@@ -131,9 +150,10 @@ func (k embedKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dens
 		})
 }
 
-// sinusoids returns the (T, E) sinusoidal table, cached.
+// sinusoids returns the sinusoidal table of at least t rows of width e,
+// cached (its first t rows are the (T, E) table).
 func sinusoids[T graph.Float](st *embedState, t, e int) []T {
-	if pe, ok := st.pe.([]T); ok && st.t == t && st.e == e {
+	if pe, ok := st.pe.([]T); ok && st.t >= t && st.e == e {
 		return pe
 	}
 	pe := make([]T, t*e)
@@ -149,13 +169,20 @@ func sinusoids[T graph.Float](st *embedState, t, e int) []T {
 func embedForward[T graph.Float](k embedKernel, out []T, in []*tensor.Dense) error {
 	tab, ids := floats[T](in, 0), graph.Ints(in[1])
 	v, e := in[0].Shape()[0], in[0].Shape()[1]
-	t := in[1].Shape()[1]
+	t, first := in[1].Shape()[1], k.first(in)
 	var pos []T
 	if k.learned {
 		pos = floats[T](in, k.posAt())
+		if first < 0 || (first+t)*e > len(pos) {
+			return errors.Errorf("learned positions: positions [%d, %d) outside the table of %d", first, first+t, len(pos)/e)
+		}
 	} else {
-		pos = sinusoids[T](k.st, t, e)
+		if first < 0 {
+			return errors.Errorf("fused embedding: first position %d", first)
+		}
+		pos = sinusoids[T](k.st, first+t, e)
 	}
+	pos = pos[first*e:]
 	drop := floats[T](in, k.dropAt())
 	c := T(k.scale)
 	for r, id := range ids {
@@ -179,6 +206,9 @@ func embedBackward[T graph.Float](k embedKernel, grad []T, wrt int, in []*tensor
 	ids := graph.Ints(in[1])
 	e := in[0].Shape()[1]
 	t := in[1].Shape()[1]
+	if wrt != 0 {
+		grad = grad[k.first(in)*e:]
+	}
 	drop := floats[T](in, k.dropAt())
 	c := T(k.scale)
 	for r, id := range ids {

@@ -1,0 +1,117 @@
+package transformer
+
+import (
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/attention"
+	"github.com/triadml/triad/models/decode"
+)
+
+// cachedState is the state of cached decoding: the source's keep mask, the
+// memory's keys and values of every decoder layer, and the self-attention
+// caches of every decoder layer with their first n columns filled (every row
+// has fed n tokens, BOS first). States derived by Step share their caches
+// with the state they come from: owner records how many columns of the shared
+// caches some state has written, and a Step from a state behind it copies the
+// caches first.
+type cachedState struct {
+	srcKeep *tensor.Dense   // (rows, S)
+	cross   []*tensor.Dense // per layer (rows, S, 2 Dim)
+	self    []*attention.KVCache
+	n       int
+	owner   *cacheOwner
+}
+
+// cacheOwner is what the states sharing one set of caches know of them.
+type cacheOwner struct{ filled int }
+
+func (s *cachedState) Rows() int { return s.srcKeep.Shape()[0] }
+
+func (s *cachedState) Select(rows []int) (decode.State, error) {
+	keep, err := graph.SelectRows(s.srcKeep, rows)
+	if err != nil {
+		return nil, err
+	}
+	next := &cachedState{srcKeep: keep, cross: make([]*tensor.Dense, len(s.cross)), n: s.n, owner: &cacheOwner{filled: s.n}}
+	for i, kv := range s.cross {
+		if next.cross[i], err = graph.SelectRows(kv, rows); err != nil {
+			return nil, err
+		}
+	}
+	if next.self, err = selectCaches(s.self, rows, s.n); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// selectCaches returns the given rows of every cache, n columns each.
+func selectCaches(caches []*attention.KVCache, rows []int, n int) ([]*attention.KVCache, error) {
+	out := make([]*attention.KVCache, len(caches))
+	for i, c := range caches {
+		var err error
+		if out[i], err = c.Select(rows, n); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// newCachedState returns the state before the first step over the encoder's
+// memory (rows, S, Dim) and the source's keep mask: the memory's keys and
+// values projected for every layer and empty self-attention caches.
+func (d *Decoder) newCachedState(memory, srcKeep *tensor.Dense) (decode.State, error) {
+	cross, err := d.Model.memoryKV(memory)
+	if err != nil {
+		return nil, errors.Wrap(err, "transformer encoder")
+	}
+	cfg := d.Model.Config
+	rows := memory.Shape()[0]
+	self := make([]*attention.KVCache, len(d.Model.Decoder))
+	for i := range self {
+		self[i] = attention.NewKVCache(d.Store.Dtype(), rows, cfg.Heads, cfg.MaxLen, cfg.Dim/cfg.Heads)
+	}
+	return &cachedState{srcKeep: srcKeep, cross: cross, self: self, owner: &cacheOwner{}}, nil
+}
+
+// cachedStep feeds tokens at column st.n of every row.
+func (d *Decoder) cachedStep(st *cachedState, tokens []int) (decode.StepOutput, decode.State, error) {
+	rows := st.Rows()
+	if len(tokens) != rows {
+		return decode.StepOutput{}, nil, errors.Errorf("transformer step: %d tokens for %d rows", len(tokens), rows)
+	}
+	if maxLen := d.Model.Config.MaxLen; st.n+1 > maxLen {
+		return decode.StepOutput{}, nil, errors.Errorf("transformer step: prefix of %d tokens exceeds the maximum length %d", st.n+1, maxLen)
+	}
+	next := &cachedState{srcKeep: st.srcKeep, cross: st.cross, self: st.self, n: st.n + 1, owner: st.owner}
+	if st.owner.filled > st.n { // column n already written from these caches: fork them
+		all := make([]int, rows)
+		for i := range all {
+			all[i] = i
+		}
+		var err error
+		if next.self, err = selectCaches(st.self, all, st.n); err != nil {
+			return decode.StepOutput{}, nil, err
+		}
+		next.owner = &cacheOwner{}
+	}
+	p, err := d.progs.Step([3]int{rows, st.srcKeep.Shape()[1], 0})
+	if err != nil {
+		return decode.StepOutput{}, nil, err
+	}
+	if err := p.SetInputs(map[string]*tensor.Dense{"tok": graph.FromInts(tokens, rows, 1), "col": graph.FromInts([]int{st.n}, 1),
+		"src_keep": st.srcKeep}); err != nil {
+		return decode.StepOutput{}, nil, err
+	}
+	d.caches.self, d.caches.cross = next.self, next.cross
+	err = p.Run()
+	d.caches.self, d.caches.cross = nil, nil
+	if err != nil {
+		return decode.StepOutput{}, nil, errors.Wrap(err, "transformer step")
+	}
+	next.owner.filled = next.n
+	logp, _ := p.Output("logp")
+	w, _ := p.Output("attn")
+	return decode.StepOutput{LogProbs: graph.Rows(logp), Weights: graph.Rows(w)}, next, nil
+}

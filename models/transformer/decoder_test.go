@@ -1,0 +1,196 @@
+package transformer
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/decode"
+	"github.com/triadml/triad/models/internal/modeltest"
+	"github.com/triadml/triad/solvers"
+)
+
+// cacheConfigs are the variants the cached decoder is checked on.
+var cacheConfigs = []struct {
+	name   string
+	change func(*Config)
+}{
+	{"post_sinusoidal", func(*Config) {}},
+	{"pre_learned_tied_gelu", func(c *Config) { c.PreLN, c.Positions, c.TieOutput, c.Activation = true, "learned", true, "gelu" }},
+}
+
+// trainedModel returns a model of cfg in a store of dtype after a few Adam steps
+// on random pairs (a model that prefers some tokens, unlike a fresh one), and
+// sources to decode (of unequal lengths).
+func trainedModel(t *testing.T, dtype tensor.Dtype, change func(*Config)) (*Model, *graph.Store, [][]int) {
+	t.Helper()
+	cfg := Config{SrcVocab: 13, TgtVocab: 11, Dim: 16, Heads: 4, FF: 24, EncoderLayers: 2, DecoderLayers: 2,
+		MaxLen: 12, Tokens: modeltest.Tokens}
+	change(&cfg)
+	s := graph.NewStore(dtype, graph.NewRNG(7, "init"))
+	m, err := New(s, cfg)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(3, 4))
+	pairs := func(n, lo, hi, vocab int) [][]int {
+		out := make([][]int, n)
+		for i := range out {
+			out[i] = make([]int, lo+rng.IntN(hi-lo+1))
+			for j := range out[i] {
+				out[i][j] = 3 + rng.IntN(vocab-3)
+			}
+		}
+		return out
+	}
+	p, err := m.Build(s, graph.Train, 8, 9, 9, 0)
+	require.NoError(t, err)
+	opt, err := solvers.NewAdam(solvers.DefaultAdamConfig())
+	require.NoError(t, err)
+	for step := 0; step < 5; step++ {
+		srcs := pairs(8, 1, 9, cfg.SrcVocab)
+		tgts := make([][]int, len(srcs)) // a learnable task: the source reversed, mod the target vocabulary
+		for i, src := range srcs {
+			for j := len(src) - 1; j >= 0 && len(tgts[i]) < 8; j-- {
+				tgts[i] = append(tgts[i], 3+src[j]%(cfg.TgtVocab-3))
+			}
+		}
+		_, err := p.Feed(srcs, tgts)
+		require.NoError(t, err)
+		require.NoError(t, p.Run())
+		require.NoError(t, opt.Step(s.Params()))
+	}
+	require.NoError(t, p.Close())
+	return m, s, pairs(5, 1, 10, cfg.SrcVocab)
+}
+
+// decoders returns the cached decoder and the recomputing one over m.
+func decoders(m *Model, s *graph.Store) (cached, ref *Decoder) {
+	ref = m.NewDecoder(s)
+	ref.Recompute = true
+	return m.NewDecoder(s), ref
+}
+
+// The cached steps give the recomputing steps' log-probabilities and attention
+// weights, up to rounding, for the same tokens fed; stepping one state twice
+// (a fork) and selecting rows give what fresh states would.
+func TestCachedStepsMatchRecomputing(t *testing.T) {
+	for _, dc := range []struct {
+		dtype tensor.Dtype
+		tol   float64
+	}{{tensor.Float32, 4e-6}, {tensor.Float64, 1e-12}} { // a few units in the last place of log-probabilities up to 10
+		for _, c := range cacheConfigs {
+			t.Run(dc.dtype.String()+"/"+c.name, func(t *testing.T) {
+				m, s, srcs := trainedModel(t, dc.dtype, c.change)
+				cached, ref := decoders(m, s)
+				defer cached.Close()
+				defer ref.Close()
+				rng := rand.New(rand.NewPCG(5, 6))
+				cs, err := cached.Encode(srcs)
+				require.NoError(t, err)
+				rs, err := ref.Encode(srcs)
+				require.NoError(t, err)
+				_, isCached := cs.(*cachedState)
+				require.True(t, isCached)
+				requireSame := func(a, b decode.StepOutput, what string) {
+					t.Helper()
+					for r := range a.LogProbs {
+						require.InDeltaSlice(t, b.LogProbs[r], a.LogProbs[r], dc.tol, "%s: log-probabilities of row %d", what, r)
+						require.InDeltaSlice(t, b.Weights[r], a.Weights[r], dc.tol, "%s: weights of row %d", what, r)
+					}
+				}
+				tokens := func(first bool) []int {
+					tok := make([]int, len(srcs))
+					for r := range tok {
+						tok[r] = modeltest.Tokens.BOS
+						if !first {
+							tok[r] = 3 + rng.IntN(m.Config.TgtVocab-3)
+						}
+					}
+					return tok
+				}
+				for step := 0; step < m.Config.MaxLen; step++ {
+					tok := tokens(step == 0)
+					co, cn, err := cached.Step(cs, tok)
+					require.NoError(t, err)
+					ro, rn, err := ref.Step(rs, tok)
+					require.NoError(t, err)
+					requireSame(co, ro, "step")
+					if step%3 == 1 { // step the old states again with other tokens: a fork of the caches
+						alt := tokens(false)
+						co2, cn2, err := cached.Step(cs, alt)
+						require.NoError(t, err)
+						ro2, rn2, err := ref.Step(rs, alt)
+						require.NoError(t, err)
+						requireSame(co2, ro2, "fork")
+						if step == 4 { // continue from the fork, rows reordered and repeated
+							cn, rn = cn2, rn2
+							rows := []int{2, 0, 0, 4, 1}
+							if cn, err = cn.Select(rows); err != nil {
+								require.NoError(t, err)
+							}
+							rn, err = rn.Select(rows)
+							require.NoError(t, err)
+						}
+					}
+					cs, rs = cn, rn
+				}
+				_, _, err = cached.Step(cs, tokens(false))
+				require.ErrorContains(t, err, "exceeds the maximum length")
+			})
+		}
+	}
+}
+
+// Greedy decoding and beam search give the same hypotheses with the cache as
+// without: the same tokens, log-probabilities and weights up to rounding.
+func TestCachedDecodingMatchesRecomputing(t *testing.T) {
+	for _, dc := range []struct {
+		dtype tensor.Dtype
+		tol   float64
+	}{{tensor.Float32, 1e-4}, {tensor.Float64, 1e-11}} {
+		for _, c := range cacheConfigs {
+			t.Run(dc.dtype.String()+"/"+c.name, func(t *testing.T) {
+				m, s, srcs := trainedModel(t, dc.dtype, c.change)
+				cached, ref := decoders(m, s)
+				defer cached.Close()
+				defer ref.Close()
+				requireSame := func(want, got []decode.Hypothesis) {
+					t.Helper()
+					require.Equal(t, len(want), len(got))
+					for i := range want {
+						require.Equal(t, want[i].Tokens, got[i].Tokens, "hypothesis %d", i)
+						require.Equal(t, want[i].Finished, got[i].Finished)
+						require.InDelta(t, want[i].LogProb, got[i].LogProb, dc.tol)
+						require.Equal(t, len(want[i].Weights), len(got[i].Weights))
+						for k := range want[i].Weights {
+							require.InDeltaSlice(t, want[i].Weights[k], got[i].Weights[k], dc.tol)
+						}
+					}
+				}
+				opt := decode.Options{BOS: modeltest.Tokens.BOS, EOS: modeltest.Tokens.EOS, MaxLen: m.Config.MaxLen, Alpha: 0.6}
+				want, err := decode.Greedy(ref, srcs, opt)
+				require.NoError(t, err)
+				got, err := decode.Greedy(cached, srcs, opt)
+				require.NoError(t, err)
+				requireSame(want, got)
+				long := 0
+				for _, h := range got {
+					long = max(long, len(h.Tokens))
+				}
+				require.Greater(t, long, 2, "the hypotheses are long enough to exercise the cache")
+				for _, beam := range []int{1, 5} {
+					opt.Beam = beam
+					for _, src := range srcs {
+						want, err := decode.BeamSearch(ref, src, opt)
+						require.NoError(t, err)
+						got, err := decode.BeamSearch(cached, src, opt)
+						require.NoError(t, err)
+						requireSame(want, got)
+					}
+				}
+			})
+		}
+	}
+}
