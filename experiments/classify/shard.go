@@ -5,16 +5,14 @@ import (
 
 	"github.com/triadml/triad/graph"
 	classifier "github.com/triadml/triad/models/classify"
-	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
 
-// shard is the task's part of every batch in a data-parallel group: rank of
-// size (size 0 outside a group), and the store of the parameters whose
-// gradients it scales.
+// shard is the task's part of every batch in a data-parallel group, and the
+// store of the parameters whose gradients it scales.
 type shard struct {
-	rank, size int
-	store      *graph.Store
+	train.Shard
+	store *graph.Store
 }
 
 // SetShard makes the task train on sentences [rank*n/size, (rank+1)*n/size) of
@@ -26,23 +24,17 @@ type shard struct {
 // mean over the ranks the batch's. Rank 0 evaluates alone, on all the
 // validation sentences, and alone writes the reports.
 func (t *task) SetShard(rank, size int) error {
-	if err := train.CheckShard("classify", rank, size, t.cfg.Batch, t.progs.Len() > 0); err != nil {
-		return err
-	}
-	t.rank, t.size = rank, size
-	if size > 1 {
-		m, s, rows := t.model, t.store, t.cfg.Batch/size
+	return t.Set("classify", rank, size, t.cfg.Batch, t.progs.Len() > 0, func(rows int) {
 		t.progs = graph.NewPrograms(func(length int) (*classifier.Program, error) {
-			return m.Build(s, graph.Train, rows, length)
+			return t.model.Build(t.store, graph.Train, rows, length)
 		})
-	}
-	return nil
+	})
 }
 
 // trainShard is TrainStep on the shard's sentences of the step's batch (more
 // than one rank), with prog, the shard's program of the batch's bucket.
 func (t *task) trainShard(prog *classifier.Program, seqs [][]int, ys []int, noise *rand.Rand) (train.Result, error) {
-	lo, hi := t.rank*len(seqs)/t.size, (t.rank+1)*len(seqs)/t.size
+	lo, hi := t.Span(len(seqs))
 	if lo == hi { // a batch of fewer sentences than ranks
 		return train.Result{}, nil
 	}
@@ -53,9 +45,6 @@ func (t *task) trainShard(prog *classifier.Program, seqs [][]int, ys []int, nois
 	if err := prog.Run(); err != nil {
 		return train.Result{}, err
 	}
-	w := float64(t.size*(hi-lo)) / float64(len(seqs))
-	if w != 1 {
-		solvers.ScaleGrads(t.store.Params(), w)
-	}
+	w := t.ScaleGrads(t.store.Params(), hi-lo, len(seqs))
 	return train.Result{Loss: prog.Loss() * w, Items: hi - lo}, nil
 }

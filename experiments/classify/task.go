@@ -120,7 +120,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 			seqs[i] = d
 		}
 	}
-	if t.size > 1 {
+	if t.Size > 1 {
 		return t.trainShard(prog, seqs, ys, noise)
 	}
 	if _, err := prog.Feed(seqs, ys); err != nil {

@@ -23,7 +23,8 @@ type task struct {
 	ahead    *audio.Utterances
 	next     chan aheadBatch
 	nextStep int // the step being drawn ahead, -1 for none
-	shard        // the part of each batch in a data-parallel group (shard.go)
+
+	train.Shard // the part of each batch in a data-parallel group (shard.go)
 }
 
 func newTask(cfg Config, corpus *audio.DigitCorpus) (*task, error) {

@@ -7,13 +7,8 @@ import (
 
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/seq2seq"
-	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
-
-// shard is the task's part of every batch in a data-parallel group: rank of
-// size (size 0 outside a group).
-type shard struct{ rank, size int }
 
 // SetShard makes the task train on pairs [rank*B/size, (rank+1)*B/size) of
 // every step's batch of B, with training programs of B/size rows. Every rank
@@ -24,17 +19,11 @@ type shard struct{ rank, size int }
 // makes their mean over the ranks the batch's. Rank 0 evaluates alone, on
 // the whole held-out set.
 func (t *task) SetShard(rank, size int) error {
-	if err := train.CheckShard("demo", rank, size, t.cfg.Batch, t.progs.Len() > 0); err != nil {
-		return err
-	}
-	t.rank, t.size = rank, size
-	if size > 1 {
-		m, rows := t.model, t.cfg.Batch/size
+	return t.Set("demo", rank, size, t.cfg.Batch, t.progs.Len() > 0, func(rows int) {
 		t.progs = graph.NewPrograms(func(srcLen int) (seq2seq.PairProgram, error) {
-			return m.build(graph.Train, rows, srcLen)
+			return t.build(graph.Train, rows, srcLen)
 		})
-	}
-	return nil
+	})
 }
 
 // targetTokens returns the target tokens of pairs as a teacher-forced program
@@ -50,7 +39,7 @@ func targetTokens(tgts [][]int) int {
 // trainShard is TrainStep on the shard's pairs of the step's encoded batch
 // (more than one rank), with prog, the shard's program of the batch's bucket.
 func (t *task) trainShard(prog seq2seq.PairProgram, srcs, tgts [][]int, noise *rand.Rand) (train.Result, error) {
-	lo, hi := t.rank*len(srcs)/t.size, (t.rank+1)*len(srcs)/t.size
+	lo, hi := t.Span(len(srcs))
 	n, err := prog.Feed(srcs[lo:hi], tgts[lo:hi])
 	if err != nil {
 		return train.Result{}, err
@@ -66,7 +55,6 @@ func (t *task) trainShard(prog seq2seq.PairProgram, srcs, tgts [][]int, noise *r
 	if err != nil {
 		return train.Result{}, err
 	}
-	w := float64(t.size*n) / float64(targetTokens(tgts))
-	solvers.ScaleGrads(t.store.Params(), w)
+	w := t.ScaleGrads(t.store.Params(), n, targetTokens(tgts))
 	return train.Result{Loss: graph.Scalar(out) * w, Items: n}, nil
 }

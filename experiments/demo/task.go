@@ -25,7 +25,8 @@ type task struct {
 	pool     []datasets.DatePair
 	poolID   int // the pool's number (-1: none drawn yet)
 	poolPerm []int
-	shard    // the part of each batch in a data-parallel group (shard.go)
+
+	train.Shard // the part of each batch in a data-parallel group (shard.go)
 }
 
 func newTask(cfg Config) (*task, error) {
@@ -87,7 +88,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	if err != nil {
 		return train.Result{}, err
 	}
-	if t.size > 1 {
+	if t.Size > 1 {
 		return t.trainShard(prog, srcs, tgts, noise)
 	}
 	n, err := prog.Feed(srcs, tgts)

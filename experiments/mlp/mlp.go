@@ -135,7 +135,7 @@ func (t *task) StepsPerEpoch() int { return t.train.len() / t.cfg.Batch }
 // TrainStep runs batch step%StepsPerEpoch of the permutation drawn for its epoch,
 // so that a resumed run sees the same batches.
 func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
-	if t.size > 1 {
+	if t.Size > 1 {
 		return t.trainShard(step, noise)
 	}
 	epoch, pos := step/t.StepsPerEpoch(), step%t.StepsPerEpoch()

@@ -8,11 +8,11 @@ import (
 	"github.com/triadml/triad/train"
 )
 
-// shard is the task's part of every batch in a data-parallel group: rank of
-// size (size 0 outside a group), and the training program of its rows.
+// shard is the task's part of every batch in a data-parallel group, and the
+// training program of its rows.
 type shard struct {
-	rank, size int
-	prog       *graph.Program
+	train.Shard
+	prog *graph.Program
 }
 
 // SetShard makes the task train on images [rank*B/size, (rank+1)*B/size) of
@@ -20,32 +20,28 @@ type shard struct {
 // images, so the mean of the ranks' gradients is the batch's. Rank 0 evaluates
 // alone, on all the validation images.
 func (t *task) SetShard(rank, size int) error {
-	if err := train.CheckShard("mlp", rank, size, t.cfg.Batch, t.shard.prog != nil); err != nil {
-		return err
-	}
-	t.rank, t.size = rank, size
-	return nil
+	return t.Set("mlp", rank, size, t.cfg.Batch, t.shard.prog != nil, nil)
 }
 
 // trainShard is TrainStep on the shard's images of the step's batch (more than
 // one rank), with a program of the shard's rows built at the first step.
 func (t *task) trainShard(step int, noise *rand.Rand) (train.Result, error) {
-	rows := t.cfg.Batch / t.size
+	lo, hi := t.Span(t.cfg.Batch)
 	if t.shard.prog == nil {
 		var err error
-		if t.shard.prog, err = t.model.Build(graph.Train, rows); err != nil {
+		if t.shard.prog, err = t.model.Build(graph.Train, hi-lo); err != nil {
 			return train.Result{}, err
 		}
 	}
 	epoch, pos := step/t.StepsPerEpoch(), step%t.StepsPerEpoch()
 	perm := graph.NewRNG(t.cfg.Seed, "shuffle/"+strconv.Itoa(epoch)).Perm(t.train.len())
-	lo := pos*t.cfg.Batch + t.rank*rows
-	if err := t.train.feed(t.shard.prog, perm[lo:lo+rows]); err != nil {
+	batch := perm[pos*t.cfg.Batch : (pos+1)*t.cfg.Batch]
+	if err := t.train.feed(t.shard.prog, batch[lo:hi]); err != nil {
 		return train.Result{}, err
 	}
 	t.shard.prog.SetNoise(noise)
 	if err := t.shard.prog.Run(); err != nil {
 		return train.Result{}, err
 	}
-	return train.Result{Loss: t.shard.prog.Loss(), Items: rows}, nil
+	return train.Result{Loss: t.shard.prog.Loss(), Items: hi - lo}, nil
 }

@@ -8,13 +8,8 @@ import (
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/pointer"
-	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
-
-// shard is the task's part of every batch in a data-parallel group: rank of
-// size (size 0 outside a group).
-type shard struct{ rank, size int }
 
 // SetShard makes the task train on pairs [rank*n/size, (rank+1)*n/size) of
 // every batch of n pairs (at most B, with training programs of B/size rows),
@@ -24,17 +19,11 @@ type shard struct{ rank, size int }
 // whole batch, which makes their mean over the ranks the batch's. Rank 0
 // evaluates alone, on all the validation pairs, and alone writes the reports.
 func (t *task) SetShard(rank, size int) error {
-	if err := train.CheckShard("summarize", rank, size, t.cfg.Batch, t.progs.Len() > 0); err != nil {
-		return err
-	}
-	t.rank, t.size = rank, size
-	if size > 1 {
-		m, st, rows := t.model, t.store, t.cfg.Batch/size
+	return t.Set("summarize", rank, size, t.cfg.Batch, t.progs.Len() > 0, func(rows int) {
 		t.progs = graph.NewPrograms(func(s batch.Shape) (*pointer.Program, error) {
-			return m.Build(st, graph.Train, rows, s.Src, s.Tgt)
+			return t.model.Build(t.store, graph.Train, rows, s.Src, s.Tgt)
 		})
-	}
-	return nil
+	})
 }
 
 // headlineTokens returns the target tokens of the pairs idx of set as a
@@ -50,7 +39,7 @@ func headlineTokens(set []pair, idx []int) int {
 // trainShard is TrainStep on the shard's pairs of the step's batch idx (more
 // than one rank), with p, the shard's program of the batch's bucket.
 func (t *task) trainShard(p *pointer.Program, idx []int, noise *rand.Rand) (train.Result, error) {
-	lo, hi := t.rank*len(idx)/t.size, (t.rank+1)*len(idx)/t.size
+	lo, hi := t.Span(len(idx))
 	if lo == hi { // a batch of fewer pairs than ranks
 		return train.Result{}, nil
 	}
@@ -65,9 +54,6 @@ func (t *task) trainShard(p *pointer.Program, idx []int, noise *rand.Rand) (trai
 	if err := p.Run(); err != nil {
 		return train.Result{}, err
 	}
-	w := float64(t.size*n) / float64(headlineTokens(t.train, idx))
-	if w != 1 {
-		solvers.ScaleGrads(t.store.Params(), w)
-	}
+	w := t.ScaleGrads(t.store.Params(), n, headlineTokens(t.train, idx))
 	return train.Result{Loss: p.Loss() * w, Items: n}, nil
 }

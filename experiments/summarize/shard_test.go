@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,6 +19,7 @@ import (
 	"github.com/triadml/triad/models/pointer"
 	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
+	"github.com/triadml/triad/train/traintest"
 )
 
 // trainIn trains cfg in dir as Run does, in the group of comm (nil: one
@@ -51,64 +50,6 @@ func trainIn(cfg Config, dir string, comm train.Comm) error {
 		Schedule: solvers.WarmupDecay{Base: cfg.LR, Decay: cfg.Decay, After: cfg.DecayAfter, StepsPerEpoch: t.StepsPerEpoch()}}
 	_, err = loop.Run(context.Background())
 	return err
-}
-
-// trainGroup trains in a new directory with n ranks of a local group (0: one
-// process alone) and returns the directory.
-func trainGroup(t *testing.T, n int, run func(dir string, comm train.Comm) error) string {
-	t.Helper()
-	dir := t.TempDir()
-	if n == 0 {
-		require.NoError(t, run(dir, nil))
-		return dir
-	}
-	comms := train.NewLocalComms(n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for r := range comms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[r] = run(dir, comms[r]); errs[r] != nil {
-				comms[r].Abort(1)
-			}
-		}()
-	}
-	wg.Wait()
-	require.NoError(t, errors.Join(errs...))
-	return dir
-}
-
-// requireSameRuns checks that two run directories hold the same metrics and
-// last checkpoint, every number within tol*max(1, |want|) (tol 0: equal).
-func requireSameRuns(t *testing.T, want, got string, tol float64) {
-	t.Helper()
-	wp, err := train.ReadMetrics(want)
-	require.NoError(t, err)
-	gp, err := train.ReadMetrics(got)
-	require.NoError(t, err)
-	require.Len(t, gp, len(wp))
-	for i, w := range wp {
-		require.Equal(t, w.Step, gp[i].Step)
-		require.Equal(t, len(w.Metrics), len(gp[i].Metrics), "step %d: %v against %v", w.Step, w.Metrics, gp[i].Metrics)
-		for k, v := range w.Metrics {
-			require.Contains(t, gp[i].Metrics, k)
-			require.InDelta(t, v, gp[i].Metrics[k], tol*math.Max(1, math.Abs(v)), "step %d %s", w.Step, k)
-		}
-	}
-	wt, _, err := graph.LoadTensors(filepath.Join(want, "checkpoints", "last.safetensors"))
-	require.NoError(t, err)
-	gt, _, err := graph.LoadTensors(filepath.Join(got, "checkpoints", "last.safetensors"))
-	require.NoError(t, err)
-	require.Len(t, gt, len(wt))
-	for k, w := range wt {
-		require.Contains(t, gt, k)
-		a, b := graph.Float64s(w), graph.Float64s(gt[k])
-		require.Len(t, b, len(a), k)
-		for i, v := range a {
-			require.InDelta(t, v, b[i], tol*math.Max(1, math.Abs(v)), "%s[%d]", k, i)
-		}
-	}
 }
 
 // writeVaried writes articles of 4 to 14 words of a small vocabulary, with
@@ -151,9 +92,9 @@ func TestSharded(t *testing.T) {
 		cfg.Batch, cfg.Dropout, cfg.Epochs, cfg.LogEvery, cfg.EvalEvery = 6, 0, 2, 2, 5
 		cfg.EvalSize, cfg.Beam, cfg.MaxDecode = 3, 2, 8
 		run := func(dir string, comm train.Comm) error { return trainIn(cfg, dir, comm) }
-		single := trainGroup(t, 0, run)
-		requireSameRuns(t, single, trainGroup(t, 2, run), 1e-4)
-		requireSameRuns(t, single, trainGroup(t, 1, run), 0)
+		single := traintest.Group(t, 0, run)
+		traintest.RequireSameRuns(t, single, traintest.Group(t, 2, run), 1e-4)
+		traintest.RequireSameRuns(t, single, traintest.Group(t, 1, run), 0)
 	}
 
 	cfg := DefaultConfig()

@@ -33,7 +33,7 @@ type task struct {
 	decoder      *pointer.Decoder
 	evalIdx      []int        // validation pairs decoded at each evaluation and at the end
 	steps        *batch.Steps // the batch of each step
-	shard                     // the part of each batch in a data-parallel group (shard.go)
+	train.Shard               // the part of each batch in a data-parallel group (shard.go)
 }
 
 func newTask(cfg Config, model *pointer.Model, store *graph.Store, voc *vocab.Vocab, trainSet, validSet []pair) (*task, error) {
@@ -106,7 +106,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	if err != nil {
 		return train.Result{}, err
 	}
-	if t.size > 1 {
+	if t.Size > 1 {
 		return t.trainShard(p, bt.Indices, noise)
 	}
 	n, err := feed(p, t.train, bt.Indices)

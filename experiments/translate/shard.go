@@ -10,10 +10,6 @@ import (
 	"github.com/triadml/triad/train"
 )
 
-// shard is the task's part of every batch in a data-parallel group: rank of
-// size (size 0 outside a group).
-type shard struct{ rank, size int }
-
 // SetShard makes the task train on a 1/size part of every batch. A batch runs
 // in the parts of one process (microRows rows, a partial part filled up by
 // repeating its own pairs), and rank r takes rows [r*R/size, (r+1)*R/size) of
@@ -25,23 +21,12 @@ type shard struct{ rank, size int }
 // process. Rank 0 evaluates alone, on all the validation pairs, and alone
 // writes the reports.
 func (t *task) SetShard(rank, size int) error {
-	if err := train.CheckShard("translate", rank, size, t.cfg.Batch, t.progs.Len() > 0); err != nil {
-		return err
-	}
-	t.rank, t.size = rank, size
-	if size > 1 {
-		m, ls := t.m, t.cfg.LabelSmoothing
+	return t.Set("translate", rank, size, t.cfg.Batch, t.progs.Len() > 0, func(int) {
 		t.progs = graph.NewPrograms(func(sh batch.Shape) (seq2seq.PairProgram, error) {
-			lo, hi := t.shardRows(t.microRows(sh))
-			return m.build(graph.Train, hi-lo, sh.Src, sh.Tgt, ls)
+			lo, hi := t.Span(t.microRows(sh))
+			return t.m.build(graph.Train, hi-lo, sh.Src, sh.Tgt, t.cfg.LabelSmoothing)
 		})
-	}
-	return nil
-}
-
-// shardRows returns the shard's rows [lo, hi) of a part of rows rows.
-func (t *task) shardRows(rows int) (lo, hi int) {
-	return t.rank * rows / t.size, (t.rank + 1) * rows / t.size
+	})
 }
 
 // trainShard is TrainStep on the shard's rows of the step's batch (more than
@@ -49,7 +34,7 @@ func (t *task) shardRows(rows int) (lo, hi int) {
 func (t *task) trainShard(step int, noise *rand.Rand) (train.Result, error) {
 	bt := t.steps.At(step)
 	rows := t.microRows(bt.Shape)
-	lo, hi := t.shardRows(rows)
+	lo, hi := t.Span(rows)
 	// the parts' rows as one process fills them, and the batch's tokens
 	var parts [][]int
 	total := 0
@@ -81,7 +66,7 @@ func (t *task) trainShard(step int, noise *rand.Rand) (train.Result, error) {
 		}
 		var c float64 // the part's weight: size*tokens/total
 		n, l, err := runProgram(prog, srcs, tgts, func(n int) {
-			c = float64(t.size*n) / float64(total)
+			c = t.Scale(n, total)
 			if prevC > 0 { // the gradient so far, scaled so that the last scaling (by c) gives it its weight
 				solvers.ScaleGrads(params, prevC/c)
 			}

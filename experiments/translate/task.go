@@ -34,7 +34,7 @@ type task struct {
 	evals              *graph.Programs[[3]int, seq2seq.PairProgram] // rows, source and target lengths
 	steps              *batch.Steps                                 // the batch of each step
 	done               int                                          // steps trained so far (the step of the next evaluation)
-	shard                                                           // the part of each batch in a data-parallel group (shard.go)
+	train.Shard                                                     // the part of each batch in a data-parallel group (shard.go)
 
 	valSrcToks [][]string // the tokens of each validation source, cut to MaxLen
 	valSrc     [][]int
@@ -134,7 +134,7 @@ func (t *task) microRows(sh batch.Shape) int {
 // gives the gradient of the mean loss per token of the whole batch. A partial
 // last part is filled up by repeating its own pairs.
 func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
-	if t.size > 1 {
+	if t.Size > 1 {
 		return t.trainShard(step, noise)
 	}
 	bt := t.steps.At(step)

@@ -8,22 +8,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
-	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
-
-// shard is a task's part of every batch in a data-parallel group: rank of size
-// (size 0 outside a group).
-type shard struct{ rank, size int }
-
-// span returns the rows [lo, hi) of n rows that are the shard's:
-// [rank*n/size, (rank+1)*n/size), all of them outside a group.
-func (s shard) span(n int) (lo, hi int) {
-	if s.size <= 1 {
-		return 0, n
-	}
-	return s.rank * n / s.size, (s.rank + 1) * n / s.size
-}
 
 var _ train.ShardedEvaluator = (*task)(nil)
 
@@ -41,11 +27,7 @@ var _ train.ShardedEvaluator = (*task)(nil)
 // checkpoint); the loop adds them up in checkpoints, and EvaluateSums in the
 // evaluation.
 func (t *task) SetShard(rank, size int) error {
-	if err := train.CheckShard("vae", rank, size, t.cfg.Batch, t.progs.Len() > 0 || t.evals.Len() > 0); err != nil {
-		return err
-	}
-	t.shard = shard{rank, size}
-	return nil
+	return t.Set("vae", rank, size, t.cfg.Batch, t.progs.Len() > 0 || t.evals.Len() > 0, nil)
 }
 
 // stepNoise returns the noise stream of a step's batch positioned at the draws
@@ -63,7 +45,7 @@ func (t *task) stepNoise(name string, lo int) *rand.Rand {
 // than one rank).
 func (t *task) trainShard(step int, idx []int) (train.Result, error) {
 	t.lastStep = step
-	lo, hi := t.span(len(idx))
+	lo, hi := t.Span(len(idx))
 	if lo == hi { // a last batch of fewer images than ranks
 		return train.Result{}, nil
 	}
@@ -72,11 +54,8 @@ func (t *task) trainShard(step int, idx []int) (train.Result, error) {
 	if err != nil {
 		return train.Result{}, err
 	}
+	w := t.ScaleGrads(t.model.store.Params(), hi-lo, len(idx))
 	n := float64(hi - lo)
-	w := float64(t.size) * n / float64(len(idx))
-	if w != 1 {
-		solvers.ScaleGrads(t.model.store.Params(), w)
-	}
 	t.sums[0] += (recon + kl) * n
 	t.sums[1] += recon * n
 	t.sums[2] += kl * n
@@ -88,7 +67,7 @@ func (t *task) trainShard(step int, idx []int) (train.Result, error) {
 // ELBO and its terms, their count, and the shard's training sums since the last
 // evaluation, which it then resets.
 func (t *task) EvaluateSums() (map[string]float64, error) {
-	lo, hi := t.span(t.nTest)
+	lo, hi := t.Span(t.nTest)
 	noise := t.stepNoise("vae/eval", lo)
 	var nelbo, recon, kl float64
 	idx := make([]int, 0, t.cfg.Batch)
@@ -123,7 +102,7 @@ func (t *task) MetricsFromSums(s map[string]float64) (map[string]float64, error)
 		m["train_recon"] = s["train_recon"] / tn
 		m["train_kl"] = s["train_kl"] / tn
 	}
-	if t.rank == 0 {
+	if t.Rank == 0 {
 		if err := t.figures(); err != nil {
 			return nil, err
 		}
@@ -136,7 +115,7 @@ func (t *task) MetricsFromSums(s map[string]float64) (map[string]float64, error)
 // states in that dtype.
 func (t *task) sumsState() *tensor.Dense {
 	dt := tensor.Float64
-	if t.size > 0 {
+	if t.Size > 0 {
 		dt = t.model.store.Dtype()
 	}
 	return graph.FromFloat64s(dt, t.sums[:], len(t.sums))
@@ -151,7 +130,7 @@ func (t *task) restoreSums(m map[string]*tensor.Dense) error {
 		return errors.Errorf("checkpoint has no train_sums of %d float values", len(t.sums))
 	}
 	copy(t.sums[:], graph.Float64s(s))
-	if t.rank > 0 {
+	if t.Rank > 0 {
 		t.sums = [4]float64{}
 	}
 	return nil

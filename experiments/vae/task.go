@@ -28,7 +28,7 @@ type task struct {
 	permEpoch     int
 	lastStep      int
 	sums          [4]float64 // since the last evaluation: nelbo, recon, kl (summed over images), images
-	shard                    // the part of each batch in a data-parallel group (shard.go)
+	train.Shard              // the part of each batch in a data-parallel group (shard.go)
 }
 
 var _ train.StatefulTask = (*task)(nil)
@@ -56,7 +56,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 		t.permEpoch = epoch
 	}
 	idx := t.perm[pos*t.cfg.Batch : min((pos+1)*t.cfg.Batch, t.nTrain)]
-	if t.size > 1 {
+	if t.Size > 1 {
 		return t.trainShard(step, idx)
 	}
 	loss, recon, kl, err := t.run(t.progs, t.data.Train, idx, t.model.VAE.Config.BetaAt(step), noise)

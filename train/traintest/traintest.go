@@ -1,15 +1,17 @@
 // Package traintest holds what the tests of several experiments do with runs:
 // read a run's metrics, train in a local group of ranks, and compare two runs'
-// metrics.
+// metrics and checkpoints.
 package traintest
 
 import (
 	"math"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/train"
 )
 
@@ -74,4 +76,34 @@ func RequireSameMetrics(t testing.TB, want, got string, tol float64) {
 			require.InDelta(t, v, gp[i].Metrics[k], tol*math.Max(1, math.Abs(v)), "step %d %s", w.Step, k)
 		}
 	}
+}
+
+// RequireSameCheckpoints checks that two runs' last checkpoints hold the same
+// tensors, every value within tol*max(1, |want|) of the wanted one (tol 0:
+// equal).
+func RequireSameCheckpoints(t testing.TB, want, got string, tol float64) {
+	t.Helper()
+	wt, _, err := graph.LoadTensors(filepath.Join(want, "checkpoints", "last.safetensors"))
+	require.NoError(t, err)
+	gt, _, err := graph.LoadTensors(filepath.Join(got, "checkpoints", "last.safetensors"))
+	require.NoError(t, err)
+	require.NotEmpty(t, wt)
+	require.Len(t, gt, len(wt))
+	for k, w := range wt {
+		require.Contains(t, gt, k)
+		a, b := graph.Float64s(w), graph.Float64s(gt[k])
+		require.Len(t, b, len(a), k)
+		for i, v := range a {
+			require.InDelta(t, v, b[i], tol*math.Max(1, math.Abs(v)), "%s[%d]", k, i)
+		}
+	}
+}
+
+// RequireSameRuns checks that two runs wrote the same metrics and the same
+// last checkpoint, every number within tol*max(1, |want|) of the wanted one
+// (tol 0: equal).
+func RequireSameRuns(t testing.TB, want, got string, tol float64) {
+	t.Helper()
+	RequireSameMetrics(t, want, got, tol)
+	RequireSameCheckpoints(t, want, got, tol)
 }
