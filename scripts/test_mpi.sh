@@ -12,7 +12,7 @@
 #   4. killing rank 1 mid-run ends the job within 30 s with a non-zero status,
 #      and the last checkpoint is intact (the run resumes from it);
 #   5. (before 2-4) every other experiment (vae, mlp, ctc, demo, classify,
-#      summarize, translate): a short run of tiny sizes on 2 ranks against one
+#      summarize, translate, gpt): a short run of tiny sizes on 2 ranks against one
 #      process with the same global batch, every number of metrics.jsonl and
 #      every tensor of the last checkpoint within TOL, and `mpirun -np 1`
 #      against one process without MPI: metrics.jsonl byte for byte and the
@@ -117,7 +117,7 @@ say "every other experiment: one process, 2 ranks and 1 rank under mpirun"
 T1=(--threads 1 --seed 3)
 compare vae "${T1[@]}" --hidden 32 --latent 2 --batch 64 --max-steps 6 --log-every 2 --eval-every 3 --iwae-k 1 --iwae-max-samples 100
 compare mlp "${T1[@]}" --hidden 32 --batch 64 --dropout 0 --max-steps 6 --log-every 2 --eval-every 3
-compare ctc "${T1[@]}" --hidden 16 --batch 2 --dropout 0 --steps-per-epoch 6 --epochs 1 --log-every 2 --eval-every 3 \
+compare ctc "${T1[@]}" --hidden 16 --batch 4 --dropout 0 --steps-per-epoch 6 --epochs 1 --log-every 2 --eval-every 3 \
   --eval-size 8 --eval-batch 8 --beam 2
 compare demo "${T1[@]}" --embed 16 --hidden 16 --attn-dim 16 --batch 16 --dropout 0 --max-steps 6 --log-every 2 \
   --eval-every 3 --eval-size 50 --beam-eval 2 --examples 1
@@ -127,6 +127,8 @@ compare summarize "${T1[@]}" --embed 16 --hidden 16 --attn-dim 16 --batch 16 --d
   --eval-every 3 --eval-size 20 --beam 2 --beam-eval 2 --samples 2
 compare translate "${T1[@]}" --model gru-attn --embed 16 --hidden 16 --batch 16 --dropout 0 --max-tokens 0 \
   --train-size 2000 --max-steps 6 --log-every 2 --eval-every 3 --eval-size 20 --beam 0
+compare gpt "${T1[@]}" --layers 1 --heads 2 --embed 16 --block 32 --batch 4 --dropout 0 --max-steps 6 \
+  --log-every 2 --eval-every 3 --eval-iters 2 --warmup 2
 [ -z "${ONLY:-}" ] || { say "PASS (${ONLY}) in $(($(date +%s) - start))s"; exit 0; }
 
 # a small char LSTM: 2 x 64 units, batch 8 (2 ranks x 4 columns), windows of 25
