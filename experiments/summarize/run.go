@@ -74,8 +74,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 		return nil, err
 	}
 	out, err := t.report(ctx, s.Dir, sum, start)
-	if err == nil {
-		s.Logf("%s", out)
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	s.Logf("%s", out)
+	return out, s.Summaries().Text("samples", sum.Steps, out.samplesPage().Markdown())
 }

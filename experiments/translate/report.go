@@ -75,6 +75,9 @@ func (t *task) report(ctx context.Context, sum *train.Summary, start time.Time) 
 	if sum.BestStep > 0 && strings.HasSuffix(ckpt, "best.safetensors") {
 		step = sum.BestStep
 	}
+	if err := train.NewSummaries(t.dir).Text("samples", step, t.samples(ev, 8).Markdown()); err != nil {
+		return nil, err
+	}
 	s := &Summary{Summary: *sum, Dir: t.dir, Model: t.cfg.Model, Params: t.m.store.Count(), SrcVocab: t.src.voc.Len(), TgtVocab: t.tgt.voc.Len(),
 		ValSentences: len(t.valRefs), EvaluatedStep: step, ValLoss: ev.loss, ValPerplexity: ev.ppl, LengthPenalty: t.cfg.LengthPenalty,
 		GreedySentPerSec: ev.greedyPerSec, BeamSentPerSec: ev.beamPerSec, Translations: []string{"val.greedy.txt"},
