@@ -26,7 +26,7 @@ func translateDecode(args []string, in io.Reader, out, errw io.Writer) error {
 	beam := fs.Int("beam", 1, "beam size (1: greedy)")
 	lp := fs.Float64("length-penalty", -1, "length-penalty exponent of beam search (negative: the run's)")
 	pngDir := fs.String("attention-png", "", "write each sentence's attention heatmap to DIR/line-NNNNN.png")
-	batchSize := fs.Int("batch", 32, "greedy decoding: most lines translated together when the input is ahead")
+	batchSize := fs.Int("batch", 32, "most lines translated together (greedy or beam) when the input is ahead")
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
@@ -53,9 +53,6 @@ func translateDecode(args []string, in io.Reader, out, errw io.Writer) error {
 	opts.Beam, opts.Batch = *beam, *batchSize
 	if *lp >= 0 {
 		opts.LengthPenalty = *lp
-	}
-	if *beam > 1 {
-		*batchSize = 1
 	}
 	note := func(line int, msg string) { fmt.Fprintf(errw, "triad translate decode: line %d: %s\n", line, msg) }
 	return eachGroup("translate decode", in, out, *batchSize, func(first int, lines []string) ([]string, error) {

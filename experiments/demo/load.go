@@ -49,16 +49,11 @@ func (m *Model) Normalize(dates []string, beam int) ([]string, error) {
 			return nil, errors.Errorf("demo: date %d (%q) has %d characters, want 1 to %d", i, d, n, m.m.srcLen)
 		}
 	}
-	out := make([]string, len(dates))
 	if beam > 1 {
-		for i, d := range dates {
-			var err error
-			if out[i], err = m.m.beamSearch(d, beam); err != nil {
-				return nil, errors.Wrapf(err, "demo: date %q", d)
-			}
-		}
-		return out, nil
+		out, err := m.m.beamSearchAll(dates, beam)
+		return out, errors.Wrap(err, "demo")
 	}
+	out := make([]string, len(dates))
 	hyps, err := m.m.greedy(dates)
 	if err != nil {
 		return nil, errors.Wrap(err, "demo")

@@ -22,7 +22,8 @@ const targetChars = "-0123456789"
 // tgtLen is the number of target positions: an ISO date and EOS.
 const tgtLen = len(datasets.DateISO) + 1
 
-// greedyChunk is the number of sources decoded together by greedy decoding.
+// greedyChunk is the number of sources decoded together, greedily or with beam
+// search.
 const greedyChunk = 250
 
 // model is a network of cfg.Model over its parameters, with the vocabularies it
@@ -95,16 +96,32 @@ func (m *model) greedy(srcs []string) ([]decode.Hypothesis, error) {
 	return out, nil
 }
 
-// beamSearch returns the best hypothesis of a beam search of src as an ISO date
-// ("" when the search found none).
-func (m *model) beamSearch(src string, beam int) (string, error) {
+// beamSearchAll returns the best hypothesis of a beam search of every source
+// as an ISO date ("" when the search found none), greedyChunk sources searched
+// together.
+func (m *model) beamSearchAll(srcs []string, beam int) ([]string, error) {
 	opt := m.options()
 	opt.Beam, opt.Alpha = beam, m.cfg.LengthPenalty
-	hyps, err := decode.BeamSearch(m.decoder, m.src.encode(src), opt)
-	if err != nil || len(hyps) == 0 {
-		return "", err
+	out := make([]string, 0, len(srcs))
+	for lo := 0; lo < len(srcs); lo += greedyChunk {
+		hi := min(lo+greedyChunk, len(srcs))
+		ids := make([][]int, hi-lo)
+		for i, s := range srcs[lo:hi] {
+			ids[i] = m.src.encode(s)
+		}
+		hyps, err := decode.BeamSearchBatch(m.decoder, ids, []decode.Options{opt})
+		if err != nil {
+			return nil, err
+		}
+		for _, hs := range hyps {
+			date := ""
+			if len(hs) > 0 {
+				date = m.tgt.decode(hs[0].Tokens)
+			}
+			out = append(out, date)
+		}
 	}
-	return m.tgt.decode(hyps[0].Tokens), nil
+	return out, nil
 }
 
 // options are the settings of greedy decoding.

@@ -60,11 +60,15 @@ func (t *task) report(s *train.Session, sum *train.Summary, start time.Time) (*R
 	res.ExactMatch = float64(exact) / float64(len(greedy))
 	beamExact := 0
 	var beamDiffs []Example
-	for i := 0; i < min(t.cfg.BeamEval, len(t.test)); i++ {
-		got, err := t.beamSearch(t.test[i].Source, t.cfg.Beam)
-		if err != nil {
-			return nil, err
-		}
+	beamSrcs := make([]string, min(t.cfg.BeamEval, len(t.test)))
+	for i := range beamSrcs {
+		beamSrcs[i] = t.test[i].Source
+	}
+	beams, err := t.beamSearchAll(beamSrcs, t.cfg.Beam)
+	if err != nil {
+		return nil, err
+	}
+	for i, got := range beams {
 		if got == t.test[i].Target {
 			beamExact++
 		}

@@ -30,33 +30,80 @@ func (o DecodeOptions) search() decode.Options {
 	return o.constrain(decode.Options{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: o.MaxDecode, Beam: o.Beam, Alpha: o.LengthPenalty})
 }
 
-// decodeChunk is the number of articles decoded together greedily.
+// decodeChunk is the number of articles decoded together, greedily or with
+// beam search.
 const decodeChunk = 100
 
 // decodeGreedy returns the greedy headlines of the validation pairs idx, decoded
 // in chunks of articles of similar lengths.
 func (t *task) decodeGreedy(idx []int) ([]string, error) {
-	order := append([]int(nil), idx...)
-	sort.SliceStable(order, func(a, b int) bool { return len(t.valid[order[a]].src) < len(t.valid[order[b]].src) })
-	byPair := map[int]string{}
 	opt := t.cfg.constrain(decode.Options{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: t.cfg.MaxDecode})
+	srcs := make([][]int, len(idx))
+	for i, j := range idx {
+		srcs[i] = t.valid[j].src
+	}
+	toks, err := inChunks(srcs, func(batch [][]int) ([][]int, error) { return greedy(t.decoder, batch, opt) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(idx))
+	for i, j := range idx {
+		out[i] = headline(t.voc, toks[i], t.valid[j].oovs)
+	}
+	return out, nil
+}
+
+// inChunks decodes srcs with decodeBatch in chunks of decodeChunk sources of
+// similar lengths and returns each source's tokens.
+func inChunks(srcs [][]int, decodeBatch func([][]int) ([][]int, error)) ([][]int, error) {
+	order := make([]int, len(srcs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
+	out := make([][]int, len(srcs))
 	for lo := 0; lo < len(order); lo += decodeChunk {
 		chunk := order[lo:min(lo+decodeChunk, len(order))]
-		srcs := make([][]int, len(chunk))
+		batch := make([][]int, len(chunk))
 		for i, j := range chunk {
-			srcs[i] = t.valid[j].src
+			batch[i] = srcs[j]
 		}
-		hyps, err := decode.Greedy(t.decoder, srcs, opt)
+		toks, err := decodeBatch(batch)
 		if err != nil {
 			return nil, err
 		}
 		for i, j := range chunk {
-			byPair[j] = headline(t.voc, hyps[i].Tokens, t.valid[j].oovs)
+			out[j] = toks[i]
 		}
 	}
-	out := make([]string, len(idx))
-	for i, j := range idx {
-		out[i] = byPair[j]
+	return out, nil
+}
+
+// greedy returns the greedy tokens of every source of srcs, decoded together.
+func greedy(m decode.StepModel, srcs [][]int, opt decode.Options) ([][]int, error) {
+	hyps, err := decode.Greedy(m, srcs, opt)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]int, len(hyps))
+	for i, h := range hyps {
+		out[i] = h.Tokens
+	}
+	return out, nil
+}
+
+// beams returns the tokens of the best hypothesis of a beam search of every
+// source of srcs (none when it found none), decoded together.
+func beams(m decode.StepModel, srcs [][]int, opt decode.Options) ([][]int, error) {
+	hyps, err := decode.BeamSearchBatch(m, srcs, []decode.Options{opt})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]int, len(hyps))
+	for i, hs := range hyps {
+		if len(hs) > 0 {
+			out[i] = hs[0].Tokens
+		}
 	}
 	return out, nil
 }
@@ -75,25 +122,34 @@ func headline(voc *vocab.Vocab, ids []int, oovs []string) string {
 	return strings.Join(out, " ")
 }
 
-// decodeArticle returns the headline of one article's words ("" for none), cut
-// to maxSrc words, with beam search or, for a beam of 1, greedily.
-func decodeArticle(m decode.StepModel, voc *vocab.Vocab, words []string, maxSrc int, opt decode.Options) (string, error) {
-	if len(words) == 0 {
-		return "", nil
+// decodeArticles returns the headlines of articles' words ("" for none), each
+// cut to maxSrc words, decoded in chunks of articles of similar lengths with
+// beam search or, for a beam of 1, greedily.
+func decodeArticles(m decode.StepModel, voc *vocab.Vocab, articles [][]string, maxSrc int, opt decode.Options) ([]string, error) {
+	var srcs [][]int
+	var oovs [][]string
+	var which []int // the article of each source
+	for i, words := range articles {
+		if len(words) == 0 {
+			continue
+		}
+		if len(words) > maxSrc {
+			words = words[:maxSrc]
+		}
+		src, o := pointer.ExtendSource(words, voc.ID, voc.Len())
+		srcs, oovs, which = append(srcs, src), append(oovs, o), append(which, i)
 	}
-	if len(words) > maxSrc {
-		words = words[:maxSrc]
-	}
-	src, oovs := pointer.ExtendSource(words, voc.ID, voc.Len())
-	var hyps []decode.Hypothesis
-	var err error
+	decodeBatch := func(batch [][]int) ([][]int, error) { return greedy(m, batch, opt) }
 	if opt.Beam > 1 {
-		hyps, err = decode.BeamSearch(m, src, opt)
-	} else {
-		hyps, err = decode.Greedy(m, [][]int{src}, opt)
+		decodeBatch = func(batch [][]int) ([][]int, error) { return beams(m, batch, opt) }
 	}
-	if err != nil || len(hyps) == 0 {
-		return "", err
+	toks, err := inChunks(srcs, decodeBatch)
+	if err != nil {
+		return nil, err
 	}
-	return headline(voc, hyps[0].Tokens, oovs), nil
+	out := make([]string, len(articles))
+	for k, i := range which {
+		out[i] = headline(voc, toks[k], oovs[k])
+	}
+	return out, nil
 }

@@ -45,24 +45,18 @@ func (s *Summarizer) Options() DecodeOptions { return s.cfg.DecodeOptions }
 // Summarize returns a headline for every article, one for one. An article is
 // lowercased, its digits written as '#', split on white space (the Gigaword
 // sample's form; tokenise text like it for the best results) and cut to the
-// run's max_src words; an empty article gives an empty headline. A beam of 1
-// decodes greedily. On an error, named by the article's index when there are
-// several, no headline is returned.
+// run's max_src words; an empty article gives an empty headline. Articles are
+// decoded together, in chunks of similar lengths; a beam of 1 decodes
+// greedily. On an error no headline is returned.
 func (s *Summarizer) Summarize(articles []string, opts DecodeOptions) ([]string, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	out := make([]string, len(articles))
+	words := make([][]string, len(articles))
 	for i, a := range articles {
-		var err error
-		if out[i], err = decodeArticle(s.dec, s.voc, normaliseArticle(a), s.cfg.MaxSrc, opts.search()); err != nil {
-			if len(articles) > 1 {
-				err = errors.Wrapf(err, "article %d", i)
-			}
-			return nil, err
-		}
+		words[i] = normaliseArticle(a)
 	}
-	return out, nil
+	return decodeArticles(s.dec, s.voc, words, s.cfg.MaxSrc, opts.search())
 }
 
 // SourceWords returns the number of words Summarize finds in article and the

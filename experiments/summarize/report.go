@@ -8,13 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pkg/errors"
-
 	"github.com/triadml/triad/datasets/vocab"
 	"github.com/triadml/triad/internal/atomicfile"
 	"github.com/triadml/triad/metrics"
 	"github.com/triadml/triad/metrics/report"
-	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/train"
 )
 
@@ -179,20 +176,23 @@ func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start
 func (t *task) decodeBeam(ctx context.Context, s *Summary, pairs []pair) ([]string, error) {
 	opt := t.cfg.search()
 	n := len(pairs)
-	beam := make([]string, n)
-	var copied, unk, words int
+	srcs := make([][]int, n)
 	for i, p := range pairs {
+		srcs[i] = p.src
+	}
+	best, err := inChunks(srcs, func(batch [][]int) ([][]int, error) {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
 		}
-		hyps, err := decode.BeamSearch(t.decoder, p.src, opt)
-		if err != nil {
-			return nil, errors.Wrapf(err, "validation pair %d", i)
-		}
-		var toks []int
-		if len(hyps) > 0 {
-			toks = hyps[0].Tokens
-		}
+		return beams(t.decoder, batch, opt)
+	})
+	if err != nil {
+		return nil, err
+	}
+	beam := make([]string, n)
+	var copied, unk, words int
+	for i, p := range pairs {
+		toks := best[i]
 		for _, id := range toks {
 			switch {
 			case id >= t.voc.Len():

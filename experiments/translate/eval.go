@@ -14,7 +14,6 @@ import (
 
 	"github.com/triadml/triad/metrics"
 	"github.com/triadml/triad/models/decode"
-	"github.com/triadml/triad/train"
 )
 
 // Evaluate implements train.Task: the validation perplexity and the BLEU of
@@ -97,14 +96,9 @@ func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
 	if beam && t.cfg.Beam > 1 {
 		ev.beamSize = t.cfg.Beam
 		t0 := time.Now()
-		bh := make([]decode.Hypothesis, len(t.valSrc))
-		for i, s := range t.valSrc {
-			if ctx.Err() != nil {
-				return nil, train.ErrInterrupted
-			}
-			if bh[i], err = t.m.beam(s, t.cfg.Beam, t.cfg.LengthPenalty); err != nil {
-				return nil, errors.Wrapf(err, "validation sentence %d", i+1)
-			}
+		bh, err := t.m.beamAll(ctx, t.valSrc, t.cfg.Beam, t.cfg.LengthPenalty)
+		if err != nil {
+			return nil, err
 		}
 		ev.beamPerSec = float64(len(bh)) / time.Since(t0).Seconds()
 		ev.beam = t.texts(bh)

@@ -28,8 +28,8 @@ type DecodeOptions struct {
 	// LengthPenalty is beam search's length-penalty exponent alpha, lp =
 	// ((5+|Y|)/6)^alpha (Wu et al. 2016); 0 ranks by log-probability alone.
 	LengthPenalty float64
-	// Batch is the most sentences greedy decoding translates together (0: 32):
-	// it changes the speed, not the translations.
+	// Batch is the most sentences decoded together, greedily or with beam
+	// search (0: 32): it changes the speed, not the translations.
 	Batch int
 }
 
@@ -136,10 +136,7 @@ func (t *Translator) Decode(sentences []string, opts DecodeOptions) []Translatio
 		todo = append(todo, i)
 	}
 	size := opts.Batch
-	switch {
-	case opts.Beam > 1:
-		size = 1
-	case size <= 0:
+	if size <= 0 {
 		size = 32
 	}
 	hyps := make([]decode.Hypothesis, len(sentences))
@@ -186,8 +183,8 @@ func (t *Translator) decodeGroup(group []int, ids [][]int, hyps []decode.Hypothe
 	}
 }
 
-// decode decodes sources (greedily, or one source with beam search), turning a
-// panic of the graph machinery into an error.
+// decode decodes sources greedily or with beam search, turning a panic of the
+// graph machinery into an error.
 func (t *Translator) decode(srcs [][]int, opts DecodeOptions) (hyps []decode.Hypothesis, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -195,8 +192,7 @@ func (t *Translator) decode(srcs [][]int, opts DecodeOptions) (hyps []decode.Hyp
 		}
 	}()
 	if opts.Beam > 1 {
-		h, err := t.m.beam(srcs[0], opts.Beam, opts.LengthPenalty)
-		return []decode.Hypothesis{h}, err
+		return t.m.beams(srcs, opts.Beam, opts.LengthPenalty)
 	}
 	// pad the batch to a power of two rows with copies of its first source, so
 	// that a few compiled programs serve every batch size

@@ -149,6 +149,23 @@ func (m *model) greedy(srcs [][]int) ([]decode.Hypothesis, error) {
 // by length; an empty source gives an empty hypothesis. It stops between
 // batches when ctx is cancelled.
 func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]decode.Hypothesis, error) {
+	return m.inBatches(ctx, srcs, m.greedy)
+}
+
+// beamAll decodes sources with beam search in batches of the evaluation size,
+// grouped by length, and returns each one's best hypothesis; an empty source
+// gives an empty hypothesis. It stops between batches when ctx is cancelled.
+func (m *model) beamAll(ctx context.Context, srcs [][]int, beam int, lengthPenalty float64) ([]decode.Hypothesis, error) {
+	return m.inBatches(ctx, srcs, func(batch [][]int) ([]decode.Hypothesis, error) {
+		return m.beams(batch, beam, lengthPenalty)
+	})
+}
+
+// inBatches decodes the non-empty sources with decodeBatch, in batches of the
+// evaluation size grouped by length, each source cut to the longest the model
+// reads; an empty source gives an empty hypothesis. It stops between batches
+// when ctx is cancelled.
+func (m *model) inBatches(ctx context.Context, srcs [][]int, decodeBatch func([][]int) ([]decode.Hypothesis, error)) ([]decode.Hypothesis, error) {
 	order := make([]int, 0, len(srcs))
 	for i, s := range srcs {
 		if len(s) > 0 {
@@ -166,7 +183,7 @@ func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]decode.Hypothesi
 		for i, j := range chunk {
 			batch[i] = cut(srcs[j], m.maxSrc)
 		}
-		hyps, err := m.greedy(batch)
+		hyps, err := decodeBatch(batch)
 		if err != nil {
 			return nil, err
 		}
@@ -177,23 +194,26 @@ func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]decode.Hypothesi
 	return out, nil
 }
 
-// beam decodes one source with beam search and returns the best hypothesis (an
-// empty one for an empty source).
-func (m *model) beam(src []int, beam int, lengthPenalty float64) (decode.Hypothesis, error) {
-	if len(src) == 0 {
-		return decode.Hypothesis{}, nil
+// beams decodes a batch of non-empty sources together with beam search, each
+// up to its own source's decoding limit, and returns each one's best
+// hypothesis (an empty one when the search found none).
+func (m *model) beams(srcs [][]int, beam int, lengthPenalty float64) ([]decode.Hypothesis, error) {
+	opts := make([]decode.Options, len(srcs))
+	for i, src := range srcs {
+		opts[i] = m.options(len(src))
+		opts[i].Beam, opts[i].Alpha = beam, lengthPenalty
 	}
-	src = cut(src, m.maxSrc)
-	opt := m.options(len(src))
-	opt.Beam, opt.Alpha = beam, lengthPenalty
-	hyps, err := decode.BeamSearch(m.decoder, src, opt)
+	hyps, err := decode.BeamSearchBatch(m.decoder, srcs, opts)
 	if err != nil {
-		return decode.Hypothesis{}, err
+		return nil, err
 	}
-	if len(hyps) == 0 {
-		return decode.Hypothesis{}, nil
+	out := make([]decode.Hypothesis, len(srcs))
+	for i, hs := range hyps {
+		if len(hs) > 0 {
+			out[i] = hs[0]
+		}
 	}
-	return hyps[0], nil
+	return out, nil
 }
 
 // cut returns the first n ids at most.

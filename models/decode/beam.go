@@ -25,80 +25,117 @@ func BeamSearch(m StepModel, src []int, opt Options) ([]Hypothesis, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "beam search: encoder")
 	}
-	live := []Hypothesis{{}}
-	var finished []Hypothesis
-	bestLive := func() float64 {
-		best := math.Inf(-1)
-		for _, h := range live {
-			best = math.Max(best, h.LogProb)
-		}
-		return best
-	}
-	stopped := false
-	for t := 0; t < opt.MaxLen && !stopped; t++ {
-		prev := make([]int, len(live))
-		for i, h := range live {
-			prev[i] = opt.BOS
-			if len(h.Tokens) > 0 {
-				prev[i] = h.Tokens[len(h.Tokens)-1]
-			}
-		}
-		out, next, err := m.Step(st, prev)
+	b := newBeam(opt)
+	for t := 0; ; t++ {
+		out, next, err := m.Step(st, b.prevTokens(nil))
 		if err != nil {
 			return nil, errors.Wrapf(err, "beam search: step %d", t)
 		}
-		logp := make([][]float64, len(live))
-		for i, h := range live {
-			logp[i] = opt.constrain(out.LogProbs[i], h.Tokens)
+		parents, done := b.advance(t, out.LogProbs, out.Weights)
+		if done {
+			return b.hypotheses(), nil
 		}
-		cands := topCandidates(live, logp, 2*opt.Beam)
-		var keep []Hypothesis
-		var parents []int
-		for rank, c := range cands {
-			if len(keep) == opt.Beam {
-				break
-			}
-			parent := live[c.parent]
-			h := Hypothesis{
-				LogProb: c.logp,
-				Weights: append(append([][]float64(nil), parent.Weights...), append([]float64(nil), out.Weights[c.parent]...)),
-			}
-			if c.tok == opt.EOS {
-				if rank < opt.Beam {
-					h.Tokens = append([]int(nil), parent.Tokens...)
-					h.Finished = true
-					h.Score = h.LogProb / LengthPenalty(t+1, opt.Alpha)
-					finished = append(finished, h)
-				}
-				continue
-			}
-			h.Tokens = append(append([]int(nil), parent.Tokens...), c.tok)
-			keep = append(keep, h)
-			parents = append(parents, c.parent)
-		}
-		live = keep
-		switch {
-		case len(finished) >= opt.Beam || len(live) == 0:
-			stopped = true
-		case len(finished) > 0 && bestScore(finished) >= bestLive()/LengthPenalty(opt.MaxLen, opt.Alpha):
-			stopped = true
-		default:
-			if st, err = next.Select(parents); err != nil {
-				return nil, errors.Wrapf(err, "beam search: step %d", t)
-			}
+		if st, err = next.Select(parents); err != nil {
+			return nil, errors.Wrapf(err, "beam search: step %d", t)
 		}
 	}
-	if !stopped { // ran out of steps: the live hypotheses end unfinished
-		for _, h := range live {
-			h.Score = h.LogProb / LengthPenalty(len(h.Tokens), opt.Alpha)
+}
+
+// beam is the search of one source: its live hypotheses, one per row of the
+// decoding state, and those that have finished.
+type beam struct {
+	opt      Options
+	live     []Hypothesis
+	finished []Hypothesis
+	stopped  bool // a stopping rule ended the search before MaxLen steps
+}
+
+// newBeam returns the search before its first step: one empty live hypothesis.
+func newBeam(opt Options) *beam {
+	return &beam{opt: opt, live: []Hypothesis{{}}}
+}
+
+// prevTokens appends to dst the token each live hypothesis feeds next: its
+// last token, BOS for the empty one.
+func (b *beam) prevTokens(dst []int) []int {
+	for _, h := range b.live {
+		tok := b.opt.BOS
+		if len(h.Tokens) > 0 {
+			tok = h.Tokens[len(h.Tokens)-1]
+		}
+		dst = append(dst, tok)
+	}
+	return dst
+}
+
+// advance takes the log-probabilities and attention weights of step t (one
+// row per live hypothesis, in order), extends the hypotheses and returns, for
+// every new live hypothesis, the row of its parent: the rows the next step's
+// state is made of. done reports that the search is over.
+func (b *beam) advance(t int, logProbs, weights [][]float64) (parents []int, done bool) {
+	opt := &b.opt
+	logp := make([][]float64, len(b.live))
+	for i, h := range b.live {
+		logp[i] = opt.constrain(logProbs[i], h.Tokens)
+	}
+	cands := topCandidates(b.live, logp, 2*opt.Beam)
+	var keep []Hypothesis
+	for rank, c := range cands {
+		if len(keep) == opt.Beam {
+			break
+		}
+		parent := b.live[c.parent]
+		h := Hypothesis{
+			LogProb: c.logp,
+			Weights: append(append([][]float64(nil), parent.Weights...), append([]float64(nil), weights[c.parent]...)),
+		}
+		if c.tok == opt.EOS {
+			if rank < opt.Beam {
+				h.Tokens = append([]int(nil), parent.Tokens...)
+				h.Finished = true
+				h.Score = h.LogProb / LengthPenalty(t+1, opt.Alpha)
+				b.finished = append(b.finished, h)
+			}
+			continue
+		}
+		h.Tokens = append(append([]int(nil), parent.Tokens...), c.tok)
+		keep = append(keep, h)
+		parents = append(parents, c.parent)
+	}
+	b.live = keep
+	switch {
+	case len(b.finished) >= opt.Beam || len(b.live) == 0:
+		b.stopped = true
+	case len(b.finished) > 0 && bestScore(b.finished) >= b.bestLive()/LengthPenalty(opt.MaxLen, opt.Alpha):
+		b.stopped = true
+	}
+	return parents, b.stopped || t+1 >= opt.MaxLen
+}
+
+// bestLive returns the largest log-probability of a live hypothesis.
+func (b *beam) bestLive() float64 {
+	best := math.Inf(-1)
+	for _, h := range b.live {
+		best = math.Max(best, h.LogProb)
+	}
+	return best
+}
+
+// hypotheses returns the result of a search that is over: its hypotheses best
+// first, at most Beam, the live ones unfinished when it ran out of steps.
+func (b *beam) hypotheses() []Hypothesis {
+	finished := b.finished
+	if !b.stopped {
+		for _, h := range b.live {
+			h.Score = h.LogProb / LengthPenalty(len(h.Tokens), b.opt.Alpha)
 			finished = append(finished, h)
 		}
 	}
 	sort.SliceStable(finished, func(i, j int) bool { return finished[i].Score > finished[j].Score })
-	if len(finished) > opt.Beam {
-		finished = finished[:opt.Beam]
+	if len(finished) > b.opt.Beam {
+		finished = finished[:b.opt.Beam]
 	}
-	return finished, nil
+	return finished
 }
 
 func bestScore(hs []Hypothesis) float64 {

@@ -21,6 +21,11 @@
 // hypothesis (trigram blocking, Paulus, Xiong and Socher 2018; n = 1 writes no
 // token twice). EOS is never blocked.
 //
+// BeamSearchBatch searches many sources at once, each as BeamSearch would
+// alone: the encoder runs once over all of them and each step feeds the live
+// hypotheses of every source still searching through one Step call, the rows
+// of the sources that have finished dropped from the state.
+//
 // Tokens names the special ids (padding, unknown word, BOS, EOS) that the
 // models of this module share.
 package decode
