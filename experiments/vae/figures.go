@@ -40,7 +40,8 @@ func (t *task) figures() error {
 		pix = append(pix, float64(v))
 	}
 	pix = append(pix, mean...)
-	if err := t.savePNG("reconstruction_"+tag+".png", pix, vaemodel.GridOptions{Cols: n, Pad: 2, PadValue: 0.5}); err != nil {
+	at := fmt.Sprintf("step %d", done)
+	if err := t.savePNG("reconstruction_"+tag+".png", "test digits (top), their reconstructions (bottom), "+at, pix, vaemodel.GridOptions{Cols: n, Pad: 2, PadValue: 0.5}); err != nil {
 		return err
 	}
 
@@ -48,7 +49,7 @@ func (t *task) figures() error {
 	if err != nil {
 		return err
 	}
-	if err := t.savePNG("samples_"+tag+".png", samples, grid); err != nil {
+	if err := t.savePNG("samples_"+tag+".png", fmt.Sprintf("%d samples from the prior, %s", sampleImages, at), samples, grid); err != nil {
 		return err
 	}
 	if t.model.VAE.Config.Latent == 2 {
@@ -56,19 +57,21 @@ func (t *task) figures() error {
 		if err != nil {
 			return err
 		}
-		if err := t.savePNG("manifold_"+tag+".png", pts, vaemodel.GridOptions{Cols: manifoldSide}); err != nil {
+		if err := t.savePNG("manifold_"+tag+".png", "decoded 2-D latent grid (inverse normal CDF), "+at, pts, vaemodel.GridOptions{Cols: manifoldSide}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// savePNG writes images (intensities, image after image) as a grid.
-func (t *task) savePNG(name string, pix []float64, opt vaemodel.GridOptions) error {
-	img, err := vaemodel.Grid(pix, t.data.Rows, t.data.Cols, opt)
+// savePNG writes images (intensities, image after image) as a grid, enlarged
+// twice, over its caption.
+func (t *task) savePNG(name, caption string, pix []float64, opt vaemodel.GridOptions) error {
+	grid, err := vaemodel.Grid(pix, t.data.Rows, t.data.Cols, opt)
 	if err != nil {
 		return err
 	}
+	img := vaemodel.Captioned(grid, caption, 2)
 	if err := vaemodel.WritePNG(filepath.Join(t.dir, name), img); err != nil {
 		return err
 	}

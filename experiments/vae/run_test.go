@@ -80,11 +80,13 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, epoch := range []string{"01", "02"} {
 		w, h := pngSize(t, filepath.Join(dir, "reconstruction_epoch"+epoch+".png"))
-		require.Equal(t, []int{8*(side+2) + 2, 2*(side+2) + 2}, []int{w, h}, "8 digits above their reconstructions")
+		// figures are drawn twice their size above a caption strip (a 13-pixel line, 4-pixel margins)
+		const strip = 13 + 2*4
+		require.Equal(t, []int{2 * (8*(side+2) + 2), 2*(2*(side+2)+2) + strip}, []int{w, h}, "8 digits above their reconstructions")
 		w, h = pngSize(t, filepath.Join(dir, "samples_epoch"+epoch+".png"))
-		require.Equal(t, []int{8*(side+2) + 2, 8*(side+2) + 2}, []int{w, h}, "8x8 samples")
+		require.Equal(t, []int{2 * (8*(side+2) + 2), 2*(8*(side+2)+2) + strip}, []int{w, h}, "8x8 samples")
 		w, h = pngSize(t, filepath.Join(dir, "manifold_epoch"+epoch+".png"))
-		require.Equal(t, []int{20 * side, 20 * side}, []int{w, h}, "20x20 manifold")
+		require.Equal(t, []int{2 * 20 * side, 2*20*side + strip}, []int{w, h}, "20x20 manifold")
 	}
 
 	sum := testenv.ReadJSON[train.Summary](t, filepath.Join(dir, "summary.json"))

@@ -64,3 +64,28 @@ func TestManifoldLatents(t *testing.T) {
 	require.InDelta(t, 1.959963984540054, z[last], 1e-12)
 	require.InDelta(t, -1.959963984540054, z[last+1], 1e-12)
 }
+
+func TestCaptioned(t *testing.T) {
+	img, err := Grid([]float64{0, 1, 1, 0}, 2, 2, GridOptions{Cols: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Captioned(img, "a caption longer than the image is wide", 40)
+	if got := c.Bounds().Dx(); got != 80 {
+		t.Fatalf("width %d, want 80 (2 pixels x 40)", got)
+	}
+	if c.GrayAt(0, 0).Y != 0 || c.GrayAt(79, 0).Y != 255 || c.GrayAt(0, 79).Y != 255 {
+		t.Errorf("the enlarged image's corners are %d, %d, %d; want 0, 255, 255", c.GrayAt(0, 0).Y, c.GrayAt(79, 0).Y, c.GrayAt(0, 79).Y)
+	}
+	ink := 0
+	for y := 80; y < c.Bounds().Dy(); y++ {
+		for x := 0; x < 80; x++ {
+			if c.GrayAt(x, y).Y < 128 {
+				ink++
+			}
+		}
+	}
+	if ink == 0 {
+		t.Error("the caption strip holds no text")
+	}
+}
