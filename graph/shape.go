@@ -61,8 +61,18 @@ func Pick(b *Builder, x, pos *G.Node) *G.Node {
 	return b.Check(Apply(pickKernel{}, x, pos))
 }
 
-// allDifferentiable returns n trues.
-func allDifferentiable(n int) []bool {
+// Grow returns buf resliced to n elements, or a new slice of n where buf's
+// capacity is short: a kernel's scratch kept across runs. Old contents stay.
+func Grow[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	return buf[:n]
+}
+
+// AllDifferentiable returns n trues: the Differentiable of a kernel whose
+// every input is differentiated.
+func AllDifferentiable(n int) []bool {
 	d := make([]bool, n)
 	for i := range d {
 		d[i] = true
@@ -91,7 +101,7 @@ func (stackKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	return append(out, first[1:]...), nil
 }
 
-func (stackKernel) Differentiable(n int) []bool { return allDifferentiable(n) }
+func (stackKernel) Differentiable(n int) []bool { return AllDifferentiable(n) }
 
 func (stackKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := in[0].Shape()
@@ -156,7 +166,7 @@ func (concatKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	return append(append(tensor.Shape{}, lead...), width), nil
 }
 
-func (concatKernel) Differentiable(n int) []bool { return allDifferentiable(n) }
+func (concatKernel) Differentiable(n int) []bool { return AllDifferentiable(n) }
 
 func (concatKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	s := out.Shape()

@@ -711,7 +711,8 @@ func (l *Loop) truncateMetrics(path string, step, total, logEvery, evalEvery int
 		history []Point
 		bad     = -1 // the first line that is no point
 	)
-	for i, line := range bytes.Split(raw, []byte("\n")) {
+	lines := bytes.Split(raw, []byte("\n"))
+	for i, line := range lines {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
@@ -725,9 +726,8 @@ func (l *Loop) truncateMetrics(path string, step, total, logEvery, evalEvery int
 		onSchedule := p.Step == total || (p.Split == "train" && p.Step%logEvery == 0) || (p.Split != "train" && p.Step%evalEvery == 0)
 		if p.Step < step || (p.Step == step && onSchedule) {
 			if bad >= 0 {
-				badLine := bytes.Split(raw, []byte("\n"))[bad]
 				return errors.Errorf("train: resume: %s line %d is not a metrics point (%s), and points of steps up to the checkpoint's %d follow it",
-					path, bad+1, excerpt(badLine), step)
+					path, bad+1, excerpt(lines[bad]), step)
 			}
 			kept.Write(line)
 			kept.WriteByte('\n')
@@ -757,18 +757,8 @@ func readPoints(path string) ([]Point, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Point
-	for _, line := range bytes.Split(raw, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		p, err := decodePoint(line)
-		if err != nil {
-			break
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	points, _, _ := decodePoints(raw)
+	return points, nil
 }
 
 // WriteJSON writes v as indented JSON to path atomically; a non-finite float is

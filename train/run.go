@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"io"
@@ -69,16 +68,9 @@ func ReadMetrics(runDir string) ([]Point, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Point
-	for i, line := range bytes.Split(raw, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		p, err := decodePoint(line)
-		if err != nil {
-			return nil, errors.Wrapf(err, "%s line %d", filepath.Join(runDir, "metrics.jsonl"), i+1)
-		}
-		out = append(out, p)
+	out, i, err := decodePoints(raw)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%s line %d", filepath.Join(runDir, "metrics.jsonl"), i+1)
 	}
 	return out, nil
 }

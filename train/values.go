@@ -276,6 +276,24 @@ func decodePoint(line []byte) (Point, error) {
 	return p, nil
 }
 
+// decodePoints reads the lines of a metrics.jsonl (blank ones skipped) up to
+// the first that is not a metrics point: the points before it, and that line's
+// index and error (-1 and nil when every line is a point).
+func decodePoints(raw []byte) ([]Point, int, error) {
+	var out []Point
+	for i, line := range bytes.Split(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		p, err := decodePoint(line)
+		if err != nil {
+			return out, i, err
+		}
+		out = append(out, p)
+	}
+	return out, -1, nil
+}
+
 // decodeSummary reads summary.json (a Summary, or an experiment's summary that
 // embeds one).
 func decodeSummary(raw []byte) (Summary, error) {

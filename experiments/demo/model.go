@@ -78,20 +78,32 @@ func newModelIn(store *graph.Store, cfg Config) (*model, error) {
 	return m, nil
 }
 
-// greedy decodes sources greedily, greedyChunk at a time.
-func (m *model) greedy(srcs []string) ([]decode.Hypothesis, error) {
-	var out []decode.Hypothesis
+// inChunks encodes srcs greedyChunk at a time and calls decodeChunk with the
+// ids of each chunk, in order.
+func (m *model) inChunks(srcs []string, decodeChunk func(ids [][]int) error) error {
 	for lo := 0; lo < len(srcs); lo += greedyChunk {
 		hi := min(lo+greedyChunk, len(srcs))
 		ids := make([][]int, hi-lo)
 		for i, s := range srcs[lo:hi] {
 			ids[i] = m.src.encode(s)
 		}
-		hyps, err := decode.Greedy(m.decoder, ids, m.options())
-		if err != nil {
-			return nil, err
+		if err := decodeChunk(ids); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// greedy decodes sources greedily, greedyChunk at a time.
+func (m *model) greedy(srcs []string) ([]decode.Hypothesis, error) {
+	var out []decode.Hypothesis
+	err := m.inChunks(srcs, func(ids [][]int) error {
+		hyps, err := decode.Greedy(m.decoder, ids, m.options())
 		out = append(out, hyps...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -103,15 +115,10 @@ func (m *model) beamSearchAll(srcs []string, beam int) ([]string, error) {
 	opt := m.options()
 	opt.Beam, opt.Alpha = beam, m.cfg.LengthPenalty
 	out := make([]string, 0, len(srcs))
-	for lo := 0; lo < len(srcs); lo += greedyChunk {
-		hi := min(lo+greedyChunk, len(srcs))
-		ids := make([][]int, hi-lo)
-		for i, s := range srcs[lo:hi] {
-			ids[i] = m.src.encode(s)
-		}
+	err := m.inChunks(srcs, func(ids [][]int) error {
 		hyps, err := decode.BeamSearchBatch(m.decoder, ids, []decode.Options{opt})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, hs := range hyps {
 			date := ""
@@ -120,6 +127,10 @@ func (m *model) beamSearchAll(srcs []string, beam int) ([]string, error) {
 			}
 			out = append(out, date)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

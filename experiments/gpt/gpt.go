@@ -258,7 +258,7 @@ type task struct {
 	prog, eval *mgpt.Program // built at first use, for the shard's rows
 	evalTrain  []batch
 	evalVal    []batch
-	rank, size int // the shard: rank of size
+	train.Shard
 }
 
 // StepsPerEpoch is the steps that draw as many tokens as the training split has.
@@ -278,7 +278,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 		}
 	}
 	draws := noise
-	if t.size > 1 {
+	if t.Size > 1 {
 		draws = graph.NewRNG(t.cfg.Seed, "noise/"+strconv.Itoa(step))
 	}
 	k := t.cfg.GradAccum
@@ -581,7 +581,7 @@ func prepare(cfg *Config, data *corpus, loop *train.Loop) (*task, error) {
 			return nil, train.Usage(err)
 		}
 	}
-	t := &task{cfg: *cfg, model: m, store: store, data: data, size: 1,
+	t := &task{cfg: *cfg, model: m, store: store, data: data,
 		evalTrain: fixedBatches(*cfg, data.train, "eval/train"), evalVal: fixedBatches(*cfg, data.val, "eval/val")}
 	solver, err := newSplitDecay(*cfg, store.Params())
 	if err != nil {

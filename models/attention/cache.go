@@ -23,6 +23,7 @@ import (
 type KVCache struct {
 	rows, heads, block, dim int
 	k, v                    any // []float32 or []float64
+	weights                 any // AttendCached's attention weights, reused from step to step
 }
 
 // NewKVCache returns a zeroed cache of rows rows, heads heads of width dim and
@@ -162,7 +163,7 @@ func AttendCached[T graph.Float](c *KVCache, s, col int, start []int, qkv, out [
 	e, n := h*d, col+s
 	scale := T(1 / math.Sqrt(float64(d)))
 	workers := graph.Workers(c.rows*h, s*n*d)
-	scratch := make([]T, workers*s*n)
+	scratch := weightsBuffer[T](c, workers*s*n)
 	graph.ParallelWorkers(c.rows*h, s*n*d, func(w, lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, hd := bh/h, bh%h
@@ -191,6 +192,17 @@ func AttendCached[T graph.Float](c *KVCache, s, col int, start []int, qkv, out [
 		}
 	})
 	return nil
+}
+
+// weightsBuffer returns c's buffer of n attention weights, reallocated only
+// when too small; its contents are stale.
+func weightsBuffer[T graph.Float](c *KVCache, n int) []T {
+	buf, _ := c.weights.([]T)
+	if cap(buf) < n {
+		buf = make([]T, n)
+		c.weights = buf
+	}
+	return buf[:n]
 }
 
 // CausalWeights overwrites each of the rows of scores p (rows, n) with its

@@ -31,7 +31,7 @@ func (k affineRowsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	return append(out, k.hi-k.lo), nil
 }
 
-func (affineRowsKernel) Differentiable(n int) []bool { return allTrue(n) }
+func (affineRowsKernel) Differentiable(n int) []bool { return graph.AllDifferentiable(n) }
 
 func (k affineRowsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	return graph.Dispatch(out.Dtype(),

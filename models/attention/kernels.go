@@ -25,14 +25,6 @@ import (
 //
 // The generic shape ops (stack, concat, scale, pick) are graph's.
 
-func allTrue(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
-
 // ---- bmm ----
 
 type bmmKernel struct{ transA, transB bool }

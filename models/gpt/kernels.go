@@ -65,14 +65,6 @@ func reuse[B any, T graph.Float](st *kept, x []T) *B {
 	return b
 }
 
-// grow returns s resized to n elements, reallocated only when too small.
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
-}
-
 // ---- conv1d ----
 
 // conv1dKernel computes y = x W + b for x (..., in), W (in, out) and an optional
@@ -278,7 +270,7 @@ func (k geluTanhKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Den
 func geluForward[T graph.Float](st *kept, y, x []T) {
 	var th []T
 	if b := keep[geluBufs[T]](st, x); b != nil {
-		b.th = grow(b.th, len(x))
+		b.th = graph.Grow(b.th, len(x))
 		th = b.th
 	}
 	graph.ParallelElems(len(x), func(lo, hi int) {
@@ -398,7 +390,7 @@ type lnBufs[T graph.Float] struct {
 // norm writes the norm of x (rows of w's width) into y, keeping its statistics.
 func (b *lnBufs[T]) norm(eps float64, y, x, w []T) {
 	d := len(w)
-	b.xhat, b.rstd, b.zero = grow(b.xhat, len(x)), grow(b.rstd, len(x)/d), grow(b.zero, d)
+	b.xhat, b.rstd, b.zero = graph.Grow(b.xhat, len(x)), graph.Grow(b.rstd, len(x)/d), graph.Grow(b.zero, d)
 	graph.LayerNormRows(y, b.xhat, b.rstd, x, w, b.zero, d, eps)
 }
 
@@ -568,9 +560,9 @@ func causalForward[T graph.Float](st *kept, l heads, qkv, mask, out []T) {
 	if b == nil {
 		b = new(attnBufs[T])
 	} else {
-		b.p = grow(b.p, n)
+		b.p = graph.Grow(b.p, n)
 	}
-	b.scratch = grow(b.scratch, workers*t*t)
+	b.scratch = graph.Grow(b.scratch, workers*t*t)
 	graph.ParallelWorkers(l.B*l.H, t*t*d, func(w, lo, hi int) {
 		scratch := b.scratch[w*t*t : (w+1)*t*t]
 		for bh := lo; bh < hi; bh++ {
@@ -601,7 +593,7 @@ func causalBackward[T graph.Float](st *kept, l heads, qkv, mask, g, dqkv []T) {
 	workers := graph.Workers(l.B*l.H, t*t*d)
 	var all, scratch []T
 	if b := reuse[attnBufs[T]](st, qkv); b != nil {
-		b.scratch = grow(b.scratch, 3*workers*t*t)
+		b.scratch = graph.Grow(b.scratch, 3*workers*t*t)
 		all, scratch = b.p, b.scratch
 	} else {
 		scratch = make([]T, 3*workers*t*t)

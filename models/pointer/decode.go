@@ -149,22 +149,21 @@ func (n stepNet) BuildStep(b graph.SaltedBuilder, prev *G.Node, st seq2seq.StepS
 // terms are 0. It is what the Mixture kernel computes for one target.
 func MixLogProbs(logPVocab, attn []float64, src []int, z float64, width int) []float64 {
 	v := len(logPVocab)
-	out := make([]float64, max(width, v))
-	copyMass := make([]float64, len(out))
+	out := make([]float64, max(width, v)) // the copy mass of each id, then its log-probability
 	for i, id := range src {
 		if i < len(attn) && id >= 0 && id < len(out) {
-			copyMass[id] += attn[i]
+			out[id] += attn[i]
 		}
 	}
 	logG, logC := logSigmoid(z), logSigmoid(-z)
-	for w := range out {
+	for w, mass := range out {
 		a := math.Inf(-1)
 		if w < v {
 			a = logG + logPVocab[w]
 		}
 		c := math.Inf(-1)
-		if copyMass[w] > 0 {
-			c = logC + math.Log(copyMass[w])
+		if mass > 0 {
+			c = logC + math.Log(mass)
 		}
 		out[w] = logAddExp(a, c)
 	}

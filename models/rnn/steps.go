@@ -53,13 +53,7 @@ func (stepsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	return tensor.Shape{len(in) * first[0], first[1]}, nil
 }
 
-func (stepsKernel) Differentiable(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (stepsKernel) Differentiable(n int) []bool { return graph.AllDifferentiable(n) }
 
 func (stepsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
 	return graph.Dispatch(out.Dtype(),

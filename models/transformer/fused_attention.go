@@ -188,21 +188,21 @@ func (k attnSubKernel) dims(in []*tensor.Dense) attnDims {
 func attnBuffers[T graph.Float](st *graph.Runs, d attnDims, attnDrop bool) *attnBufs[T] {
 	bf := graph.Buffers[attnBufs[T]](st)
 	if d.cross {
-		bf.q = grow(bf.q, d.nq*d.e)
-		bf.kv = grow(bf.kv, d.nk*2*d.e)
+		bf.q = graph.Grow(bf.q, d.nq*d.e)
+		bf.kv = graph.Grow(bf.kv, d.nk*2*d.e)
 	} else {
-		bf.q = grow(bf.q, d.nq*3*d.e)
+		bf.q = graph.Grow(bf.q, d.nq*3*d.e)
 		bf.kv = bf.q
 	}
-	bf.p = grow(bf.p, d.b*d.h*d.tq*d.tk)
+	bf.p = graph.Grow(bf.p, d.b*d.h*d.tq*d.tk)
 	if attnDrop {
-		bf.pd = grow(bf.pd, len(bf.p))
+		bf.pd = graph.Grow(bf.pd, len(bf.p))
 	} else {
 		bf.pd = bf.p
 	}
 	rows := d.nq * d.e
-	bf.o = grow(bf.o, rows)
-	bf.y = grow(bf.y, rows)
+	bf.o = graph.Grow(bf.o, rows)
+	bf.y = graph.Grow(bf.y, rows)
 	return bf
 }
 
@@ -358,14 +358,14 @@ func attnPrepare[T graph.Float](k attnSubKernel, d attnDims, bf *attnBufs[T], in
 	win, wo, lw := floats[T](in, p), floats[T](in, p+2), floats[T](in, p+4)
 	rdrop, adrop := floats[T](in, k.residDropAt()), floats[T](in, k.attnDropAt())
 	e, rows := d.e, d.nq*d.e
-	bf.dy = grow(bf.dy, rows)
-	bf.do = grow(bf.do, rows)
-	bf.dxin = grow(bf.dxin, rows)
+	bf.dy = graph.Grow(bf.dy, rows)
+	bf.do = graph.Grow(bf.do, rows)
+	bf.dxin = graph.Grow(bf.dxin, rows)
 	if d.cross {
-		bf.dq = grow(bf.dq, d.nq*e)
-		bf.dkv = grow(bf.dkv, d.nk*2*e)
+		bf.dq = graph.Grow(bf.dq, d.nq*e)
+		bf.dkv = graph.Grow(bf.dkv, d.nk*2*e)
 	} else {
-		bf.dq = grow(bf.dq, d.nq*3*e)
+		bf.dq = graph.Grow(bf.dq, d.nq*3*e)
 		bf.dkv = bf.dq
 	}
 	// gradient of the output projection's result
@@ -386,7 +386,7 @@ func attnHeadsBackward[T graph.Float](d attnDims, bf *attnBufs[T], adrop []T) {
 	per := d.tq * d.tk
 	scale := T(d.scale)
 	work := d.h * per * d.d
-	bf.dpd = grow(bf.dpd, per*graph.Workers(d.b, work))
+	bf.dpd = graph.Grow(bf.dpd, per*graph.Workers(d.b, work))
 	graph.ParallelWorkers(d.b, work, func(w, lo, hi int) {
 		dp := bf.dpd[w*per : (w+1)*per]
 		for bi := lo; bi < hi; bi++ {
@@ -454,15 +454,15 @@ func attnBackward[T graph.Float](k attnSubKernel, grad []T, wrt int, in []*tenso
 		graph.Gemm(true, false, 3*e, e, d.nq, bf.dq, 3*e, src, e, 0, grad, e)
 	case wrt == p+1: // in_proj_bias
 		if d.cross {
-			colSums(grad[:e], bf.dq, e)
-			colSums(grad[e:], bf.dkv, 2*e)
+			graph.AddColumnSums(grad[:e], bf.dq, d.nq, e)
+			graph.AddColumnSums(grad[e:], bf.dkv, d.nk, 2*e)
 			return
 		}
-		colSums(grad, bf.dq, 3*e)
+		graph.AddColumnSums(grad, bf.dq, d.nq, 3*e)
 	case wrt == p+2: // out_proj.weight: dY^T O
 		graph.Gemm(true, false, e, e, d.nq, bf.dy, e, bf.o, e, 0, grad, e)
 	case wrt == p+3: // out_proj.bias
-		colSums(grad, bf.dy, e)
+		graph.AddColumnSums(grad, bf.dy, d.nq, e)
 	case wrt == p+4:
 		bf.grad(k.residualNorm, gradNormWeight, grad, g, lw, e)
 	case wrt == p+5:

@@ -8,20 +8,11 @@ import (
 	"github.com/triadml/triad/graph"
 )
 
-// Helpers of the fused kernels (fused_*.go): column sums, elementwise products,
-// buffers that grow, the inputs' elements and a branch-free relu. The
-// exponential, the layer norm and the parallel loop over rows are graph's
-// (graph.Exp, graph.LayerNormRows, graph.ParallelRows).
-
-// colSums adds the column sums of the (rows, cols) matrix m into dst (cols).
-func colSums[T graph.Float](dst, m []T, cols int) {
-	dst = dst[:cols]
-	for r := 0; r+cols <= len(m); r += cols {
-		for j, v := range m[r : r+cols] {
-			dst[j] += v
-		}
-	}
-}
+// Helpers of the fused kernels (fused_*.go): column sums of products,
+// elementwise products, buffers that grow, the inputs' elements and a
+// branch-free relu. The exponential, the layer norm, the column sums and the
+// parallel loop over rows are graph's (graph.Exp, graph.LayerNormRows,
+// graph.AddColumnSums, graph.ParallelRows).
 
 // colSumsProd adds the column sums of a*b (elementwise, (rows, cols)) into dst.
 func colSumsProd[T graph.Float](dst, a, b []T, cols int) {
@@ -45,22 +36,6 @@ func mulInto[T graph.Float](dst, a, b []T) {
 	for i, v := range a {
 		dst[i] = v * b[i]
 	}
-}
-
-// grow returns buf resized to n elements, reallocated only when too small.
-func grow[T graph.Float](buf []T, n int) []T {
-	if cap(buf) < n {
-		return make([]T, n)
-	}
-	return buf[:n]
-}
-
-// growF64 is grow for float64 statistics.
-func growF64(buf []float64, n int) []float64 {
-	if cap(buf) < n {
-		return make([]float64, n)
-	}
-	return buf[:n]
 }
 
 // floats returns the row-major elements of input i, nil for a missing input.

@@ -50,11 +50,11 @@ type normBufs[T graph.Float] struct {
 // branchInput sizes the buffers for n rows of width e and returns the input of
 // the branch: x itself post-LN, its normalised rows pre-LN.
 func (nb *normBufs[T]) branchInput(s residualNorm, x, lw, lb []T, n, e int) []T {
-	nb.xhat, nb.rstd = grow(nb.xhat, n*e), growF64(nb.rstd, n)
+	nb.xhat, nb.rstd = graph.Grow(nb.xhat, n*e), graph.Grow(nb.rstd, n)
 	if !s.preLN {
 		return x
 	}
-	nb.n = grow(nb.n, n*e)
+	nb.n = graph.Grow(nb.n, n*e)
 	graph.LayerNormRows(nb.n, nb.xhat, nb.rstd, x, lw, lb, e, s.eps)
 	return nb.n
 }
@@ -84,7 +84,7 @@ func (nb *normBufs[T]) branchGrad(s residualNorm, dy, g, rdrop, lw []T, e int) {
 		mulInto(dy, g, rdrop)
 		return
 	}
-	nb.dres = grow(nb.dres, len(g))
+	nb.dres = graph.Grow(nb.dres, len(g))
 	graph.LayerNormBackRows(nb.dres, g, nb.xhat, nb.rstd, lw, e, false)
 	mulInto(dy, nb.dres, rdrop)
 }
@@ -118,9 +118,9 @@ func (nb *normBufs[T]) grad(s residualNorm, which int, grad, g, lw []T, e int) {
 		}
 	case gradNormBias:
 		if s.preLN {
-			colSums(grad, nb.dxin, e)
+			graph.AddColumnSums(grad, nb.dxin, len(g)/e, e)
 		} else {
-			colSums(grad, g, e)
+			graph.AddColumnSums(grad, g, len(g)/e, e)
 		}
 	}
 }
