@@ -25,8 +25,8 @@ type Sampler func(rng *rand.Rand, vals []float64)
 
 type randomInput struct {
 	node   *G.Node
-	buf    *tensor.Dense
-	vals   []float64
+	buf    *tensor.Dense // its value (a header over the arena's memory in a program with one)
+	vals   []float64     // the sampler's draws, outside an arena
 	sample Sampler
 }
 
@@ -136,8 +136,7 @@ func (b *Builder) Random(name string, sample Sampler, shape ...int) *G.Node {
 	if n == nil {
 		return nil
 	}
-	buf := NewDense(b.Dtype(), shape...)
-	b.random = append(b.random, &randomInput{node: n, buf: buf, vals: make([]float64, buf.Shape().TotalSize()), sample: sample})
+	b.random = append(b.random, &randomInput{node: n, sample: sample})
 	return n
 }
 
@@ -250,6 +249,10 @@ func (b *Builder) Compile(loss *G.Node) (*Program, error) {
 	p.g = b.G.ExactSubgraphRoots(sinks...)
 	if a, c, ok := hashCollision(p.g); ok {
 		return nil, errors.Wrapf(ErrHashCollision, "%v and %v", a, c)
+	}
+	if b.Store != nil {
+		p.arena = b.Store.core.arena
+		lendArena(p.g, p.arena, loss != nil)
 	}
 	p.vm = G.NewTapeMachine(p.g)
 	return p, nil

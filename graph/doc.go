@@ -16,5 +16,9 @@
 //	prog.Set("x", batch); prog.Run(); solver.Step(store.Params())
 //
 // Parameters are updated in place by solvers, so every program built from the same
-// store sees the new weights.
+// store sees the new weights. The programs of one store also share its Arena: the
+// values of kernel nodes, the scratch of fused kernels and random inputs are lent
+// for one run at a time, so that a model's many compiled programs (one per bucket
+// shape, for training, evaluation and decoding) need about the memory of the
+// largest, and programs over one store run one at a time.
 package graph

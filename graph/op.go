@@ -232,6 +232,42 @@ type fwdOp struct {
 	outShape tensor.Shape
 	outType  hm.Type
 	buf      *tensor.Dense // the output, reused run after run
+	arena    *Arena        // the program's, which lends buf's memory run by run
+	// transient: the kernel's scratch is free again once its forward pass
+	// returns (no gradient, and no other node, reads it later in the run)
+	transient bool
+}
+
+// nodeBuffer returns the buffer of a kernel node's value for this run: over the
+// arena's memory where it can serve, else the node's own (reusable).
+func nodeBuffer(a *Arena, buf **tensor.Dense, dtype tensor.Dtype, shape tensor.Shape, overwritten bool) *tensor.Dense {
+	if t := denseIn(a, buf, dtype, shape, overwritten); t != nil {
+		return t
+	}
+	return reusable(buf, dtype, shape, overwritten)
+}
+
+// lendArena makes the kernel nodes of g take their values' memory, and their
+// kernels their scratch, from a. In a forward-only program a kernel's scratch
+// is lent for its forward pass alone, unless another node reads it later.
+func lendArena(g *G.ExprGraph, a *Arena, training bool) {
+	lend := func(k Kernel) (shared bool) {
+		if s, ok := k.(Stateful); ok && s.Runs() != nil {
+			s.Runs().arena = a
+			return s.Runs().shared
+		}
+		return false
+	}
+	for _, n := range g.AllNodes() {
+		switch op := n.Op().(type) {
+		case *fwdOp:
+			op.arena = a
+			op.transient = !lend(op.k) && !training
+		case *bwdOp:
+			op.arena = a
+			lend(op.k)
+		}
+	}
 }
 
 // reusable returns buf, allocated on first use with dtype and shape, zeroed
@@ -261,11 +297,23 @@ func (op *fwdOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
-	out := reusable(&op.buf, in[outputDtypeInput(op.k, len(in))].Dtype(), op.outShape, overwrites(op.k, -1))
+	out := nodeBuffer(op.arena, &op.buf, in[outputDtypeInput(op.k, len(in))].Dtype(), op.outShape, overwrites(op.k, -1))
+	if op.transient {
+		defer op.forgetScratch(op.arena.mark())
+	}
 	if err := op.k.ForwardInto(out, in); err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
 	return toValue(out, op.outShape.Dims())
+}
+
+// forgetScratch ends the forward pass of a transient kernel: the buffers it
+// took after mark m go back to the arena, and the kernel lets go of them.
+func (op *fwdOp) forgetScratch(m int) {
+	op.arena.giveBack(m)
+	if s, ok := op.k.(Stateful); ok && s.Runs() != nil {
+		s.Runs().bufs = nil
+	}
 }
 
 func (op *fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -295,6 +343,7 @@ type bwdOp struct {
 	outShape tensor.Shape
 	outType  hm.Type
 	buf      *tensor.Dense
+	arena    *Arena
 }
 
 func (op *bwdOp) key() string           { return fmt.Sprintf("triad.d%s/d%d%v", op.k.Key(), op.wrt, op.outShape) }
@@ -316,7 +365,7 @@ func (op *bwdOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, errors.Wrap(err, op.key())
 	}
 	n := len(all) - 2
-	g := reusable(&op.buf, all[op.wrt].Dtype(), op.outShape, overwrites(op.k, op.wrt))
+	g := nodeBuffer(op.arena, &op.buf, all[op.wrt].Dtype(), op.outShape, overwrites(op.k, op.wrt))
 	if err := op.k.BackwardInto(g, op.wrt, all[:n], all[n], all[n+1]); err != nil {
 		return nil, errors.Wrap(err, op.key())
 	}

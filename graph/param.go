@@ -33,6 +33,7 @@ type storeCore struct {
 	byName map[string]*Param
 	list   []*Param
 	expect *expectation // set by ExpectCheckpoint
+	arena  *Arena       // lent to every program compiled over the store
 }
 
 // Store holds a model's parameters by name, independently of any graph. Names follow
@@ -50,7 +51,7 @@ func NewStore(dtype tensor.Dtype, rng *rand.Rand) *Store {
 	if dtype != tensor.Float32 && dtype != tensor.Float64 {
 		panic(fmt.Sprintf("graph: unsupported parameter dtype %v", dtype))
 	}
-	return &Store{core: &storeCore{dtype: dtype, rng: rng, byName: map[string]*Param{}}}
+	return &Store{core: &storeCore{dtype: dtype, rng: rng, byName: map[string]*Param{}, arena: NewArena()}}
 }
 
 // Dtype returns the dtype of every parameter in the store.
@@ -58,6 +59,9 @@ func (s *Store) Dtype() tensor.Dtype { return s.core.dtype }
 
 // RNG returns the initialisation stream of the store.
 func (s *Store) RNG() *rand.Rand { return s.core.rng }
+
+// Arena returns the arena that the programs compiled over the store share.
+func (s *Store) Arena() *Arena { return s.core.arena }
 
 // Sub returns a view of the store that prefixes the names it creates with
 // prefix + ".". Lookups through the view are relative to the prefix too.

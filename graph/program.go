@@ -24,6 +24,7 @@ type Program struct {
 	params  []*Param
 	mode    Mode
 	noise   *rand.Rand
+	arena   *Arena // the store's: programs over one store run one at a time
 }
 
 // Set feeds the named input. The value must have the input's dtype and shape;
@@ -79,16 +80,29 @@ func (p *Program) SetNoise(rng *rand.Rand) { p.noise = rng }
 // Run fills the random inputs, executes the graph once and resets the machine. A
 // training program adds the gradients of its loss into Param.Grad.
 func (p *Program) Run() error {
+	if len(p.random) > 0 && p.noise == nil {
+		return errors.New("graph: program has random inputs but no noise stream (SetNoise)")
+	}
+	if p.arena != nil {
+		p.arena.begin()
+		defer p.arena.end()
+	}
 	if len(p.random) > 0 {
-		if p.noise == nil {
-			return errors.New("graph: program has random inputs but no noise stream (SetNoise)")
-		}
 		for _, r := range p.random {
-			r.sample(p.noise, r.vals)
-			if err := SetFloat64s(r.buf, r.vals); err != nil {
+			shape := r.node.Shape()
+			var vals []float64
+			if p.arena != nil {
+				vals = take[float64](p.arena, shape.TotalSize())
+			} else {
+				r.vals = Grow(r.vals, shape.TotalSize())
+				vals = r.vals
+			}
+			buf := nodeBuffer(p.arena, &r.buf, r.node.Dtype(), shape, true)
+			r.sample(p.noise, vals)
+			if err := SetFloat64s(buf, vals); err != nil {
 				return errors.Wrapf(err, "graph: random input %q", r.node.Name())
 			}
-			if err := G.Let(r.node, r.buf); err != nil {
+			if err := G.Let(r.node, buf); err != nil {
 				return errors.Wrapf(err, "graph: random input %q", r.node.Name())
 			}
 		}

@@ -9,10 +9,38 @@ import "github.com/pkg/errors"
 // A kernel keeps a *Runs (one per node), counts each forward pass (Forward),
 // refuses a gradient before the first one (Started) and does the work every
 // input's gradient reads once per pass (Once).
+//
+// Compiled into a program, the kernel's scratch (Scratch) comes from the
+// program's Arena and lasts one run; the kernel says where its Runs is by
+// implementing Stateful.
 type Runs struct {
 	fwd, bwd uint64
 	bufs     any
+	arena    *Arena
+	shared   bool // another node reads bufs later in the run (Share)
 }
+
+// Stateful is implemented by a kernel that keeps a *Runs, so that a program
+// lends it the arena's memory for its scratch.
+type Stateful interface {
+	Runs() *Runs
+}
+
+// Scratch returns n elements of scratch for the pass in progress: in a
+// program, the arena's next slot, valid until the run ends; outside one, buf
+// grown to n. Either way it holds whatever was there before: the kernel writes
+// each element before it reads it.
+func Scratch[T any](r *Runs, buf []T, n int) []T {
+	if r != nil && r.arena != nil {
+		return take[T](r.arena, n)
+	}
+	return Grow(buf, n)
+}
+
+// Share says that another node reads the kernel's buffers later in the same
+// run (the attention weights of a fused layer, say): a forward-only program
+// then keeps them to the run's end instead of reusing them at once.
+func (r *Runs) Share() { r.shared = true }
 
 // Forward counts a forward pass.
 func (r *Runs) Forward() { r.fwd++ }

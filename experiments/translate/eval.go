@@ -83,6 +83,7 @@ func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
 		return nil, err
 	}
 	ev.ppl = math.Exp(ev.loss)
+	t.endPhase()
 	t0 := time.Now()
 	hyps, err := t.m.greedyAll(ctx, t.valSrc)
 	if err != nil {
@@ -94,6 +95,7 @@ func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
 		return nil, err
 	}
 	if beam && t.cfg.Beam > 1 {
+		t.endPhase()
 		ev.beamSize = t.cfg.Beam
 		t0 := time.Now()
 		bh, err := t.m.beamAll(ctx, t.valSrc, t.cfg.Beam, t.cfg.LengthPenalty)

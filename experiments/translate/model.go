@@ -149,23 +149,25 @@ func (m *model) greedy(srcs [][]int) ([]decode.Hypothesis, error) {
 // by length; an empty source gives an empty hypothesis. It stops between
 // batches when ctx is cancelled.
 func (m *model) greedyAll(ctx context.Context, srcs [][]int) ([]decode.Hypothesis, error) {
-	return m.inBatches(ctx, srcs, m.greedy)
+	return m.inBatches(ctx, srcs, m.cfg.EvalBatch, m.greedy)
 }
 
-// beamAll decodes sources with beam search in batches of the evaluation size,
-// grouped by length, and returns each one's best hypothesis; an empty source
-// gives an empty hypothesis. It stops between batches when ctx is cancelled.
+// beamAll decodes sources with beam search in batches of the evaluation size
+// divided by the beam (so that a batch's hypotheses are about the evaluation
+// size, and so its decoding state), grouped by length, and returns each one's
+// best hypothesis; an empty source gives an empty hypothesis. It stops between
+// batches when ctx is cancelled.
 func (m *model) beamAll(ctx context.Context, srcs [][]int, beam int, lengthPenalty float64) ([]decode.Hypothesis, error) {
-	return m.inBatches(ctx, srcs, func(batch [][]int) ([]decode.Hypothesis, error) {
+	return m.inBatches(ctx, srcs, max(1, m.cfg.EvalBatch/max(1, beam)), func(batch [][]int) ([]decode.Hypothesis, error) {
 		return m.beams(batch, beam, lengthPenalty)
 	})
 }
 
-// inBatches decodes the non-empty sources with decodeBatch, in batches of the
-// evaluation size grouped by length, each source cut to the longest the model
+// inBatches decodes the non-empty sources with decodeBatch, in batches of size
+// sources grouped by length, each source cut to the longest the model
 // reads; an empty source gives an empty hypothesis. It stops between batches
 // when ctx is cancelled.
-func (m *model) inBatches(ctx context.Context, srcs [][]int, decodeBatch func([][]int) ([]decode.Hypothesis, error)) ([]decode.Hypothesis, error) {
+func (m *model) inBatches(ctx context.Context, srcs [][]int, size int, decodeBatch func([][]int) ([]decode.Hypothesis, error)) ([]decode.Hypothesis, error) {
 	order := make([]int, 0, len(srcs))
 	for i, s := range srcs {
 		if len(s) > 0 {
@@ -174,11 +176,11 @@ func (m *model) inBatches(ctx context.Context, srcs [][]int, decodeBatch func([]
 	}
 	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
 	out := make([]decode.Hypothesis, len(srcs))
-	for lo := 0; lo < len(order); lo += m.cfg.EvalBatch {
+	for lo := 0; lo < len(order); lo += size {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
 		}
-		chunk := order[lo:min(lo+m.cfg.EvalBatch, len(order))]
+		chunk := order[lo:min(lo+size, len(order))]
 		batch := make([][]int, len(chunk))
 		for i, j := range chunk {
 			batch[i] = cut(srcs[j], m.maxSrc)

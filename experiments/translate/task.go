@@ -31,6 +31,7 @@ type task struct {
 	bucketer           *batch.Bucketer
 	shapes             []batch.Shape
 	progs              *graph.Programs[batch.Shape, seq2seq.PairProgram]
+	trained            bool                                         // training is over: its programs are closed
 	evals              *graph.Programs[[3]int, seq2seq.PairProgram] // rows, source and target lengths
 	steps              *batch.Steps                                 // the batch of each step
 	done               int                                          // steps trained so far (the step of the next evaluation)
@@ -91,6 +92,23 @@ func (t *task) close() {
 	_ = t.progs.Reset() // only frees memory
 	_ = t.evals.Reset()
 	t.m.closeDecoders()
+}
+
+// endTraining closes the training programs and lets the store's arena go, so
+// that the final evaluation holds only the memory it needs itself.
+func (t *task) endTraining() {
+	_ = t.progs.Reset() // only frees memory
+	t.trained = true
+	t.m.store.Arena().Release()
+}
+
+// endPhase lets the store's arena go between the phases of the final
+// evaluation (perplexity, greedy decoding, beam search), whose largest runs
+// differ; during training the training programs' buffers are kept.
+func (t *task) endPhase() {
+	if t.trained {
+		t.m.store.Arena().Release()
+	}
 }
 
 // dropEvalPrograms closes the programs of an evaluation, which are rebuilt at

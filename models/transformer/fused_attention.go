@@ -188,21 +188,21 @@ func (k attnSubKernel) dims(in []*tensor.Dense) attnDims {
 func attnBuffers[T graph.Float](st *graph.Runs, d attnDims, attnDrop bool) *attnBufs[T] {
 	bf := graph.Buffers[attnBufs[T]](st)
 	if d.cross {
-		bf.q = graph.Grow(bf.q, d.nq*d.e)
-		bf.kv = graph.Grow(bf.kv, d.nk*2*d.e)
+		bf.q = graph.Scratch(st, bf.q, d.nq*d.e)
+		bf.kv = graph.Scratch(st, bf.kv, d.nk*2*d.e)
 	} else {
-		bf.q = graph.Grow(bf.q, d.nq*3*d.e)
+		bf.q = graph.Scratch(st, bf.q, d.nq*3*d.e)
 		bf.kv = bf.q
 	}
-	bf.p = graph.Grow(bf.p, d.b*d.h*d.tq*d.tk)
+	bf.p = graph.Scratch(st, bf.p, d.b*d.h*d.tq*d.tk)
 	if attnDrop {
-		bf.pd = graph.Grow(bf.pd, len(bf.p))
+		bf.pd = graph.Scratch(st, bf.pd, len(bf.p))
 	} else {
 		bf.pd = bf.p
 	}
 	rows := d.nq * d.e
-	bf.o = graph.Grow(bf.o, rows)
-	bf.y = graph.Grow(bf.y, rows)
+	bf.o = graph.Scratch(st, bf.o, rows)
+	bf.y = graph.Scratch(st, bf.y, rows)
 	return bf
 }
 
@@ -358,20 +358,20 @@ func attnPrepare[T graph.Float](k attnSubKernel, d attnDims, bf *attnBufs[T], in
 	win, wo, lw := floats[T](in, p), floats[T](in, p+2), floats[T](in, p+4)
 	rdrop, adrop := floats[T](in, k.residDropAt()), floats[T](in, k.attnDropAt())
 	e, rows := d.e, d.nq*d.e
-	bf.dy = graph.Grow(bf.dy, rows)
-	bf.do = graph.Grow(bf.do, rows)
-	bf.dxin = graph.Grow(bf.dxin, rows)
+	bf.dy = graph.Scratch(k.st, bf.dy, rows)
+	bf.do = graph.Scratch(k.st, bf.do, rows)
+	bf.dxin = graph.Scratch(k.st, bf.dxin, rows)
 	if d.cross {
-		bf.dq = graph.Grow(bf.dq, d.nq*e)
-		bf.dkv = graph.Grow(bf.dkv, d.nk*2*e)
+		bf.dq = graph.Scratch(k.st, bf.dq, d.nq*e)
+		bf.dkv = graph.Scratch(k.st, bf.dkv, d.nk*2*e)
 	} else {
-		bf.dq = graph.Grow(bf.dq, d.nq*3*e)
+		bf.dq = graph.Scratch(k.st, bf.dq, d.nq*3*e)
 		bf.dkv = bf.dq
 	}
 	// gradient of the output projection's result
 	bf.branchGrad(k.residualNorm, bf.dy, g, rdrop, lw, e)
 	graph.Gemm(false, false, d.nq, e, e, bf.dy, e, wo, e, 0, bf.do, e)
-	attnHeadsBackward(d, bf, adrop)
+	attnHeadsBackward(k.st, d, bf, adrop)
 	// gradient of the query side's input to the projections
 	if d.cross {
 		graph.Gemm(false, false, d.nq, e, e, bf.dq, e, win, e, 0, bf.dxin, e)
@@ -382,11 +382,11 @@ func attnPrepare[T graph.Float](k attnSubKernel, d attnDims, bf *attnBufs[T], in
 
 // attnHeadsBackward computes, from the gradient of the merged context bf.do, the
 // gradients of every head's Q, K and V into bf.dq and bf.dkv.
-func attnHeadsBackward[T graph.Float](d attnDims, bf *attnBufs[T], adrop []T) {
+func attnHeadsBackward[T graph.Float](st *graph.Runs, d attnDims, bf *attnBufs[T], adrop []T) {
 	per := d.tq * d.tk
 	scale := T(d.scale)
 	work := d.h * per * d.d
-	bf.dpd = graph.Grow(bf.dpd, per*graph.Workers(d.b, work))
+	bf.dpd = graph.Scratch(st, bf.dpd, per*graph.Workers(d.b, work))
 	graph.ParallelWorkers(d.b, work, func(w, lo, hi int) {
 		dp := bf.dpd[w*per : (w+1)*per]
 		for bi := lo; bi < hi; bi++ {

@@ -25,6 +25,13 @@ func (k attnWeightsKernel) Key() string {
 	return fmt.Sprintf("transformer.fused_weights(h=%d,tk=%d)@%p", k.heads, k.tk, k.st)
 }
 
+// newAttnWeights returns the kernel that copies out the attention weights the
+// sub-layer of st computes, which its buffers then keep to the run's end.
+func newAttnWeights(heads, tk int, st *graph.Runs) attnWeightsKernel {
+	st.Share()
+	return attnWeightsKernel{heads: heads, tk: tk, st: st}
+}
+
 func (k attnWeightsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 	x := in[0]
 	if x.Dims() != 3 {

@@ -99,7 +99,7 @@ func ffSizes(in []*tensor.Dense) (n, e, f int) {
 func ffForward[T graph.Float](k ffSubKernel, out []T, in []*tensor.Dense) {
 	n, e, f := ffSizes(in)
 	bf := graph.Buffers[ffBufs[T]](k.st)
-	bf.h, bf.a, bf.y = graph.Grow(bf.h, n*f), graph.Grow(bf.a, n*f), graph.Grow(bf.y, n*e)
+	bf.h, bf.a, bf.y = graph.Scratch(k.st, bf.h, n*f), graph.Scratch(k.st, bf.a, n*f), graph.Scratch(k.st, bf.y, n*e)
 	x, w1, b1, w2, b2, lw, lb := floats[T](in, 0), floats[T](in, 1), floats[T](in, 2), floats[T](in, 3), floats[T](in, 4), floats[T](in, 5), floats[T](in, 6)
 	hdrop, rdrop := floats[T](in, k.hidDropAt()), floats[T](in, k.residDropAt())
 	src := bf.branchInput(k.residualNorm, x, lw, lb, n, e)
@@ -149,7 +149,7 @@ func ffPrepare[T graph.Float](k ffSubKernel, bf *ffBufs[T], in []*tensor.Dense, 
 	n, e, f := ffSizes(in)
 	w1, w2, lw := floats[T](in, 1), floats[T](in, 3), floats[T](in, 5)
 	hdrop, rdrop := floats[T](in, k.hidDropAt()), floats[T](in, k.residDropAt())
-	bf.dy, bf.dh, bf.dxin = graph.Grow(bf.dy, n*e), graph.Grow(bf.dh, n*f), graph.Grow(bf.dxin, n*e)
+	bf.dy, bf.dh, bf.dxin = graph.Scratch(k.st, bf.dy, n*e), graph.Scratch(k.st, bf.dh, n*f), graph.Scratch(k.st, bf.dxin, n*e)
 	bf.branchGrad(k.residualNorm, bf.dy, g, rdrop, lw, e)
 	// dA = dY W2, then dH = dA drop act'(H)
 	graph.Gemm(false, false, n, f, e, bf.dy, e, w2, f, 0, bf.dh, f)

@@ -80,7 +80,7 @@ func fusedAttention(b *graph.Builder, cfg LayerConfig, mh *attention.MultiHead, 
 	if out == nil {
 		return nil, nil
 	}
-	return out, b.Check(graph.Apply(attnWeightsKernel{heads: mh.Heads, tk: tk, st: k.st}, out))
+	return out, b.Check(graph.Apply(newAttnWeights(mh.Heads, tk, k.st), out))
 }
 
 // fusedFeedForward builds a feed-forward sub-layer.

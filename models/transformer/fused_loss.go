@@ -29,6 +29,9 @@ type genLossKernel struct {
 	st     *graph.Runs // holds a *genBufs[float32] or *genBufs[float64]
 }
 
+// Runs implements graph.Stateful: a program lends the layer its scratch.
+func (k genLossKernel) Runs() *graph.Runs { return k.st }
+
 // genBufs holds what the fused output layer keeps between its passes.
 type genBufs[T graph.Float] struct {
 	z     []T       // (N, V) logits, then exp(z - max), then their gradient
@@ -104,7 +107,7 @@ func genForward[T graph.Float](k genLossKernel, out []T, in []*tensor.Dense) err
 		}
 	}
 	bf := graph.Buffers[genBufs[T]](k.st)
-	bf.z, bf.inv, bf.loss = graph.Grow(bf.z, n*v), graph.Grow(bf.inv, n), graph.Grow(bf.loss, n)
+	bf.z, bf.inv, bf.loss = graph.Scratch(k.st, bf.z, n*v), graph.Scratch(k.st, bf.inv, n), graph.Scratch(k.st, bf.loss, n)
 	x, w, bias := floats[T](in, 0), floats[T](in, 1), floats[T](in, 2)
 	mask := floats[T](in, 4)
 	graph.Gemm(false, true, n, v, e, x, e, w, e, 0, bf.z, v)
@@ -189,7 +192,7 @@ func genPrepare[T graph.Float](k genLossKernel, bf *genBufs[T], in []*tensor.Den
 	mask := floats[T](in, 4)
 	off := k.eps / float64(v)
 	workers := graph.Workers(n, v)
-	bf.db = graph.Grow(bf.db, workers*v)
+	bf.db = graph.Scratch(k.st, bf.db, workers*v)
 	clear(bf.db)
 	graph.ParallelWorkers(n, v, func(w, lo, hi int) {
 		db := bf.db[w*v : (w+1)*v]

@@ -16,6 +16,9 @@ type residualNorm struct {
 	st        *graph.Runs // shared by the node and its gradient nodes
 }
 
+// Runs implements graph.Stateful: a program lends the sub-layer its scratch.
+func (s residualNorm) Runs() *graph.Runs { return s.st }
+
 // subForward counts a forward pass of the sub-layer k and runs its forward pass
 // in out's element type.
 func subForward[K any](k K, st *graph.Runs, out *tensor.Dense, in []*tensor.Dense,
@@ -50,11 +53,11 @@ type normBufs[T graph.Float] struct {
 // branchInput sizes the buffers for n rows of width e and returns the input of
 // the branch: x itself post-LN, its normalised rows pre-LN.
 func (nb *normBufs[T]) branchInput(s residualNorm, x, lw, lb []T, n, e int) []T {
-	nb.xhat, nb.rstd = graph.Grow(nb.xhat, n*e), graph.Grow(nb.rstd, n)
+	nb.xhat, nb.rstd = graph.Scratch(s.st, nb.xhat, n*e), graph.Scratch(s.st, nb.rstd, n)
 	if !s.preLN {
 		return x
 	}
-	nb.n = graph.Grow(nb.n, n*e)
+	nb.n = graph.Scratch(s.st, nb.n, n*e)
 	graph.LayerNormRows(nb.n, nb.xhat, nb.rstd, x, lw, lb, e, s.eps)
 	return nb.n
 }
@@ -84,7 +87,7 @@ func (nb *normBufs[T]) branchGrad(s residualNorm, dy, g, rdrop, lw []T, e int) {
 		mulInto(dy, g, rdrop)
 		return
 	}
-	nb.dres = graph.Grow(nb.dres, len(g))
+	nb.dres = graph.Scratch(s.st, nb.dres, len(g))
 	graph.LayerNormBackRows(nb.dres, g, nb.xhat, nb.rstd, lw, e, false)
 	mulInto(dy, nb.dres, rdrop)
 }

@@ -92,7 +92,7 @@ func stepAttnForward[T graph.Float](k stepAttnKernel, out []T, in []*tensor.Dens
 	x := floats[T](in, 0)
 	win, bin, wo, bo, lw, lb := floats[T](in, 1), floats[T](in, 2), floats[T](in, 3), floats[T](in, 4), floats[T](in, 5), floats[T](in, 6)
 	bf := graph.Buffers[attnBufs[T]](k.st)
-	bf.o, bf.y = graph.Grow(bf.o, rows*e), graph.Grow(bf.y, rows*e)
+	bf.o, bf.y = graph.Scratch(k.st, bf.o, rows*e), graph.Scratch(k.st, bf.y, rows*e)
 	src := bf.branchInput(k.residualNorm, x, lw, lb, rows, e)
 	if k.cross {
 		if k.layer >= len(k.caches.cross) {
@@ -106,8 +106,8 @@ func stepAttnForward[T graph.Float](k stepAttnKernel, out []T, in []*tensor.Dens
 		d := attnDims{b: rows, tq: 1, tk: tk, e: e, h: k.heads, d: e / k.heads, ldq: e, ldkv: 2 * e, vOff: e,
 			nq: rows, nk: rows * tk, cross: true, preLN: k.preLN, masked: true}
 		d.scale = 1 / math.Sqrt(float64(d.d))
-		bf.q, bf.kv = graph.Grow(bf.q, rows*e), graph.Slice[T](kv)
-		bf.p = graph.Grow(bf.p, rows*k.heads*tk)
+		bf.q, bf.kv = graph.Scratch(k.st, bf.q, rows*e), graph.Slice[T](kv)
+		bf.p = graph.Scratch(k.st, bf.p, rows*k.heads*tk)
 		bf.pd = bf.p
 		project(bf.q, e, src, win, bin, rows, e, 0, e)
 		attnHeadsForward(d, bf, floats[T](in, 7), nil)
@@ -115,7 +115,7 @@ func stepAttnForward[T graph.Float](k stepAttnKernel, out []T, in []*tensor.Dens
 		if k.layer >= len(k.caches.self) {
 			return errors.New("decoding step attention: no cache bound")
 		}
-		bf.q = graph.Grow(bf.q, rows*3*e)
+		bf.q = graph.Scratch(k.st, bf.q, rows*3*e)
 		project(bf.q, 3*e, src, win, bin, rows, e, 0, 3*e)
 		col := graph.Ints(graph.Contiguous(in[7]))[0]
 		if err := attention.AttendCached(k.caches.self[k.layer], 1, col, nil, bf.q, bf.o); err != nil {
@@ -173,7 +173,7 @@ func (m *Model) decodeStep(b *graph.Builder, tok, col, srcKeep *G.Node, caches *
 		k := newStepAttnKernel(l.CrossAttn.Heads, i, true, l.Config.PreLN, l.Norm2.Eps, caches)
 		x = stepAttention(b, l.Config, l.CrossAttn, l.Norm2, x, memMask, k)
 		if x != nil {
-			cross = b.Check(graph.Apply(attnWeightsKernel{heads: l.CrossAttn.Heads, tk: srcKeep.Shape()[1], st: k.st}, x))
+			cross = b.Check(graph.Apply(newAttnWeights(l.CrossAttn.Heads, srcKeep.Shape()[1], k.st), x))
 		}
 		x = fusedFeedForward(b, l.Config, l.FF, l.Norm3, x)
 	}

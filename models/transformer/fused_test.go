@@ -77,7 +77,7 @@ func TestFusedTransformerMatchesReference(t *testing.T) {
 }
 
 // An evaluation program and the one-step decoder give the same values fused and
-// unfused.
+// unfused, attention weights included.
 func TestFusedTransformerEvalMatchesReference(t *testing.T) {
 	cfg := Config{SrcVocab: 11, TgtVocab: 11, Dim: 8, Heads: 2, FF: 12, EncoderLayers: 1, DecoderLayers: 2, MaxLen: 7,
 		Dropout: 0.1, Tokens: modeltest.Tokens}
@@ -87,6 +87,13 @@ func TestFusedTransformerEvalMatchesReference(t *testing.T) {
 	lf, _ := fused.Output("loss")
 	lr, _ := ref.Output("loss")
 	require.InDelta(t, graph.Scalar(lr), graph.Scalar(lf), 1e-12)
+	// the weights are copied out after later nodes ran, in a program that
+	// otherwise hands a kernel's scratch on once its forward pass is done
+	wr, err := ref.Output("attn")
+	require.NoError(t, err)
+	wf, err := fused.Output("attn")
+	require.NoError(t, err)
+	requireSame(t, graph.Float64s(wr), graph.Float64s(wf), "attn")
 }
 
 // Numeric gradient check of the fused form, post- and pre-LN, with padding on

@@ -1,0 +1,159 @@
+package graph
+
+import (
+	"reflect"
+	"sync"
+
+	"gorgonia.org/tensor"
+)
+
+// Arena lends the memory of one program run at a time: the outputs and
+// gradients of kernel nodes, the scratch buffers of fused kernels and the
+// values of random inputs. Every program compiled over one Store shares its
+// store's arena, so the memory of many compiled programs (one per bucket shape,
+// training and evaluation, the decoder's steps) is about that of the largest,
+// not the sum of all.
+//
+// Programs over one store run one at a time (Program.Run holds the arena), and
+// inside a run each buffer the arena lends has one user: a value that must
+// outlive the run (an output, the loss, a gradient) is copied out by the
+// program's sinks before the run ends. A request takes the smallest free
+// buffer of its element type that is large enough; where none is, the largest
+// free one grows (or a new one is made), so the arena ends up holding the
+// buffers of the most demanding run, whatever the order of its requests.
+type Arena struct {
+	mu    sync.Mutex
+	slots map[reflect.Type]*arenaSlots
+	lent  []lentBuffer // in the order the run took them
+}
+
+// lentBuffer names buffer i of s.
+type lentBuffer struct {
+	s *arenaSlots
+	i int
+}
+
+// arenaSlots are the buffers of one element type, and which of them the run
+// in progress uses.
+type arenaSlots struct {
+	bufs []any // []T
+	caps []int
+	used []bool
+}
+
+// NewArena returns an empty arena.
+func NewArena() *Arena { return &Arena{slots: map[reflect.Type]*arenaSlots{}} }
+
+// begin starts a run: it waits for any other run over the arena to end, then
+// marks every buffer free.
+func (a *Arena) begin() {
+	a.mu.Lock()
+	for _, s := range a.slots {
+		clear(s.used)
+	}
+	a.lent = a.lent[:0]
+}
+
+// mark returns how many buffers the run has taken so far.
+func (a *Arena) mark() int { return len(a.lent) }
+
+// giveBack frees the buffers the run took after mark m, for its next requests.
+func (a *Arena) giveBack(m int) {
+	for _, l := range a.lent[m:] {
+		l.s.used[l.i] = false
+	}
+	a.lent = a.lent[:m]
+}
+
+// end ends the run that begin started.
+func (a *Arena) end() { a.mu.Unlock() }
+
+// Bytes returns the memory the arena's buffers hold.
+func (a *Arena) Bytes() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var n int64
+	for t, s := range a.slots {
+		for _, c := range s.caps {
+			n += int64(c) * int64(t.Elem().Size())
+		}
+	}
+	return n
+}
+
+// Release drops the arena's buffers, for the garbage collector to take back
+// once no program's last values refer to them: at the end of a phase (after
+// training, before the final evaluation) the next phase's runs make their own,
+// as large as they need.
+func (a *Arena) Release() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.slots)
+	a.lent = nil
+}
+
+// take lends a free buffer of element type T, n long, for the rest of the
+// run; it holds whatever its last user left there.
+func take[T any](a *Arena, n int) []T {
+	t := reflect.TypeFor[[]T]()
+	s := a.slots[t]
+	if s == nil {
+		s = &arenaSlots{}
+		a.slots[t] = s
+	}
+	fit, largest := -1, -1
+	for i, c := range s.caps {
+		if s.used[i] {
+			continue
+		}
+		if c >= n && (fit < 0 || c < s.caps[fit]) {
+			fit = i
+		}
+		if largest < 0 || c > s.caps[largest] {
+			largest = i
+		}
+	}
+	if fit < 0 {
+		fit = largest
+		if fit < 0 {
+			s.bufs, s.caps, s.used = append(s.bufs, nil), append(s.caps, 0), append(s.used, false)
+			fit = len(s.bufs) - 1
+		}
+		s.bufs[fit] = []T(nil) // let the old buffer go before the new one is made
+		s.bufs[fit], s.caps[fit] = make([]T, n), n
+	}
+	s.used[fit] = true
+	a.lent = append(a.lent, lentBuffer{s, fit})
+	return s.bufs[fit].([]T)[:n]
+}
+
+// denseIn returns a tensor of dtype and shape over the arena's next slot,
+// zeroed unless overwritten, reusing the header *hdr when it already covers that
+// memory. It returns nil where the arena cannot serve: no arena, a scalar or
+// empty shape, or a dtype other than float32 and float64.
+func denseIn(a *Arena, hdr **tensor.Dense, dtype tensor.Dtype, shape tensor.Shape, overwritten bool) *tensor.Dense {
+	n := shape.TotalSize()
+	if a == nil || shape.Dims() == 0 || n == 0 {
+		return nil
+	}
+	switch dtype {
+	case tensor.Float32:
+		return slotDense(hdr, take[float32](a, n), shape, overwritten)
+	case tensor.Float64:
+		return slotDense(hdr, take[float64](a, n), shape, overwritten)
+	}
+	return nil
+}
+
+func slotDense[T float32 | float64](hdr **tensor.Dense, b []T, shape tensor.Shape, overwritten bool) *tensor.Dense {
+	if !overwritten {
+		clear(b)
+	}
+	if h := *hdr; h != nil {
+		if d, ok := h.Data().([]T); ok && len(d) == len(b) && &d[0] == &b[0] {
+			return h
+		}
+	}
+	*hdr = tensor.New(tensor.WithBacking(b), tensor.WithShape(shape.Clone()...))
+	return *hdr
+}
