@@ -90,16 +90,23 @@ func (p *Program) Run() error {
 	if len(p.random) > 0 {
 		for _, r := range p.random {
 			shape := r.node.Shape()
+			buf := nodeBuffer(p.arena, &r.buf, r.node.Dtype(), shape, true)
 			var vals []float64
+			mark := -1
 			if p.arena != nil {
+				// the draws are scratch: every random input reuses one buffer
+				mark = p.arena.mark()
 				vals = take[float64](p.arena, shape.TotalSize())
 			} else {
 				r.vals = Grow(r.vals, shape.TotalSize())
 				vals = r.vals
 			}
-			buf := nodeBuffer(p.arena, &r.buf, r.node.Dtype(), shape, true)
 			r.sample(p.noise, vals)
-			if err := SetFloat64s(buf, vals); err != nil {
+			err := SetFloat64s(buf, vals)
+			if mark >= 0 {
+				p.arena.giveBack(mark)
+			}
+			if err != nil {
 				return errors.Wrapf(err, "graph: random input %q", r.node.Name())
 			}
 			if err := G.Let(r.node, buf); err != nil {

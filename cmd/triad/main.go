@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -34,7 +35,18 @@ func usage(err error) error { return train.Usage(err) }
 // "interrupted; checkpoint DIR/checkpoints/last.safetensors".
 const exitInterrupted = 130
 
+// gcPercent is the garbage collector's target growth unless GOGC sets one:
+// once a run's programs have run, its steps allocate little (they borrow their
+// store's arena), so collecting at 25% growth instead of Go's 100% costs no
+// measurable time and keeps the peak resident memory near the live heap
+// (translate's Transformer, 30 steps and the final evaluation on one thread:
+// 3.6 GB at 100%, 2.0 GB at 25%, the same user time).
+const gcPercent = 25
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
