@@ -71,9 +71,15 @@ type StepPrograms[E, S comparable] struct {
 	steps *graph.Programs[S, graph.SaltedProgram]
 }
 
-// NewStepPrograms returns empty caches that encoder and stepper compile.
+// stepProgramLimit is how many programs of each kind a StepPrograms keeps: the
+// shapes of decoding change with every batch (source length) and as its
+// sentences finish (rows), and each program holds its own outputs.
+const stepProgramLimit = 8
+
+// NewStepPrograms returns empty caches that encoder and stepper compile, each
+// keeping the stepProgramLimit programs used last.
 func NewStepPrograms[E, S comparable](encoder func(E) (graph.SaltedProgram, error), stepper func(S) (graph.SaltedProgram, error)) StepPrograms[E, S] {
-	return StepPrograms[E, S]{enc: graph.NewPrograms(encoder), steps: graph.NewPrograms(stepper)}
+	return StepPrograms[E, S]{enc: graph.NewPrograms(encoder).Limit(stepProgramLimit), steps: graph.NewPrograms(stepper).Limit(stepProgramLimit)}
 }
 
 // Encoder returns the encoder program of key k.

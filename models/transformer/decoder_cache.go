@@ -16,9 +16,14 @@ import (
 // with the state they come from: owner records how many columns of the shared
 // caches some state has written, and a Step from a state behind it copies the
 // caches first.
+//
+// The source side (srcKeep, cross) is never written after the encoder pass, so
+// states whose rows read the same sources, row by row, share it: source[r] is
+// the row of the first state that row r's source came from.
 type cachedState struct {
 	srcKeep *tensor.Dense   // (rows, S)
 	cross   []*tensor.Dense // per layer (rows, S, 2 Dim)
+	source  []int
 	self    []*attention.KVCache
 	n       int
 	owner   *cacheOwner
@@ -29,15 +34,29 @@ type cacheOwner struct{ filled int }
 
 func (s *cachedState) Rows() int { return s.srcKeep.Shape()[0] }
 
+// Select copies the chosen rows' self-attention caches; the source side is
+// shared where every row keeps the source it had (beam search reordering
+// hypotheses within their sentences), copied otherwise.
 func (s *cachedState) Select(rows []int) (decode.State, error) {
-	keep, err := graph.SelectRows(s.srcKeep, rows)
-	if err != nil {
-		return nil, err
+	next := &cachedState{srcKeep: s.srcKeep, cross: s.cross, source: make([]int, len(rows)), n: s.n, owner: &cacheOwner{filled: s.n}}
+	same := len(rows) == len(s.source)
+	for i, r := range rows {
+		if r < 0 || r >= len(s.source) {
+			return nil, errors.Errorf("transformer decoding state: row %d of %d", r, len(s.source))
+		}
+		next.source[i] = s.source[r]
+		same = same && next.source[i] == s.source[i]
 	}
-	next := &cachedState{srcKeep: keep, cross: make([]*tensor.Dense, len(s.cross)), n: s.n, owner: &cacheOwner{filled: s.n}}
-	for i, kv := range s.cross {
-		if next.cross[i], err = graph.SelectRows(kv, rows); err != nil {
+	var err error
+	if !same {
+		if next.srcKeep, err = graph.SelectRows(s.srcKeep, rows); err != nil {
 			return nil, err
+		}
+		next.cross = make([]*tensor.Dense, len(s.cross))
+		for i, kv := range s.cross {
+			if next.cross[i], err = graph.SelectRows(kv, rows); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if next.self, err = selectCaches(s.self, rows, s.n); err != nil {
@@ -72,7 +91,11 @@ func (d *Decoder) newCachedState(memory, srcKeep *tensor.Dense) (decode.State, e
 	for i := range self {
 		self[i] = attention.NewKVCache(d.Store.Dtype(), rows, cfg.Heads, cfg.MaxLen, cfg.Dim/cfg.Heads)
 	}
-	return &cachedState{srcKeep: srcKeep, cross: cross, self: self, owner: &cacheOwner{}}, nil
+	source := make([]int, rows)
+	for i := range source {
+		source[i] = i
+	}
+	return &cachedState{srcKeep: srcKeep, cross: cross, source: source, self: self, owner: &cacheOwner{}}, nil
 }
 
 // cachedStep feeds tokens at column st.n of every row.
@@ -84,7 +107,7 @@ func (d *Decoder) cachedStep(st *cachedState, tokens []int) (decode.StepOutput, 
 	if maxLen := d.Model.Config.MaxLen; st.n+1 > maxLen {
 		return decode.StepOutput{}, nil, errors.Errorf("transformer step: prefix of %d tokens exceeds the maximum length %d", st.n+1, maxLen)
 	}
-	next := &cachedState{srcKeep: st.srcKeep, cross: st.cross, self: st.self, n: st.n + 1, owner: st.owner}
+	next := &cachedState{srcKeep: st.srcKeep, cross: st.cross, source: st.source, self: st.self, n: st.n + 1, owner: st.owner}
 	if st.owner.filled > st.n { // column n already written from these caches: fork them
 		all := make([]int, rows)
 		for i := range all {
