@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"fmt"
+
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -56,4 +58,42 @@ func Rows(t *tensor.Dense) [][]float64 {
 		out[i] = v[i*per : (i+1)*per : (i+1)*per]
 	}
 	return out
+}
+
+// RowReader reads float tensors' rows as float64 slices, as Rows does, into
+// memory it keeps from call to call: for loops that read an output of the same
+// size at every step (a decoder's vocabulary-wide log-probabilities), where a
+// fresh slice per step costs more than the conversion. The rows a call returns
+// are overwritten by the next call. Its zero value is ready to use.
+type RowReader struct {
+	buf  []float64
+	rows [][]float64
+}
+
+// Rows returns the rows of t (its first axis), valid until the next call.
+func (r *RowReader) Rows(t *tensor.Dense) [][]float64 {
+	n, size := t.Shape()[0], t.Shape().TotalSize()
+	if n == 0 {
+		return nil
+	}
+	r.buf = Grow(r.buf, size)
+	switch d := t.Data().(type) {
+	case []float64:
+		copy(r.buf, d)
+	case []float32:
+		for i, v := range d {
+			r.buf[i] = float64(v)
+		}
+	default:
+		panic(fmt.Sprintf("graph: RowReader of unsupported dtype %v", t.Dtype()))
+	}
+	if cap(r.rows) < n {
+		r.rows = make([][]float64, n)
+	}
+	r.rows = r.rows[:n]
+	per := size / n
+	for i := range r.rows {
+		r.rows[i] = r.buf[i*per : (i+1)*per : (i+1)*per]
+	}
+	return r.rows
 }

@@ -3,6 +3,7 @@ package attention
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -52,13 +53,8 @@ func (c *KVCache) Block() int { return c.block }
 // order, with their first cols columns copied (the columns filled so far; the
 // others are zero): beam search reorders and copies hypotheses with it.
 func (c *KVCache) Select(rows []int, cols int) (*KVCache, error) {
-	if cols < 0 || cols > c.block {
-		return nil, errors.Errorf("key/value cache: %d columns of a block of %d", cols, c.block)
-	}
-	for _, r := range rows {
-		if r < 0 || r >= c.rows {
-			return nil, errors.Errorf("key/value cache: row %d of %d", r, c.rows)
-		}
+	if err := c.checkSelect(rows, cols); err != nil {
+		return nil, err
 	}
 	out := &KVCache{rows: len(rows), heads: c.heads, block: c.block, dim: c.dim}
 	switch k := c.k.(type) {
@@ -70,9 +66,28 @@ func (c *KVCache) Select(rows []int, cols int) (*KVCache, error) {
 	return out, nil
 }
 
+func (c *KVCache) checkSelect(rows []int, cols int) error {
+	if cols < 0 || cols > c.block {
+		return errors.Errorf("key/value cache: %d columns of a block of %d", cols, c.block)
+	}
+	for _, r := range rows {
+		if r < 0 || r >= c.rows {
+			return errors.Errorf("key/value cache: row %d of %d", r, c.rows)
+		}
+	}
+	return nil
+}
+
 func selectCache[T graph.Float](c *KVCache, rows []int, cols int, k, v []T) (nk, nv []T) {
+	nk, nv = make([]T, len(rows)*c.heads*c.block*c.dim), make([]T, len(rows)*c.heads*c.block*c.dim)
+	copyRows(c, rows, cols, nk, nv, k, v)
+	return nk, nv
+}
+
+// copyRows copies the first cols columns of the given rows of c's keys k and
+// values v into the rows of nk and nv, in order.
+func copyRows[T graph.Float](c *KVCache, rows []int, cols int, nk, nv, k, v []T) {
 	per, n := c.block*c.dim, cols*c.dim
-	nk, nv = make([]T, len(rows)*c.heads*per), make([]T, len(rows)*c.heads*per)
 	for i, r := range rows {
 		for h := 0; h < c.heads; h++ {
 			from, to := (r*c.heads+h)*per, (i*c.heads+h)*per
@@ -80,7 +95,115 @@ func selectCache[T graph.Float](c *KVCache, rows []int, cols int, k, v []T) (nk,
 			copy(nv[to:to+n], v[from:from+n])
 		}
 	}
-	return nk, nv
+}
+
+// KVPool keeps caches that decoding has finished with, so that beam search,
+// which reorders its hypotheses into new caches at every step, reuses their
+// memory instead of allocating (and zeroing) a block of every layer per step.
+// A cache of more rows serves a request for fewer (the layout is row-major),
+// so the pool holds about what the largest state of a search needs, however
+// its rows shrink. A pooled cache comes back with stale values in its columns:
+// the attention reads only the columns written since, so nothing needs
+// clearing. A KVPool is not safe for concurrent use; its zero value is empty.
+type KVPool struct {
+	free map[kvShape][]*KVCache
+}
+
+// kvShape is what caches must share to stand in for each other.
+type kvShape struct {
+	dtype             tensor.Dtype
+	heads, block, dim int
+}
+
+// kvPoolDepth is how many caches of one shape a KVPool keeps: a beam search
+// step frees one cache per layer and takes as many.
+const kvPoolDepth = 64
+
+// Get returns a cache of the given shape: the smallest pooled one with room
+// for rows rows (its columns then hold stale values), else a new one.
+func (p *KVPool) Get(dtype tensor.Dtype, rows, heads, block, dim int) *KVCache {
+	key, n := kvShape{dtype, heads, block, dim}, rows*heads*block*dim
+	free, best := p.free[key], -1
+	for i, c := range free {
+		if room := c.capacity(); room >= n && (best < 0 || room < free[best].capacity()) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return NewKVCache(dtype, rows, heads, block, dim)
+	}
+	c := free[best]
+	p.free[key] = slices.Delete(free, best, best+1)
+	out := &KVCache{rows: rows, heads: heads, block: block, dim: dim, weights: c.weights}
+	switch k := c.k.(type) {
+	case []float32:
+		out.k, out.v = k[:n], c.v.([]float32)[:n]
+	case []float64:
+		out.k, out.v = k[:n], c.v.([]float64)[:n]
+	}
+	return out
+}
+
+// Put gives c back for a later Get. The caller must not use c afterwards;
+// putting a cache twice keeps it once.
+func (p *KVPool) Put(c *KVCache) {
+	if p.free == nil {
+		p.free = map[kvShape][]*KVCache{}
+	}
+	key := kvShape{c.dtype(), c.heads, c.block, c.dim}
+	free := p.free[key]
+	for _, f := range free {
+		if f.sameMemory(c) {
+			return
+		}
+	}
+	if len(free) >= kvPoolDepth {
+		return
+	}
+	p.free[key] = append(free, c)
+}
+
+// capacity returns how many values each of c's keys and values can hold.
+func (c *KVCache) capacity() int {
+	if k, ok := c.k.([]float32); ok {
+		return cap(k)
+	}
+	return cap(c.k.([]float64))
+}
+
+// sameMemory reports whether c and d hold their keys in the same array.
+func (c *KVCache) sameMemory(d *KVCache) bool {
+	switch k := c.k.(type) {
+	case []float32:
+		dk, ok := d.k.([]float32)
+		return ok && cap(k) > 0 && cap(dk) > 0 && &k[:1][0] == &dk[:1][0]
+	case []float64:
+		dk, ok := d.k.([]float64)
+		return ok && cap(k) > 0 && cap(dk) > 0 && &k[:1][0] == &dk[:1][0]
+	}
+	return false
+}
+
+// Select is KVCache.Select into a cache from the pool.
+func (p *KVPool) Select(c *KVCache, rows []int, cols int) (*KVCache, error) {
+	if err := c.checkSelect(rows, cols); err != nil {
+		return nil, err
+	}
+	out := p.Get(c.dtype(), len(rows), c.heads, c.block, c.dim)
+	switch k := c.k.(type) {
+	case []float32:
+		copyRows(c, rows, cols, out.k.([]float32), out.v.([]float32), k, c.v.([]float32))
+	case []float64:
+		copyRows(c, rows, cols, out.k.([]float64), out.v.([]float64), k, c.v.([]float64))
+	}
+	return out, nil
+}
+
+func (c *KVCache) dtype() tensor.Dtype {
+	if _, ok := c.k.([]float32); ok {
+		return tensor.Float32
+	}
+	return tensor.Float64
 }
 
 // CachedAttention is the node of a self-attention layer over a KVCache: for

@@ -77,9 +77,12 @@ func BeamSearchBatch(m StepModel, srcs [][]int, opts []Options) ([][]Hypothesis,
 		}
 		searching = still
 		if len(searching) == 0 {
+			release(next)
 			break
 		}
-		if st, err = next.Select(padRows(rows)); err != nil {
+		st, err = next.Select(padRows(rows))
+		release(next)
+		if err != nil {
 			return nil, errors.Wrapf(err, "beam search: step %d", t)
 		}
 	}

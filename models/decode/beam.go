@@ -33,9 +33,12 @@ func BeamSearch(m StepModel, src []int, opt Options) ([]Hypothesis, error) {
 		}
 		parents, done := b.advance(t, out.LogProbs, out.Weights)
 		if done {
+			release(next)
 			return b.hypotheses(), nil
 		}
-		if st, err = next.Select(parents); err != nil {
+		st, err = next.Select(parents)
+		release(next)
+		if err != nil {
 			return nil, errors.Wrapf(err, "beam search: step %d", t)
 		}
 	}

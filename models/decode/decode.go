@@ -20,7 +20,8 @@ type StepModel interface {
 	Step(st State, tokens []int) (StepOutput, State, error)
 }
 
-// StepOutput is what one decoding step gives for each row.
+// StepOutput is what one decoding step gives for each row. A model may reuse
+// its memory at its next Step: decoders copy what they keep.
 type StepOutput struct {
 	LogProbs [][]float64 // (rows, target vocabulary)
 	Weights  [][]float64 // (rows, source length)
@@ -33,6 +34,21 @@ type State interface {
 	// Select returns a new state made of the given rows (repeats allowed), in
 	// order: beam search reorders and copies hypotheses with it.
 	Select(rows []int) (State, error)
+}
+
+// Releaser is a State that can give its memory back to its model for later
+// states (a Transformer's key/value caches). The decoders release every state
+// they have stepped from and no longer use, once its successor exists; a
+// released state, and any state sharing its memory, is not used again.
+type Releaser interface {
+	Release()
+}
+
+// release releases st when it is a Releaser.
+func release(st State) {
+	if r, ok := st.(Releaser); ok {
+		r.Release()
+	}
 }
 
 // Hypothesis is a decoded output sequence.

@@ -44,6 +44,7 @@ func Greedy(m StepModel, srcs [][]int, opt Options) ([]Hypothesis, error) {
 		}
 		st = next
 	}
+	release(st)
 	for r := range hyps {
 		hyps[r].Score = hyps[r].LogProb / LengthPenalty(len(hyps[r].Weights), opt.Alpha)
 	}

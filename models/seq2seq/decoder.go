@@ -51,6 +51,7 @@ type Decoder struct {
 	Bucket int
 	name   string
 	progs  StepPrograms[[2]int, [2]int]
+	rows   graph.RowReader // the log-probabilities of the last step
 }
 
 // NewDecoder returns a decoder of net over the weights in s; name starts its
@@ -244,7 +245,7 @@ func (d *Decoder) Advance(st *State, ids []int) (decode.StepOutput, *State, grap
 	}
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	return decode.StepOutput{LogProbs: graph.Rows(logp), Weights: graph.Rows(w)}, next, p, nil
+	return decode.StepOutput{LogProbs: d.rows.Rows(logp), Weights: graph.Rows(w)}, next, p, nil
 }
 
 // Encode implements decode.StepModel.

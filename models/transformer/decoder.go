@@ -6,6 +6,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/models/attention"
 	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/seq2seq"
 )
@@ -43,6 +44,8 @@ type Decoder struct {
 	PrefixBucket int
 	progs        seq2seq.StepPrograms[[2]int, [3]int]
 	caches       *stepCaches // bound to the stepped state before each cached run
+	kvPool       attention.KVPool
+	rows         graph.RowReader // the log-probabilities of the last step
 }
 
 // NewDecoder returns a decoder over the model's weights in s.
@@ -246,7 +249,7 @@ func (d *Decoder) Step(state decode.State, tokens []int) (decode.StepOutput, dec
 	}
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	return decode.StepOutput{LogProbs: graph.Rows(logp), Weights: graph.Rows(w)}, next, nil
+	return decode.StepOutput{LogProbs: d.rows.Rows(logp), Weights: graph.Rows(w)}, next, nil
 }
 
 var _ decode.StepModel = (*Decoder)(nil)

@@ -17,16 +17,27 @@ import (
 // caches some state has written, and a Step from a state behind it copies the
 // caches first.
 //
-// The source side (srcKeep, cross) is never written after the encoder pass, so
-// states whose rows read the same sources, row by row, share it: source[r] is
-// the row of the first state that row r's source came from.
+// The memory's keys and values (cross) are never written after the encoder
+// pass: every state of a batch shares them, row source[r] serving the state's
+// row r, so that beam search moves no memory when it reorders or drops
+// hypotheses.
 type cachedState struct {
-	srcKeep *tensor.Dense   // (rows, S)
-	cross   []*tensor.Dense // per layer (rows, S, 2 Dim)
+	srcKeep *tensor.Dense   // (rows, S), row r the keep mask of row source[r]
+	cross   []*tensor.Dense // per layer (sources, S, 2 Dim)
 	source  []int
 	self    []*attention.KVCache
 	n       int
 	owner   *cacheOwner
+	pool    *attention.KVPool // where Release puts self's caches
+}
+
+// Release implements decode.Releaser: the self-attention caches go back to the
+// decoder's pool.
+func (s *cachedState) Release() {
+	for _, c := range s.self {
+		s.pool.Put(c)
+	}
+	s.self = nil
 }
 
 // cacheOwner is what the states sharing one set of caches know of them.
@@ -34,11 +45,10 @@ type cacheOwner struct{ filled int }
 
 func (s *cachedState) Rows() int { return s.srcKeep.Shape()[0] }
 
-// Select copies the chosen rows' self-attention caches; the source side is
-// shared where every row keeps the source it had (beam search reordering
-// hypotheses within their sentences), copied otherwise.
+// Select copies the chosen rows' self-attention caches and keep masks; the
+// memory stays shared.
 func (s *cachedState) Select(rows []int) (decode.State, error) {
-	next := &cachedState{srcKeep: s.srcKeep, cross: s.cross, source: make([]int, len(rows)), n: s.n, owner: &cacheOwner{filled: s.n}}
+	next := &cachedState{srcKeep: s.srcKeep, cross: s.cross, source: make([]int, len(rows)), n: s.n, owner: &cacheOwner{filled: s.n}, pool: s.pool}
 	same := len(rows) == len(s.source)
 	for i, r := range rows {
 		if r < 0 || r >= len(s.source) {
@@ -52,25 +62,20 @@ func (s *cachedState) Select(rows []int) (decode.State, error) {
 		if next.srcKeep, err = graph.SelectRows(s.srcKeep, rows); err != nil {
 			return nil, err
 		}
-		next.cross = make([]*tensor.Dense, len(s.cross))
-		for i, kv := range s.cross {
-			if next.cross[i], err = graph.SelectRows(kv, rows); err != nil {
-				return nil, err
-			}
-		}
 	}
-	if next.self, err = selectCaches(s.self, rows, s.n); err != nil {
+	if next.self, err = selectCaches(s.pool, s.self, rows, s.n); err != nil {
 		return nil, err
 	}
 	return next, nil
 }
 
-// selectCaches returns the given rows of every cache, n columns each.
-func selectCaches(caches []*attention.KVCache, rows []int, n int) ([]*attention.KVCache, error) {
+// selectCaches returns the given rows of every cache, n columns each, in
+// caches from pool.
+func selectCaches(pool *attention.KVPool, caches []*attention.KVCache, rows []int, n int) ([]*attention.KVCache, error) {
 	out := make([]*attention.KVCache, len(caches))
 	for i, c := range caches {
 		var err error
-		if out[i], err = c.Select(rows, n); err != nil {
+		if out[i], err = pool.Select(c, rows, n); err != nil {
 			return nil, err
 		}
 	}
@@ -89,13 +94,13 @@ func (d *Decoder) newCachedState(memory, srcKeep *tensor.Dense) (decode.State, e
 	rows := memory.Shape()[0]
 	self := make([]*attention.KVCache, len(d.Model.Decoder))
 	for i := range self {
-		self[i] = attention.NewKVCache(d.Store.Dtype(), rows, cfg.Heads, cfg.MaxLen, cfg.Dim/cfg.Heads)
+		self[i] = d.kvPool.Get(d.Store.Dtype(), rows, cfg.Heads, cfg.MaxLen, cfg.Dim/cfg.Heads)
 	}
 	source := make([]int, rows)
 	for i := range source {
 		source[i] = i
 	}
-	return &cachedState{srcKeep: srcKeep, cross: cross, source: source, self: self, owner: &cacheOwner{}}, nil
+	return &cachedState{srcKeep: srcKeep, cross: cross, source: source, self: self, owner: &cacheOwner{}, pool: &d.kvPool}, nil
 }
 
 // cachedStep feeds tokens at column st.n of every row.
@@ -107,14 +112,14 @@ func (d *Decoder) cachedStep(st *cachedState, tokens []int) (decode.StepOutput, 
 	if maxLen := d.Model.Config.MaxLen; st.n+1 > maxLen {
 		return decode.StepOutput{}, nil, errors.Errorf("transformer step: prefix of %d tokens exceeds the maximum length %d", st.n+1, maxLen)
 	}
-	next := &cachedState{srcKeep: st.srcKeep, cross: st.cross, source: st.source, self: st.self, n: st.n + 1, owner: st.owner}
+	next := &cachedState{srcKeep: st.srcKeep, cross: st.cross, source: st.source, self: st.self, n: st.n + 1, owner: st.owner, pool: st.pool}
 	if st.owner.filled > st.n { // column n already written from these caches: fork them
 		all := make([]int, rows)
 		for i := range all {
 			all[i] = i
 		}
 		var err error
-		if next.self, err = selectCaches(st.self, all, st.n); err != nil {
+		if next.self, err = selectCaches(st.pool, st.self, all, st.n); err != nil {
 			return decode.StepOutput{}, nil, err
 		}
 		next.owner = &cacheOwner{}
@@ -127,14 +132,14 @@ func (d *Decoder) cachedStep(st *cachedState, tokens []int) (decode.StepOutput, 
 		"src_keep": st.srcKeep}); err != nil {
 		return decode.StepOutput{}, nil, err
 	}
-	d.caches.self, d.caches.cross = next.self, next.cross
+	d.caches.self, d.caches.cross, d.caches.crossRows = next.self, next.cross, next.source
 	err = p.Run()
-	d.caches.self, d.caches.cross = nil, nil
+	d.caches.self, d.caches.cross, d.caches.crossRows = nil, nil, nil
 	if err != nil {
 		return decode.StepOutput{}, nil, errors.Wrap(err, "transformer step")
 	}
 	next.owner.filled = next.n
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	return decode.StepOutput{LogProbs: graph.Rows(logp), Weights: graph.Rows(w)}, next, nil
+	return decode.StepOutput{LogProbs: d.rows.Rows(logp), Weights: graph.Rows(w)}, next, nil
 }

@@ -168,6 +168,7 @@ type attnDims struct {
 	scale                float64
 	nq, nk               int // rows of the query and memory sides
 	cross, preLN, masked bool
+	kvRows               []int // the memory row each batch row attends to (nil: its own)
 }
 
 func (k attnSubKernel) dims(in []*tensor.Dense) attnDims {
@@ -252,9 +253,13 @@ func attnHeadsForward[T graph.Float](d attnDims, bf *attnBufs[T], mask, adrop []
 			}
 			for h := 0; h < d.h; h++ {
 				n := bi*d.h + h
+				kb := bi
+				if d.kvRows != nil {
+					kb = d.kvRows[bi]
+				}
 				q := bf.q[bi*d.tq*d.ldq+d.qOff+h*d.d:]
-				kk := bf.kv[bi*d.tk*d.ldkv+d.kOff+h*d.d:]
-				v := bf.kv[bi*d.tk*d.ldkv+d.vOff+h*d.d:]
+				kk := bf.kv[kb*d.tk*d.ldkv+d.kOff+h*d.d:]
+				v := bf.kv[kb*d.tk*d.ldkv+d.vOff+h*d.d:]
 				s := bf.p[n*per : (n+1)*per]
 				graph.Gemm(false, true, d.tq, d.tk, d.d, q, d.ldq, kk, d.ldkv, 0, s, d.tk)
 				softmaxScaled(s, m, scale, d.tk)
@@ -392,9 +397,13 @@ func attnHeadsBackward[T graph.Float](st *graph.Runs, d attnDims, bf *attnBufs[T
 		for bi := lo; bi < hi; bi++ {
 			for h := 0; h < d.h; h++ {
 				n := bi*d.h + h
+				kb := bi
+				if d.kvRows != nil {
+					kb = d.kvRows[bi]
+				}
 				q := bf.q[bi*d.tq*d.ldq+d.qOff+h*d.d:]
-				kk := bf.kv[bi*d.tk*d.ldkv+d.kOff+h*d.d:]
-				v := bf.kv[bi*d.tk*d.ldkv+d.vOff+h*d.d:]
+				kk := bf.kv[kb*d.tk*d.ldkv+d.kOff+h*d.d:]
+				v := bf.kv[kb*d.tk*d.ldkv+d.vOff+h*d.d:]
 				dq := bf.dq[bi*d.tq*d.ldq+d.qOff+h*d.d:]
 				dk := bf.dkv[bi*d.tk*d.ldkv+d.kOff+h*d.d:]
 				dv := bf.dkv[bi*d.tk*d.ldkv+d.vOff+h*d.d:]

@@ -16,10 +16,13 @@ import (
 // the Decoder to the state it steps before each run: per decoder layer, the
 // keys and values of the positions fed so far (self) and the keys and values
 // of the memory (cross, (B, S, 2E): K then V of each source position, as the
-// memory's projections of a fused cross-attention).
+// memory's projections of a fused cross-attention), whose row crossRows[r]
+// decoding row r attends to (beam search's hypotheses of one sentence share
+// their sentence's memory).
 type stepCaches struct {
-	self  []*attention.KVCache
-	cross []*tensor.Dense
+	self      []*attention.KVCache
+	cross     []*tensor.Dense
+	crossRows []int
 }
 
 // stepAttnKernel is an attention sub-layer of a decoder layer in incremental
@@ -98,13 +101,19 @@ func stepAttnForward[T graph.Float](k stepAttnKernel, out []T, in []*tensor.Dens
 		if k.layer >= len(k.caches.cross) {
 			return errors.New("decoding step attention: no memory bound")
 		}
-		kv := k.caches.cross[k.layer]
-		if s := kv.Shape(); s.Dims() != 3 || s[0] != rows || s[2] != 2*e || s[1] != in[7].Shape()[2] {
-			return errors.Errorf("decoding step attention: memory keys and values %v for %d rows of width %d and mask %v", s, rows, e, in[7].Shape())
+		kv, kvRows := k.caches.cross[k.layer], k.caches.crossRows
+		s := kv.Shape()
+		if s.Dims() != 3 || s[2] != 2*e || s[1] != in[7].Shape()[2] || len(kvRows) != rows {
+			return errors.Errorf("decoding step attention: memory keys and values %v (%d rows mapped) for %d rows of width %d and mask %v", s, len(kvRows), rows, e, in[7].Shape())
 		}
-		tk := kv.Shape()[1]
+		for _, r := range kvRows {
+			if r < 0 || r >= s[0] {
+				return errors.Errorf("decoding step attention: memory row %d of %d", r, s[0])
+			}
+		}
+		tk := s[1]
 		d := attnDims{b: rows, tq: 1, tk: tk, e: e, h: k.heads, d: e / k.heads, ldq: e, ldkv: 2 * e, vOff: e,
-			nq: rows, nk: rows * tk, cross: true, preLN: k.preLN, masked: true}
+			nq: rows, nk: s[0] * tk, cross: true, preLN: k.preLN, masked: true, kvRows: kvRows}
 		d.scale = 1 / math.Sqrt(float64(d.d))
 		bf.q, bf.kv = graph.Scratch(k.st, bf.q, rows*e), graph.Slice[T](kv)
 		bf.p = graph.Scratch(k.st, bf.p, rows*k.heads*tk)
