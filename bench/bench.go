@@ -45,6 +45,8 @@ var configs = []Config{
 	{Name: "chargru-2x128", Items: "tokens", Setup: charLMSetup(rnn.GRU, 2, 128)},
 	{Name: "charrnn-1x128", Items: "tokens", Setup: charLMSetup(rnn.Tanh, 1, 128)},
 	{Name: "transformer", Items: "tokens", Setup: benchTransformer},
+	{Name: "transformer-greedy", Items: "sentences", Setup: benchTransformerDecode(1)},
+	{Name: "transformer-beam5", Items: "sentences", Setup: benchTransformerDecode(5)},
 	{Name: "vae", Items: "images", Setup: benchVAE},
 }
 

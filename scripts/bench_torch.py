@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch counterparts of `triad bench`'s reference configurations: one training
 step (forward, backward, Adam) on random data, float32, or for gpt2-small-generate
-one cached greedy generation (prompt 16, 128 new tokens); median of --steps steps
+one cached greedy generation (prompt 16, 128 new tokens), for transformer-greedy
+and transformer-beam5 the cached decoding of a batch of 32 sentences; median of --steps steps
 after --warmup steps, printed in the same format as triad's lines, or with --json
 as one JSON object per configuration (the fields of `triad bench --json` that
 apply). Peak RSS is the process's: run one configuration per process (--only)
@@ -100,6 +101,91 @@ def transformer():
     return train_step(m, lambda: m(s, t, y)), B * L, "tokens"
 
 
+class CachedTranslator(nn.Module):
+    """The translation experiment's Transformer (post-LayerNorm nn.Transformer,
+    sinusoidal positions, embeddings scaled by sqrt(d)) with a cached decoding
+    loop as Hugging Face's generate runs one: each step feeds one position per
+    row, appends its self-attention keys and values to per-layer caches and
+    attends over the memory's keys and values, projected once; beam search
+    reorders the caches with index_select."""
+
+    def __init__(self, V=8000, d=256, heads=8, ff=512, layers=3, max_len=64):
+        super().__init__()
+        self.d, self.heads = d, heads
+        self.src, self.tgt = nn.Embedding(V, d), nn.Embedding(V, d)
+        self.tf = nn.Transformer(d_model=d, nhead=heads, num_encoder_layers=layers, num_decoder_layers=layers,
+                                 dim_feedforward=ff, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(d, V)
+        pos = torch.arange(max_len)[:, None]
+        div = torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))
+        pe = torch.zeros(max_len, d)
+        pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)
+        self.register_buffer("pe", pe)
+
+    def split(self, t):
+        return t.view(t.shape[0], t.shape[1], self.heads, -1).transpose(1, 2)
+
+    def attend(self, q, k, v, out_proj):
+        y = F.softmax((q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1]), dim=-1) @ v
+        return out_proj(y.transpose(1, 2).reshape(q.shape[0], -1, self.d))
+
+    def encode(self, s, beam):
+        """The memory's keys and values per decoder layer, each row repeated beam times."""
+        mem = self.tf.encoder(self.src(s) * math.sqrt(self.d) + self.pe[:s.shape[1]])
+        mem = mem.repeat_interleave(beam, 0)
+        cross = []
+        for l in self.tf.decoder.layers:
+            w, b = l.multihead_attn.in_proj_weight, l.multihead_attn.in_proj_bias
+            k, v = F.linear(mem, w[self.d:], b[self.d:]).chunk(2, -1)
+            cross.append((self.split(k), self.split(v)))
+        return cross
+
+    def step(self, tok, pos, cache, cross):
+        """The log-probabilities of the next token of every row after tok at pos."""
+        x = self.tgt(tok[:, None]) * math.sqrt(self.d) + self.pe[pos]
+        for i, l in enumerate(self.tf.decoder.layers):
+            q, k, v = (self.split(t) for t in F.linear(x, l.self_attn.in_proj_weight, l.self_attn.in_proj_bias).chunk(3, -1))
+            if i < len(cache):
+                k, v = torch.cat((cache[i][0], k), 2), torch.cat((cache[i][1], v), 2)
+                cache[i] = (k, v)
+            else:
+                cache.append((k, v))
+            x = l.norm1(x + self.attend(q, k, v, l.self_attn.out_proj))
+            w, b = l.multihead_attn.in_proj_weight, l.multihead_attn.in_proj_bias
+            q = self.split(F.linear(x, w[:self.d], b[:self.d]))
+            x = l.norm2(x + self.attend(q, cross[i][0], cross[i][1], l.multihead_attn.out_proj))
+            x = l.norm3(x + l.linear2(F.relu(l.linear1(x))))
+        return F.log_softmax(self.head(self.tf.decoder.norm(x))[:, -1], -1)
+
+
+def transformer_decode(beam):
+    """Decoding a batch of 32 sentences of 16 tokens for 20 steps (EOS forbidden,
+    as triad's configuration does), greedy or beam search over all of them at once."""
+    B, S, steps, V, bos, eos = 32, 16, 20, 8000, 1, 2
+    m = CachedTranslator(V).eval()
+    src = torch.randint(3, V, (B, S))
+
+    @torch.inference_mode()
+    def run():
+        cross, cache = m.encode(src, beam), []
+        tok = torch.full((B * beam,), bos)
+        scores = torch.zeros(B, beam)
+        scores[:, 1:] = float("-inf")  # the first step extends one hypothesis per sentence
+        for t in range(steps):
+            logp = m.step(tok, t, cache, cross)
+            logp[:, eos] = float("-inf")
+            if beam == 1:
+                tok = logp.argmax(-1)
+                continue
+            cand = (scores[:, :, None] + logp.view(B, beam, V)).view(B, -1)
+            scores, idx = cand.topk(beam, -1)
+            rows = (torch.arange(B)[:, None] * beam + idx // V).view(-1)
+            tok = (idx % V).view(-1)
+            cache[:] = [(k.index_select(0, rows), v.index_select(0, rows)) for k, v in cache]
+
+    return run, B, "sentences"
+
+
 class GPT(nn.Module):
     """A GPT-2-style decoder: learned positions, pre-LayerNorm blocks with a fused QKV
     projection and a 4x tanh-GELU MLP, the output layer tied to the token embedding.
@@ -180,6 +266,8 @@ CONFIGS = {
     "charrnn-1x128": lambda: char_lm("rnn", 1, 128),
     "vae": vae,
     "transformer": transformer,
+    "transformer-greedy": lambda: transformer_decode(1),
+    "transformer-beam5": lambda: transformer_decode(5),
     "gpt-baby": gpt_baby,
     "gpt2-small-generate": gpt2_small_generate,
 }
