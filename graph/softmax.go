@@ -228,8 +228,12 @@ func maskData[T Float](in []*tensor.Dense, masked bool) []T {
 }
 
 // softmaxRows writes the (log-)softmax of x+mask along each row of l into y,
-// computing in float64.
+// computing in float64 (float32 rows that lie contiguous: softmaxRows32).
 func softmaxRows[T Float](l axisLayout, x, mask, y []T, log bool) {
+	if Is32[T]() && l.inner == 1 {
+		softmaxRows32(l, As32(x), As32(mask), As32(y), log)
+		return
+	}
 	masked := mask != nil
 	l.rowRange(func(lo, hi int) {
 		z := make([]float64, l.n) // the row's x+mask, -Inf where excluded
@@ -283,6 +287,73 @@ func softmaxRows[T Float](l axisLayout, x, mask, y []T, log bool) {
 			inv := 1 / sum
 			for i, idx := 0, base; i < l.n; i, idx = i+1, idx+stride {
 				y[idx] = T(z[i] * inv)
+			}
+		}
+	})
+}
+
+// softmaxRows32 is softmaxRows for float32 rows that lie contiguous (a softmax
+// along the last axis): the exponentials eight at a time (ExpsShifted32), their
+// sum and its logarithm in float64, the rest in float32. A row holding a NaN
+// gives NaNs, as the float64 arithmetic does.
+func softmaxRows32(l axisLayout, x, mask, y []float32, log bool) {
+	l.rowRange(func(lo, hi int) {
+		var z []float32 // the row's x+mask, -Inf where excluded
+		if mask != nil {
+			z = make([]float32, l.n)
+		}
+		for r := lo; r < hi; r++ {
+			base := l.base(r)
+			xr, yr := x[base:base+l.n], y[base:base+l.n]
+			m, nan := float32(math.Inf(-1)), false
+			if mask == nil {
+				z = xr
+			}
+			for i, v := range xr {
+				if mask != nil {
+					if mv := mask[base+i]; float64(mv) <= MaskThreshold {
+						v = float32(math.Inf(-1))
+					} else {
+						v += mv
+					}
+					z[i] = v
+				}
+				nan = nan || v != v
+				if v > m {
+					m = v
+				}
+			}
+			switch {
+			case nan:
+				for i := range yr {
+					yr[i] = float32(math.NaN())
+				}
+				continue
+			case math.IsInf(float64(m), -1): // every position excluded
+				fill := float32(0)
+				if log {
+					fill = MaskedLogProb
+				}
+				for i := range yr {
+					yr[i] = fill
+				}
+				continue
+			}
+			sum := ExpsShifted32(yr, z, m)
+			if !log {
+				inv := float32(1 / sum)
+				for i := range yr {
+					yr[i] *= inv
+				}
+				continue
+			}
+			logSum := float32(math.Log(sum))
+			for i, v := range z {
+				if math.IsInf(float64(v), -1) {
+					yr[i] = MaskedLogProb
+				} else {
+					yr[i] = (v - m) - logSum
+				}
 			}
 		}
 	})

@@ -22,7 +22,7 @@ func elmanSeqForward[T graph.Float](c *seqBufs[T], s seqShape, in0 stepInput[T],
 				a[j] = max(v, 0)
 			}
 		} else {
-			tanhs(a, a)
+			graph.Tanhs(a, a)
 		}
 		if mask == nil {
 			copy(hn, a)

@@ -31,11 +31,11 @@ func gruSeqForward[T graph.Float](c *seqBufs[T], s seqShape, in0 stepInput[T], w
 			o := b * H
 			hpr, hnr, ghr, outr := hp[o:o+H], hn[o:o+H], ghn[o:o+H], out[o:o+H]
 			addTo(xr[:2*H], hr[:2*H])
-			sigmoids(xr[:2*H])
+			graph.Sigmoids(xr[:2*H])
 			for j, r := range xrr {
 				xrn[j] += r * hrn[j]
 			}
-			tanhs(xrn, xrn)
+			graph.Tanhs(xrn, xrn)
 			copy(ghr, hrn)
 			for j, z := range xrz {
 				hnr[j] = (1-z)*xrn[j] + z*hpr[j]

@@ -27,13 +27,13 @@ func lstmSeqForward[T graph.Float](c *seqBufs[T], s seqShape, in0 stepInput[T], 
 			o := b * H
 			hpr, cpr, tcr := hp[o:o+H], cp[o:o+H], tc[o:o+H]
 			hnr, cnr, outr := hn[o:o+H], cn[o:o+H], out[o:o+H]
-			sigmoids(ar[:2*H])
-			tanhs(ag, ag)
-			sigmoids(ao)
+			graph.Sigmoids(ar[:2*H])
+			graph.Tanhs(ag, ag)
+			graph.Sigmoids(ao)
 			for j := range cnr {
 				cnr[j] = af[j]*cpr[j] + ai[j]*ag[j]
 			}
-			tanhs(tcr, cnr)
+			graph.Tanhs(tcr, cnr)
 			for j := range hnr {
 				hnr[j] = ao[j] * tcr[j]
 			}

@@ -2,7 +2,8 @@
 
 #include "textflag.h"
 
-// Eight-wide AVX2/FMA versions of sigmoids32 and tanhs32 (fastmath.go): the same
+// Eight-wide AVX2/FMA versions of graph's sigmoids32, tanhs32 and the exponentials
+// of ExpsShifted32 (graph/fastmath.go): the same
 // algorithms, constants repeated in each of a vector's eight lanes.
 
 // SPLAT8 defines the 32 bytes name<>: the 32-bit value v in each of eight lanes.
@@ -39,6 +40,7 @@ SPLAT8(t2, 0xbd5c1e2d)
 SPLAT8(t3, 0x3e088393)
 SPLAT8(t4, 0xbeaaaa99)
 SPLAT8(small, 0x3f200000)
+SPLAT8(exp32lo, 0xc2adcccd)
 
 // EXPPS sets p = e^x in each lane of x, x clamped to [expmin, expmax]: x = k ln2
 // + r with k = round(x log2e), e^r = 1 + r + r^2 P(r), and 2^k built in the
@@ -62,8 +64,8 @@ SPLAT8(small, 0x3f200000)
 	VPSLLD $23, k, k; \
 	VMULPS k, p, p
 
-// func sigmoids32AVX2(v []float32): v[i] = 1 / (1 + e^-v[i]); len(v) a multiple of 8.
-TEXT ·sigmoids32AVX2(SB), NOSPLIT, $0-24
+// func Sigmoids32(v []float32): v[i] = 1 / (1 + e^-v[i]); len(v) a multiple of 8.
+TEXT ·Sigmoids32(SB), NOSPLIT, $0-24
 	MOVQ v_base+0(FP), SI
 	MOVQ v_len+8(FP), CX
 	SHRQ $3, CX
@@ -85,9 +87,9 @@ sdone:
 	VZEROUPPER
 	RET
 
-// func tanhs32AVX2(dst, src []float32): dst[i] = tanh(src[i]); len(src) a multiple
+// func Tanhs32(dst, src []float32): dst[i] = tanh(src[i]); len(src) a multiple
 // of 8, len(dst) >= len(src).
-TEXT ·tanhs32AVX2(SB), NOSPLIT, $0-48
+TEXT ·Tanhs32(SB), NOSPLIT, $0-48
 	MOVQ dst_base+0(FP), DI
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
@@ -124,5 +126,33 @@ tloop:
 	DECQ CX
 	JNZ  tloop
 tdone:
+	VZEROUPPER
+	RET
+
+// func ExpsShifted32(dst, src []float32, shift float32): dst[i] = e^(src[i]
+// - shift), 0 where the difference is below exp32Lo (-86.9, as Exp32); len(src) a multiple of 8,
+// len(dst) >= len(src).
+TEXT ·ExpsShifted32(SB), NOSPLIT, $0-52
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	VBROADCASTSS shift+48(FP), Y8
+	SHRQ $3, CX
+	JZ   xdone
+xloop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y8, Y0, Y0
+	// lanes below exp32lo (a -Inf included) give 0
+	VCMPPS $5, exp32lo<>(SB), Y0, Y9
+	VMAXPS expmin<>(SB), Y0, Y0
+	VMINPS expmax<>(SB), Y0, Y0
+	EXPPS(Y0, Y1, Y3, Y2)
+	VANDPS Y9, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  xloop
+xdone:
 	VZEROUPPER
 	RET

@@ -1,0 +1,30 @@
+//go:build amd64 && !purego
+
+// Package avx2 holds graph's eight-wide float32 kernels in AVX2 and FMA
+// assembly, apart from graph because a package built with cgo (graph with
+// OpenBLAS) cannot hold assembly. The algorithms, their accuracy and the
+// scalar code that handles what is not a multiple of 8 are graph's
+// (fastmath.go).
+package avx2
+
+import "golang.org/x/sys/cpu"
+
+// Available says whether the kernels can run here (AVX2 and FMA, with the
+// operating system saving the vector registers).
+var Available = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// Sigmoids32 sets v[i] = 1 / (1 + e^-v[i]); len(v) must be a multiple of 8.
+//
+//go:noescape
+func Sigmoids32(v []float32)
+
+// Tanhs32 sets dst[i] = tanh(src[i]); len(src) must be a multiple of 8.
+//
+//go:noescape
+func Tanhs32(dst, src []float32)
+
+// ExpsShifted32 sets dst[i] = e^(src[i] - shift), 0 where the difference is
+// below -86.9; len(src) must be a multiple of 8.
+//
+//go:noescape
+func ExpsShifted32(dst, src []float32, shift float32)

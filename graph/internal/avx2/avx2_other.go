@@ -1,0 +1,16 @@
+//go:build !amd64 || purego
+
+// Package avx2 holds graph's eight-wide float32 kernels; this build has none.
+package avx2
+
+// Available is false where the assembly is not built.
+const Available = false
+
+// Sigmoids32 is not built here.
+func Sigmoids32([]float32) { panic("avx2: not in this build") }
+
+// Tanhs32 is not built here.
+func Tanhs32([]float32, []float32) { panic("avx2: not in this build") }
+
+// ExpsShifted32 is not built here.
+func ExpsShifted32([]float32, []float32, float32) { panic("avx2: not in this build") }
