@@ -121,3 +121,19 @@ func ExpsShifted32(dst, src []float32, shift float32) float64 {
 	}
 	return sum
 }
+
+// max32 returns the largest of x (-Inf for none) and whether x holds a NaN.
+func max32(x []float32) (m float32, nan bool) {
+	m = float32(math.Inf(-1))
+	if n := len(x) &^ 7; avx2.Available && n > 0 {
+		m, nan = avx2.Max32(x[:n])
+		x = x[n:]
+	}
+	for _, v := range x {
+		nan = nan || v != v
+		if v > m {
+			m = v
+		}
+	}
+	return m, nan
+}

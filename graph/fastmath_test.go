@@ -131,3 +131,37 @@ func TestExpsShifted32(t *testing.T) {
 func BenchmarkExpsShifted32(b *testing.B) {
 	benchAct(b, func(v []float32) { ExpsShifted32(v, v, 1) })
 }
+
+// max32 finds the largest value, -Inf among others and alone, and a NaN
+// anywhere, in the eight-wide part and in the tail.
+func TestMax32(t *testing.T) {
+	inf := float32(math.Inf(-1))
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 1000} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(-i)
+		}
+		m, nan := max32(x)
+		if n == 0 {
+			require.Equal(t, inf, m)
+		} else {
+			require.Equal(t, float32(0), m)
+		}
+		require.False(t, nan)
+		for at := 0; at < n; at += max(1, n/5) {
+			y := append([]float32(nil), x...)
+			y[at] = 5
+			m, _ := max32(y)
+			require.Equal(t, float32(5), m, "n %d, at %d", n, at)
+			y[at] = float32(math.NaN())
+			_, nan := max32(y)
+			require.True(t, nan, "n %d, NaN at %d", n, at)
+			for i := range y {
+				y[i] = inf
+			}
+			m, nan = max32(y)
+			require.Equal(t, inf, m)
+			require.False(t, nan)
+		}
+	}
+}

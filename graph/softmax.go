@@ -305,12 +305,10 @@ func softmaxRows32(l axisLayout, x, mask, y []float32, log bool) {
 		for r := lo; r < hi; r++ {
 			base := l.base(r)
 			xr, yr := x[base:base+l.n], y[base:base+l.n]
-			m, nan := float32(math.Inf(-1)), false
 			if mask == nil {
 				z = xr
-			}
-			for i, v := range xr {
-				if mask != nil {
+			} else {
+				for i, v := range xr {
 					if mv := mask[base+i]; float64(mv) <= MaskThreshold {
 						v = float32(math.Inf(-1))
 					} else {
@@ -318,11 +316,8 @@ func softmaxRows32(l axisLayout, x, mask, y []float32, log bool) {
 					}
 					z[i] = v
 				}
-				nan = nan || v != v
-				if v > m {
-					m = v
-				}
 			}
+			m, nan := max32(z)
 			switch {
 			case nan:
 				for i := range yr {
@@ -349,10 +344,10 @@ func softmaxRows32(l axisLayout, x, mask, y []float32, log bool) {
 			}
 			logSum := float32(math.Log(sum))
 			for i, v := range z {
-				if math.IsInf(float64(v), -1) {
-					yr[i] = MaskedLogProb
-				} else {
+				if v >= -math.MaxFloat32 {
 					yr[i] = (v - m) - logSum
+				} else { // -Inf: excluded
+					yr[i] = MaskedLogProb
 				}
 			}
 		}

@@ -28,3 +28,9 @@ func Tanhs32(dst, src []float32)
 //
 //go:noescape
 func ExpsShifted32(dst, src []float32, shift float32)
+
+// Max32 returns the largest of x (-Inf for none) and whether x holds a NaN;
+// len(x) must be a multiple of 8.
+//
+//go:noescape
+func Max32(x []float32) (m float32, nan bool)

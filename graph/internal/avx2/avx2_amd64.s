@@ -41,6 +41,7 @@ SPLAT8(t3, 0x3e088393)
 SPLAT8(t4, 0xbeaaaa99)
 SPLAT8(small, 0x3f200000)
 SPLAT8(exp32lo, 0xc2adcccd)
+SPLAT8(neginf, 0xff800000)
 
 // EXPPS sets p = e^x in each lane of x, x clamped to [expmin, expmax]: x = k ln2
 // + r with k = round(x log2e), e^r = 1 + r + r^2 P(r), and 2^k built in the
@@ -154,5 +155,37 @@ xloop:
 	DECQ CX
 	JNZ  xloop
 xdone:
+	VZEROUPPER
+	RET
+
+// func Max32(x []float32) (m float32, nan bool): the largest of x (-Inf for
+// none) and whether x holds a NaN; len(x) a multiple of 8.
+TEXT ·Max32(SB), NOSPLIT, $0-29
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VMOVUPS neginf<>(SB), Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ $3, CX
+	JZ   mdone
+mloop:
+	VMOVUPS (SI), Y2
+	// unordered lanes: NaN
+	VCMPPS $3, Y2, Y2, Y3
+	VORPS Y3, Y1, Y1
+	VMAXPS Y2, Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  mloop
+mdone:
+	VEXTRACTF128 $1, Y0, X2
+	VMAXPS X2, X0, X0
+	VPERMILPS $0x4e, X0, X2
+	VMAXPS X2, X0, X0
+	VPERMILPS $0xb1, X0, X2
+	VMAXPS X2, X0, X0
+	VMOVSS X0, m+24(FP)
+	VMOVMSKPS Y1, AX
+	TESTL AX, AX
+	SETNE nan+28(FP)
 	VZEROUPPER
 	RET

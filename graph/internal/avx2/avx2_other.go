@@ -14,3 +14,6 @@ func Tanhs32([]float32, []float32) { panic("avx2: not in this build") }
 
 // ExpsShifted32 is not built here.
 func ExpsShifted32([]float32, []float32, float32) { panic("avx2: not in this build") }
+
+// Max32 is not built here.
+func Max32([]float32) (float32, bool) { panic("avx2: not in this build") }
