@@ -105,15 +105,13 @@ func tanhs32Go(dst, src []float32) {
 // Exp32 does.
 func ExpsShifted32(dst, src []float32, shift float32) float64 {
 	dst = dst[:len(src)]
+	done := 0
 	if n := len(src) &^ 7; avx2.Available && n > 0 {
 		avx2.ExpsShifted32(dst[:n], src[:n], shift)
-		for i, x := range src[n:] {
-			dst[n+i] = Exp32(x - shift)
-		}
-	} else {
-		for i, x := range src {
-			dst[i] = Exp32(x - shift)
-		}
+		done = n
+	}
+	for i := done; i < len(src); i++ {
+		dst[i] = Exp32(src[i] - shift)
 	}
 	var sum float64
 	for _, e := range dst {

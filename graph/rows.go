@@ -48,16 +48,10 @@ func gatherBlocks[E any](src []E, rows []int, per int) []E {
 }
 
 // Rows returns the rows of a float tensor (its first axis) as float64 slices,
-// each capped at its own length.
+// each capped at its own length, in memory of their own.
 func Rows(t *tensor.Dense) [][]float64 {
-	v := Float64s(t)
-	n := t.Shape()[0]
-	per := len(v) / n
-	out := make([][]float64, n)
-	for i := range out {
-		out[i] = v[i*per : (i+1)*per : (i+1)*per]
-	}
-	return out
+	var r RowReader
+	return r.Rows(t)
 }
 
 // RowReader reads float tensors' rows as float64 slices, as Rows does, into

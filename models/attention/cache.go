@@ -53,17 +53,7 @@ func (c *KVCache) Block() int { return c.block }
 // order, with their first cols columns copied (the columns filled so far; the
 // others are zero): beam search reorders and copies hypotheses with it.
 func (c *KVCache) Select(rows []int, cols int) (*KVCache, error) {
-	if err := c.checkSelect(rows, cols); err != nil {
-		return nil, err
-	}
-	out := &KVCache{rows: len(rows), heads: c.heads, block: c.block, dim: c.dim}
-	switch k := c.k.(type) {
-	case []float32:
-		out.k, out.v = selectCache(c, rows, cols, k, c.v.([]float32))
-	case []float64:
-		out.k, out.v = selectCache(c, rows, cols, k, c.v.([]float64))
-	}
-	return out, nil
+	return new(KVPool).Select(c, rows, cols) // an empty pool gives zeroed caches
 }
 
 func (c *KVCache) checkSelect(rows []int, cols int) error {
@@ -76,12 +66,6 @@ func (c *KVCache) checkSelect(rows []int, cols int) error {
 		}
 	}
 	return nil
-}
-
-func selectCache[T graph.Float](c *KVCache, rows []int, cols int, k, v []T) (nk, nv []T) {
-	nk, nv = make([]T, len(rows)*c.heads*c.block*c.dim), make([]T, len(rows)*c.heads*c.block*c.dim)
-	copyRows(c, rows, cols, nk, nv, k, v)
-	return nk, nv
 }
 
 // copyRows copies the first cols columns of the given rows of c's keys k and
@@ -151,16 +135,9 @@ func (p *KVPool) Put(c *KVCache) {
 		p.free = map[kvShape][]*KVCache{}
 	}
 	key := kvShape{c.dtype(), c.heads, c.block, c.dim}
-	free := p.free[key]
-	for _, f := range free {
-		if f.sameMemory(c) {
-			return
-		}
+	if free := p.free[key]; len(free) < kvPoolDepth && !slices.Contains(free, c) {
+		p.free[key] = append(free, c)
 	}
-	if len(free) >= kvPoolDepth {
-		return
-	}
-	p.free[key] = append(free, c)
 }
 
 // capacity returns how many values each of c's keys and values can hold.
@@ -169,19 +146,6 @@ func (c *KVCache) capacity() int {
 		return cap(k)
 	}
 	return cap(c.k.([]float64))
-}
-
-// sameMemory reports whether c and d hold their keys in the same array.
-func (c *KVCache) sameMemory(d *KVCache) bool {
-	switch k := c.k.(type) {
-	case []float32:
-		dk, ok := d.k.([]float32)
-		return ok && cap(k) > 0 && cap(dk) > 0 && &k[:1][0] == &dk[:1][0]
-	case []float64:
-		dk, ok := d.k.([]float64)
-		return ok && cap(k) > 0 && cap(dk) > 0 && &k[:1][0] == &dk[:1][0]
-	}
-	return false
 }
 
 // Select is KVCache.Select into a cache from the pool.

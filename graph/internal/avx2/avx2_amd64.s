@@ -43,10 +43,12 @@ SPLAT8(small, 0x3f200000)
 SPLAT8(exp32lo, 0xc2adcccd)
 SPLAT8(neginf, 0xff800000)
 
-// EXPPS sets p = e^x in each lane of x, x clamped to [expmin, expmax]: x = k ln2
-// + r with k = round(x log2e), e^r = 1 + r + r^2 P(r), and 2^k built in the
-// exponent bits of k. It overwrites x, k and t.
+// EXPPS sets p = e^x in each lane of x, after clamping x to [expmin, expmax]:
+// x = k ln2 + r with k = round(x log2e), e^r = 1 + r + r^2 P(r), and 2^k built
+// in the exponent bits of k. It overwrites x, k and t.
 #define EXPPS(x, k, p, t) \
+	VMAXPS expmin<>(SB), x, x; \
+	VMINPS expmax<>(SB), x, x; \
 	VMULPS log2e<>(SB), x, k; \
 	VROUNDPS $0, k, k; \
 	VFNMADD231PS ln2hi<>(SB), k, x; \
@@ -74,8 +76,6 @@ TEXT ·Sigmoids32(SB), NOSPLIT, $0-24
 sloop:
 	VMOVUPS (SI), Y0
 	VXORPS signmask<>(SB), Y0, Y0
-	VMAXPS expmin<>(SB), Y0, Y0
-	VMINPS expmax<>(SB), Y0, Y0
 	EXPPS(Y0, Y1, Y3, Y2)
 	VADDPS one<>(SB), Y3, Y3
 	VMOVUPS one<>(SB), Y0
@@ -110,7 +110,6 @@ tloop:
 	VFMADD213PS Y0, Y0, Y3
 	// elsewhere: 1 - 2 / (e^(2|x|) + 1), with x's sign
 	VADDPS Y1, Y1, Y4
-	VMINPS expmax<>(SB), Y4, Y4
 	EXPPS(Y4, Y6, Y5, Y7)
 	VADDPS one<>(SB), Y5, Y5
 	VMOVUPS two<>(SB), Y6
@@ -145,8 +144,6 @@ xloop:
 	VSUBPS Y8, Y0, Y0
 	// lanes below exp32lo (a -Inf included) give 0
 	VCMPPS $5, exp32lo<>(SB), Y0, Y9
-	VMAXPS expmin<>(SB), Y0, Y0
-	VMINPS expmax<>(SB), Y0, Y0
 	EXPPS(Y0, Y1, Y3, Y2)
 	VANDPS Y9, Y3, Y3
 	VMOVUPS Y3, (DI)
