@@ -365,4 +365,23 @@ func TestGPTCommandMatchesRun(t *testing.T) {
 	require.Equal(t, 2, run([]string{"gpt", "--tokens", "word", "--out", filepath.Join(root, "x")}))
 	require.Equal(t, 2, run([]string{"gpt", "--data-dir", filepath.Join(root, "none"), "--out", filepath.Join(root, "y")}), "no input.txt")
 	require.Equal(t, 2, run([]string{"gpt", "--data-dir", data, "--init", filepath.Join(root, "none.safetensors"), "--out", filepath.Join(root, "z")}), "no init file")
+
+	// `gpt eval` prints what Model.ValidationLoss and Model.Loss return
+	m, err := gpt.Load(cmd)
+	require.NoError(t, err)
+	defer m.Close()
+	want, err := m.ValidationLoss()
+	require.NoError(t, err)
+	require.Equal(t, want.String()+"\n", capture(t, &os.Stdout, func() { require.Equal(t, 0, run([]string{"gpt", "eval", "--run", cmd, "--threads", "1"})) }))
+	text := filepath.Join(root, "text.txt")
+	require.NoError(t, os.WriteFile(text, []byte("the cat sat"), 0o644))
+	want, err = m.Loss("the cat sat")
+	require.NoError(t, err)
+	require.Equal(t, 10, want.Tokens)
+	require.Equal(t, want.String()+"\n", capture(t, &os.Stdout, func() {
+		require.Equal(t, 0, run([]string{"gpt", "eval", "--run", cmd, "--text", text, "--threads", "1"}))
+	}))
+	require.Equal(t, 2, run([]string{"gpt", "eval", "--run", cmd, "--text", filepath.Join(root, "none.txt")}), "no text file")
+	require.NoError(t, os.WriteFile(text, []byte("the zebra"), 0o644))
+	require.Equal(t, 2, run([]string{"gpt", "eval", "--run", cmd, "--text", text}), "a character outside the vocabulary")
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
 
 	"github.com/triadml/triad/experiments/gpt"
 )
@@ -9,6 +11,35 @@ import (
 func init() {
 	experiment("gpt", "a GPT on tiny-shakespeare (char or GPT-2 tokens), from scratch or from GPT-2 weights", gpt.DefaultConfig, gpt.Run)
 	sampleCommand("gpt", "generate text from a trained gpt run", "prompt", "text the sample continues", gptSampleFlags, gpt.Load)
+	register("gpt eval", "the loss of a trained gpt run over every token of its validation part, or of a text file", gptEval)
+}
+
+// gptEval prints the mean loss of a run over its whole validation part, or
+// over the text of --text.
+func gptEval(args []string) error {
+	fs := flag.NewFlagSet("triad gpt eval", flag.ContinueOnError)
+	text := fs.String("text", "", "text file to score (default: the run's validation part)")
+	var run runFlags
+	m, err := openRun(&run, run.bind(fs, "run directory of a triad gpt run"), args, gpt.Load)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	var loss gpt.SplitLoss
+	if *text == "" {
+		loss, err = m.ValidationLoss()
+	} else {
+		var raw []byte
+		if raw, err = os.ReadFile(*text); err != nil {
+			return usage(err)
+		}
+		loss, err = m.Loss(string(raw))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Println(loss)
+	return nil
 }
 
 // gptSampleFlags adds the sampling options of `triad gpt sample` to fs, with

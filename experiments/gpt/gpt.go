@@ -12,7 +12,9 @@
 // linearly over Warmup steps then follows a half cosine down to MinLR at the
 // last step, and the gradients are clipped to a global norm of ClipNorm. An
 // evaluation is the mean loss over EvalIters batches of each part (train_loss,
-// val_loss), the same batches at every evaluation. With --dist mpi, R ranks
+// val_loss), the same batches at every evaluation; the end of the run also
+// scores every token of the validation part (Model.ValidationLoss, val_full in
+// summary.json). With --dist mpi, R ranks
 // split every batch by rows (Batch a multiple of R), so that the run is the one
 // process's to float32 rounding (without dropout).
 //
@@ -30,6 +32,7 @@
 //	m, err := gpt.Load(sum.Dir) // or the run directory
 //	defer m.Close()
 //	text, err := m.Sample("ROMEO:", gpt.DefaultSampleOptions())
+//	loss, err := m.ValidationLoss() // every token of the validation part
 package gpt
 
 import (
@@ -480,6 +483,9 @@ func (s *splitDecay) LoadState(st map[string]*tensor.Dense) error {
 // Summary is what a run's summary.json holds, with where the run is.
 type Summary struct {
 	train.Summary
+	// ValFull is the loss over the whole validation part at the end of the
+	// run (ValidationLoss), beside the final evaluation's sampled batches.
+	ValFull *SplitLoss `json:"val_full,omitempty"`
 	// Dir is the run directory.
 	Dir string `json:"-"`
 }
@@ -540,16 +546,31 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	if err == nil {
 		s.Logf("gpt: %s", out)
 		if s.Root() {
-			err = summarizeSample(s, t, data, out.Steps)
+			err = finish(s, t, data, out)
 		}
 	}
 	return out, err
 }
 
+// finish scores the whole validation part into out and summary.json, and adds
+// a sample of the trained model to the run's TensorBoard texts.
+func finish(s *train.Session, t *task, data *corpus, out *Summary) error {
+	full, err := splitLoss(t.model, t.store, data.val, t.cfg.Batch, t.cfg.Block)
+	if err != nil {
+		return err
+	}
+	out.ValFull = &full
+	s.Logf("gpt: the whole validation part: %s", full)
+	if err := train.WriteJSON(s.Path("summary.json"), out); err != nil {
+		return err
+	}
+	return summarizeSample(s, t, data, out.Steps)
+}
+
 // summarizeSample adds a sample of the trained model, 300 tokens continuing
 // the start of the validation text, to the run's TensorBoard texts.
 func summarizeSample(s *train.Session, t *task, data *corpus, step int) error {
-	m := &Model{Config: t.cfg, tok: data.tok, model: t.model, gen: t.model.NewGenerator(t.store)}
+	m := &Model{Config: t.cfg, tok: data.tok, model: t.model, store: t.store, gen: t.model.NewGenerator(t.store)}
 	defer m.Close()
 	prompt := data.tok.decode(data.val[:min(16, len(data.val))])
 	opts := DefaultSampleOptions()
@@ -604,6 +625,7 @@ type Model struct {
 	Config Config
 	tok    tokenizer
 	model  *mgpt.Model
+	store  *graph.Store
 	gen    *mgpt.Generator
 }
 
@@ -642,7 +664,7 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, train.Usage(err)
 	}
-	return &Model{Config: cfg, tok: tok, model: m, gen: m.NewGenerator(store)}, nil
+	return &Model{Config: cfg, tok: tok, model: m, store: store, gen: m.NewGenerator(store)}, nil
 }
 
 // SampleOptions says how Sample draws.
