@@ -240,88 +240,66 @@ func (f *Finder) get(ctx context.Context, url string, use func(io.Reader) error)
 // temporary file in dst's directory, renamed into place only when the content's
 // size and SHA-256 match file. A gzipped src is decompressed for the check; dst
 // is stored gzipped exactly when its name ends in ".gz".
-func writeVerified(dst string, src io.Reader, file File, origin string) (err error) {
+func writeVerified(dst string, src io.Reader, file File, origin string) error {
 	br := bufio.NewReaderSize(src, 64<<10)
 	magic, _ := br.Peek(2)
 	srcGz := len(magic) == 2 && magic[0] == gzipMagic[0] && magic[1] == gzipMagic[1]
 	dstGz := strings.HasSuffix(dst, ".gz")
 	keepRaw := srcGz && dstGz && file.Charset == ""
-
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
-	if err != nil {
-		return errors.Wrap(err, "creating a temporary file")
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	return writeThroughTemp(dst, "download", func(tmp *os.File) error {
+		var content io.Reader = br
+		if keepRaw {
+			content = io.TeeReader(br, tmp)
 		}
-	}()
-
-	var content io.Reader = br
-	if keepRaw {
-		content = io.TeeReader(br, tmp)
-	}
-	if srcGz {
-		gz, err := gzip.NewReader(content)
-		if err != nil {
-			return errors.Wrapf(err, "%s: bad gzip stream", origin)
+		if srcGz {
+			gz, err := gzip.NewReader(content)
+			if err != nil {
+				return errors.Wrapf(err, "%s: bad gzip stream", origin)
+			}
+			content = gz
 		}
-		content = gz
-	}
-	if file.Charset != "" {
-		dec, err := decoderFor(file.Charset)
-		if err != nil {
-			return err
+		if file.Charset != "" {
+			dec, err := decoderFor(file.Charset)
+			if err != nil {
+				return err
+			}
+			content = dec(content)
 		}
-		content = dec(content)
-	}
-	if file.Size > 0 {
-		// one byte more than the file has is enough for checkSum to refuse it
-		content = io.LimitReader(content, file.Size+1)
-	}
-	h := sha256.New()
-	var out io.Writer = h
-	var gw *gzip.Writer
-	switch {
-	case keepRaw:
-	case dstGz:
-		gw = gzip.NewWriter(tmp)
-		out = io.MultiWriter(h, gw)
-	default:
-		out = io.MultiWriter(h, tmp)
-	}
-	n, err := io.Copy(out, content)
-	if err != nil {
-		return errors.Wrapf(err, "%s: reading", origin)
-	}
-	if keepRaw {
-		// Keep whatever follows the last gzip member, as it came.
-		if _, err := io.Copy(tmp, br); err != nil {
+		if file.Size > 0 {
+			// one byte more than the file has is enough for checkSum to refuse it
+			content = io.LimitReader(content, file.Size+1)
+		}
+		h := sha256.New()
+		var out io.Writer = h
+		var gw *gzip.Writer
+		switch {
+		case keepRaw:
+		case dstGz:
+			gw = gzip.NewWriter(tmp)
+			out = io.MultiWriter(h, gw)
+		default:
+			out = io.MultiWriter(h, tmp)
+		}
+		n, err := io.Copy(out, content)
+		if err != nil {
 			return errors.Wrapf(err, "%s: reading", origin)
 		}
-	}
-	if gw != nil {
-		if err := gw.Close(); err != nil {
-			return errors.Wrapf(err, "writing %s", tmp.Name())
+		if keepRaw {
+			// Keep whatever follows the last gzip member, as it came.
+			if _, err := io.Copy(tmp, br); err != nil {
+				return errors.Wrapf(err, "%s: reading", origin)
+			}
 		}
-	}
-	if file.Size > 0 && n > file.Size {
-		return errors.Errorf("%s: content is over %d bytes, want %d", origin, file.Size, file.Size)
-	}
-	if err := checkSum(origin, file, hex.EncodeToString(h.Sum(nil)), n); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return errors.Wrapf(err, "writing %s", tmp.Name())
-	}
-	if err := tmp.Close(); err != nil {
-		return errors.Wrapf(err, "writing %s", tmp.Name())
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return errors.Wrap(err, "moving the download into place")
-	}
-	return nil
+		if gw != nil {
+			if err := gw.Close(); err != nil {
+				return errors.Wrapf(err, "writing %s", tmp.Name())
+			}
+		}
+		if file.Size > 0 && n > file.Size {
+			return errors.Errorf("%s: content is over %d bytes, want %d", origin, file.Size, file.Size)
+		}
+		return checkSum(origin, file, hex.EncodeToString(h.Sum(nil)), n)
+	})
 }
 
 // decoderFor returns a converter from charset to UTF-8.
@@ -451,7 +429,18 @@ func copyToFile(dst string, r io.Reader) error {
 }
 
 // writeFileAtomic writes data to path through a temporary file and a rename.
-func writeFileAtomic(path string, data []byte) (err error) {
+func writeFileAtomic(path string, data []byte) error {
+	return writeThroughTemp(path, "file", func(tmp *os.File) error {
+		_, err := tmp.Write(data)
+		return errors.Wrapf(err, "writing %s", tmp.Name())
+	})
+}
+
+// writeThroughTemp writes path through a temporary file in its directory that
+// fill writes, synced and renamed into place only when fill succeeds, so that
+// path holds either what it held or all of the new content. what names the
+// content in the error of a failed rename.
+func writeThroughTemp(path, what string, fill func(tmp *os.File) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
 	if err != nil {
 		return errors.Wrap(err, "creating a temporary file")
@@ -462,8 +451,8 @@ func writeFileAtomic(path string, data []byte) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
-		return errors.Wrapf(err, "writing %s", tmp.Name())
+	if err = fill(tmp); err != nil {
+		return err
 	}
 	if err = tmp.Sync(); err != nil {
 		return errors.Wrapf(err, "writing %s", tmp.Name())
@@ -472,7 +461,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		return errors.Wrapf(err, "writing %s", tmp.Name())
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
-		return errors.Wrap(err, "moving the file into place")
+		return errors.Wrapf(err, "moving the %s into place", what)
 	}
 	return nil
 }

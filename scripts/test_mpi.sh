@@ -31,6 +31,13 @@ KILL_LIMIT=30
 
 say() { printf 'test-mpi: %s\n' "$*"; }
 die() { printf 'test-mpi: FAIL: %s\n' "$*" >&2; exit 1; }
+# logged LOG WHAT CMD...: runs CMD with its output in LOG, and dies with WHAT,
+# showing LOG, where it fails.
+logged() {
+  local log=$1 what=$2
+  shift 2
+  "$@" >"$log" 2>&1 || { cat "$log"; die "$what"; }
+}
 
 command -v mpirun >/dev/null || die "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
 pkg-config --exists mpi 2>/dev/null || die "pkg-config does not know mpi (apt-get install libopenmpi-dev)"
@@ -64,7 +71,7 @@ $GO build -tags "$mpitags" -o "$tmp/triad" ./cmd/triad
 $GO test -tags "$mpitags" -c -o "$tmp/" ./internal/mpi ./train # mpi.test, train.test
 
 say "internal/mpi under ${MPIRUN[*]}"
-timeout 120 "${MPIRUN[@]}" "$tmp/mpi.test" >"$tmp/mpi.log" 2>&1 || { cat "$tmp/mpi.log"; die "internal/mpi tests"; }
+logged "$tmp/mpi.log" "internal/mpi tests" timeout 120 "${MPIRUN[@]}" "$tmp/mpi.test"
 
 say "MPI_Abort in rank 1 ends the job"
 t0=$(date +%s)
@@ -75,6 +82,13 @@ set -e
 took=$(($(date +%s) - t0))
 { [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $took -lt $KILL_LIMIT ]; } || { cat "$tmp/abort.log"; die "abort: status $rc after ${took}s"; }
 say "  status $rc after ${took}s"
+
+# compare_runs A B TOL LOG WHAT: the checkpoints and metrics of the run
+# directories A and B agree within TOL (train's TestCompareRuns, its report in
+# LOG), or the script dies with WHAT.
+compare_runs() {
+  TRIAD_COMPARE_RUNS="$1,$2" TRIAD_COMPARE_TOL=$3 logged "$4" "$5" "$tmp/train.test" -test.run '^TestCompareRuns$' -test.v
+}
 
 # compare NAME ARGS...: `triad NAME ARGS` as one process, on 2 ranks and on 1
 # rank (see 5. above)
@@ -96,20 +110,14 @@ compare() {
     fi
     cat "$dir/one.log"; die "$name: single-process run"
   fi
-  timeout 300 "${MPIRUN[@]}" "$tmp/triad" "$name" "$@" --dist mpi --out "$dir/two" >"$dir/two.log" 2>&1 ||
-    { cat "$dir/two.log"; die "$name: 2-rank run"; }
+  logged "$dir/two.log" "$name: 2-rank run" timeout 300 "${MPIRUN[@]}" "$tmp/triad" "$name" "$@" --dist mpi --out "$dir/two"
   grep -q '"ranks": 2' "$dir/two/summary.json" || die "$name: summary.json does not record 2 ranks"
-  TRIAD_COMPARE_RUNS="$dir/one,$dir/two" TRIAD_COMPARE_TOL=$TOL \
-    "$tmp/train.test" -test.run '^TestCompareRuns$' -test.v >"$dir/compare.log" 2>&1 ||
-    { cat "$dir/compare.log"; die "$name: the 2-rank run differs from the single process"; }
-  timeout 300 "${MPIRUN1[@]}" "$tmp/triad" "$name" "$@" --dist mpi --out "$dir/np1" >"$dir/np1.log" 2>&1 ||
-    { cat "$dir/np1.log"; die "$name: 1-rank run"; }
+  compare_runs "$dir/one" "$dir/two" "$TOL" "$dir/compare.log" "$name: the 2-rank run differs from the single process"
+  logged "$dir/np1.log" "$name: 1-rank run" timeout 300 "${MPIRUN1[@]}" "$tmp/triad" "$name" "$@" --dist mpi --out "$dir/np1"
   cmp "$dir/one/metrics.jsonl" "$dir/np1/metrics.jsonl" || die "$name: metrics.jsonl of mpirun -np 1 differs"
   local exact=0
   [ "$name" = vae ] && exact=1e-7 # the training sums of a group's checkpoint are float32
-  TRIAD_COMPARE_RUNS="$dir/one,$dir/np1" TRIAD_COMPARE_TOL=$exact \
-    "$tmp/train.test" -test.run '^TestCompareRuns$' -test.v >"$dir/compare1.log" 2>&1 ||
-    { cat "$dir/compare1.log"; die "$name: the checkpoint of mpirun -np 1 differs"; }
+  compare_runs "$dir/one" "$dir/np1" "$exact" "$dir/compare1.log" "$name: the checkpoint of mpirun -np 1 differs"
   say "  $name: 2 ranks within $TOL ($(grep -oE 'param/?: largest difference [0-9.e+-]+' "$dir/compare.log" | sed 's/.*difference/parameters/')), -np 1 equal; $(($(date +%s) - t0))s"
 }
 
@@ -148,19 +156,15 @@ if [ $rc -ne 0 ]; then
 fi
 
 say "2 ranks, 20 steps"
-timeout 300 "${MPIRUN[@]}" "$tmp/triad" "${LM[@]}" --dist mpi --max-steps 20 --out "$tmp/two" >"$tmp/two.log" 2>&1 ||
-  { cat "$tmp/two.log"; die "2-rank run"; }
+logged "$tmp/two.log" "2-rank run" timeout 300 "${MPIRUN[@]}" "$tmp/triad" "${LM[@]}" --dist mpi --max-steps 20 --out "$tmp/two"
 grep -q '"ranks": 2' "$tmp/two/summary.json" || die "summary.json does not record 2 ranks"
 
 say "comparing the checkpoints and metrics (tolerance $TOL)"
-TRIAD_COMPARE_RUNS="$tmp/one,$tmp/two" TRIAD_COMPARE_TOL=$TOL \
-  "$tmp/train.test" -test.run '^TestCompareRuns$' -test.v >"$tmp/compare.log" 2>&1 ||
-  { cat "$tmp/compare.log"; die "the 2-rank run differs from the single process"; }
+compare_runs "$tmp/one" "$tmp/two" "$TOL" "$tmp/compare.log" "the 2-rank run differs from the single process"
 grep -E 'largest difference' "$tmp/compare.log" | sed 's/^ */test-mpi:   /'
 
 say "--resume on 2 ranks: 10 steps, then 10 more, against the 20 above"
-timeout 300 "${MPIRUN[@]}" "$tmp/triad" "${LM[@]}" --dist mpi --max-steps 10 --out "$tmp/part" >"$tmp/part.log" 2>&1 ||
-  { cat "$tmp/part.log"; die "2-rank run of 10 steps"; }
+logged "$tmp/part.log" "2-rank run of 10 steps" timeout 300 "${MPIRUN[@]}" "$tmp/triad" "${LM[@]}" --dist mpi --max-steps 10 --out "$tmp/part"
 timeout 300 "${MPIRUN[@]}" "$tmp/triad" lm --dist mpi --resume "$tmp/part" --max-steps 20 >>"$tmp/part.log" 2>&1 ||
   { cat "$tmp/part.log"; die "2-rank resume"; }
 cmp "$tmp/two/metrics.jsonl" "$tmp/part/metrics.jsonl" || die "the resumed metrics.jsonl differs"
@@ -194,8 +198,8 @@ took=$(echo "$(date +%s.%N) - $t0" | bc)
 [ $rc -ne 0 ] || die "mpirun exited with status 0 after rank 1 was killed"
 step=$(head -c 65536 "$ckpt" | grep -ao '"step":"[0-9]*"' | head -1 | grep -o '[0-9]*')
 say "  the job ended ${took}s after the kill, status $rc; last checkpoint at step $step"
-timeout 300 "${MPIRUN[@]}" "$tmp/triad" lm --dist mpi --resume "$tmp/kill" --max-steps $((step + 5)) \
-  --checkpoint-every 0 >"$tmp/resume.log" 2>&1 || { cat "$tmp/resume.log"; die "resuming from the checkpoint left by the killed job"; }
+logged "$tmp/resume.log" "resuming from the checkpoint left by the killed job" \
+  timeout 300 "${MPIRUN[@]}" "$tmp/triad" lm --dist mpi --resume "$tmp/kill" --max-steps $((step + 5)) --checkpoint-every 0
 grep -q "\"steps\": $((step + 5))" "$tmp/kill/summary.json" || die "the resumed run did not reach step $((step + 5))"
 
 say "PASS in $(($(date +%s) - start))s"

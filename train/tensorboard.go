@@ -95,8 +95,7 @@ func createEventsFile(dir string, now func() time.Time) (*tensorboardWriter, err
 	}
 	w := &tensorboardWriter{f: f, now: now}
 	ev := appendEventHeader(nil, t, 0)
-	ev = protowire.AppendTag(ev, 3, protowire.BytesType)
-	ev = protowire.AppendString(ev, "brain.Event:2")
+	ev = appendString(ev, 3, "brain.Event:2")
 	if err := w.write(ev); err != nil {
 		_ = f.Close()
 		return nil, err
@@ -121,13 +120,10 @@ func (w *tensorboardWriter) OnPoint(p Point) error {
 	sort.Strings(names)
 	var sum []byte
 	for _, k := range names {
-		var v []byte
-		v = protowire.AppendTag(v, 1, protowire.BytesType)
-		v = protowire.AppendString(v, p.Split+"/"+k)
+		v := appendString(nil, 1, p.Split+"/"+k)
 		v = protowire.AppendTag(v, 2, protowire.Fixed32Type)
 		v = protowire.AppendFixed32(v, math.Float32bits(float32(p.Metrics[k])))
-		sum = protowire.AppendTag(sum, 1, protowire.BytesType)
-		sum = protowire.AppendBytes(sum, v)
+		sum = appendBytes(sum, 1, v)
 	}
 	return w.writeSummary(int64(p.Step), sum)
 }
@@ -135,9 +131,7 @@ func (w *tensorboardWriter) OnPoint(p Point) error {
 // writeSummary writes an event of step holding the encoded Summary sum.
 func (w *tensorboardWriter) writeSummary(step int64, sum []byte) error {
 	ev := appendEventHeader(nil, w.now(), step)
-	ev = protowire.AppendTag(ev, 5, protowire.BytesType)
-	ev = protowire.AppendBytes(ev, sum)
-	return w.write(ev)
+	return w.write(appendBytes(ev, 5, sum))
 }
 
 func (w *tensorboardWriter) close() error {
@@ -158,10 +152,24 @@ func appendEventHeader(b []byte, t time.Time, step int64) []byte {
 	b = protowire.AppendTag(b, 1, protowire.Fixed64Type)
 	b = protowire.AppendFixed64(b, math.Float64bits(float64(t.UnixNano())/1e9))
 	if step != 0 {
-		b = protowire.AppendTag(b, 2, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(step))
+		b = appendVarint(b, 2, uint64(step))
 	}
 	return b
+}
+
+// appendBytes appends field num holding v, a message or raw bytes.
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+}
+
+// appendString appends field num holding v.
+func appendString(b []byte, num protowire.Number, v string) []byte {
+	return protowire.AppendString(protowire.AppendTag(b, num, protowire.BytesType), v)
+}
+
+// appendVarint appends field num holding v.
+func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
+	return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), v)
 }
 
 // write appends data to the file as one record, in a single write.
@@ -224,27 +232,13 @@ func (s *Session) Summaries() *Summaries {
 // keep its line breaks and spacing (generated samples) goes in a fenced code
 // block: see Preformatted.
 func (s *Summaries) Text(tag string, step int, markdown string) error {
-	var ten []byte
-	ten = protowire.AppendTag(ten, 1, protowire.VarintType)
-	ten = protowire.AppendVarint(ten, 7) // DT_STRING
-	ten = protowire.AppendTag(ten, 2, protowire.BytesType)
-	ten = protowire.AppendBytes(ten, nil) // a scalar: no dimensions
-	ten = protowire.AppendTag(ten, 8, protowire.BytesType)
-	ten = protowire.AppendString(ten, markdown)
-	var plugin []byte
-	plugin = protowire.AppendTag(plugin, 1, protowire.BytesType)
-	plugin = protowire.AppendString(plugin, "text")
-	var meta []byte
-	meta = protowire.AppendTag(meta, 1, protowire.BytesType)
-	meta = protowire.AppendBytes(meta, plugin)
-	var v []byte
-	v = protowire.AppendTag(v, 1, protowire.BytesType)
-	v = protowire.AppendString(v, tag)
-	v = protowire.AppendTag(v, 9, protowire.BytesType)
-	v = protowire.AppendBytes(v, meta)
-	v = protowire.AppendTag(v, 8, protowire.BytesType)
-	v = protowire.AppendBytes(v, ten)
-	return s.write(step, v)
+	ten := appendVarint(nil, 1, 7) // DT_STRING
+	ten = appendBytes(ten, 2, nil) // a scalar: no dimensions
+	ten = appendString(ten, 8, markdown)
+	meta := appendBytes(nil, 1, appendString(nil, 1, "text")) // the plugin's name
+	v := appendString(nil, 1, tag)
+	v = appendBytes(v, 9, meta)
+	return s.write(step, appendBytes(v, 8, ten))
 }
 
 // Preformatted returns text as a fenced Markdown code block, so that a
@@ -271,21 +265,11 @@ func (s *Summaries) Image(tag string, step int, pngData []byte) error {
 	case color.RGBAModel, color.RGBA64Model:
 		colorspace = 3 // the decoder's model of a PNG without alpha
 	}
-	var img []byte
-	img = protowire.AppendTag(img, 1, protowire.VarintType)
-	img = protowire.AppendVarint(img, uint64(cfg.Height))
-	img = protowire.AppendTag(img, 2, protowire.VarintType)
-	img = protowire.AppendVarint(img, uint64(cfg.Width))
-	img = protowire.AppendTag(img, 3, protowire.VarintType)
-	img = protowire.AppendVarint(img, colorspace)
-	img = protowire.AppendTag(img, 4, protowire.BytesType)
-	img = protowire.AppendBytes(img, pngData)
-	var v []byte
-	v = protowire.AppendTag(v, 1, protowire.BytesType)
-	v = protowire.AppendString(v, tag)
-	v = protowire.AppendTag(v, 4, protowire.BytesType)
-	v = protowire.AppendBytes(v, img)
-	return s.write(step, v)
+	img := appendVarint(nil, 1, uint64(cfg.Height))
+	img = appendVarint(img, 2, uint64(cfg.Width))
+	img = appendVarint(img, 3, colorspace)
+	img = appendBytes(img, 4, pngData)
+	return s.write(step, appendBytes(appendString(nil, 1, tag), 4, img))
 }
 
 // write writes an event of step whose summary holds the one encoded
@@ -294,9 +278,7 @@ func (s *Summaries) write(step int, v []byte) error {
 	if s.dir == "" {
 		return nil
 	}
-	var sum []byte
-	sum = protowire.AppendTag(sum, 1, protowire.BytesType)
-	sum = protowire.AppendBytes(sum, v)
+	sum := appendBytes(nil, 1, v)
 	openWriters.Lock()
 	w := openWriters.m[writerKey(s.dir)]
 	openWriters.Unlock()
@@ -309,23 +291,19 @@ func (s *Summaries) write(step int, v []byte) error {
 		s.now = time.Now
 	}
 	if s.path == "" {
-		w, err := createEventsFile(s.dir, s.now)
+		created, err := createEventsFile(s.dir, s.now)
 		if err != nil {
 			return err
 		}
-		s.path = w.f.Name()
-		err = w.writeSummary(int64(step), sum)
-		if cerr := w.close(); err == nil {
-			err = errors.Wrap(cerr, "train: tensorboard")
+		w, s.path = created, created.f.Name()
+	} else {
+		f, err := os.OpenFile(s.path, os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return errors.Wrap(err, "train: tensorboard")
 		}
-		return err
+		w = &tensorboardWriter{f: f, now: s.now}
 	}
-	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return errors.Wrap(err, "train: tensorboard")
-	}
-	w = &tensorboardWriter{f: f, now: s.now}
-	err = w.writeSummary(int64(step), sum)
+	err := w.writeSummary(int64(step), sum)
 	if cerr := w.close(); err == nil {
 		err = errors.Wrap(cerr, "train: tensorboard")
 	}

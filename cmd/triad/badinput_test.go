@@ -87,6 +87,17 @@ func invoke(t *testing.T, args []string, stdin string) (code int, stdout, stderr
 	return code, string(outRaw), string(errRaw)
 }
 
+// overwriteFiles replaces the content of every file below dir with data.
+func overwriteFiles(t *testing.T, dir string, data []byte) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			err = os.WriteFile(p, data, 0o644)
+		}
+		return err
+	}))
+}
+
 // snapshot returns the SHA-256 of every file below dir, by path ("" for a
 // directory), or nil when dir does not exist.
 func snapshot(t *testing.T, dir string) map[string]string {
@@ -289,28 +300,13 @@ func TestBadInput(t *testing.T) {
 	tones := t.TempDir()
 	require.NoError(t, audio.ToneCorpus([]string{"a"}, []int{0, 1}, 6).WriteFSDD(tones))
 	brokenTones := copyRun(t, tones)
-	require.NoError(t, filepath.WalkDir(filepath.Join(brokenTones, "recordings"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			err = os.WriteFile(p, []byte("RIFF\x00\x00"), 0o644)
-		}
-		return err
-	}))
+	overwriteFiles(t, filepath.Join(brokenTones, "recordings"), []byte("RIFF\x00\x00"))
 	translateJunk := t.TempDir()
 	require.NoError(t, translate.WriteSynthetic(translateJunk, 10, 3))
-	require.NoError(t, filepath.WalkDir(translateJunk, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			err = os.WriteFile(p, junk, 0o644)
-		}
-		return err
-	}))
+	overwriteFiles(t, translateJunk, junk)
 	gigaEmpty := t.TempDir()
 	require.NoError(t, summarize.WriteToyGigaword(gigaEmpty, 10, 3))
-	require.NoError(t, filepath.WalkDir(gigaEmpty, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			err = os.WriteFile(p, nil, 0o644)
-		}
-		return err
-	}))
+	overwriteFiles(t, gigaEmpty, nil)
 	// a copy of MNIST whose files are cut short, where the registry looks
 	badMNIST := t.TempDir()
 	require.NoError(t, os.Rename(mnistDir(t, func(string) []byte { return gz(idxHeader(10, 28)) }), filepath.Join(badMNIST, "mnist")))

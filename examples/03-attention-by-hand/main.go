@@ -8,7 +8,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -23,10 +22,7 @@ import (
 )
 
 func main() {
-	out, short := notebook.Flags("examples/03-attention-by-hand/out")
-	if _, err := run(out, short); err != nil {
-		log.Fatal(err)
-	}
+	notebook.Main("examples/03-attention-by-hand/out", run)
 }
 
 const (

@@ -2,17 +2,13 @@ package main
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 )
 
 func TestRunsShort(t *testing.T) {
-	dir := t.TempDir()
-	res, err := run(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, res := testenv.RunShort(t, run)
 	// The hand-built graph and models/attention compute the same sums in the
 	// same order up to the matrix product's kernel: rounding only.
 	if res.maxDiff > 1e-12 {
@@ -59,10 +55,5 @@ func TestRunsShort(t *testing.T) {
 	if !(last[1] < 0.25*last[2]) {
 		t.Errorf("d_k = %g: unscaled entropy %g is not well below the scaled %g", last[0], last[1], last[2])
 	}
-	for _, f := range append(res.pngFiles, "README.md") {
-		st, err := os.Stat(filepath.Join(dir, f))
-		if err != nil || st.Size() == 0 {
-			t.Errorf("%s missing or empty: %v", f, err)
-		}
-	}
+	testenv.NonEmptyFiles(t, dir, append(res.pngFiles, "README.md")...)
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 )
 
 func TestRunsShort(t *testing.T) {
@@ -53,12 +55,7 @@ func TestRunsShort(t *testing.T) {
 			t.Errorf("%s is %dx%d, want %dx%d", file, cfg.Width, cfg.Height, wh[0], wh[1])
 		}
 	}
-	for _, f := range append(res.files, "README.md") {
-		st, err := os.Stat(filepath.Join(dir, f))
-		if err != nil || st.Size() == 0 {
-			t.Errorf("%s missing or empty: %v", f, err)
-		}
-	}
+	testenv.NonEmptyFiles(t, dir, append(res.files, "README.md")...)
 	if _, err := run(config{out: dir, short: true, latent: 1}); err == nil {
 		t.Error("a latent size of 1 was accepted")
 	}

@@ -8,7 +8,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"math"
 	"os"
 	"slices"
@@ -22,10 +21,7 @@ import (
 )
 
 func main() {
-	out, short := notebook.Flags("examples/05-ctc/out")
-	if _, err := run(out, short); err != nil {
-		log.Fatal(err)
-	}
+	notebook.Main("examples/05-ctc/out", run)
 }
 
 const (

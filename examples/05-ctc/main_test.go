@@ -2,17 +2,13 @@ package main
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 )
 
 func TestRunsShort(t *testing.T) {
-	dir := t.TempDir()
-	res, err := run(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, res := testenv.RunShort(t, run)
 	// A path of 4 frames maps to "ab" when it is -^i a^j -^k b^l -^m with
 	// j, l >= 1 and i+j+k+l+m = 4: the solutions of five non-negative counts
 	// summing to 2, C(2+4, 4) = 15.
@@ -46,10 +42,5 @@ func TestRunsShort(t *testing.T) {
 	if res.alpha[2][0] != 0 || res.alpha[3][0] != 0 || res.alpha[4][0] != 0 {
 		t.Errorf("alpha_1 = %v, want zeros beyond the first label", []float64{res.alpha[0][0], res.alpha[1][0], res.alpha[2][0], res.alpha[3][0], res.alpha[4][0]})
 	}
-	for _, f := range append(res.files, "README.md") {
-		st, err := os.Stat(filepath.Join(dir, f))
-		if err != nil || st.Size() == 0 {
-			t.Errorf("%s missing or empty: %v", f, err)
-		}
-	}
+	testenv.NonEmptyFiles(t, dir, append(res.files, "README.md")...)
 }

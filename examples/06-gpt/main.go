@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"io"
-	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,10 +19,7 @@ import (
 )
 
 func main() {
-	out, short := notebook.Flags("examples/06-gpt/out")
-	if _, err := run(out, short); err != nil {
-		log.Fatal(err)
-	}
+	notebook.Main("examples/06-gpt/out", run)
 }
 
 // builtinText is the corpus of a short run: a few invented lines in the

@@ -3,13 +3,12 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/triadml/triad/internal/testenv"
 )
 
 func TestRunsShort(t *testing.T) {
-	res, err := run(t.TempDir(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, res := testenv.RunShort(t, run)
 	if res.steps != 60 {
 		t.Errorf("%d steps, want 60", res.steps)
 	}

@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"io"
-	"log"
 	"os"
 	"path/filepath"
 
@@ -21,10 +20,7 @@ import (
 )
 
 func main() {
-	out, short := notebook.Flags("examples/07-experiment/out")
-	if _, err := run(out, short); err != nil {
-		log.Fatal(err)
-	}
+	notebook.Main("examples/07-experiment/out", run)
 }
 
 // result is what the test checks.

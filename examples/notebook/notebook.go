@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"log"
 	"math"
 	"os"
 	"path/filepath"
@@ -66,6 +67,16 @@ func Flags(defaultOut string) (out string, short bool) {
 	out = flag.Lookup("out").Value.String()
 	short = flag.Lookup("short").Value.String() == "true"
 	return out, short
+}
+
+// Main is a script's main function: it parses Flags with defaultOut and runs
+// run, ending the program with run's error. run's result is for the script's
+// test, which calls run itself.
+func Main[R any](defaultOut string, run func(out string, short bool) (R, error)) {
+	out, short := Flags(defaultOut)
+	if _, err := run(out, short); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // ShortFromEnv reports whether the environment asks for short runs (see

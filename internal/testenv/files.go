@@ -66,3 +66,28 @@ func RequireInvalid[C interface{ Validate() error }](t testing.TB, defaults func
 		require.Error(t, c.Validate(), "%s: %+v", name, c)
 	}
 }
+
+// RunShort calls an example script's run in short mode on a new temporary
+// directory, ending the test where it fails, and returns the directory and
+// run's result.
+func RunShort[R any](t testing.TB, run func(out string, short bool) (R, error)) (string, R) {
+	t.Helper()
+	dir := t.TempDir()
+	res, err := run(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, res
+}
+
+// NonEmptyFiles reports, as errors of the test, every one of names missing or
+// empty in dir.
+func NonEmptyFiles(t testing.TB, dir string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", name, err)
+		}
+	}
+}

@@ -67,6 +67,26 @@ SPLAT8(neginf, 0xff800000)
 	VPSLLD $23, k, k; \
 	VMULPS k, p, p
 
+// DSTSRC loads the bases of the arguments dst and src []float32 into DI and SI
+// and the number of src's eight-lane blocks into CX, setting ZF where there is
+// none.
+#define DSTSRC \
+	MOVQ dst_base+0(FP), DI; \
+	MOVQ src_base+24(FP), SI; \
+	MOVQ src_len+32(FP), CX; \
+	SHRQ $3, CX
+
+// NEXT8 moves SI on by eight lanes and jumps to loop while blocks are left in
+// CX; NEXT8DST moves DI on with it.
+#define NEXT8(loop) \
+	ADDQ $32, SI; \
+	DECQ CX; \
+	JNZ  loop
+
+#define NEXT8DST(loop) \
+	ADDQ $32, DI; \
+	NEXT8(loop)
+
 // func Sigmoids32(v []float32): v[i] = 1 / (1 + e^-v[i]); len(v) a multiple of 8.
 TEXT ·Sigmoids32(SB), NOSPLIT, $0-24
 	MOVQ v_base+0(FP), SI
@@ -81,9 +101,7 @@ sloop:
 	VMOVUPS one<>(SB), Y0
 	VDIVPS Y3, Y0, Y0
 	VMOVUPS Y0, (SI)
-	ADDQ $32, SI
-	DECQ CX
-	JNZ  sloop
+	NEXT8(sloop)
 sdone:
 	VZEROUPPER
 	RET
@@ -91,10 +109,7 @@ sdone:
 // func Tanhs32(dst, src []float32): dst[i] = tanh(src[i]); len(src) a multiple
 // of 8, len(dst) >= len(src).
 TEXT ·Tanhs32(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), DI
-	MOVQ src_base+24(FP), SI
-	MOVQ src_len+32(FP), CX
-	SHRQ $3, CX
+	DSTSRC
 	JZ   tdone
 tloop:
 	VMOVUPS (SI), Y0
@@ -121,10 +136,7 @@ tloop:
 	VCMPPS $1, small<>(SB), Y1, Y6
 	VBLENDVPS Y6, Y3, Y5, Y5
 	VMOVUPS Y5, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  tloop
+	NEXT8DST(tloop)
 tdone:
 	VZEROUPPER
 	RET
@@ -133,11 +145,8 @@ tdone:
 // - shift), 0 where the difference is below exp32Lo (-86.9, as Exp32); len(src) a multiple of 8,
 // len(dst) >= len(src).
 TEXT ·ExpsShifted32(SB), NOSPLIT, $0-52
-	MOVQ dst_base+0(FP), DI
-	MOVQ src_base+24(FP), SI
-	MOVQ src_len+32(FP), CX
 	VBROADCASTSS shift+48(FP), Y8
-	SHRQ $3, CX
+	DSTSRC
 	JZ   xdone
 xloop:
 	VMOVUPS (SI), Y0
@@ -147,10 +156,7 @@ xloop:
 	EXPPS(Y0, Y1, Y3, Y2)
 	VANDPS Y9, Y3, Y3
 	VMOVUPS Y3, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  xloop
+	NEXT8DST(xloop)
 xdone:
 	VZEROUPPER
 	RET
@@ -170,9 +176,7 @@ mloop:
 	VCMPPS $3, Y2, Y2, Y3
 	VORPS Y3, Y1, Y1
 	VMAXPS Y2, Y0, Y0
-	ADDQ $32, SI
-	DECQ CX
-	JNZ  mloop
+	NEXT8(mloop)
 mdone:
 	VEXTRACTF128 $1, Y0, X2
 	VMAXPS X2, X0, X0
