@@ -49,9 +49,10 @@ func newModelIn(store *graph.Store, cfg Config) (*model, error) {
 		store: store}
 	switch cfg.Model {
 	case "rnn":
-		mc := cfg.RNN.Config(m.src.size(), m.tgt.size())
-		mc.Cell, mc.Attention, mc.Dropout, mc.Tokens = rnn.Cell(cfg.Cell), cfg.Attention, cfg.Dropout, tokens
-		net, err := seq2seq.New(m.store, mc)
+		net, err := seq2seq.New(m.store, seq2seq.Config{
+			SrcVocab: m.src.size(), TgtVocab: m.tgt.size(), Embed: cfg.Embed, Hidden: cfg.Hidden, AttnDim: cfg.AttnDim,
+			Cell: rnn.Cell(cfg.Cell), Bidirectional: true, Attention: cfg.Attention, Dropout: cfg.Dropout, Tokens: tokens,
+		})
 		if err != nil {
 			return nil, train.Usage(err)
 		}
@@ -60,9 +61,10 @@ func newModelIn(store *graph.Store, cfg Config) (*model, error) {
 		}
 		m.decoder = net.NewDecoder(m.store)
 	case "transformer":
-		mc := cfg.Transformer.Config(m.src.size(), m.tgt.size())
-		mc.Dropout, mc.MaxLen, mc.Tokens = cfg.Dropout, m.srcLen, tokens
-		net, err := transformer.New(m.store, mc)
+		net, err := transformer.New(m.store, transformer.Config{
+			SrcVocab: m.src.size(), TgtVocab: m.tgt.size(), Dim: cfg.Dim, Heads: cfg.Heads, FF: cfg.FF,
+			EncoderLayers: cfg.Layers, DecoderLayers: cfg.Layers, Dropout: cfg.Dropout, MaxLen: m.srcLen, Tokens: tokens,
+		})
 		if err != nil {
 			return nil, train.Usage(err)
 		}

@@ -52,9 +52,10 @@ func newModelIn(store *graph.Store, cfg Config, srcVocab, tgtVocab int) (*model,
 	m := &model{cfg: cfg, store: store, maxSrc: cfg.MaxLen, maxTgt: cfg.MaxLen + 1}
 	switch cfg.Model {
 	case "gru-attn":
-		mc := cfg.RNN.Config(srcVocab, tgtVocab)
-		mc.Cell, mc.Attention, mc.Dropout, mc.Tokens = rnn.GRU, "bahdanau", cfg.Dropout, specials
-		s2s, err := seq2seq.New(store, mc)
+		s2s, err := seq2seq.New(store, seq2seq.Config{
+			SrcVocab: srcVocab, TgtVocab: tgtVocab, Embed: cfg.Embed, Hidden: cfg.Hidden, AttnDim: cfg.AttnDim,
+			Cell: rnn.GRU, Bidirectional: true, Attention: "bahdanau", Dropout: cfg.Dropout, Tokens: specials,
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -64,9 +65,11 @@ func newModelIn(store *graph.Store, cfg Config, srcVocab, tgtVocab int) (*model,
 			return d, d
 		}
 	case "transformer":
-		mc := cfg.Transformer.Config(srcVocab, tgtVocab)
-		mc.Dropout, mc.PreLN, mc.MaxLen, mc.Positions, mc.TieOutput, mc.Tokens = cfg.Dropout, cfg.PreLN, cfg.MaxLen+1, cfg.Positions, cfg.TieOutput, specials
-		tf, err := transformer.New(store, mc)
+		tf, err := transformer.New(store, transformer.Config{
+			SrcVocab: srcVocab, TgtVocab: tgtVocab, Dim: cfg.Dim, Heads: cfg.Heads, FF: cfg.FF,
+			EncoderLayers: cfg.Layers, DecoderLayers: cfg.Layers, Dropout: cfg.Dropout, PreLN: cfg.PreLN,
+			MaxLen: cfg.MaxLen + 1, Positions: cfg.Positions, TieOutput: cfg.TieOutput, Tokens: specials,
+		})
 		if err != nil {
 			return nil, err
 		}

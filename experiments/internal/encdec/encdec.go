@@ -6,25 +6,12 @@
 // the help texts for the experiment (see train.BindFlags).
 package encdec
 
-import (
-	"github.com/triadml/triad/models/seq2seq"
-	"github.com/triadml/triad/models/transformer"
-)
-
 // RNN is the size of a bidirectional recurrent encoder and its attention
 // decoder (models/seq2seq, models/pointer).
 type RNN struct {
 	Embed   int `json:"embed" help:"embedding width"`
 	Hidden  int `json:"hidden" help:"encoder units per direction (the decoder has twice as many)"`
 	AttnDim int `json:"attn_dim" help:"width of the additive attention (0: the decoder's)"`
-}
-
-// Config returns a bidirectional seq2seq network of this size between
-// vocabularies of srcVocab and tgtVocab tokens; the cell, the attention, the
-// dropout and the special tokens are the caller's to set.
-func (r RNN) Config(srcVocab, tgtVocab int) seq2seq.Config {
-	return seq2seq.Config{SrcVocab: srcVocab, TgtVocab: tgtVocab, Embed: r.Embed, Hidden: r.Hidden, AttnDim: r.AttnDim,
-		Bidirectional: true}
 }
 
 // Transformer is the size of an encoder-decoder Transformer: Layers layers in
@@ -34,14 +21,6 @@ type Transformer struct {
 	Heads  int `json:"heads" help:"transformer: attention heads"`
 	FF     int `json:"ff" help:"transformer: feed-forward width"`
 	Layers int `json:"layers" help:"transformer: encoder and decoder layers"`
-}
-
-// Config returns a Transformer of this size between vocabularies of srcVocab
-// and tgtVocab tokens; the dropout, the positions and the special tokens are
-// the caller's to set.
-func (t Transformer) Config(srcVocab, tgtVocab int) transformer.Config {
-	return transformer.Config{SrcVocab: srcVocab, TgtVocab: tgtVocab, Dim: t.Dim, Heads: t.Heads, FF: t.FF,
-		EncoderLayers: t.Layers, DecoderLayers: t.Layers}
 }
 
 // BeamSearch is the beam of the final evaluation and its length penalty; both
