@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/triadml/triad/experiments/translate"
 	"github.com/triadml/triad/experiments/vae"
 	"github.com/triadml/triad/internal/testenv"
+	"github.com/triadml/triad/train"
 )
 
 // lmFixture writes a small text to a new directory and returns it.
@@ -384,4 +386,71 @@ func TestGPTCommandMatchesRun(t *testing.T) {
 	require.Equal(t, 2, run([]string{"gpt", "eval", "--run", cmd, "--text", filepath.Join(root, "none.txt")}), "no text file")
 	require.NoError(t, os.WriteFile(text, []byte("the zebra"), 0o644))
 	require.Equal(t, 2, run([]string{"gpt", "eval", "--run", cmd, "--text", text}), "a character outside the vocabulary")
+}
+
+// The config.json of every published run (results/EXPERIMENT/RUN) loads into
+// its experiment's Config, and every setting it records reads back as it was
+// written: a reorganised Config (a setting moved into an embedded struct) keeps
+// the runs of older binaries loadable and their meaning unchanged.
+func TestResultsConfigsLoad(t *testing.T) {
+	root := filepath.Join("..", "..", "results")
+	load := map[string]func(dir string) (any, error){
+		"classify":  readConfig(classify.DefaultConfig),
+		"ctc":       readConfig(ctc.DefaultConfig),
+		"demo":      readConfig(demo.DefaultConfig),
+		"gpt":       readConfig(gpt.DefaultConfig),
+		"lm":        readConfig(lm.DefaultConfig),
+		"summarize": readConfig(summarize.DefaultConfig),
+		"translate": readConfig(translate.DefaultConfig),
+		"vae":       readConfig(vae.DefaultConfig),
+	}
+	files, err := filepath.Glob(filepath.Join(root, "*", "*", "config.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		dir := filepath.Dir(file)
+		exp := filepath.Base(filepath.Dir(dir))
+		t.Run(exp+"/"+filepath.Base(dir), func(t *testing.T) {
+			read, ok := load[exp]
+			require.True(t, ok, "no Config for experiment %q", exp)
+			cfg, err := read(dir)
+			require.NoError(t, err)
+			var want, got map[string]any
+			raw, err := os.ReadFile(file)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, &want))
+			raw, err = json.Marshal(cfg)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, &got))
+			for _, skipped := range []string{"env", "resume", "overwrite"} {
+				delete(want, skipped)
+			}
+			for key, v := range want {
+				if now, ok := renamed[exp][key]; ok {
+					key = now
+				}
+				require.Contains(t, got, key)
+				require.Equal(t, v, got[key], key)
+			}
+		})
+	}
+}
+
+// renamed maps the old keys of an experiment's renamed settings, which the
+// published runs may still use, to their keys now.
+var renamed = map[string]map[string]string{
+	"ctc":       {"test_utterances": "eval_size"},
+	"demo":      {"alpha": "length_penalty", "test_size": "eval_size"},
+	"summarize": {"val_size": "eval_size"},
+	"translate": {"alpha": "length_penalty", "decay_after": "lr_decay_after", "val_size": "eval_size"},
+}
+
+// readConfig returns the reader of a run's config.json over an experiment's
+// defaults.
+func readConfig[C any](defaults func() C) func(dir string) (any, error) {
+	return func(dir string) (any, error) {
+		cfg := defaults()
+		err := train.ReadConfig(dir, &cfg)
+		return cfg, err
+	}
 }

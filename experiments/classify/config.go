@@ -18,8 +18,8 @@ import (
 type Config struct {
 	train.Common
 	train.Optim `help.batch:"sentences per batch" help.lr:"Adam learning rate"`
-	Dataset     string  `json:"dataset" help:"rt-polarity (k-fold cross-validation) or snips (train, valid)"`
-	DataDir     string  `json:"data_dir" help:"directory holding the dataset's files (default: found through $TRIAD_DATA or the cache)"`
+	Dataset     string `json:"dataset" help:"rt-polarity (k-fold cross-validation) or snips (train, valid)"`
+	train.Data
 	Encoder     string  `json:"encoder" help:"bilstm-attn or transformer"`
 	Level       string  `json:"level" help:"word or char"`
 	Lower       bool    `json:"lower" help:"lowercase the text"`

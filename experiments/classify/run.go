@@ -49,11 +49,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 		return nil, err
 	}
 	defer s.Close(&err)
-	data := cfg.DataDir
-	if data == "" {
-		if data, err = datasets.Find(cfg.Dataset); err != nil {
-			return nil, train.Usage(err)
-		}
+	data, err := cfg.Find(cfg.Dataset)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.WriteConfig(); err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ import (
 type Config struct {
 	train.Common
 	train.Optim   `help.batch:"utterances per training step" help.lr:"peak learning rate (of Adam, or of the --optimizer solver)"`
-	DataDir       string  `json:"data_dir" help:"directory holding the Free Spoken Digit Dataset's metadata.tsv and recordings (default: found through $TRIAD_DATA or the cache)"`
+	train.Data    `help.data_dir:"directory holding the Free Spoken Digit Dataset's metadata.tsv and recordings (default: found through $TRIAD_DATA or the cache)"`
 	Cell          string  `json:"cell" help:"lstm or gru"`
 	Layers        int     `json:"layers" help:"bidirectional recurrent layers"`
 	Hidden        int     `json:"hidden" help:"hidden units per direction"`
@@ -49,8 +49,7 @@ type Config struct {
 	Pad           string  `json:"pad" help:"padding of shorter utterances in a batch: silence (more signal, read by the loss) or mask (masked recurrent steps: slower graphs)"`
 	Buckets       string  `json:"buckets" help:"padded lengths of the batch shapes, in input frames, comma-separated; longer utterances are redrawn"`
 	StepsPerEpoch int     `json:"steps_per_epoch" help:"training steps per epoch (the utterances of every step are new)"`
-	MinLR         float64 `json:"min_lr" help:"learning rate at the end of the cosine schedule"`
-	Warmup        int     `json:"warmup" help:"linear warm-up steps"`
+	train.Cosine
 	// the test utterances, built from the test takes
 	train.EvalSet `alias.eval_size:"test_utterances"`
 	TestSeed      uint64 `json:"test_seed" help:"seed of the test utterances (independent of --seed)"`
@@ -65,7 +64,7 @@ func DefaultConfig() Config {
 		Cell:   "gru", Layers: 2, Hidden: 128, Mels: 40, Stack: 6,
 		MinDigits: 1, MaxDigits: 7, GapMinMs: 50, GapMaxMs: 200, EdgeMaxMs: 100, SilenceNoise: 1e-3,
 		Pad: "silence", Buckets: "20,40,60,80,100", StepsPerEpoch: 100,
-		Optim: train.Optim{Batch: 32, LR: 3e-3, ClipNorm: 5}, MinLR: 1e-4, Warmup: 100,
+		Optim: train.Optim{Batch: 32, LR: 3e-3, ClipNorm: 5}, Cosine: train.Cosine{MinLR: 1e-4, Warmup: 100},
 		EvalSet: train.EvalSet{EvalSize: 500}, TestSeed: 1, EvalBatch: 50, Beam: 8,
 	}
 }

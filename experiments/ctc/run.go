@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/triadml/triad/datasets"
 	"github.com/triadml/triad/datasets/audio"
-	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
 
@@ -27,11 +25,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 		return nil, err
 	}
 	defer s.Close(&err)
-	data := cfg.DataDir
-	if data == "" {
-		if data, err = datasets.Find("fsdd"); err != nil {
-			return nil, train.Usage(err)
-		}
+	data, err := cfg.Find("fsdd")
+	if err != nil {
+		return nil, err
 	}
 	corpus, err := audio.LoadDigitCorpus(data)
 	if err != nil {
@@ -48,7 +44,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (sum *Summary, err erro
 	s.Logf("ctc: bidirectional %s %dx%d, %d parameters, %d speakers, %d training / %d test recordings, %d test utterances (%d digits), buckets %v, run %s",
 		cfg.Cell, cfg.Layers, cfg.Hidden, t.store.Count(), len(corpus.Speakers), corpus.Count("train"), corpus.Count("test"),
 		utts, digits, t.buckets, s.Dir)
-	sched, err := solvers.CosineOver(cfg.LR, cfg.MinLR, cfg.Warmup, cfg.Common.TotalSteps(cfg.StepsPerEpoch))
+	sched, err := cfg.Cosine.Schedule(cfg.LR, cfg.Common.TotalSteps(cfg.StepsPerEpoch))
 	if err != nil {
 		return nil, train.Usage(err)
 	}

@@ -3,31 +3,26 @@ package demo
 import (
 	"github.com/pkg/errors"
 
+	"github.com/triadml/triad/experiments/internal/encdec"
 	"github.com/triadml/triad/train"
 )
 
 // Config holds the hyperparameters of the demo.
 type Config struct {
 	train.Common
-	train.Optim    `help.batch:"pairs per training step (fresh dates every step)" help.lr:"Adam learning rate"`
-	Model          string  `json:"model" help:"rnn (GRU/LSTM encoder-decoder with attention) or transformer"`
-	Cell           string  `json:"cell" help:"rnn model: gru or lstm"`
-	Attention      string  `json:"attention" help:"rnn model: bahdanau, dot or general"`
-	Embed          int     `json:"embed" help:"rnn model: character embedding size"`
-	Hidden         int     `json:"hidden" help:"rnn model: encoder units per direction (the decoder has twice as many)"`
-	AttnDim        int     `json:"attn_dim" help:"rnn model: width of the additive attention (0: the decoder's)"`
-	Dim            int     `json:"dim" help:"transformer: model width"`
-	Heads          int     `json:"heads" help:"transformer: attention heads"`
-	FF             int     `json:"ff" help:"transformer: feed-forward width"`
-	Layers         int     `json:"layers" help:"transformer: encoder and decoder layers"`
-	Dropout        float64 `json:"dropout" help:"dropout"`
-	LabelSmoothing float64 `json:"label_smoothing" help:"label smoothing of the cross-entropy"`
-	Warmup         int     `json:"warmup" help:"linear warm-up steps of the learning rate, then cosine decay to 0.1x at the end"`
-	train.EvalSet  `alias.eval_size:"test_size"`
-	Beam           int     `json:"beam" help:"beam size of the beam-search evaluation"`
-	LengthPenalty  float64 `json:"length_penalty" alias:"alpha" help:"length-penalty exponent of beam search (Wu et al. 2016)"`
-	BeamEval       int     `json:"beam_eval" help:"held-out pairs also decoded with beam search at the end"`
-	Examples       int     `json:"examples" help:"held-out examples printed at the end"`
+	train.Optim        `help.batch:"pairs per training step (fresh dates every step)" help.lr:"Adam learning rate"`
+	Model              string `json:"model" help:"rnn (GRU/LSTM encoder-decoder with attention) or transformer"`
+	Cell               string `json:"cell" help:"rnn model: gru or lstm"`
+	Attention          string `json:"attention" help:"rnn model: bahdanau, dot or general"`
+	encdec.RNN         `help.embed:"rnn model: character embedding size" help.hidden:"rnn model: encoder units per direction (the decoder has twice as many)" help.attn_dim:"rnn model: width of the additive attention (0: the decoder's)"`
+	encdec.Transformer `help.dim:"transformer: model width"`
+	Dropout            float64 `json:"dropout" help:"dropout"`
+	LabelSmoothing     float64 `json:"label_smoothing" help:"label smoothing of the cross-entropy"`
+	Warmup             int     `json:"warmup" help:"linear warm-up steps of the learning rate, then cosine decay to 0.1x at the end"`
+	train.EvalSet      `alias.eval_size:"test_size"`
+	encdec.BeamSearch  `help.beam:"beam size of the beam-search evaluation" help.length_penalty:"length-penalty exponent of beam search (Wu et al. 2016)"`
+	BeamEval           int `json:"beam_eval" help:"held-out pairs also decoded with beam search at the end"`
+	Examples           int `json:"examples" help:"held-out examples printed at the end"`
 }
 
 // DefaultConfig returns the settings of results/demo/default: a bidirectional
@@ -35,9 +30,9 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Common: train.Common{Seed: 1, Epochs: 8, LogEvery: 50, EvalEvery: 200},
-		Model:  "rnn", Cell: "gru", Attention: "bahdanau", Embed: 32, Hidden: 32, AttnDim: 32,
-		Dim: 64, Heads: 4, FF: 128, Layers: 2,
-		Optim: train.Optim{Batch: 64, LR: 3e-3, ClipNorm: 1}, Warmup: 100, EvalSet: train.EvalSet{EvalSize: 1000}, Beam: 4, LengthPenalty: 0.6, BeamEval: 100, Examples: 8,
+		Model:  "rnn", Cell: "gru", Attention: "bahdanau", RNN: encdec.RNN{Embed: 32, Hidden: 32, AttnDim: 32},
+		Transformer: encdec.Transformer{Dim: 64, Heads: 4, FF: 128, Layers: 2},
+		Optim:       train.Optim{Batch: 64, LR: 3e-3, ClipNorm: 1}, Warmup: 100, EvalSet: train.EvalSet{EvalSize: 1000}, BeamSearch: encdec.BeamSearch{Beam: 4, LengthPenalty: 0.6}, BeamEval: 100, Examples: 8,
 	}
 }
 

@@ -62,25 +62,24 @@ import (
 // config.json and, with dashes, the command's flags.
 type Config struct {
 	train.Common
-	train.Optim `help.batch:"windows per micro-batch" help.lr:"peak learning rate"`
-	DataDir     string  `json:"data_dir" help:"directory holding input.txt (default: the tinyshakespeare dataset)"`
-	Tokens      string  `json:"tokens" help:"char or gpt2 (GPT-2's byte-level BPE, the gpt2-bpe dataset)"`
-	Block       int     `json:"block" help:"tokens per training window (the context length)"`
-	GradAccum   int     `json:"grad_accum" help:"micro-batches per step, their gradients averaged"`
-	Layers      int     `json:"layers" help:"Transformer blocks"`
-	Heads       int     `json:"heads" help:"attention heads (GPT-2 small: 12)"`
-	Embed       int     `json:"embed" help:"model width"`
-	Dropout     float64 `json:"dropout" help:"dropout on the embeddings, the attention weights and each residual branch"`
-	Bias        bool    `json:"bias" help:"biases in the linear layers and layer norms"`
-	Context     int     `json:"context" help:"rows of the position table (0: block; --init sets it from the file)"`
-	MinLR       float64 `json:"min_lr" help:"learning rate at the last step"`
-	Warmup      int     `json:"warmup" help:"linear warm-up steps"`
-	WeightDecay float64 `json:"weight_decay" help:"AdamW decoupled weight decay of the matrices"`
-	Beta1       float64 `json:"beta1" help:"AdamW first-moment decay"`
-	Beta2       float64 `json:"beta2" help:"AdamW second-moment decay"`
-	EvalIters   int     `json:"eval_iters" help:"batches of each split per evaluation"`
-	TrainFrac   float64 `json:"train_frac" help:"fraction of the text used for training (the rest validates)"`
-	Init        string  `json:"init" help:"GPT-2-layout safetensors file to start from (fine-tuning; sets layers, embed, bias and context)"`
+	train.Optim  `help.batch:"windows per micro-batch" help.lr:"peak learning rate"`
+	train.Data   `help.data_dir:"directory holding input.txt (default: the tinyshakespeare dataset)"`
+	Tokens       string  `json:"tokens" help:"char or gpt2 (GPT-2's byte-level BPE, the gpt2-bpe dataset)"`
+	Block        int     `json:"block" help:"tokens per training window (the context length)"`
+	GradAccum    int     `json:"grad_accum" help:"micro-batches per step, their gradients averaged"`
+	Layers       int     `json:"layers" help:"Transformer blocks"`
+	Heads        int     `json:"heads" help:"attention heads (GPT-2 small: 12)"`
+	Embed        int     `json:"embed" help:"model width"`
+	Dropout      float64 `json:"dropout" help:"dropout on the embeddings, the attention weights and each residual branch"`
+	Bias         bool    `json:"bias" help:"biases in the linear layers and layer norms"`
+	Context      int     `json:"context" help:"rows of the position table (0: block; --init sets it from the file)"`
+	train.Cosine `help.min_lr:"learning rate at the last step"`
+	WeightDecay  float64 `json:"weight_decay" help:"AdamW decoupled weight decay of the matrices"`
+	Beta1        float64 `json:"beta1" help:"AdamW first-moment decay"`
+	Beta2        float64 `json:"beta2" help:"AdamW second-moment decay"`
+	EvalIters    int     `json:"eval_iters" help:"batches of each split per evaluation"`
+	TrainFrac    float64 `json:"train_frac" help:"fraction of the text used for training (the rest validates)"`
+	Init         string  `json:"init" help:"GPT-2-layout safetensors file to start from (fine-tuning; sets layers, embed, bias and context)"`
 }
 
 // DefaultConfig returns nanoGPT's CPU configuration (see the package comment).
@@ -88,7 +87,7 @@ func DefaultConfig() Config {
 	return Config{
 		Common: train.Common{Seed: 1, MaxSteps: 2000, LogEvery: 1, EvalEvery: 250},
 		Tokens: "char", Block: 64, GradAccum: 1, Layers: 4, Heads: 4, Embed: 128,
-		Optim: train.Optim{Batch: 12, LR: 1e-3, ClipNorm: 1}, MinLR: 1e-4, Warmup: 100, WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.99,
+		Optim: train.Optim{Batch: 12, LR: 1e-3, ClipNorm: 1}, Cosine: train.Cosine{MinLR: 1e-4, Warmup: 100}, WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.99,
 		EvalIters: 20, TrainFrac: 0.9,
 	}
 }
@@ -609,7 +608,7 @@ func prepare(cfg *Config, data *corpus, loop *train.Loop) (*task, error) {
 		return nil, err
 	}
 	total := cfg.TotalSteps(t.StepsPerEpoch())
-	if loop.Schedule, err = solvers.CosineOver(cfg.LR, cfg.MinLR, cfg.Warmup, total); err != nil {
+	if loop.Schedule, err = cfg.Cosine.Schedule(cfg.LR, total); err != nil {
 		return nil, train.Usage(err)
 	}
 	loop.Store, loop.Solver, loop.Task = store, solver, t

@@ -28,22 +28,21 @@ import (
 // config.json and, with dashes, the command's flags.
 type Config struct {
 	train.Common
-	train.Optim `help.batch:"sequences per batch" help.lr:"learning rate (RMSProp's unless --optimizer names another)"`
-	DataDir     string  `json:"data_dir" help:"directory holding input.txt (default: the tinyshakespeare dataset)"`
-	Level       string  `json:"level" help:"char or word"`
-	Cell        string  `json:"cell" help:"rnn, rnn_relu, lstm or gru"`
-	Layers      int     `json:"layers" help:"recurrent layers"`
-	Hidden      int     `json:"hidden" help:"hidden units per layer"`
-	Embed       int     `json:"embed" help:"embedding size (0: hidden)"`
-	SeqLen      int     `json:"seq_len" help:"truncated back-propagation window"`
-	Alpha       float64 `json:"alpha" help:"RMSProp smoothing constant (char-rnn's decay_rate)"`
-	DecayAfter  int     `json:"lr_decay_after" help:"epoch after which the learning rate decays"`
-	Decay       float64 `json:"lr_decay" help:"learning-rate factor per epoch after lr_decay_after"`
-	ClipValue   float64 `json:"clip" help:"clip every gradient component to [-clip, clip] (char-rnn's grad_clip)"`
-	Dropout     float64 `json:"dropout" help:"dropout on embeddings, between layers and before the head"`
-	Tie         bool    `json:"tie" help:"tie the output head to the embedding (needs embed = hidden)"`
-	MinFreq     int     `json:"min_freq" help:"word level: minimum count of a vocabulary word"`
-	TrainFrac   float64 `json:"train_frac" help:"fraction of the corpus used for training (the rest validates)"`
+	train.Optim     `help.batch:"sequences per batch" help.lr:"learning rate (RMSProp's unless --optimizer names another)"`
+	train.Data      `help.data_dir:"directory holding input.txt (default: the tinyshakespeare dataset)"`
+	Level           string  `json:"level" help:"char or word"`
+	Cell            string  `json:"cell" help:"rnn, rnn_relu, lstm or gru"`
+	Layers          int     `json:"layers" help:"recurrent layers"`
+	Hidden          int     `json:"hidden" help:"hidden units per layer"`
+	Embed           int     `json:"embed" help:"embedding size (0: hidden)"`
+	SeqLen          int     `json:"seq_len" help:"truncated back-propagation window"`
+	Alpha           float64 `json:"alpha" help:"RMSProp smoothing constant (char-rnn's decay_rate)"`
+	train.StepDecay `help.lr_decay_after:"epoch after which the learning rate decays"`
+	ClipValue       float64 `json:"clip" help:"clip every gradient component to [-clip, clip] (char-rnn's grad_clip)"`
+	Dropout         float64 `json:"dropout" help:"dropout on embeddings, between layers and before the head"`
+	Tie             bool    `json:"tie" help:"tie the output head to the embedding (needs embed = hidden)"`
+	MinFreq         int     `json:"min_freq" help:"word level: minimum count of a vocabulary word"`
+	TrainFrac       float64 `json:"train_frac" help:"fraction of the corpus used for training (the rest validates)"`
 }
 
 // DefaultConfig returns char-rnn's defaults: a 2x128 character LSTM, windows of
@@ -53,7 +52,7 @@ func DefaultConfig() Config {
 	return Config{
 		Common: train.Common{Seed: 1, Epochs: 50, LogEvery: 50, EvalEvery: 1000},
 		Level:  "char", Cell: "lstm", Layers: 2, Hidden: 128, SeqLen: 50, Optim: train.Optim{Batch: 50, LR: 2e-3},
-		Alpha: 0.95, DecayAfter: 10, Decay: 0.97, ClipValue: 5, MinFreq: 1, TrainFrac: 0.9,
+		Alpha: 0.95, StepDecay: train.StepDecay{Decay: 0.97, DecayAfter: 10}, ClipValue: 5, MinFreq: 1, TrainFrac: 0.9,
 	}
 }
 

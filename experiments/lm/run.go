@@ -104,7 +104,7 @@ func prepare(cfg Config, data *corpus, loop *train.Loop) (*task, error) {
 		return nil, err
 	}
 	loop.Store, loop.Solver, loop.Task = store, solver, t
-	loop.Schedule = solvers.WarmupDecay{Base: cfg.LR, Decay: cfg.Decay, After: cfg.DecayAfter, StepsPerEpoch: t.StepsPerEpoch()}
+	loop.Schedule = cfg.StepDecay.Schedule(cfg.LR, t.StepsPerEpoch())
 	loop.ClipNorm, loop.ClipValue = cfg.ClipNorm, cfg.ClipValue
 	loop.Best, loop.ItemName = "val_loss", "tokens"
 	return t, nil

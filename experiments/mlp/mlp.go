@@ -40,7 +40,7 @@ type Config struct {
 	train.Optim `help.batch:"images per batch" help.lr:"Adam learning rate"`
 	Hidden      int     `json:"hidden" help:"hidden units"`
 	Dropout     float64 `json:"dropout" help:"dropout on the hidden layer"`
-	DataDir     string  `json:"data_dir" help:"directory of the MNIST idx files (default: the mnist dataset)"`
+	train.Data  `help.data_dir:"directory of the MNIST idx files (default: the mnist dataset)"`
 }
 
 // DefaultConfig returns the defaults: 256 hidden units, dropout 0.2, batch 128,
@@ -197,11 +197,9 @@ func argmax(logits []float32) []int {
 
 // load reads MNIST: the training split cut into train and validation, and test.
 func load(cfg Config) (trainSet, valSet, testSet images, err error) {
-	dir := cfg.DataDir
-	if dir == "" {
-		if dir, err = datasets.Find("mnist"); err != nil {
-			return trainSet, valSet, testSet, train.Usage(err)
-		}
+	dir, err := cfg.Find("mnist")
+	if err != nil {
+		return trainSet, valSet, testSet, err
 	}
 	read := func(split string) (images, error) {
 		img, labels, _, _, err := datasets.LoadMNIST(dir, split)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/triadml/triad/datasets/batch"
 	"github.com/triadml/triad/datasets/vocab"
+	"github.com/triadml/triad/experiments/internal/encdec"
 	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/models/pointer"
@@ -18,22 +19,19 @@ import (
 type Config struct {
 	train.Common
 	train.Optim `help.batch:"pairs per training step" help.lr:"Adam learning rate"`
-	DataDir     string  `json:"data_dir" help:"directory holding the Gigaword sample's files (default: found through $TRIAD_DATA or the cache)"`
-	Copy        bool    `json:"copy" help:"pointer-generator, which can copy source words (true), or plain attention with p_gen = 1 (false)"`
-	MinFreq     int     `json:"min_freq" help:"minimum count of a vocabulary word in the training articles and headlines"`
-	VocabSize   int     `json:"vocab_size" help:"largest vocabulary, the 4 special tokens included (0: no cap)"`
-	MaxSrc      int     `json:"max_src" help:"cut articles to this many tokens"`
-	MaxTgt      int     `json:"max_tgt" help:"cut headlines to this many tokens for training and the validation loss"`
-	Buckets     string  `json:"buckets" help:"padded (article, headline+EOS) lengths of the length buckets, ascending, e.g. 24:10,32:12,64:24 (empty: from the data)"`
-	Embed       int     `json:"embed" help:"word embedding width"`
-	Hidden      int     `json:"hidden" help:"encoder units per direction (the decoder has twice as many)"`
-	AttnDim     int     `json:"attn_dim" help:"width of the additive attention (0: the decoder's)"`
+	train.Data  `help.data_dir:"directory holding the Gigaword sample's files (default: found through $TRIAD_DATA or the cache)"`
+	Copy        bool   `json:"copy" help:"pointer-generator, which can copy source words (true), or plain attention with p_gen = 1 (false)"`
+	MinFreq     int    `json:"min_freq" help:"minimum count of a vocabulary word in the training articles and headlines"`
+	VocabSize   int    `json:"vocab_size" help:"largest vocabulary, the 4 special tokens included (0: no cap)"`
+	MaxSrc      int    `json:"max_src" help:"cut articles to this many tokens"`
+	MaxTgt      int    `json:"max_tgt" help:"cut headlines to this many tokens for training and the validation loss"`
+	Buckets     string `json:"buckets" help:"padded (article, headline+EOS) lengths of the length buckets, ascending, e.g. 24:10,32:12,64:24 (empty: from the data)"`
+	encdec.RNN  `help.embed:"word embedding width"`
 	StateFirst  bool    `json:"state_first" help:"decoder order: update the state, then attend from it (See et al. 2017), or attend from the previous state first (false: Bahdanau order)"`
 	Share       bool    `json:"share_embeddings" help:"one embedding table for articles and headlines"`
 	Tie         bool    `json:"tie_output" help:"the output layer's weight is the headline embedding table"`
 	Dropout     float64 `json:"dropout" help:"dropout on the embeddings and before the output layer"`
-	DecayAfter  int     `json:"lr_decay_after" help:"epochs at the full learning rate"`
-	Decay       float64 `json:"lr_decay" help:"learning-rate factor per epoch after lr_decay_after"`
+	train.StepDecay
 	// EvalSet bounds the validation pairs decoded at each evaluation and at
 	// the end (the validation loss covers them all).
 	train.EvalSet `alias.eval_size:"val_size"`
@@ -91,8 +89,8 @@ func DefaultConfig() Config {
 		Common: train.Common{Seed: 1, Epochs: 10, LogEvery: 50},
 		Copy:   true, StateFirst: true,
 		MinFreq: 2, VocabSize: 10000, MaxSrc: 60, MaxTgt: 24,
-		Embed: 128, Hidden: 128, AttnDim: 128, Dropout: 0.4,
-		Optim: train.Optim{Batch: 64, LR: 1e-3, ClipNorm: 2}, DecayAfter: 5, Decay: 0.7,
+		RNN: encdec.RNN{Embed: 128, Hidden: 128, AttnDim: 128}, Dropout: 0.4,
+		Optim: train.Optim{Batch: 64, LR: 1e-3, ClipNorm: 2}, StepDecay: train.StepDecay{Decay: 0.7, DecayAfter: 5},
 		DecodeOptions: DecodeOptions{MaxDecode: 24, Beam: 8, LengthPenalty: 5, NoRepeatTrigram: true, NoRepeatWords: true, NoUnk: true},
 		LeadMax:       30, Samples: 20,
 	}

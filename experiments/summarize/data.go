@@ -64,11 +64,9 @@ func encodePair(voc *vocab.Vocab, article []string, headline string, maxSrc, max
 // an empty article or headline, builds the vocabulary on the training pairs and
 // encodes both splits. A missing or malformed dataset is a usage error.
 func loadData(cfg Config) (trainSet, validSet []pair, voc *vocab.Vocab, err error) {
-	dir := cfg.DataDir
-	if dir == "" {
-		if dir, err = datasets.Find("gigaword-sample"); err != nil {
-			return nil, nil, nil, train.Usage(err)
-		}
+	dir, err := cfg.Find("gigaword-sample")
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	raw := map[string][]datasets.Pair{}
 	for _, split := range []string{"train", "valid"} {

@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 	}
 	loop := s.Loop()
 	loop.Store, loop.Solver, loop.ClipNorm, loop.Task = store, solver, cfg.ClipNorm, t
-	loop.Schedule = solvers.WarmupDecay{Base: cfg.LR, Decay: cfg.Decay, After: cfg.DecayAfter, StepsPerEpoch: t.StepsPerEpoch()}
+	loop.Schedule = cfg.StepDecay.Schedule(cfg.LR, t.StepsPerEpoch())
 	loop.Best, loop.BestMax, loop.ItemName = "val_rouge", true, "tokens"
 	s.Logf("summarize: %s, %d parameters, vocabulary %d, %d train / %d validation pairs, buckets %v, %d steps per epoch, run %s",
 		cfg.modelName(), store.Count(), voc.Len(), len(trainSet), len(validSet), t.shapes, t.StepsPerEpoch(), s.Dir)

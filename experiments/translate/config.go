@@ -25,6 +25,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/triadml/triad/experiments/internal/encdec"
 	"github.com/triadml/triad/solvers"
 	"github.com/triadml/triad/train"
 )
@@ -34,7 +35,7 @@ import (
 type Config struct {
 	train.Common
 	train.Optim `help.batch:"sentence pairs per training step" help.lr:"peak Adam learning rate"`
-	DataDir     string `json:"data_dir" help:"directory holding Multi30k's {train,val}.{de,en}.gz (default: found through $TRIAD_DATA or the cache)"`
+	train.Data  `help.data_dir:"directory holding Multi30k's {train,val}.{de,en}.gz (default: found through $TRIAD_DATA or the cache)"`
 	Src         string `json:"src" help:"source language (de or en)"`
 	Tgt         string `json:"tgt" help:"target language (en or de)"`
 	Model       string `json:"model" help:"gru-attn (bidirectional GRU encoder, Bahdanau attention decoder) or transformer (which trains best with --batch 128 --dropout 0.1 --lr 5e-4 --warmup 400)"`
@@ -45,36 +46,27 @@ type Config struct {
 	MaxLen      int    `json:"max_len" help:"longest sentence in tokens: longer training pairs are left out, longer inputs cut"`
 	Buckets     int    `json:"buckets" help:"length buckets of the training pairs (one compiled program each)"`
 	TrainSize   int    `json:"train_size" help:"use only the first N training pairs (0: all)"`
-	// gru-attn
-	Embed   int `json:"embed" help:"gru-attn: embedding width of both languages"`
-	Hidden  int `json:"hidden" help:"gru-attn: encoder units per direction (the decoder has twice as many)"`
-	AttnDim int `json:"attn_dim" help:"gru-attn: width of the additive attention (0: the decoder's)"`
-	// transformer
-	Dim       int    `json:"dim" help:"transformer: model width d_model"`
-	Heads     int    `json:"heads" help:"transformer: attention heads"`
-	FF        int    `json:"ff" help:"transformer: feed-forward width"`
-	Layers    int    `json:"layers" help:"transformer: encoder and decoder layers"`
+	encdec.RNN  `help.embed:"gru-attn: embedding width of both languages" help.hidden:"gru-attn: encoder units per direction (the decoder has twice as many)" help.attn_dim:"gru-attn: width of the additive attention (0: the decoder's)"`
+	encdec.Transformer
 	PreLN     bool   `json:"pre_ln" help:"transformer: pre-LN sub-layers (default post-LN, as the paper)"`
 	Positions string `json:"positions" help:"transformer: sinusoidal or learned positions"`
 	TieOutput bool   `json:"tie_output" help:"transformer: tie the output layer to the target embedding"`
 	// training
-	Dropout        float64 `json:"dropout" help:"dropout (embeddings, layers, before the output)"`
-	LabelSmoothing float64 `json:"label_smoothing" help:"label smoothing of the training cross-entropy (Szegedy et al. 2016)"`
-	MaxTokens      int     `json:"max_tokens" help:"most rows x padded length per compiled training program: a larger batch of a length bucket runs in parts whose gradients are combined (bounds memory; 0: no limit)"`
-	Schedule       string  `json:"schedule" help:"learning rate after the warm-up: constant, noam (inverse square root of the step, Vaswani et al. 2017) or cosine (to lr/100 at the last step)"`
-	Warmup         int     `json:"warmup" help:"linear warm-up steps of the learning rate"`
-	Decay          float64 `json:"lr_decay" help:"constant schedule: factor per epoch from epoch lr_decay_after on (1: none)"`
-	DecayAfter     int     `json:"lr_decay_after" alias:"decay_after" help:"constant schedule: first epoch whose rate is multiplied by lr_decay"`
-	Beta2          float64 `json:"beta2" help:"Adam's beta2"`
-	WeightDecay    float64 `json:"weight_decay" help:"Adam's L2 weight decay"`
+	Dropout         float64 `json:"dropout" help:"dropout (embeddings, layers, before the output)"`
+	LabelSmoothing  float64 `json:"label_smoothing" help:"label smoothing of the training cross-entropy (Szegedy et al. 2016)"`
+	MaxTokens       int     `json:"max_tokens" help:"most rows x padded length per compiled training program: a larger batch of a length bucket runs in parts whose gradients are combined (bounds memory; 0: no limit)"`
+	Schedule        string  `json:"schedule" help:"learning rate after the warm-up: constant, noam (inverse square root of the step, Vaswani et al. 2017) or cosine (to lr/100 at the last step)"`
+	Warmup          int     `json:"warmup" help:"linear warm-up steps of the learning rate"`
+	train.StepDecay `help.lr_decay:"constant schedule: factor per epoch from epoch lr_decay_after on (1: none)" help.lr_decay_after:"constant schedule: first epoch whose rate is multiplied by lr_decay" alias.lr_decay_after:"decay_after"`
+	Beta2           float64 `json:"beta2" help:"Adam's beta2"`
+	WeightDecay     float64 `json:"weight_decay" help:"Adam's L2 weight decay"`
 	// evaluation and decoding
-	train.EvalSet `alias.eval_size:"val_size"`
-	EvalBatch     int     `json:"eval_batch" help:"sentences per batch of validation decoding and perplexity"`
-	Beam          int     `json:"beam" help:"beam size of the final evaluation (and of --beam-every-epoch); 0 or 1: greedy only"`
-	BeamEpochs    bool    `json:"beam_every_epoch" help:"also decode the validation set with beam search at every evaluation"`
-	LengthPenalty float64 `json:"length_penalty" alias:"alpha" help:"beam search: length-penalty exponent alpha, lp = ((5+|Y|)/6)^alpha (Wu et al. 2016)"`
-	UnkReplace    bool    `json:"unk_replace" help:"word vocabulary: replace an output <unk> by the source word it attends to most (Luong et al. 2015)"`
-	DecodeRatio   float64 `json:"decode_ratio" help:"decoding stops after decode_ratio * source length + 10 tokens (and at max_len)"`
+	train.EvalSet     `alias.eval_size:"val_size"`
+	EvalBatch         int `json:"eval_batch" help:"sentences per batch of validation decoding and perplexity"`
+	encdec.BeamSearch `help.beam:"beam size of the final evaluation (and of --beam-every-epoch); 0 or 1: greedy only"`
+	BeamEpochs        bool    `json:"beam_every_epoch" help:"also decode the validation set with beam search at every evaluation"`
+	UnkReplace        bool    `json:"unk_replace" help:"word vocabulary: replace an output <unk> by the source word it attends to most (Luong et al. 2015)"`
+	DecodeRatio       float64 `json:"decode_ratio" help:"decoding stops after decode_ratio * source length + 10 tokens (and at max_len)"`
 }
 
 // DefaultConfig is a GRU with attention in the spirit of Bahdanau et al. (2015),
@@ -85,10 +77,11 @@ func DefaultConfig() Config {
 	return Config{
 		Common: train.Common{Seed: 1, Epochs: 10, LogEvery: 50},
 		Src:    "de", Tgt: "en", Model: "gru-attn", Vocab: "word", BPESize: 8000, MinFreq: 2, MaxLen: 50, Buckets: 6,
-		Embed: 256, Hidden: 256, Dim: 256, Heads: 8, FF: 512, Layers: 3, Positions: "sinusoidal",
-		Dropout: 0.2, LabelSmoothing: 0.1, MaxTokens: 2048, Schedule: "constant", Warmup: 200, Decay: 1, DecayAfter: 1,
+		RNN: encdec.RNN{Embed: 256, Hidden: 256}, Transformer: encdec.Transformer{Dim: 256, Heads: 8, FF: 512, Layers: 3},
+		Positions: "sinusoidal",
+		Dropout:   0.2, LabelSmoothing: 0.1, MaxTokens: 2048, Schedule: "constant", Warmup: 200, StepDecay: train.StepDecay{Decay: 1, DecayAfter: 1},
 		Optim: train.Optim{Batch: 64, LR: 1e-3, ClipNorm: 1},
-		Beta2: 0.999, EvalBatch: 128, Beam: 5, LengthPenalty: 0.6, UnkReplace: true, DecodeRatio: 1.5,
+		Beta2: 0.999, EvalBatch: 128, BeamSearch: encdec.BeamSearch{Beam: 5, LengthPenalty: 0.6}, UnkReplace: true, DecodeRatio: 1.5,
 	}
 }
 
@@ -167,7 +160,9 @@ func (c Config) schedule(stepsPerEpoch int) (solvers.Schedule, error) {
 	case "cosine":
 		return solvers.CosineOver(c.LR, c.LR/100, c.Warmup, c.Common.TotalSteps(stepsPerEpoch))
 	}
-	return solvers.WarmupDecay{Base: c.LR, Warmup: c.Warmup, Decay: c.Decay, After: c.DecayAfter, StepsPerEpoch: stepsPerEpoch}, nil
+	s := c.StepDecay.Schedule(c.LR, stepsPerEpoch)
+	s.Warmup = c.Warmup
+	return s, nil
 }
 
 // command returns the command line that reproduces a run from scratch: every

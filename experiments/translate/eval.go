@@ -83,32 +83,36 @@ func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
 		return nil, err
 	}
 	ev.ppl = math.Exp(ev.loss)
-	t.endPhase()
-	t0 := time.Now()
-	hyps, err := t.m.greedyAll(ctx, t.valSrc)
-	if err != nil {
-		return nil, err
-	}
-	ev.greedyPerSec = float64(len(hyps)) / time.Since(t0).Seconds()
-	ev.greedy = t.texts(hyps)
-	if ev.bleu, ev.bleuLC, err = bleu(ev.greedy, t.valRefs); err != nil {
+	greedy := func() ([]decode.Hypothesis, error) { return t.m.greedyAll(ctx, t.valSrc) }
+	if ev.greedy, ev.greedyPerSec, ev.bleu, ev.bleuLC, err = t.decodeScored(greedy); err != nil {
 		return nil, err
 	}
 	if beam && t.cfg.Beam > 1 {
-		t.endPhase()
 		ev.beamSize = t.cfg.Beam
-		t0 := time.Now()
-		bh, err := t.m.beamAll(ctx, t.valSrc, t.cfg.Beam, t.cfg.LengthPenalty)
-		if err != nil {
-			return nil, err
+		beams := func() ([]decode.Hypothesis, error) {
+			return t.m.beamAll(ctx, t.valSrc, t.cfg.Beam, t.cfg.LengthPenalty)
 		}
-		ev.beamPerSec = float64(len(bh)) / time.Since(t0).Seconds()
-		ev.beam = t.texts(bh)
-		if ev.beamBLEU, ev.beamLC, err = bleu(ev.beam, t.valRefs); err != nil {
+		if ev.beam, ev.beamPerSec, ev.beamBLEU, ev.beamLC, err = t.decodeScored(beams); err != nil {
 			return nil, err
 		}
 	}
 	return ev, nil
+}
+
+// decodeScored ends the phase before it, decodes the validation sources with
+// decodeAll, and returns the texts, the sentences decoded a second and their
+// corpus BLEU, cased and lowercased.
+func (t *task) decodeScored(decodeAll func() ([]decode.Hypothesis, error)) (texts []string, perSec float64, cased, lower metrics.BLEUScore, err error) {
+	t.endPhase()
+	t0 := time.Now()
+	hyps, err := decodeAll()
+	if err != nil {
+		return nil, 0, cased, lower, err
+	}
+	perSec = float64(len(hyps)) / time.Since(t0).Seconds()
+	texts = t.texts(hyps)
+	cased, lower, err = bleu(texts, t.valRefs)
+	return texts, perSec, cased, lower, err
 }
 
 // texts detokenises the validation hypotheses.

@@ -81,11 +81,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (_ *Summary, err error)
 
 // loadPairs reads the training and validation pairs, cut to the sizes asked for.
 func loadPairs(cfg Config) (trainPairs, valPairs []datasets.Pair, err error) {
-	data := cfg.DataDir
-	if data == "" {
-		if data, err = datasets.Find("multi30k"); err != nil {
-			return nil, nil, err
-		}
+	data, err := cfg.Find("multi30k")
+	if err != nil {
+		return nil, nil, err
 	}
 	if trainPairs, err = datasets.LoadMulti30k(data, "train", cfg.Src, cfg.Tgt); err != nil {
 		return nil, nil, err

@@ -69,19 +69,9 @@ func (t *task) trainShard(step int, idx []int) (train.Result, error) {
 func (t *task) EvaluateSums() (map[string]float64, error) {
 	lo, hi := t.Span(t.nTest)
 	noise := t.stepNoise("vae/eval", lo)
-	var nelbo, recon, kl float64
-	idx := make([]int, 0, t.cfg.Batch)
-	for start := lo; start < hi; start += t.cfg.Batch {
-		idx = idx[:0]
-		for i := start; i < min(start+t.cfg.Batch, hi); i++ {
-			idx = append(idx, i)
-		}
-		l, r, k, err := t.run(t.evals, t.data.Test, idx, 1, noise)
-		if err != nil {
-			return nil, err
-		}
-		n := float64(len(idx))
-		nelbo, recon, kl = nelbo+l*n, recon+r*n, kl+k*n
+	nelbo, recon, kl, err := t.testSums(lo, hi, noise)
+	if err != nil {
+		return nil, err
 	}
 	s := map[string]float64{"test_nelbo": nelbo, "test_recon": recon, "test_kl": kl, "test_images": float64(hi - lo),
 		"train_nelbo": t.sums[0], "train_recon": t.sums[1], "train_kl": t.sums[2], "train_images": t.sums[3]}

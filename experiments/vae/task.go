@@ -93,25 +93,34 @@ func (t *task) run(cache *graph.Programs[int, *vaemodel.ELBOProgram], data []flo
 	return loss, recon, kl, nil
 }
 
+// testSums returns the sums of the negative ELBO (beta = 1) and its terms over
+// the test images lo to hi, in batches of Batch, eps drawn from noise.
+func (t *task) testSums(lo, hi int, noise *rand.Rand) (nelbo, recon, kl float64, err error) {
+	idx := make([]int, 0, t.cfg.Batch)
+	for start := lo; start < hi; start += t.cfg.Batch {
+		idx = idx[:0]
+		for i := start; i < min(start+t.cfg.Batch, hi); i++ {
+			idx = append(idx, i)
+		}
+		l, r, k, err := t.run(t.evals, t.data.Test, idx, 1, noise)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		n := float64(len(idx))
+		nelbo, recon, kl = nelbo+l*n, recon+r*n, kl+k*n
+	}
+	return nelbo, recon, kl, nil
+}
+
 // Evaluate returns the negative ELBO (beta = 1) and its terms per test image,
 // over the whole test set with eps drawn from a fixed-seed stream, so that
 // evaluations differ only by the weights; the training images' means since the
 // last evaluation; and writes the figures.
 func (t *task) Evaluate() (map[string]float64, error) {
 	noise := graph.NewRNG(t.cfg.Seed, "vae/eval")
-	var nelbo, recon, kl float64
-	idx := make([]int, 0, t.cfg.Batch)
-	for start := 0; start < t.nTest; start += t.cfg.Batch {
-		idx = idx[:0]
-		for i := start; i < min(start+t.cfg.Batch, t.nTest); i++ {
-			idx = append(idx, i)
-		}
-		l, r, k, err := t.run(t.evals, t.data.Test, idx, 1, noise)
-		if err != nil {
-			return nil, err
-		}
-		n := float64(len(idx))
-		nelbo, recon, kl = nelbo+l*n, recon+r*n, kl+k*n
+	nelbo, recon, kl, err := t.testSums(0, t.nTest, noise)
+	if err != nil {
+		return nil, err
 	}
 	n := float64(t.nTest)
 	m := map[string]float64{"test_nelbo": nelbo / n, "test_recon": recon / n, "test_kl": kl / n}
