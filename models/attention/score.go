@@ -28,17 +28,12 @@ func (addTanhKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 func (addTanhKernel) Differentiable(int) []bool { return []bool{true, true} }
 
 func (addTanhKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	s := in[0].Shape()
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			addTanh(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out), s[0], s[1], s[2])
-		},
-		func() {
-			addTanh(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out), s[0], s[1], s[2])
-		})
+	return graph.Dispatch2(out, in, addTanh[float32], addTanh[float64])
 }
 
-func addTanh[T graph.Float](k, q, y []T, b, n, a int) {
+// addTanh: k and y (B, S, A) of shape s, q (B, A).
+func addTanh[T graph.Float](k, q, y []T, s tensor.Shape) {
+	b, n, a := s[0], s[1], s[2]
 	for bi := 0; bi < b; bi++ {
 		qr := q[bi*a : (bi+1)*a]
 		for si := 0; si < n; si++ {
@@ -104,16 +99,10 @@ func (vecScoreKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 func (vecScoreKernel) Differentiable(int) []bool { return []bool{true, true} }
 
 func (vecScoreKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			vecScore(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out))
-		},
-		func() {
-			vecScore(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out))
-		})
+	return graph.Dispatch2(out, in, vecScore[float32], vecScore[float64])
 }
 
-func vecScore[T graph.Float](t, v, e []T) {
+func vecScore[T graph.Float](t, v, e []T, _ tensor.Shape) {
 	a := len(v)
 	for r := range e {
 		var sum T
