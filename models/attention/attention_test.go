@@ -213,3 +213,19 @@ func TestMultiHeadGradients(t *testing.T) {
 	_, err := NewMultiHead(modeltest.NewStore(), "bad", 10, 3, 0)
 	require.ErrorContains(t, err, "multiple of 3 heads")
 }
+
+func TestBMMAllTransposes(t *testing.T) {
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			ash, bsh := []int{2, 3, 4}, []int{2, 4, 5} // op(A) (3,4), op(B) (4,5)
+			if ta {
+				ash = []int{2, 4, 3}
+			}
+			if tb {
+				bsh = []int{2, 5, 4}
+			}
+			c := modeltest.CheckKernel(t, bmmKernel{transA: ta, transB: tb}, [][]int{ash, bsh})
+			require.Equal(t, tensor.Shape{2, 3, 5}, c.Shape())
+		}
+	}
+}

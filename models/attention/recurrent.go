@@ -144,7 +144,7 @@ func (m *Multiplicative) Attend(b *graph.Builder, query, keys, memory, mask *G.N
 	if query == nil || keys == nil || memory == nil {
 		return nil, nil
 	}
-	scores := b.Check(graph.Apply(dotKernel{}, query, keys))
+	scores := b.Check(graph.Apply(dotKernel, query, keys))
 	return attendScores(b, scores, memory, mask)
 }
 
@@ -160,7 +160,7 @@ func attendScores(b *graph.Builder, scores, memory, mask *G.Node) (*G.Node, *G.N
 	if w == nil {
 		return nil, nil
 	}
-	return b.Check(graph.Apply(contextKernel{}, w, memory)), w
+	return b.Check(graph.Apply(contextKernel, w, memory)), w
 }
 
 // NewRecurrent returns the attention a config names: "bahdanau" (or "additive"),

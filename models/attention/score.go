@@ -28,17 +28,12 @@ func (addTanhKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 func (addTanhKernel) Differentiable(int) []bool { return []bool{true, true} }
 
 func (addTanhKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	s := in[0].Shape()
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			addTanh(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out), s[0], s[1], s[2])
-		},
-		func() {
-			addTanh(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out), s[0], s[1], s[2])
-		})
+	return graph.Dispatch2(out, in, addTanh[float32], addTanh[float64])
 }
 
-func addTanh[T graph.Float](k, q, y []T, b, n, a int) {
+// addTanh: k and y (B, S, A) of shape s, q (B, A).
+func addTanh[T graph.Float](k, q, y []T, s tensor.Shape) {
+	b, n, a := s[0], s[1], s[2]
 	for bi := 0; bi < b; bi++ {
 		qr := q[bi*a : (bi+1)*a]
 		for si := 0; si < n; si++ {
@@ -104,16 +99,10 @@ func (vecScoreKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 func (vecScoreKernel) Differentiable(int) []bool { return []bool{true, true} }
 
 func (vecScoreKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			vecScore(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out))
-		},
-		func() {
-			vecScore(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out))
-		})
+	return graph.Dispatch2(out, in, vecScore[float32], vecScore[float64])
 }
 
-func vecScore[T graph.Float](t, v, e []T) {
+func vecScore[T graph.Float](t, v, e []T, _ tensor.Shape) {
 	a := len(v)
 	for r := range e {
 		var sum T
@@ -158,32 +147,47 @@ func vecScoreBack[T graph.Float](wrt int, t, v, g, d []T) {
 
 // ---- dot score ----
 
-// dotKernel: inputs q (B,H), K (B,S,H); output e (B,S), e_bs = q_b . K_bs.
-type dotKernel struct{}
+// dotKernel: inputs q (B,H), K (B,S,H); output e (B,S), e_bs = q_b . K_bs. The
+// scores and the keys' gradient are written whole; the query's is summed.
+var dotKernel = &batchKernel{key: "attention.dot_score", summed: 0,
+	shape: func(q, k tensor.Shape) (tensor.Shape, error) {
+		if q.Dims() != 2 || k.Dims() != 3 || q[0] != k[0] || q[1] != k[2] {
+			return nil, errors.Errorf("dot score: query %v, keys %v", q, k)
+		}
+		return tensor.Shape{k[0], k[1]}, nil
+	},
+	f32: dotScore[float32], f64: dotScore[float64]}
 
-func (dotKernel) Key() string { return "attention.dot_score" }
-
-func (dotKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	q, k := in[0], in[1]
-	if q.Dims() != 2 || k.Dims() != 3 || q[0] != k[0] || q[1] != k[2] {
-		return nil, errors.Errorf("dot score: query %v, keys %v", q, k)
-	}
-	return tensor.Shape{k[0], k[1]}, nil
+// batchKernel is a kernel of two differentiable inputs, x (B, H) or (B, S) and
+// m (B, S, H), whose passes are one function of their batchArgs: the dot score
+// and the context.
+type batchKernel struct {
+	key    string
+	shape  func(x, m tensor.Shape) (tensor.Shape, error)
+	f32    func(batchArgs[float32], int)
+	f64    func(batchArgs[float64], int)
+	summed int // the pass (-1 the forward, else the input) that adds into its buffer
 }
 
-func (dotKernel) Differentiable(int) []bool { return []bool{true, true} }
+func (k *batchKernel) Key() string { return k.key }
 
-func (dotKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return batchPass(out, in, nil, -1, dotScore[float32], dotScore[float64])
+func (k *batchKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	return k.shape(in[0], in[1])
 }
 
-func (dotKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	return batchPass(grad, in, g, wrt, dotScore[float32], dotScore[float64])
+func (*batchKernel) Differentiable(int) []bool { return []bool{true, true} }
+
+func (k *batchKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	return batchPass(out, in, nil, -1, k.f32, k.f64)
 }
 
-// Overwrites implements graph.Overwriter: the scores and the keys' gradient are
-// written whole; the query's is summed.
-func (dotKernel) Overwrites(wrt int) bool { return wrt != 0 }
+func (k *batchKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	return batchPass(grad, in, g, wrt, k.f32, k.f64)
+}
+
+// Overwrites implements graph.Overwriter: every pass but the summed one writes
+// its buffer whole.
+func (k *batchKernel) Overwrites(wrt int) bool { return wrt != k.summed }
 
 // batchArgs are the operands of a pass of dotKernel or contextKernel: the first
 // input x, (B, H) or (B, S), the (B, S, H) second input m, the output or
@@ -245,31 +249,15 @@ func dotScore[T graph.Float](a batchArgs[T], wrt int) {
 // ---- context ----
 
 // contextKernel: inputs w (B,S), V (B,S,H); output c (B,H), c_b = sum_s w_bs V_bs.
-type contextKernel struct{}
-
-func (contextKernel) Key() string { return "attention.context" }
-
-func (contextKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	w, v := in[0], in[1]
-	if w.Dims() != 2 || v.Dims() != 3 || w[0] != v[0] || w[1] != v[1] {
-		return nil, errors.Errorf("context: weights %v, values %v", w, v)
-	}
-	return tensor.Shape{v[0], v[2]}, nil
-}
-
-func (contextKernel) Differentiable(int) []bool { return []bool{true, true} }
-
-func (contextKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	return batchPass(out, in, nil, -1, contextOp[float32], contextOp[float64])
-}
-
-func (contextKernel) BackwardInto(grad *tensor.Dense, wrt int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	return batchPass(grad, in, g, wrt, contextOp[float32], contextOp[float64])
-}
-
-// Overwrites implements graph.Overwriter: the context is summed; both gradients
-// are written whole.
-func (contextKernel) Overwrites(wrt int) bool { return wrt >= 0 }
+// The context is summed; both gradients are written whole.
+var contextKernel = &batchKernel{key: "attention.context", summed: -1,
+	shape: func(w, v tensor.Shape) (tensor.Shape, error) {
+		if w.Dims() != 2 || v.Dims() != 3 || w[0] != v[0] || w[1] != v[1] {
+			return nil, errors.Errorf("context: weights %v, values %v", w, v)
+		}
+		return tensor.Shape{v[0], v[2]}, nil
+	},
+	f32: contextOp[float32], f64: contextOp[float64]}
 
 // contextOp: c_b = sum_s w_bs V_bs; dw_bs = g_b . V_bs, dV_bs = w_bs g_b.
 func contextOp[T graph.Float](a batchArgs[T], wrt int) {

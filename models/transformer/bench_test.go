@@ -172,19 +172,7 @@ func BenchmarkDecode(b *testing.B) {
 						}
 						return 4, nil
 					}
-					if _, err := run(); err != nil { // compiles the programs
-						b.Fatal(err)
-					}
-					b.ResetTimer()
-					sentences := 0
-					for i := 0; i < b.N; i++ {
-						n, err := run()
-						if err != nil {
-							b.Fatal(err)
-						}
-						sentences += n
-					}
-					b.ReportMetric(float64(sentences)/b.Elapsed().Seconds(), "sentences/s")
+					modeltest.TimeSentences(b, run)
 				})
 			}
 		}

@@ -65,144 +65,143 @@ func trainedModel(t *testing.T, dtype tensor.Dtype, change func(*Config)) (*Mode
 	return m, s, pairs(5, 1, 10, cfg.SrcVocab)
 }
 
-// decoders returns the cached decoder and the recomputing one over m.
-func decoders(m *Model, s *graph.Store) (cached, ref *Decoder) {
-	ref = m.NewDecoder(s)
-	ref.Recompute = true
-	return m.NewDecoder(s), ref
+// dtypeTol is a dtype and how far, in it, the cached decoder's numbers may
+// stray from the recomputing one's.
+type dtypeTol struct {
+	dtype tensor.Dtype
+	tol   float64
+}
+
+// runDecoderPairs runs test, for every dtype of tols and every variant of
+// cacheConfigs, on a trained model's cached decoder, its recomputing one and the
+// sources to decode.
+func runDecoderPairs(t *testing.T, tols []dtypeTol, test func(t *testing.T, tol float64, m *Model, cached, ref *Decoder, srcs [][]int)) {
+	for _, dc := range tols {
+		for _, c := range cacheConfigs {
+			t.Run(dc.dtype.String()+"/"+c.name, func(t *testing.T) {
+				m, s, srcs := trainedModel(t, dc.dtype, c.change)
+				ref := m.NewDecoder(s)
+				ref.Recompute = true
+				cached := m.NewDecoder(s)
+				defer cached.Close()
+				defer ref.Close()
+				test(t, dc.tol, m, cached, ref, srcs)
+			})
+		}
+	}
 }
 
 // The cached steps give the recomputing steps' log-probabilities and attention
 // weights, up to rounding, for the same tokens fed; stepping one state twice
 // (a fork) and selecting rows give what fresh states would.
 func TestCachedStepsMatchRecomputing(t *testing.T) {
-	for _, dc := range []struct {
-		dtype tensor.Dtype
-		tol   float64
-	}{{tensor.Float32, 4e-6}, {tensor.Float64, 1e-12}} { // a few units in the last place of log-probabilities up to 10
-		for _, c := range cacheConfigs {
-			t.Run(dc.dtype.String()+"/"+c.name, func(t *testing.T) {
-				m, s, srcs := trainedModel(t, dc.dtype, c.change)
-				cached, ref := decoders(m, s)
-				defer cached.Close()
-				defer ref.Close()
-				rng := rand.New(rand.NewPCG(5, 6))
-				cs, err := cached.Encode(srcs)
-				require.NoError(t, err)
-				rs, err := ref.Encode(srcs)
-				require.NoError(t, err)
-				_, isCached := cs.(*cachedState)
-				require.True(t, isCached)
-				requireSame := func(a, b decode.StepOutput, what string) {
-					t.Helper()
-					for r := range a.LogProbs {
-						require.InDeltaSlice(t, b.LogProbs[r], a.LogProbs[r], dc.tol, "%s: log-probabilities of row %d", what, r)
-						require.InDeltaSlice(t, b.Weights[r], a.Weights[r], dc.tol, "%s: weights of row %d", what, r)
-					}
-				}
-				tokens := func(first bool) []int {
-					tok := make([]int, len(srcs))
-					for r := range tok {
-						tok[r] = modeltest.Tokens.BOS
-						if !first {
-							tok[r] = 3 + rng.IntN(m.Config.TgtVocab-3)
-						}
-					}
-					return tok
-				}
-				for step := 0; step < m.Config.MaxLen; step++ {
-					tok := tokens(step == 0)
-					co, cn, err := cached.Step(cs, tok)
-					require.NoError(t, err)
-					ro, rn, err := ref.Step(rs, tok)
-					require.NoError(t, err)
-					requireSame(co, ro, "step")
-					if step%3 == 1 { // step the old states again with other tokens: a fork of the caches
-						alt := tokens(false)
-						co2, cn2, err := cached.Step(cs, alt)
-						require.NoError(t, err)
-						ro2, rn2, err := ref.Step(rs, alt)
-						require.NoError(t, err)
-						requireSame(co2, ro2, "fork")
-						if step == 4 { // continue from the fork, rows reordered and repeated
-							cn, rn = cn2, rn2
-							rows := []int{2, 0, 0, 4, 1}
-							if cn, err = cn.Select(rows); err != nil {
-								require.NoError(t, err)
-							}
-							rn, err = rn.Select(rows)
-							require.NoError(t, err)
-						}
-					}
-					cs, rs = cn, rn
-				}
-				_, _, err = cached.Step(cs, tokens(false))
-				require.ErrorContains(t, err, "exceeds the maximum length")
-			})
+	// a few units in the last place of log-probabilities up to 10
+	tols := []dtypeTol{{tensor.Float32, 4e-6}, {tensor.Float64, 1e-12}}
+	runDecoderPairs(t, tols, func(t *testing.T, tol float64, m *Model, cached, ref *Decoder, srcs [][]int) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		cs, err := cached.Encode(srcs)
+		require.NoError(t, err)
+		rs, err := ref.Encode(srcs)
+		require.NoError(t, err)
+		_, isCached := cs.(*cachedState)
+		require.True(t, isCached)
+		requireSame := func(a, b decode.StepOutput, what string) {
+			t.Helper()
+			for r := range a.LogProbs {
+				require.InDeltaSlice(t, b.LogProbs[r], a.LogProbs[r], tol, "%s: log-probabilities of row %d", what, r)
+				require.InDeltaSlice(t, b.Weights[r], a.Weights[r], tol, "%s: weights of row %d", what, r)
+			}
 		}
-	}
+		tokens := func(first bool) []int {
+			tok := make([]int, len(srcs))
+			for r := range tok {
+				tok[r] = modeltest.Tokens.BOS
+				if !first {
+					tok[r] = 3 + rng.IntN(m.Config.TgtVocab-3)
+				}
+			}
+			return tok
+		}
+		for step := 0; step < m.Config.MaxLen; step++ {
+			tok := tokens(step == 0)
+			co, cn, err := cached.Step(cs, tok)
+			require.NoError(t, err)
+			ro, rn, err := ref.Step(rs, tok)
+			require.NoError(t, err)
+			requireSame(co, ro, "step")
+			if step%3 == 1 { // step the old states again with other tokens: a fork of the caches
+				alt := tokens(false)
+				co2, cn2, err := cached.Step(cs, alt)
+				require.NoError(t, err)
+				ro2, rn2, err := ref.Step(rs, alt)
+				require.NoError(t, err)
+				requireSame(co2, ro2, "fork")
+				if step == 4 { // continue from the fork, rows reordered and repeated
+					cn, rn = cn2, rn2
+					rows := []int{2, 0, 0, 4, 1}
+					if cn, err = cn.Select(rows); err != nil {
+						require.NoError(t, err)
+					}
+					rn, err = rn.Select(rows)
+					require.NoError(t, err)
+				}
+			}
+			cs, rs = cn, rn
+		}
+		_, _, err = cached.Step(cs, tokens(false))
+		require.ErrorContains(t, err, "exceeds the maximum length")
+	})
 }
 
 // Greedy decoding and beam search give the same hypotheses with the cache as
 // without: the same tokens, log-probabilities and weights up to rounding.
 func TestCachedDecodingMatchesRecomputing(t *testing.T) {
-	for _, dc := range []struct {
-		dtype tensor.Dtype
-		tol   float64
-	}{{tensor.Float32, 1e-4}, {tensor.Float64, 1e-11}} {
-		for _, c := range cacheConfigs {
-			t.Run(dc.dtype.String()+"/"+c.name, func(t *testing.T) {
-				m, s, srcs := trainedModel(t, dc.dtype, c.change)
-				cached, ref := decoders(m, s)
-				defer cached.Close()
-				defer ref.Close()
-				requireSame := func(want, got []decode.Hypothesis) {
-					t.Helper()
-					require.Equal(t, len(want), len(got))
-					for i := range want {
-						require.Equal(t, want[i].Tokens, got[i].Tokens, "hypothesis %d", i)
-						require.Equal(t, want[i].Finished, got[i].Finished)
-						require.InDelta(t, want[i].LogProb, got[i].LogProb, dc.tol)
-						require.Equal(t, len(want[i].Weights), len(got[i].Weights))
-						for k, w := range want[i].Weights {
-							// a batch's sources are padded to a common length: the
-							// padding gets no weight
-							g := got[i].Weights[k]
-							require.GreaterOrEqual(t, len(g), len(w))
-							require.InDeltaSlice(t, w, g[:len(w)], dc.tol)
-							require.InDeltaSlice(t, make([]float64, len(g)-len(w)), g[len(w):], 0)
-						}
-					}
+	runDecoderPairs(t, []dtypeTol{{tensor.Float32, 1e-4}, {tensor.Float64, 1e-11}}, func(t *testing.T, tol float64, m *Model, cached, ref *Decoder, srcs [][]int) {
+		requireSame := func(want, got []decode.Hypothesis) {
+			t.Helper()
+			require.Equal(t, len(want), len(got))
+			for i := range want {
+				require.Equal(t, want[i].Tokens, got[i].Tokens, "hypothesis %d", i)
+				require.Equal(t, want[i].Finished, got[i].Finished)
+				require.InDelta(t, want[i].LogProb, got[i].LogProb, tol)
+				require.Equal(t, len(want[i].Weights), len(got[i].Weights))
+				for k, w := range want[i].Weights {
+					// a batch's sources are padded to a common length: the
+					// padding gets no weight
+					g := got[i].Weights[k]
+					require.GreaterOrEqual(t, len(g), len(w))
+					require.InDeltaSlice(t, w, g[:len(w)], tol)
+					require.InDeltaSlice(t, make([]float64, len(g)-len(w)), g[len(w):], 0)
 				}
-				opt := decode.Options{BOS: modeltest.Tokens.BOS, EOS: modeltest.Tokens.EOS, MaxLen: m.Config.MaxLen, Alpha: 0.6}
-				want, err := decode.Greedy(ref, srcs, opt)
-				require.NoError(t, err)
-				got, err := decode.Greedy(cached, srcs, opt)
-				require.NoError(t, err)
-				requireSame(want, got)
-				long := 0
-				for _, h := range got {
-					long = max(long, len(h.Tokens))
-				}
-				require.Greater(t, long, 2, "the hypotheses are long enough to exercise the cache")
-				for _, beam := range []int{1, 5} {
-					opt.Beam = beam
-					// all sources together (their rows shrinking as they
-					// finish, the caches recycled from step to step), twice
-					for range 2 {
-						batch, err := decode.BeamSearchBatch(cached, srcs, []decode.Options{opt})
-						require.NoError(t, err)
-						for i, src := range srcs {
-							want, err := decode.BeamSearch(ref, src, opt)
-							require.NoError(t, err)
-							got, err := decode.BeamSearch(cached, src, opt)
-							require.NoError(t, err)
-							requireSame(want, got)
-							requireSame(want, batch[i])
-						}
-					}
-				}
-			})
+			}
 		}
-	}
+		opt := decode.Options{BOS: modeltest.Tokens.BOS, EOS: modeltest.Tokens.EOS, MaxLen: m.Config.MaxLen, Alpha: 0.6}
+		want, err := decode.Greedy(ref, srcs, opt)
+		require.NoError(t, err)
+		got, err := decode.Greedy(cached, srcs, opt)
+		require.NoError(t, err)
+		requireSame(want, got)
+		long := 0
+		for _, h := range got {
+			long = max(long, len(h.Tokens))
+		}
+		require.Greater(t, long, 2, "the hypotheses are long enough to exercise the cache")
+		for _, beam := range []int{1, 5} {
+			opt.Beam = beam
+			// all sources together (their rows shrinking as they
+			// finish, the caches recycled from step to step), twice
+			for range 2 {
+				batch, err := decode.BeamSearchBatch(cached, srcs, []decode.Options{opt})
+				require.NoError(t, err)
+				for i, src := range srcs {
+					want, err := decode.BeamSearch(ref, src, opt)
+					require.NoError(t, err)
+					got, err := decode.BeamSearch(cached, src, opt)
+					require.NoError(t, err)
+					requireSame(want, got)
+					requireSame(want, batch[i])
+				}
+			}
+		}
+	})
 }

@@ -185,6 +185,19 @@ func (k attnSubKernel) dims(in []*tensor.Dense) attnDims {
 	return d
 }
 
+// head returns head h's strided views of batch row bi's queries and of the keys
+// and values of the memory row it attends to, in the projections bf.q and bf.kv.
+func (bf *attnBufs[T]) head(d attnDims, bi, h int) (q, k, v []T) {
+	kb := bi
+	if d.kvRows != nil {
+		kb = d.kvRows[bi]
+	}
+	q = bf.q[bi*d.tq*d.ldq+d.qOff+h*d.d:]
+	k = bf.kv[kb*d.tk*d.ldkv+d.kOff+h*d.d:]
+	v = bf.kv[kb*d.tk*d.ldkv+d.vOff+h*d.d:]
+	return q, k, v
+}
+
 // attnBuffers returns the state's buffers for T, sized for d.
 func attnBuffers[T graph.Float](st *graph.Runs, d attnDims, attnDrop bool) *attnBufs[T] {
 	bf := graph.Buffers[attnBufs[T]](st)
@@ -253,13 +266,7 @@ func attnHeadsForward[T graph.Float](d attnDims, bf *attnBufs[T], mask, adrop []
 			}
 			for h := 0; h < d.h; h++ {
 				n := bi*d.h + h
-				kb := bi
-				if d.kvRows != nil {
-					kb = d.kvRows[bi]
-				}
-				q := bf.q[bi*d.tq*d.ldq+d.qOff+h*d.d:]
-				kk := bf.kv[kb*d.tk*d.ldkv+d.kOff+h*d.d:]
-				v := bf.kv[kb*d.tk*d.ldkv+d.vOff+h*d.d:]
+				q, kk, v := bf.head(d, bi, h)
 				s := bf.p[n*per : (n+1)*per]
 				graph.Gemm(false, true, d.tq, d.tk, d.d, q, d.ldq, kk, d.ldkv, 0, s, d.tk)
 				softmaxScaled(s, m, scale, d.tk)
@@ -397,13 +404,7 @@ func attnHeadsBackward[T graph.Float](st *graph.Runs, d attnDims, bf *attnBufs[T
 		for bi := lo; bi < hi; bi++ {
 			for h := 0; h < d.h; h++ {
 				n := bi*d.h + h
-				kb := bi
-				if d.kvRows != nil {
-					kb = d.kvRows[bi]
-				}
-				q := bf.q[bi*d.tq*d.ldq+d.qOff+h*d.d:]
-				kk := bf.kv[kb*d.tk*d.ldkv+d.kOff+h*d.d:]
-				v := bf.kv[kb*d.tk*d.ldkv+d.vOff+h*d.d:]
+				q, kk, v := bf.head(d, bi, h)
 				dq := bf.dq[bi*d.tq*d.ldq+d.qOff+h*d.d:]
 				dk := bf.dkv[bi*d.tk*d.ldkv+d.kOff+h*d.d:]
 				dv := bf.dkv[bi*d.tk*d.ldkv+d.vOff+h*d.d:]

@@ -128,25 +128,40 @@ type EncoderLayer struct {
 
 // NewEncoderLayer creates an encoder layer under name in s.
 func NewEncoderLayer(s *graph.Store, name string, cfg LayerConfig) (*EncoderLayer, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	s = s.Sub(name)
 	l := &EncoderLayer{Config: cfg}
-	var err error
-	if l.SelfAttn, err = attention.NewMultiHead(s, "self_attn", cfg.Dim, cfg.Heads, cfg.Dropout); err != nil {
-		return nil, err
-	}
-	if l.FF, err = newFeedForward(s, cfg); err != nil {
-		return nil, err
-	}
-	if l.Norm1, err = newNorm(s, "norm1", cfg); err != nil {
-		return nil, err
-	}
-	if l.Norm2, err = newNorm(s, "norm2", cfg); err != nil {
+	if err := newLayerParts(s, name, cfg, &l.SelfAttn, nil, &l.FF, &l.Norm1, &l.Norm2); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// newLayerParts validates cfg and creates under name in s, in PyTorch's order,
+// the parts of a layer: the self-attention, the cross-attention (multihead_attn)
+// when cross is not nil, the feed-forward block and the norms norm1, norm2, ...
+// The order fixes which random numbers initialise each parameter.
+func newLayerParts(s *graph.Store, name string, cfg LayerConfig, self, cross **attention.MultiHead, ff **feedForward, norms ...**graph.LayerNorm) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	s = s.Sub(name)
+	var err error
+	if *self, err = attention.NewMultiHead(s, "self_attn", cfg.Dim, cfg.Heads, cfg.Dropout); err != nil {
+		return err
+	}
+	if cross != nil {
+		if *cross, err = attention.NewMultiHead(s, "multihead_attn", cfg.Dim, cfg.Heads, cfg.Dropout); err != nil {
+			return err
+		}
+	}
+	if *ff, err = newFeedForward(s, cfg); err != nil {
+		return err
+	}
+	for i, n := range norms {
+		if *n, err = newNorm(s, "norm"+string(rune('1'+i)), cfg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewEncoderLayers creates n encoder layers in s, named as PyTorch's
@@ -204,25 +219,9 @@ type DecoderLayer struct {
 
 // NewDecoderLayer creates a decoder layer under name in s.
 func NewDecoderLayer(s *graph.Store, name string, cfg LayerConfig) (*DecoderLayer, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	s = s.Sub(name)
 	l := &DecoderLayer{Config: cfg}
-	var err error
-	if l.SelfAttn, err = attention.NewMultiHead(s, "self_attn", cfg.Dim, cfg.Heads, cfg.Dropout); err != nil {
+	if err := newLayerParts(s, name, cfg, &l.SelfAttn, &l.CrossAttn, &l.FF, &l.Norm1, &l.Norm2, &l.Norm3); err != nil {
 		return nil, err
-	}
-	if l.CrossAttn, err = attention.NewMultiHead(s, "multihead_attn", cfg.Dim, cfg.Heads, cfg.Dropout); err != nil {
-		return nil, err
-	}
-	if l.FF, err = newFeedForward(s, cfg); err != nil {
-		return nil, err
-	}
-	for i, n := range []**graph.LayerNorm{&l.Norm1, &l.Norm2, &l.Norm3} {
-		if *n, err = newNorm(s, "norm"+string(rune('1'+i)), cfg); err != nil {
-			return nil, err
-		}
 	}
 	return l, nil
 }

@@ -124,17 +124,12 @@ func (addPositionsKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
 func (addPositionsKernel) Differentiable(int) []bool { return []bool{true, true} }
 
 func (addPositionsKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	s := in[0].Shape()
-	return graph.Dispatch(out.Dtype(),
-		func() {
-			addTable(graph.RowMajor[float32](in[0]), graph.RowMajor[float32](in[1]), graph.Slice[float32](out), s[0], s[1]*s[2])
-		},
-		func() {
-			addTable(graph.RowMajor[float64](in[0]), graph.RowMajor[float64](in[1]), graph.Slice[float64](out), s[0], s[1]*s[2])
-		})
+	return graph.Dispatch2(out, in, addTable[float32], addTable[float64])
 }
 
-func addTable[T graph.Float](x, p, y []T, b, per int) {
+// addTable: x and y (B, T, E) of shape s, p the table.
+func addTable[T graph.Float](x, p, y []T, s tensor.Shape) {
+	b, per := s[0], s[1]*s[2]
 	for bi := 0; bi < b; bi++ {
 		for j := 0; j < per; j++ {
 			y[bi*per+j] = x[bi*per+j] + p[j]

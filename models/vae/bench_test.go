@@ -10,16 +10,23 @@ import (
 	"github.com/triadml/triad/solvers"
 )
 
-// BenchmarkMNISTStep is one training step (forward, backward, Adam) of the
-// default 784-400-20 Bernoulli VAE on a batch of 128, float32: the step of
-// PyTorch's examples/vae.
-func BenchmarkMNISTStep(b *testing.B) {
-	const batch = 128
+// benchModel returns the default network, float32, in a store seeded as in
+// every benchmark.
+func benchModel(b *testing.B) (*VAE, *graph.Store) {
 	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
 	m, err := New(s, DefaultConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
+	return m, s
+}
+
+// BenchmarkMNISTStep is one training step (forward, backward, Adam) of the
+// default 784-400-20 Bernoulli VAE on a batch of 128, float32: the step of
+// PyTorch's examples/vae.
+func BenchmarkMNISTStep(b *testing.B) {
+	const batch = 128
+	m, s := benchModel(b)
 	p, err := m.BuildELBO(s, graph.Train, batch, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -49,11 +56,7 @@ func BenchmarkMNISTStep(b *testing.B) {
 // BenchmarkIWAE100 computes the log-weights of 100 samples for each of 100
 // examples (10,000 decoder rows) with the default network.
 func BenchmarkIWAE100(b *testing.B) {
-	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
-	m, err := New(s, DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, s := benchModel(b)
 	data := make([]float32, 100*784)
 	rng := graph.NewRNG(2, "data")
 	for i := range data {

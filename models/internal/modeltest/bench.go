@@ -58,3 +58,22 @@ func TimeSteps(b *testing.B, step func() error) {
 	}
 	b.ReportMetric(float64(CPUTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 }
+
+// TimeSentences runs decode once (it compiles the programs), then resets b's
+// timer, runs it b.N times and reports the sentences per second; decode returns
+// how many sentences it decoded.
+func TimeSentences(b *testing.B, decode func() (int, error)) {
+	if _, err := decode(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	sentences := 0
+	for i := 0; i < b.N; i++ {
+		n, err := decode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sentences += n
+	}
+	b.ReportMetric(float64(sentences)/b.Elapsed().Seconds(), "sentences/s")
+}
