@@ -76,7 +76,8 @@ func (e *evaluation) write(dir, name string) error {
 // sources greedily (and with beam search when beam is set). It stops between
 // sentences, with train.ErrInterrupted, when ctx is cancelled.
 func (t *task) evaluate(ctx context.Context, beam bool) (*evaluation, error) {
-	defer t.dropEvalPrograms()
+	t.endPhase()
+	defer t.endPhase()
 	ev := &evaluation{}
 	var err error
 	if ev.loss, err = t.valLoss(); err != nil {

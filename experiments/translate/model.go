@@ -86,14 +86,6 @@ func newModelIn(store *graph.Store, cfg Config, srcVocab, tgtVocab int) (*model,
 	return m, nil
 }
 
-// resetDecoders drops the decoders' compiled programs (their memory is freed
-// once collected) and starts afresh: evaluation decodes with many shapes, and
-// keeping them all between evaluations would hold gigabytes during training.
-func (m *model) resetDecoders() {
-	m.closeDecoders()
-	m.decoder, m.modelDecoder = m.newDecoders()
-}
-
 // closeDecoders frees the decoders' compiled programs.
 func (m *model) closeDecoders() {
 	for _, d := range []decode.StepModel{m.decoder, m.modelDecoder} {

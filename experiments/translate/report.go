@@ -60,7 +60,6 @@ func (s *Summary) String() string {
 // report evaluates the best checkpoint (else the last), writes the
 // translations and summary.json, and returns the summary.
 func (t *task) report(ctx context.Context, sum *train.Summary, start time.Time) (*Summary, error) {
-	t.endTraining()
 	ckpt, err := train.LoadParams(t.dir, t.m.store)
 	if err != nil {
 		return nil, err

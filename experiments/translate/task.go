@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -31,7 +32,6 @@ type task struct {
 	bucketer           *batch.Bucketer
 	shapes             []batch.Shape
 	progs              *graph.Programs[batch.Shape, seq2seq.PairProgram]
-	trained            bool                                         // training is over: its programs are closed
 	evals              *graph.Programs[[3]int, seq2seq.PairProgram] // rows, source and target lengths
 	steps              *batch.Steps                                 // the batch of each step
 	done               int                                          // steps trained so far (the step of the next evaluation)
@@ -94,28 +94,20 @@ func (t *task) close() {
 	t.m.closeDecoders()
 }
 
-// endTraining closes the training programs and lets the store's arena go, so
-// that the final evaluation holds only the memory it needs itself.
-func (t *task) endTraining() {
-	_ = t.progs.Reset() // only frees memory
-	t.trained = true
-	t.m.store.Arena().Release()
-}
-
-// endPhase lets the store's arena go between the phases of the final
-// evaluation (perplexity, greedy decoding, beam search), whose largest runs
-// differ; during training the training programs' buffers are kept.
+// endPhase closes the programs of the phase that ends (training, or the
+// perplexity, greedy decoding or beam search of an evaluation) and lets the
+// store's arena go, so that the next phase holds only the memory it needs
+// itself and not the last one's besides. The next training step compiles its
+// programs again, the same programs (compiling is deterministic), and the
+// arena grows back to what training needs.
 func (t *task) endPhase() {
-	if t.trained {
-		t.m.store.Arena().Release()
-	}
-}
-
-// dropEvalPrograms closes the programs of an evaluation, which are rebuilt at
-// the next one, so that training does not carry their memory.
-func (t *task) dropEvalPrograms() {
-	_ = t.evals.Reset() // only frees memory
-	t.m.resetDecoders()
+	t.close()
+	t.m.decoder, t.m.modelDecoder = t.m.newDecoders()
+	t.m.store.Arena().Release()
+	// Collected now, the phase's memory serves the next phase's first
+	// allocations; left to the collector's pace (its goal set while the arena
+	// was live), the next phase would grow the heap beside it.
+	runtime.GC()
 }
 
 // StepsPerEpoch implements train.Task: the batches of all buckets.
