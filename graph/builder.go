@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -20,13 +19,19 @@ const (
 	Eval
 )
 
-// Sampler fills a random input from a noise stream before each run.
-type Sampler func(rng *rand.Rand, vals []float64)
+// Sampler fills the value of a random input before each run: element i is a
+// function of Counter(key, at+i) alone, so that a sampler fills its tensor in
+// parallel with the same values for any number of threads. A run takes one
+// key (drawn from the program's noise stream, or set by SetNoiseAt) and hands
+// its random inputs consecutive counters in the order they were declared, so
+// that one input of n elements holds the values of n inputs of one element
+// each, and the rows of a batch split over several runs can take the values
+// one run of the whole batch gives them.
+type Sampler func(key uint64, at int, dst *tensor.Dense)
 
 type randomInput struct {
 	node   *G.Node
 	buf    *tensor.Dense // its value (a header over the arena's memory in a program with one)
-	vals   []float64     // the sampler's draws, outside an arena
 	sample Sampler
 }
 

@@ -6,12 +6,13 @@ import (
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Dropout zeroes each element of x with probability p and scales the others by
 // 1/(1-p) (inverted dropout, Srivastava et al. 2014), so evaluation needs no
-// rescaling. In a training graph the mask is a random input drawn from the
-// program's noise stream before every run; in an evaluation graph, or with p = 0,
+// rescaling. In a training graph the mask is a random input drawn before every
+// run from a key of the program's noise stream (BernoulliMask); in an evaluation graph, or with p = 0,
 // Dropout returns x unchanged.
 func Dropout(b *Builder, x *G.Node, p float64) *G.Node {
 	if x == nil || p == 0 || !b.Training() {
@@ -27,27 +28,63 @@ func Dropout(b *Builder, x *G.Node, p float64) *G.Node {
 	return b.Check(G.HadamardProd(x, mask))
 }
 
-// BernoulliMask samples an inverted-dropout mask: 0 with probability p, 1/(1-p)
-// otherwise. Element i is 0 when the i-th uniform rng.Float64() is below p; the
-// comparison is made on the integer behind that uniform, u/2^53 < p exactly when
-// u < ceil(p 2^53) (math/rand/v2's Float64 is (Uint64() >> 11) / 2^53), which
-// draws the same masks without the conversion to a float.
+// BernoulliMask samples an inverted-dropout mask: element i is 0 with
+// probability p, 1/(1-p) otherwise, 0 exactly when the top 53 bits of
+// Counter(key, at+i), read as a uniform u/2^53 in [0, 1), are below p, that is
+// when u < ceil(p 2^53).
 func BernoulliMask(p float64) Sampler {
 	keep := 1 / (1 - p)
 	below := uint64(math.Ceil(p * (1 << 53)))
-	return func(rng *rand.Rand, vals []float64) {
-		for i := range vals {
-			if rng.Uint64()<<11>>11 < below {
-				vals[i] = 0
-			} else {
-				vals[i] = keep
-			}
+	return func(key uint64, at int, dst *tensor.Dense) {
+		switch v := dst.Data().(type) {
+		case []float32:
+			bernoulli(key, at, v, below, float32(keep))
+		case []float64:
+			bernoulli(key, at, v, below, keep)
 		}
 	}
 }
 
-// StandardNormal samples N(0, 1) noise (the VAE's epsilon).
-func StandardNormal(rng *rand.Rand, vals []float64) {
+func bernoulli[T Float](key uint64, at int, v []T, below uint64, keep T) {
+	ParallelElems(len(v), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v[i] = keep
+			if Counter(key, at+i)>>11 < below {
+				v[i] = 0
+			}
+		}
+	})
+}
+
+// StandardNormal samples N(0, 1) noise (the VAE's epsilon): element i is the
+// Box-Muller transform of the two 32-bit halves of Counter(key, at+i) read as
+// uniforms, u1 in (0, 1] (so that its logarithm is finite) and u2 in [0, 1):
+// values beyond 6.66 standard deviations, sqrt(2 ln 2^32), do not occur.
+func StandardNormal(key uint64, at int, dst *tensor.Dense) {
+	normal := func(i int) float64 {
+		c := Counter(key, at+i)
+		u1 := (float64(c>>32) + 1) / (1 << 32)
+		u2 := float64(c&(1<<32-1)) / (1 << 32)
+		return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
+	}
+	switch v := dst.Data().(type) {
+	case []float32:
+		ParallelElems(len(v), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v[i] = float32(normal(i))
+			}
+		})
+	case []float64:
+		ParallelElems(len(v), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v[i] = normal(i)
+			}
+		})
+	}
+}
+
+// NormalFloat64s fills vals with N(0, 1) draws of rng, one after the other.
+func NormalFloat64s(rng *rand.Rand, vals []float64) {
 	for i := range vals {
 		vals[i] = rng.NormFloat64()
 	}

@@ -18,7 +18,7 @@ func weightedSum(t *testing.T, b *Builder, y *G.Node, seed uint64) (*G.Node, *te
 	require.NoError(t, b.Err())
 	r := b.Input("r", tensor.Float64, y.Shape()...)
 	vals := make([]float64, y.Shape().TotalSize())
-	StandardNormal(NewRNG(seed, "weights"), vals)
+	NormalFloat64s(NewRNG(seed, "weights"), vals)
 	return b.Check(G.Sum(b.Check(G.HadamardProd(y, r)))), FromFloat64s(tensor.Float64, vals, y.Shape()...)
 }
 

@@ -24,6 +24,9 @@ type Program struct {
 	params  []*Param
 	mode    Mode
 	noise   *rand.Rand
+	keyed   bool   // the runs take key and at (SetNoiseAt), not a key of noise
+	key     uint64 // see Sampler
+	at      int
 	arena   *Arena // the store's: programs over one store run one at a time
 }
 
@@ -74,44 +77,36 @@ func (p *Program) InputNames() []string {
 }
 
 // SetNoise sets the stream random inputs (dropout masks, sampling noise) are drawn
-// from. A program with random inputs needs one before it runs.
-func (p *Program) SetNoise(rng *rand.Rand) { p.noise = rng }
+// from: each run draws its key from it (see Sampler). A program with random
+// inputs needs one, or SetNoiseAt, before it runs.
+func (p *Program) SetNoise(rng *rand.Rand) { p.noise, p.keyed = rng, false }
+
+// SetNoiseAt makes the runs that follow take the values of their random
+// inputs from key, starting at counter at (see Sampler), until SetNoise: the
+// rows of a batch that several runs share out (shards, or the batches of an
+// evaluation) then take the values one run of the whole batch gives them.
+func (p *Program) SetNoiseAt(key uint64, at int) { p.key, p.at, p.keyed = key, at, true }
 
 // Run fills the random inputs, executes the graph once and resets the machine. A
 // training program adds the gradients of its loss into Param.Grad.
 func (p *Program) Run() error {
-	if len(p.random) > 0 && p.noise == nil {
+	if len(p.random) > 0 && p.noise == nil && !p.keyed {
 		return errors.New("graph: program has random inputs but no noise stream (SetNoise)")
 	}
 	if p.arena != nil {
 		p.arena.begin()
 		defer p.arena.end()
 	}
-	if len(p.random) > 0 {
-		for _, r := range p.random {
-			shape := r.node.Shape()
-			buf := nodeBuffer(p.arena, &r.buf, r.node.Dtype(), shape, true)
-			var vals []float64
-			mark := -1
-			if p.arena != nil {
-				// the draws are scratch: every random input reuses one buffer
-				mark = p.arena.mark()
-				vals = take[float64](p.arena, shape.TotalSize())
-			} else {
-				r.vals = Grow(r.vals, shape.TotalSize())
-				vals = r.vals
-			}
-			r.sample(p.noise, vals)
-			err := SetFloat64s(buf, vals)
-			if mark >= 0 {
-				p.arena.giveBack(mark)
-			}
-			if err != nil {
-				return errors.Wrapf(err, "graph: random input %q", r.node.Name())
-			}
-			if err := G.Let(r.node, buf); err != nil {
-				return errors.Wrapf(err, "graph: random input %q", r.node.Name())
-			}
+	key, at := p.key, p.at
+	if len(p.random) > 0 && !p.keyed {
+		key, at = p.noise.Uint64(), 0
+	}
+	for _, r := range p.random {
+		buf := nodeBuffer(p.arena, &r.buf, r.node.Dtype(), r.node.Shape(), true)
+		r.sample(key, at, buf)
+		at += buf.Shape().TotalSize()
+		if err := G.Let(r.node, buf); err != nil {
+			return errors.Wrapf(err, "graph: random input %q", r.node.Name())
 		}
 	}
 	err := p.vm.RunAll()

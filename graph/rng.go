@@ -27,3 +27,16 @@ func RandomTokens(seed uint64, rows, n, vocab int) [][]int {
 	}
 	return out
 }
+
+// Counter returns value i of the counter-based generator keyed by key: the
+// (i+1)-th output of a SplitMix64 stream started at key (Steele, Lea and Flood,
+// "Fast splittable pseudorandom number generators", OOPSLA 2014), whose state
+// after i+1 steps is key + (i+1) times the golden gamma. Any value is computed
+// on its own, so a tensor of them is filled in parallel with the same numbers
+// for any number of threads.
+func Counter(key uint64, i int) uint64 {
+	z := key + uint64(i+1)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}

@@ -53,7 +53,7 @@ func smGradCheck(t *testing.T, shape []int, mask *tensor.Dense, zeroR func(i int
 	require.NoError(t, b.Err())
 	r := b.Input("r", tensor.Float64, y.Shape()...)
 	vals := make([]float64, y.Shape().TotalSize())
-	StandardNormal(NewRNG(3, "weights"), vals)
+	NormalFloat64s(NewRNG(3, "weights"), vals)
 	if zeroR != nil {
 		for i := range vals {
 			if zeroR(i) {
@@ -121,7 +121,7 @@ func refSoftmax(x, mask []float64, shape []int, axis int, log bool) []float64 {
 func randomTensor(seed uint64, shape ...int) ([]float64, *tensor.Dense) {
 	n := tensor.Shape(shape).TotalSize()
 	vals := make([]float64, n)
-	StandardNormal(NewRNG(seed, "x"), vals)
+	NormalFloat64s(NewRNG(seed, "x"), vals)
 	return vals, FromFloat64s(tensor.Float64, vals, shape...)
 }
 

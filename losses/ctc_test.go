@@ -183,7 +183,7 @@ func TestCTCBruteForce(t *testing.T) {
 func TestCTCNegLogLikelihoodGradient(t *testing.T) {
 	const T, C = 5, 3
 	lp := make([]float64, T*C)
-	graph.StandardNormal(graph.NewRNG(3, "lp"), lp)
+	graph.NormalFloat64s(graph.NewRNG(3, "lp"), lp)
 	for _, y := range [][]int{{1, 1}, {2, 1, 2}, {}} {
 		want, wantGrad := bruteCTC(lp, T, C, y, 0)
 		grad := make([]float64, T*C)
@@ -439,7 +439,7 @@ func TestCTCBeamSearchExact(t *testing.T) {
 	const T, C = 5, 3
 	for _, blank := range []int{0, 2} {
 		lp := make([]float64, T*C)
-		graph.StandardNormal(graph.NewRNG(uint64(11+blank), "lp"), lp)
+		graph.NormalFloat64s(graph.NewRNG(uint64(11+blank), "lp"), lp)
 		lp = logSoftmaxRows(lp, C)
 		// brute force: the probability of every labelling
 		probs := map[string]float64{}

@@ -178,7 +178,7 @@ func (h *harness) compile(out *G.Node) *graph.Program {
 	loss := out
 	if !out.Shape().IsScalar() {
 		r := make([]float64, out.Shape().TotalSize())
-		graph.StandardNormal(graph.NewRNG(9, "r"), r)
+		graph.NormalFloat64s(graph.NewRNG(9, "r"), r)
 		rn := h.input("r", graph.FromFloat64s(tensor.Float64, r, out.Shape()...))
 		loss = h.b.Check(G.Sum(h.b.Check(G.HadamardProd(out, rn))))
 	}

@@ -149,7 +149,7 @@ func (m *Model) Close() error {
 // priorLatents draws n points of the prior from the stream the figures use.
 func priorLatents(seed uint64, n, latent int) []float64 {
 	z := make([]float64, n*latent)
-	graph.StandardNormal(graph.NewRNG(seed, "vae/prior"), z)
+	graph.NormalFloat64s(graph.NewRNG(seed, "vae/prior"), z)
 	return z
 }
 

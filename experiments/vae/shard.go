@@ -1,7 +1,6 @@
 package vae
 
 import (
-	"math/rand/v2"
 	"strconv"
 
 	"github.com/pkg/errors"
@@ -19,9 +18,9 @@ var _ train.ShardedEvaluator = (*task)(nil)
 // The loss is a mean over the images, so a shard's gradient and loss are
 // scaled by size*rows/n, which makes their mean over the ranks the whole
 // batch's when the last batch of an epoch does not split evenly. The latent
-// noise of image i of a step is draw i of the stream a single process uses
-// ("noise/<step>"; each shard skips the draws of the rows before its own),
-// and likewise for the evaluation's fixed stream, so that a group trains and
+// noise of image i of a step is the values from counter i*Latent of the key a
+// single process draws from its stream ("noise/<step>", graph.Sampler), and
+// likewise for the evaluation's fixed key, so that a group trains and
 // evaluates as one process does, to rounding. The training sums since the last
 // evaluation are the shard's own (rank 0 keeps those restored from a
 // checkpoint); the loop adds them up in checkpoints, and EvaluateSums in the
@@ -30,16 +29,8 @@ func (t *task) SetShard(rank, size int) error {
 	return t.Set("vae", rank, size, t.cfg.Batch, t.progs.Len() > 0 || t.evals.Len() > 0, nil)
 }
 
-// stepNoise returns the noise stream of a step's batch positioned at the draws
-// of row lo: the stream of a single process, the draws of the rows before lo
-// skipped.
-func (t *task) stepNoise(name string, lo int) *rand.Rand {
-	rng := graph.NewRNG(t.cfg.Seed, name)
-	for range lo * t.model.VAE.Config.Latent {
-		rng.NormFloat64()
-	}
-	return rng
-}
+// evalKey is the key of the evaluation's eps, the same at every evaluation.
+func (t *task) evalKey() uint64 { return graph.NewRNG(t.cfg.Seed, "vae/eval").Uint64() }
 
 // trainShard is TrainStep on the shard's rows of the step's batch idx (more
 // than one rank).
@@ -49,8 +40,8 @@ func (t *task) trainShard(step int, idx []int) (train.Result, error) {
 	if lo == hi { // a last batch of fewer images than ranks
 		return train.Result{}, nil
 	}
-	noise := t.stepNoise("noise/"+strconv.Itoa(step), lo)
-	loss, recon, kl, err := t.run(t.progs, t.data.Train, idx[lo:hi], t.model.VAE.Config.BetaAt(step), noise)
+	key := graph.NewRNG(t.cfg.Seed, "noise/"+strconv.Itoa(step)).Uint64() // the one process's
+	loss, recon, kl, err := t.run(t.progs, t.data.Train, idx[lo:hi], t.model.VAE.Config.BetaAt(step), key, lo*t.model.VAE.Config.Latent)
 	if err != nil {
 		return train.Result{}, err
 	}
@@ -68,8 +59,7 @@ func (t *task) trainShard(step int, idx []int) (train.Result, error) {
 // evaluation, which it then resets.
 func (t *task) EvaluateSums() (map[string]float64, error) {
 	lo, hi := t.Span(t.nTest)
-	noise := t.stepNoise("vae/eval", lo)
-	nelbo, recon, kl, err := t.testSums(lo, hi, noise)
+	nelbo, recon, kl, err := t.testSums(lo, hi, t.evalKey())
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	if t.Size > 1 {
 		return t.trainShard(step, idx)
 	}
-	loss, recon, kl, err := t.run(t.progs, t.data.Train, idx, t.model.VAE.Config.BetaAt(step), noise)
+	loss, recon, kl, err := t.run(t.progs, t.data.Train, idx, t.model.VAE.Config.BetaAt(step), noise.Uint64(), 0)
 	if err != nil {
 		return train.Result{}, err
 	}
@@ -73,8 +73,9 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 }
 
 // run runs the ELBO program of cache for the images idx of data with the KL
-// weight beta and eps drawn from noise, and returns its batch means.
-func (t *task) run(cache *graph.Programs[int, *vaemodel.ELBOProgram], data []float32, idx []int, beta float64, noise *rand.Rand) (loss, recon, kl float64, err error) {
+// weight beta and eps from key, starting at counter at (graph.Sampler), and
+// returns its batch means.
+func (t *task) run(cache *graph.Programs[int, *vaemodel.ELBOProgram], data []float32, idx []int, beta float64, key uint64, at int) (loss, recon, kl float64, err error) {
 	p, err := cache.Get(len(idx))
 	if err != nil {
 		return 0, 0, 0, err
@@ -85,7 +86,7 @@ func (t *task) run(cache *graph.Programs[int, *vaemodel.ELBOProgram], data []flo
 	if err := p.Feed(nil, beta); err != nil {
 		return 0, 0, 0, err
 	}
-	p.SetNoise(noise)
+	p.SetNoiseAt(key, at)
 	if err := p.Run(); err != nil {
 		return 0, 0, 0, err
 	}
@@ -94,15 +95,16 @@ func (t *task) run(cache *graph.Programs[int, *vaemodel.ELBOProgram], data []flo
 }
 
 // testSums returns the sums of the negative ELBO (beta = 1) and its terms over
-// the test images lo to hi, in batches of Batch, eps drawn from noise.
-func (t *task) testSums(lo, hi int, noise *rand.Rand) (nelbo, recon, kl float64, err error) {
+// the test images lo to hi, in batches of Batch; the eps of image i are the
+// values of key from counter i*Latent, whatever the batches.
+func (t *task) testSums(lo, hi int, key uint64) (nelbo, recon, kl float64, err error) {
 	idx := make([]int, 0, t.cfg.Batch)
 	for start := lo; start < hi; start += t.cfg.Batch {
 		idx = idx[:0]
 		for i := start; i < min(start+t.cfg.Batch, hi); i++ {
 			idx = append(idx, i)
 		}
-		l, r, k, err := t.run(t.evals, t.data.Test, idx, 1, noise)
+		l, r, k, err := t.run(t.evals, t.data.Test, idx, 1, key, start*t.model.VAE.Config.Latent)
 		if err != nil {
 			return 0, 0, 0, err
 		}
@@ -117,8 +119,7 @@ func (t *task) testSums(lo, hi int, noise *rand.Rand) (nelbo, recon, kl float64,
 // evaluations differ only by the weights; the training images' means since the
 // last evaluation; and writes the figures.
 func (t *task) Evaluate() (map[string]float64, error) {
-	noise := graph.NewRNG(t.cfg.Seed, "vae/eval")
-	nelbo, recon, kl, err := t.testSums(0, t.nTest, noise)
+	nelbo, recon, kl, err := t.testSums(0, t.nTest, t.evalKey())
 	if err != nil {
 		return nil, err
 	}

@@ -75,12 +75,12 @@ func TestLayerNormNoBiasGradients(t *testing.T) {
 }
 
 func TestCausalAttentionGradients(t *testing.T) {
-	mask := make([]float64, 2*2*4*4)
-	graph.BernoulliMask(0.3)(graph.NewRNG(3, "mask"), mask)
+	mask := tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(4, 4, 4))
+	graph.BernoulliMask(0.3)(3, 0, mask)
 	for _, st := range []*kept{{}, nil} { // the weights kept from the forward pass, or recomputed
 		modeltest.CheckKernel(t, causalAttnKernel{heads: 2, st: st}, [][]int{{2, 4, 12}})
 		modeltest.CheckKernel(t, causalAttnKernel{heads: 2, dropout: true, st: st}, [][]int{{2, 4, 12}},
-			modeltest.FixedInput{Name: "mask", Value: graph.FromFloat64s(tensor.Float64, mask, 4, 4, 4)})
+			modeltest.FixedInput{Name: "mask", Value: mask})
 	}
 }
 

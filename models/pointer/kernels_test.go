@@ -34,7 +34,7 @@ func weightedSum(t *testing.T, b *graph.Builder, y *G.Node, seed uint64) (*G.Nod
 	require.NoError(t, b.Err())
 	r := b.Input("r", tensor.Float64, y.Shape()...)
 	v := make([]float64, y.Shape().TotalSize())
-	graph.StandardNormal(graph.NewRNG(seed, "weights"), v)
+	graph.NormalFloat64s(graph.NewRNG(seed, "weights"), v)
 	return b.Check(G.Sum(b.Check(G.HadamardProd(y, r)))), graph.FromFloat64s(tensor.Float64, v, y.Shape()...)
 }
 

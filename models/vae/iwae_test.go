@@ -97,8 +97,11 @@ func TestIWAEExactPosterior(t *testing.T) {
 
 // TestIWAETightens: with a posterior approximation that is too wide, L_k is
 // below log p(x) and rises towards it as k grows (Burda et al. 2016, theorem 1).
+// The bound holds in expectation: the estimate is checked above the truth, and
+// falling, where the gaps are large against its Monte Carlo noise (k up to 10,
+// and 100), and within 0.01 of the truth at k = 2000.
 func TestIWAETightens(t *testing.T) {
-	data := float32Data(3, 20*4)
+	data := float32Data(3, 200*4)
 	m, s, logp := linearGaussian(t, data, math.Log(3))
 	var truth float64
 	for _, v := range logp {
@@ -108,8 +111,12 @@ func TestIWAETightens(t *testing.T) {
 	for _, k := range []int{1, 10, 100, 2000} {
 		est, err := m.ImportanceWeighted(s, data, k, graph.NewRNG(4, "iwae"), IWAEOptions{})
 		require.NoError(t, err)
-		require.Less(t, est.NLL, prev, "k=%d", k)
-		require.Greater(t, est.NLL, truth, "k=%d: the bound must stay above the true NLL", k)
+		if k <= 100 {
+			require.Less(t, est.NLL, prev, "k=%d", k)
+		}
+		if k <= 10 {
+			require.Greater(t, est.NLL, truth, "k=%d: the bound must stay above the true NLL", k)
+		}
 		prev = est.NLL
 		if k == 2000 {
 			require.InDelta(t, truth, est.NLL, 0.01)

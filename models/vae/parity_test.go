@@ -2,7 +2,6 @@ package vae
 
 import (
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -40,7 +39,7 @@ func TestPyTorchParity(t *testing.T) {
 			}
 			require.NoError(t, graph.AssignStore(s, params), "the fixture's state_dict must load by name")
 			fixed := graph.Slice[float64](eps)
-			p, err := m.BuildELBO(s, graph.Train, batch, func(_ *rand.Rand, vals []float64) { copy(vals, fixed) })
+			p, err := m.BuildELBO(s, graph.Train, batch, func(_ uint64, _ int, d *tensor.Dense) { require.NoError(t, graph.SetFloat64s(d, fixed)) })
 			require.NoError(t, err)
 			p.SetNoise(graph.NewRNG(0, "unused"))
 			require.NoError(t, p.Feed(x, cfg.Beta))

@@ -2,7 +2,6 @@ package vae
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -72,7 +71,7 @@ func TestELBOTerms(t *testing.T) {
 	for i := range epsVals {
 		epsVals[i] = 2*epsVals[i] - 1
 	}
-	p, err := m.BuildELBO(s, graph.Eval, batch, func(_ *rand.Rand, v []float64) { copy(v, epsVals) })
+	p, err := m.BuildELBO(s, graph.Eval, batch, func(_ uint64, _ int, d *tensor.Dense) { require.NoError(t, graph.SetFloat64s(d, epsVals)) })
 	require.NoError(t, err)
 	p.SetNoise(graph.NewRNG(0, "unused"))
 	x := uniformData(4, batch*input)

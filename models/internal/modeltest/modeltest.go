@@ -84,7 +84,7 @@ func (l *Loss) Add(y *G.Node) {
 	r := l.b.Input(name, tensor.Float64, y.Shape()...)
 	vals := make([]float64, y.Shape().TotalSize())
 	l.seed++
-	graph.StandardNormal(graph.NewRNG(l.seed, "weights"), vals)
+	graph.NormalFloat64s(graph.NewRNG(l.seed, "weights"), vals)
 	l.feeds[name] = graph.FromFloat64s(tensor.Float64, vals, y.Shape()...)
 	l.loss = addWeighted(l.b, l.loss, y, r)
 }
@@ -150,7 +150,7 @@ func NormalDense(seed uint64, shape ...int) *tensor.Dense {
 		n *= d
 	}
 	v := make([]float64, n)
-	graph.StandardNormal(graph.NewRNG(seed, "data"), v)
+	graph.NormalFloat64s(graph.NewRNG(seed, "data"), v)
 	return graph.FromFloat64s(tensor.Float64, v, shape...)
 }
 
