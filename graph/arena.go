@@ -2,6 +2,7 @@ package graph
 
 import (
 	"reflect"
+	"runtime"
 	"sync"
 
 	"gorgonia.org/tensor"
@@ -86,15 +87,18 @@ func (a *Arena) Bytes() int64 {
 	return n
 }
 
-// Release drops the arena's buffers, for the garbage collector to take back
-// once no program's last values refer to them: at the end of a phase (after
-// training, before the final evaluation) the next phase's runs make their own,
-// as large as they need.
+// Release drops the arena's buffers at the end of a phase (training, an
+// evaluation, one kind of decoding), whose programs the caller has closed, and
+// collects garbage at once: the next phase's runs then make their own buffers,
+// as large as they need, in the memory the last phase's held. Left to the
+// collector's pace, whose goal was set while the buffers were live, the next
+// phase would grow the heap beside them.
 func (a *Arena) Release() {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	clear(a.slots)
 	a.lent = nil
+	a.mu.Unlock()
+	runtime.GC()
 }
 
 // take lends a free buffer of element type T, n long, for the rest of the

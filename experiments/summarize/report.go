@@ -101,10 +101,12 @@ func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start
 	for i, j := range t.evalIdx {
 		pairs[i], refs[i] = t.valid[j], t.valid[j].Reference
 	}
+	t.endPhase()
 	greedy, err := t.decodeGreedy(t.evalIdx)
 	if err != nil {
 		return nil, err
 	}
+	t.endPhase()
 	s := &Summary{Summary: sum, Dir: dir, Model: cfg.modelName(), Params: t.store.Count(), Vocab: t.voc.Len(),
 		TrainPairs: len(t.train), ValidPairs: len(pairs), Beam: cfg.Beam, LengthPenalty: cfg.LengthPenalty,
 		NoRepeatTrigram: cfg.NoRepeatTrigram, NoRepeatWords: cfg.NoRepeatWords, NoUnk: cfg.NoUnk}

@@ -87,6 +87,17 @@ func (t *task) close() {
 	t.decoder.Close()
 }
 
+// endPhase closes the programs of the phase that ends (training, or the
+// validation loss, greedy decoding or beam search of an evaluation) and lets
+// the store's arena go, so that the next phase holds only the memory it needs
+// itself. The next training step compiles its programs again, the same
+// programs (compiling is deterministic).
+func (t *task) endPhase() {
+	t.close()
+	t.decoder = t.model.NewDecoder(t.store)
+	t.store.Arena().Release()
+}
+
 // StepsPerEpoch implements train.Task.
 func (t *task) StepsPerEpoch() int { return t.bucketer.NumBatches() }
 
@@ -125,10 +136,13 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 // the ROUGE-1/2/L F1 of greedy headlines of the evaluated pairs with their mean,
 // val_rouge, which selects the best checkpoint.
 func (t *task) Evaluate() (map[string]float64, error) {
+	t.endPhase()
+	defer t.endPhase()
 	m, err := t.validLoss()
 	if err != nil {
 		return nil, err
 	}
+	t.endPhase()
 	heads, err := t.decodeGreedy(t.evalIdx)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"runtime"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -104,10 +103,6 @@ func (t *task) endPhase() {
 	t.close()
 	t.m.decoder, t.m.modelDecoder = t.m.newDecoders()
 	t.m.store.Arena().Release()
-	// Collected now, the phase's memory serves the next phase's first
-	// allocations; left to the collector's pace (its goal set while the arena
-	// was live), the next phase would grow the heap beside it.
-	runtime.GC()
 }
 
 // StepsPerEpoch implements train.Task: the batches of all buckets.
