@@ -11,9 +11,9 @@ import (
 
 // Dropout zeroes each element of x with probability p and scales the others by
 // 1/(1-p) (inverted dropout, Srivastava et al. 2014), so evaluation needs no
-// rescaling. In a training graph the mask is a random input drawn before every
-// run from a key of the program's noise stream (BernoulliMask); in an evaluation graph, or with p = 0,
-// Dropout returns x unchanged.
+// rescaling. In a training graph the mask is a random input (BernoulliMask),
+// drawn before every run from the run's key; in an evaluation graph, or with
+// p = 0, Dropout returns x unchanged.
 func Dropout(b *Builder, x *G.Node, p float64) *G.Node {
 	if x == nil || p == 0 || !b.Training() {
 		return x
@@ -36,12 +36,10 @@ func BernoulliMask(p float64) Sampler {
 	keep := 1 / (1 - p)
 	below := uint64(math.Ceil(p * (1 << 53)))
 	return func(key uint64, at int, dst *tensor.Dense) {
-		switch v := dst.Data().(type) {
-		case []float32:
-			bernoulli(key, at, v, below, float32(keep))
-		case []float64:
-			bernoulli(key, at, v, below, keep)
-		}
+		// random inputs have the store's dtype, float32 or float64
+		_ = Dispatch(dst.Dtype(),
+			func() { bernoulli(key, at, Slice[float32](dst), below, float32(keep)) },
+			func() { bernoulli(key, at, Slice[float64](dst), below, keep) })
 	}
 }
 
@@ -61,26 +59,20 @@ func bernoulli[T Float](key uint64, at int, v []T, below uint64, keep T) {
 // uniforms, u1 in (0, 1] (so that its logarithm is finite) and u2 in [0, 1):
 // values beyond 6.66 standard deviations, sqrt(2 ln 2^32), do not occur.
 func StandardNormal(key uint64, at int, dst *tensor.Dense) {
-	normal := func(i int) float64 {
-		c := Counter(key, at+i)
-		u1 := (float64(c>>32) + 1) / (1 << 32)
-		u2 := float64(c&(1<<32-1)) / (1 << 32)
-		return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
-	}
-	switch v := dst.Data().(type) {
-	case []float32:
-		ParallelElems(len(v), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v[i] = float32(normal(i))
-			}
-		})
-	case []float64:
-		ParallelElems(len(v), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v[i] = normal(i)
-			}
-		})
-	}
+	_ = Dispatch(dst.Dtype(), // random inputs have the store's dtype, float32 or float64
+		func() { normals(key, at, Slice[float32](dst)) },
+		func() { normals(key, at, Slice[float64](dst)) })
+}
+
+func normals[T Float](key uint64, at int, v []T) {
+	ParallelElems(len(v), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := Counter(key, at+i)
+			u1 := (float64(c>>32) + 1) / (1 << 32)
+			u2 := float64(c&(1<<32-1)) / (1 << 32)
+			v[i] = T(math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2))
+		}
+	})
 }
 
 // NormalFloat64s fills vals with N(0, 1) draws of rng, one after the other.
