@@ -9,7 +9,9 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -104,14 +106,9 @@ type Profiles struct{ CPU, Mem string }
 // Run measures c: warmup steps, then steps timed one by one, with the process's
 // CPU time, the machine's GEMM peak, peak memory and allocations per step.
 func Run(c Config, threads, steps, warmup int, prof Profiles) (*Result, error) {
-	step, items, flops, err := c.Setup()
+	step, items, flops, err := setUp(c, warmup)
 	if err != nil {
-		return nil, errors.Wrap(err, c.Name)
-	}
-	for i := 0; i < warmup; i++ {
-		if err := step(); err != nil {
-			return nil, errors.Wrap(err, c.Name)
-		}
+		return nil, err
 	}
 	if prof.Mem != "" {
 		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
@@ -128,35 +125,118 @@ func Run(c Config, threads, steps, warmup int, prof Profiles) (*Result, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	times, cpu := make([]float64, steps), make([]float64, steps)
-	for i := range times {
-		t0, c0 := time.Now(), processCPU()
-		if err := step(); err != nil {
-			return nil, errors.Wrap(err, c.Name)
-		}
-		times[i], cpu[i] = time.Since(t0).Seconds(), processCPU()-c0
+	var m measurement
+	m.start()
+	if err := m.steps(c.Name, step, steps); err != nil {
+		return nil, err
 	}
-	runtime.ReadMemStats(&after)
+	m.stop()
 	if prof.Mem != "" {
 		if err := writeHeapProfile(prof.Mem); err != nil {
 			return nil, err
 		}
 	}
-	sorted := append([]float64(nil), times...)
-	sort.Float64s(sorted)
-	med := median(times)
-	return &Result{
-		Name: c.Name, Threads: threadCount(threads), Steps: steps, MedianSec: med, MinSec: sorted[0], MaxSec: sorted[len(sorted)-1], CPUSec: median(cpu),
-		ItemsPerSec: float64(items) / med, Items: c.Items, FlopsPerStep: flops, GFLOPS: flops / med / 1e9, PeakGFLOPS: gemmPeak(), PeakRSSMB: peakRSSMB(),
-		AllocsPerStep: float64(after.Mallocs-before.Mallocs) / float64(steps),
-		BytesPerStep:  float64(after.TotalAlloc-before.TotalAlloc) / float64(steps),
-		BLAS:          graph.BLAS, Times: times,
-	}, nil
+	return m.result(c, threads, items, flops), nil
 }
 
-// median returns the median of v (the mean of the middle two for an even count).
+// Round is the measurement of one round of Rounds.
+type Round struct {
+	Round int       `json:"round"`
+	Times []float64 `json:"times_s"`
+	CPU   []float64 `json:"cpu_s"`
+}
+
+// Rounds measures c in rounds paced by a driver, so that two tools kept warm in
+// their own processes can take turns on an idle machine and be compared round by
+// round. After set-up and warm-up it writes {"ready":true} to out; then each line
+// read from in holds a step count, and Rounds runs that many steps and writes
+// their times to out as a Round in JSON. At the end of in it returns the
+// Result over the steps of every round.
+func Rounds(c Config, threads, warmup int, in io.Reader, out io.Writer) (*Result, error) {
+	step, items, flops, err := setUp(c, warmup)
+	if err != nil {
+		return nil, err
+	}
+	enc := json.NewEncoder(out)
+	if err := enc.Encode(map[string]bool{"ready": true}); err != nil {
+		return nil, err
+	}
+	var m measurement
+	m.start()
+	sc := bufio.NewScanner(in)
+	for round := 0; sc.Scan(); round++ {
+		n, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
+		if err != nil || n < 1 {
+			return nil, errors.Errorf("round %d: want a positive step count, got %q", round, sc.Text())
+		}
+		first := len(m.times)
+		if err := m.steps(c.Name, step, n); err != nil {
+			return nil, err
+		}
+		if err := enc.Encode(Round{Round: round, Times: m.times[first:], CPU: m.cpu[first:]}); err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(m.times) == 0 {
+		return nil, errors.New("no rounds were asked for")
+	}
+	m.stop()
+	return m.result(c, threads, items, flops), nil
+}
+
+// setUp builds c and runs its warm-up steps.
+func setUp(c Config, warmup int) (step func() error, items int, flops float64, err error) {
+	step, items, flops, err = c.Setup()
+	if err != nil {
+		return nil, 0, 0, errors.Wrap(err, c.Name)
+	}
+	for i := 0; i < warmup; i++ {
+		if err := step(); err != nil {
+			return nil, 0, 0, errors.Wrap(err, c.Name)
+		}
+	}
+	return step, items, flops, nil
+}
+
+// measurement gathers the wall and CPU time of each measured step and the
+// allocations between start and stop.
+type measurement struct {
+	times, cpu    []float64
+	before, after runtime.MemStats
+}
+
+func (m *measurement) start() { runtime.ReadMemStats(&m.before) }
+func (m *measurement) stop()  { runtime.ReadMemStats(&m.after) }
+
+// steps runs n steps, timing each.
+func (m *measurement) steps(name string, step func() error, n int) error {
+	for i := 0; i < n; i++ {
+		t0, c0 := time.Now(), processCPU()
+		if err := step(); err != nil {
+			return errors.Wrap(err, name)
+		}
+		m.times, m.cpu = append(m.times, time.Since(t0).Seconds()), append(m.cpu, processCPU()-c0)
+	}
+	return nil
+}
+
+// result summarises the measured steps.
+func (m *measurement) result(c Config, threads, items int, flops float64) *Result {
+	sorted := append([]float64(nil), m.times...)
+	sort.Float64s(sorted)
+	med, n := median(m.times), float64(len(m.times))
+	return &Result{
+		Name: c.Name, Threads: threadCount(threads), Steps: len(m.times), MedianSec: med, MinSec: sorted[0], MaxSec: sorted[len(sorted)-1], CPUSec: median(m.cpu),
+		ItemsPerSec: float64(items) / med, Items: c.Items, FlopsPerStep: flops, GFLOPS: flops / med / 1e9, PeakGFLOPS: gemmPeak(), PeakRSSMB: peakRSSMB(),
+		AllocsPerStep: float64(m.after.Mallocs-m.before.Mallocs) / n,
+		BytesPerStep:  float64(m.after.TotalAlloc-m.before.TotalAlloc) / n,
+		BLAS:          graph.BLAS, Times: m.times,
+	}
+}
+
 // trainStep returns a training step over the parameters of s: passes in turn
 // (setting a batch, running the program), then a step of opt.
 func trainStep(s *graph.Store, opt solvers.Solver, passes ...func() error) func() error {
@@ -179,6 +259,7 @@ func adamStep(s *graph.Store, passes ...func() error) (func() error, error) {
 	return trainStep(s, opt, passes...), nil
 }
 
+// median returns the median of v (the mean of the middle two for an even count).
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)

@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
-# Measures one training step (forward, backward, Adam) of every reference
-# configuration with `triad bench` and scripts/bench_torch.py (PyTorch) in one
-# sitting, with one thread and with two, and writes docs/BENCHMARKS.md: the
-# machine, the versions, the commands, a table per thread count (medians and
-# spreads, ratios, peak RSS, allocations, GFLOP/s against the GEMM peak) and,
-# for every configuration slower than PyTorch, the profile notes of
-# docs/benchmarks-notes.md.
+# Measures one step of every reference configuration (a training step, a
+# cached generation or a batch of cached decoding) with `triad bench` and
+# scripts/bench_torch.py (PyTorch) in one sitting, with one thread and with two,
+# and writes docs/BENCHMARKS.md: the machine, the versions, the commands, a table
+# per thread count (medians and spreads, ratios with their spread over rounds,
+# peak RSS, allocations, GFLOP/s against the GEMM peak) and, for every
+# configuration slower than PyTorch, the profile notes of docs/benchmarks-notes.md.
 #
-#   scripts/bench_report.sh                 # everything (about 10 minutes)
+#   scripts/bench_report.sh                 # everything (about 15 minutes)
 #   scripts/bench_report.sh --only vae      # one configuration
+#   scripts/bench_report.sh --keep s2 --previous s1   # beside an earlier sitting
 #
-# Options: --only NAME (repeatable), --threads "1 2", --steps N (default 20),
-# --warmup N (default 3), --out FILE (default docs/BENCHMARKS.md), --keep DIR
-# (keep the raw JSON there), --from DIR (no measuring: rewrite the report from a
-# sitting kept with --keep). Environment: GO (go), PYTHON (/usr/bin/python3:
-# Debian's, which has torch), TAGS (openblas when the linker finds OpenBLAS).
+# Options: --only NAME (repeatable), --threads "1 2", --rounds N (default 5),
+# --steps N (most steps a round, default 10), --warmup N (default 2), --out FILE
+# (default docs/BENCHMARKS.md), --keep DIR (keep the raw JSON there), --from DIR
+# (no measuring: rewrite the report from a sitting kept with --keep), --previous
+# DIR (a sitting kept with --keep: the report sets each ratio beside that
+# sitting's and gives the largest difference). Environment: GO (go), PYTHON
+# (/usr/bin/python3: Debian's, which has torch), TAGS (openblas when the linker
+# finds OpenBLAS).
 #
 # Threads: "1" is triad --threads 1 (GOMAXPROCS 1, one OpenBLAS thread) against
 # torch.set_num_threads(1) with OPENBLAS_NUM_THREADS=1. "2" is triad --threads 2
 # against PyTorch's best setting on two cores here, torch.set_num_threads(1)
 # with OPENBLAS_NUM_THREADS=2 (two torch threads over two OpenBLAS threads
-# oversubscribe and are slower). Each configuration runs triad then PyTorch, in
-# one process each, so that the two are measured in the same minute and each
-# peak RSS is the configuration's own. Run it on an otherwise idle machine.
+# oversubscribe and are slower). Each configuration is measured by
+# scripts/bench_rounds.py: one warm process per tool, taking turns in
+# alternating rounds, so that both see the same machine and each peak RSS is
+# the configuration's own. Run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,12 +36,14 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 if [ -z "${TAGS+x}" ]; then
   TAGS=$(echo 'int main(void){return 0;}' | ${CC:-cc} -x c - -lopenblas -o /dev/null 2>/dev/null && echo openblas || true)
 fi
-only=() threads="1 2" steps=20 warmup=3 out=docs/BENCHMARKS.md keep="" from=""
+only=() threads="1 2" steps=10 rounds=5 warmup=2 out=docs/BENCHMARKS.md keep="" from="" previous=""
 while [ $# -gt 0 ]; do
   case $1 in
     --only) only+=("$2"); shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --previous) previous=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
@@ -76,32 +83,28 @@ fi
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+changes')"
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "steps=$steps"
+  echo "rounds=$rounds"
   echo "warmup=$warmup"
   echo "threads=$threads"
 } >"$raw/machine.txt"
 
 for t in $threads; do
   for c in "${configs[@]}"; do
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    echo "== $c, $t thread(s) (load $load)" >&2
-    "$bin" bench --only "$c" --threads "$t" --steps "$steps" --warmup "$warmup" --json |
-      sed "s/^{/{\"load\":$load,/" >>"$raw/triad-$t.jsonl"
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-      "$PYTHON" scripts/bench_torch.py --threads 1 --only "$c" --steps "$steps" --warmup "$warmup" --json |
-      sed "s/^{/{\"load\":$load,/" >>"$raw/torch-$t.jsonl"
+    echo "== $c, $t thread(s) (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+    "$PYTHON" scripts/bench_rounds.py --triad "$bin" --python "$PYTHON" --config "$c" --threads "$t" \
+      --rounds "$rounds" --steps "$steps" --warmup "$warmup" --out "$raw"
   done
 done
 fi
 
-"$PYTHON" - "$raw" "$out" docs/benchmarks-notes.md "$threads" <<'PY'
+"$PYTHON" - "$raw" "$out" docs/benchmarks-notes.md "$threads" "$previous" <<'PY'
 """Writes docs/BENCHMARKS.md from the JSON lines of one sitting."""
 import json
 import os
 import re
 import sys
 
-raw, out, notes_path, threads = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
+raw, out, notes_path, threads, previous = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(), sys.argv[5]
 machine = dict(line.rstrip("\n").split("=", 1) for line in open(os.path.join(raw, "machine.txt")))
 
 
@@ -131,6 +134,13 @@ if os.path.exists(notes_path):
         else:
             notes[current].append(line)
 
+def round_ratios(a, b):
+    """The ratio triad / PyTorch of each round, its median and its spread."""
+    r = sorted(x / y for x, y in zip(a.get("rounds", [a["median_s"]]), b.get("rounds", [b["median_s"]])))
+    mid = (r[(len(r) - 1) // 2] + r[len(r) // 2]) / 2
+    return mid, r[0], r[-1]
+
+
 w = []
 w.append("# Benchmarks: training, generation and decoding against PyTorch\n")
 w.append("Generated by `scripts/bench_report.sh` on %s; do not edit by hand (the notes come from "
@@ -138,8 +148,11 @@ w.append("Generated by `scripts/bench_report.sh` on %s; do not edit by hand (the
 w.append("One step of each reference configuration, float32, random data of the stated shape: a training "
          "step (forward, backward, Adam or AdamW), or for gpt2-small-generate a cached generation of 128 "
          "tokens, for transformer-greedy and transformer-beam5 the cached decoding of 32 sentences (20 "
-         "tokens each); median of %s steps after %s warm-up steps, one process per configuration and tool, "
-         "triad then PyTorch in the same minute.\n" % (machine["steps"], machine["warmup"]))
+         "tokens each). Each configuration runs in one warm process per tool (%s warm-up steps and a probe "
+         "step each); the two take turns in %s alternating rounds (triad first in even rounds, PyTorch in "
+         "odd ones) of up to %s steps, about 3 s of the slower tool, while the other waits idle. The ratio "
+         "of a round is its median triad step over its median PyTorch step; the table gives the median of "
+         "the round ratios and their range.\n" % (machine["warmup"], machine.get("rounds", "1"), machine["steps"]))
 loads = []
 for t in threads:
     for tool in ("triad", "torch"):
@@ -158,7 +171,8 @@ w.append("| triad | commit %s |" % machine["commit"])
 w.append("")
 w.append("## Reproduce\n")
 w.append("```")
-w.append("scripts/bench_report.sh                      # this file, about 10 minutes")
+w.append("scripts/bench_report.sh                      # this file, about 15 minutes")
+w.append("scripts/bench_rounds.py --triad bin/triad --config transformer --threads 1 --out DIR   # one configuration, both tools")
 w.append("go build -tags openblas -o bin/triad ./cmd/triad")
 w.append("bin/triad bench --threads 1                  # triad, one thread")
 w.append("bin/triad bench --threads 2                  # triad, two cores")
@@ -175,7 +189,7 @@ w.append("Columns: median seconds per step and, in brackets, the fastest and slo
          "step (median), which on a busy machine measures the work better than the wall clock (with more "
          "than one thread it adds the threads up); load = the 1-minute load average when each run started.\n")
 
-above = []
+above, ratios = [], {}
 for t in threads:
     tr, to = load(os.path.join(raw, "triad-%s.jsonl" % t)), load(os.path.join(raw, "torch-%s.jsonl" % t))
     if not tr:
@@ -187,7 +201,7 @@ for t in threads:
         w.append("## %s threads\n" % t)
         w.append("triad `--threads %s`; PyTorch `torch.set_num_threads(1)`, `OPENBLAS_NUM_THREADS=%s` "
                  "(its best setting on this machine).\n" % (t, t))
-    w.append("| configuration | triad s/step | PyTorch s/step | ratio | CPU s/step triad / PyTorch (ratio) | "
+    w.append("| configuration | triad s/step | PyTorch s/step | ratio (range over rounds) | CPU s/step triad / PyTorch (ratio) | "
              "peak RSS triad / PyTorch (MB) | allocs/step | triad GFLOP/s (% of peak) | PyTorch GFLOP/s (% of peak) | load |")
     w.append("|---|---|---|---|---|---|---|---|---|---|")
     for name, a in tr.items():
@@ -196,13 +210,14 @@ for t in threads:
         flops = a.get("flops_per_step", 0.0)
         cell = lambda r: "%.4f (%.4f-%.4f)" % (r["median_s"], r["min_s"], r["max_s"])
         if b:
-            ratio = a["median_s"] / b["median_s"]
+            ratio, lo, hi = round_ratios(a, b)
+            ratios[(name, t)] = ratio
             if ratio > 1:
                 above.append((name, t, ratio))
             tg = flops / b["median_s"] / 1e9
             ca, cb = a.get("cpu_median_s", float("nan")), b.get("cpu_median_s", float("nan"))
-            w.append("| %s | %s | %s | **%.2f** | %.4f / %.4f (%.2f) | %.0f / %.0f | %.0f | %.1f (%.0f%%) | %.1f (%.0f%%) | %s / %s |" % (
-                name, cell(a), cell(b), ratio, ca, cb, ca / cb, a["peak_rss_mb"], b["peak_rss_mb"], a["allocs_per_step"],
+            w.append("| %s | %s | %s | **%.2f** (%.2f-%.2f) | %.4f / %.4f (%.2f) | %.0f / %.0f | %.0f | %.1f (%.0f%%) | %.1f (%.0f%%) | %s / %s |" % (
+                name, cell(a), cell(b), ratio, lo, hi, ca, cb, ca / cb, a["peak_rss_mb"], b["peak_rss_mb"], a["allocs_per_step"],
                 a["gflops"], 100 * a["gflops"] / peak, tg, 100 * tg / peak, a.get("load", "?"), b.get("load", "?")))
         else:
             w.append("| %s | %s | (not run) | | %.4f / | %.0f / | %.0f | %.1f (%.0f%%) | | %s |" % (
@@ -210,30 +225,24 @@ for t in threads:
                 a["gflops"], 100 * a["gflops"] / peak, a.get("load", "?")))
     w.append("\nGEMM peak: %.0f GFLOP/s. BLAS: %s.\n" % (next(iter(tr.values()))["gemm_peak_gflops"], next(iter(tr.values()))["blas"]))
 
-# PyTorch 1.13's seconds per step on this machine when it was idle (same
-# configurations, measured before this benchmark suite existed): one thread, two cores.
-QUIET = {"charlstm-2x128": (0.082, 0.053), "charlstm-2x512": (0.90, 0.66), "chargru-2x128": (0.067, 0.045),
-         "charrnn-1x128": (0.013, 0.013), "vae": (0.0077, 0.0076), "transformer": (1.36, 0.81)}
-w.append("## Against PyTorch on an idle machine\n")
-w.append("PyTorch suffers more than triad from a shared machine (its CPU time per step grows with the load, "
-         "triad's much less), so the same-minute ratios above flatter triad whenever the load is above zero. "
-         "This table divides the triad times of this sitting by PyTorch 1.13's times on this machine when it "
-         "was idle (same configurations and thread settings). Both sides use the same OpenBLAS.\n")
-w.append("| configuration | triad 1 thread | PyTorch idle | ratio | triad 2 threads | PyTorch idle | ratio |")
-w.append("|---|---|---|---|---|---|---|")
-for name in sorted(QUIET):
-    cells = [name]
-    for i, t in enumerate(["1", "2"]):
-        a = load(os.path.join(raw, "triad-%s.jsonl" % t)).get(name)
-        if a is None:
-            cells += ["", "%.4g" % QUIET[name][i], ""]
-            continue
-        r = a["median_s"] / QUIET[name][i]
-        cells += ["%.4f" % a["median_s"], "%.4g" % QUIET[name][i], "**%.2f**" % r]
-        if r > 1:
-            above.append((name, t, r))
-    w.append("| " + " | ".join(cells) + " |")
-w.append("")
+if previous:
+    before = dict(line.rstrip("\n").split("=", 1) for line in open(os.path.join(previous, "machine.txt")))
+    w.append("## Against an earlier sitting\n")
+    w.append("The same measurement in an earlier sitting (%s, triad commit %s): how far the ratios of two "
+             "sittings of this report move on their own.\n" % (before["date"], before["commit"]))
+    w.append("| configuration | threads | ratio then | ratio now | difference |")
+    w.append("|---|---|---|---|---|")
+    diffs = []
+    for (name, t), now in ratios.items():
+        a = load(os.path.join(previous, "triad-%s.jsonl" % t)).get(name)
+        b = load(os.path.join(previous, "torch-%s.jsonl" % t)).get(name)
+        if a and b:
+            then = round_ratios(a, b)[0]
+            diffs.append(abs(now - then))
+            w.append("| %s | %s | %.2f | %.2f | %+.2f |" % (name, t, then, now, now - then))
+    if diffs:
+        w.append("\nLargest difference: %.2f over %d ratios (median %.2f).\n" % (
+            max(diffs), len(diffs), sorted(diffs)[len(diffs) // 2]))
 
 w.append("## Where triad is slower: profile notes\n")
 if preamble and "".join(preamble).strip():

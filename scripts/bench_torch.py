@@ -19,6 +19,7 @@ import math
 import os
 import resource
 import statistics
+import sys
 import time
 
 import torch
@@ -273,6 +274,15 @@ CONFIGS = {
 }
 
 
+def measure(step, n, times, cpu):
+    """Runs n steps, appending each one's wall and CPU seconds."""
+    for _ in range(n):
+        t0, c0 = time.perf_counter(), time.process_time()
+        step()
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
@@ -280,11 +290,17 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="one JSON object per configuration")
+    ap.add_argument("--rounds", action="store_true",
+                    help="with --only and --json: after warm-up print {\"ready\": true}, then run the step count of each "
+                         "line of standard input and print that round's times, and at its end the summary "
+                         "(as `triad bench --rounds`)")
     ap.add_argument("--list", action="store_true", help="print the configuration names and exit")
     a = ap.parse_args()
     if a.list:
         print("\n".join(CONFIGS))
         return
+    if a.rounds and not (a.only and a.json):
+        ap.error("--rounds needs --only and --json")
     if a.only and a.only not in CONFIGS:
         ap.error("unknown configuration %r (%s)" % (a.only, ", ".join(CONFIGS)))
     torch.set_num_threads(a.threads)
@@ -296,17 +312,25 @@ def main():
         for _ in range(a.warmup):
             step()
         times, cpu = [], []
-        for _ in range(a.steps):
-            t0, c0 = time.perf_counter(), time.process_time()
-            step()
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
+        if a.rounds:
+            print(json.dumps({"ready": True}), flush=True)
+            for r, line in enumerate(sys.stdin):
+                n = int(line)
+                if n < 1:
+                    raise SystemExit("round %d: want a positive step count, got %r" % (r, line))
+                first = len(times)
+                measure(step, n, times, cpu)
+                print(json.dumps({"round": r, "times_s": times[first:], "cpu_s": cpu[first:]}), flush=True)
+            if not times:
+                raise SystemExit("no rounds were asked for")
+        else:
+            measure(step, a.steps, times, cpu)
         med = statistics.median(times)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if a.json:
             print(json.dumps({
                 "name": name, "threads": a.threads, "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
-                "steps": a.steps, "median_s": med, "min_s": min(times), "max_s": max(times),
+                "steps": len(times), "median_s": med, "min_s": min(times), "max_s": max(times),
                 "cpu_median_s": statistics.median(cpu),
                 "items_per_s": items / med, "items": what, "peak_rss_mb": rss,
                 "torch": torch.__version__, "times_s": times}), flush=True)

@@ -30,6 +30,7 @@ func benchMain(args []string) error {
 	jsonOut := fs.Bool("json", false, "print one JSON object per configuration instead of a line")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured steps to this file (with --only)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the measured steps to this file (with --only)")
+	rounds := fs.Bool("rounds", false, "with --only and --json: after warm-up print {\"ready\":true}, then run the step count of each line read from standard input and print that round's times, and at its end the summary (for scripts/bench_report.sh, which alternates tools round by round)")
 	list := fs.Bool("list", false, "print the configuration names, one a line, and exit")
 	if err := parseSub(fs, args); err != nil {
 		return err
@@ -40,6 +41,8 @@ func benchMain(args []string) error {
 		return nil
 	case *steps < 1 || *warmup < 0:
 		return usage(errors.New("steps must be positive and warmup non-negative"))
+	case *rounds && (*only == "" || !*jsonOut || *cpuProfile != "" || *memProfile != ""):
+		return usage(errors.New("--rounds needs --only and --json, and takes no profiles"))
 	case *only == "" && (*cpuProfile != "" || *memProfile != ""):
 		return usage(errors.New("--cpuprofile and --memprofile need --only"))
 	case *only == "":
@@ -59,7 +62,13 @@ func benchMain(args []string) error {
 		return usage(errors.Errorf("unknown configuration %q (%s)", *only, strings.Join(bench.Names(), ", ")))
 	}
 	train.SetThreads(*threads)
-	res, err := bench.Run(c, *threads, *steps, *warmup, bench.Profiles{CPU: *cpuProfile, Mem: *memProfile})
+	var res *bench.Result
+	var err error
+	if *rounds {
+		res, err = bench.Rounds(c, *threads, *warmup, os.Stdin, os.Stdout)
+	} else {
+		res, err = bench.Run(c, *threads, *steps, *warmup, bench.Profiles{CPU: *cpuProfile, Mem: *memProfile})
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Measures one configuration with triad and with PyTorch in alternating rounds.
+
+Both tools run in a process of their own, kept warm (`triad bench --rounds`,
+`scripts/bench_torch.py --rounds`): each builds the configuration, runs its warm-up
+steps and waits. A probe round of one step each sets the round length (about
+--round-seconds of the slower tool, between 2 and --steps steps); then --rounds
+rounds follow, triad first in even rounds and PyTorch first in odd ones, so that
+whatever the machine does in one minute falls on both. While one tool measures,
+the other sleeps on its standard input. Each round gives a ratio (the median
+triad step over the median PyTorch step of that round); the spread of those
+ratios is the measurement's own error bar.
+
+Writes one JSON line per tool to triad-THREADS.jsonl and torch-THREADS.jsonl in
+--out: the tool's summary over every measured step, with "load" (the 1-minute
+load average at the start) and "rounds" (the median step of each round).
+
+  scripts/bench_rounds.py --triad bin/triad --config vae --threads 1 --out DIR
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+
+def start(cmd, env):
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
+    ready = p.stdout.readline()
+    if json.loads(ready or "{}").get("ready") is not True:
+        p.kill()
+        raise SystemExit("bench_rounds.py: %s did not start (%r)" % (cmd[0], ready))
+    return p
+
+
+def round_of(p, steps):
+    p.stdin.write("%d\n" % steps)
+    p.stdin.flush()
+    line = p.stdout.readline()
+    if not line:
+        raise SystemExit("bench_rounds.py: a tool exited during a round")
+    return json.loads(line)["times_s"]
+
+
+def finish(p):
+    p.stdin.close()
+    summary = json.loads(p.stdout.readline())
+    if p.wait() != 0:
+        raise SystemExit("bench_rounds.py: a tool failed")
+    return summary
+
+
+def without_probe(s):
+    """The summary over the measured rounds: the probe step counts as warm-up."""
+    times = s["times_s"][1:]
+    med = statistics.median(times)
+    s.update(times_s=times, steps=len(times), min_s=min(times), max_s=max(times), median_s=med,
+             items_per_s=s["items_per_s"] * s["median_s"] / med)
+    if "flops_per_step" in s:
+        s["gflops"] = s["flops_per_step"] / med / 1e9
+    return s
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--triad", required=True, help="the triad binary")
+    ap.add_argument("--python", default="/usr/bin/python3", help="a Python that has torch")
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=10, help="most steps a round")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--round-seconds", type=float, default=3.0)
+    ap.add_argument("--out", required=True, help="directory for the JSON lines")
+    a = ap.parse_args()
+
+    load = float(open("/proc/loadavg").read().split()[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    tools = {
+        "triad": start([a.triad, "bench", "--only", a.config, "--threads", str(a.threads), "--warmup", str(a.warmup),
+                        "--json", "--rounds"], env),
+        # PyTorch's best on this machine: one torch thread over OPENBLAS_NUM_THREADS BLAS threads
+        "torch": start([a.python, os.path.join(here, "bench_torch.py"), "--threads", "1", "--only", a.config,
+                        "--warmup", str(a.warmup), "--json", "--rounds"],
+                       dict(env, OPENBLAS_NUM_THREADS=str(a.threads))),
+    }
+    probe = {name: round_of(p, 1)[0] for name, p in tools.items()}
+    steps = max(2, min(a.steps, round(a.round_seconds / max(probe.values()))))
+    rounds = {name: [] for name in tools}
+    for r in range(a.rounds):
+        order = ["triad", "torch"] if r % 2 == 0 else ["torch", "triad"]
+        for name in order:
+            rounds[name].append(statistics.median(round_of(tools[name], steps)))
+        print("%s, %d thread(s), round %d: triad %.4f s, PyTorch %.4f s, ratio %.2f" % (
+            a.config, a.threads, r, rounds["triad"][-1], rounds["torch"][-1],
+            rounds["triad"][-1] / rounds["torch"][-1]), file=sys.stderr)
+    os.makedirs(a.out, exist_ok=True)
+    for name, p in tools.items():
+        summary = without_probe(finish(p))
+        summary.update(load=load, rounds=rounds[name], round_steps=steps)
+        with open(os.path.join(a.out, "%s-%d.jsonl" % (name, a.threads)), "a") as f:
+            f.write(json.dumps(summary) + "\n")
+
+
+if __name__ == "__main__":
+    main()
