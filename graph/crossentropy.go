@@ -154,8 +154,20 @@ func (k ceKernel) BackwardInto(dx *tensor.Dense, _ int, in []*tensor.Dense, out,
 // gradient is written.
 func (ceKernel) Overwrites(int) bool { return true }
 
-// ceRowStats returns the log-sum-exp of a row (stable) and its mean.
-func ceRowStats[T Float](row []T) (lse, mean float64) {
+// ceRowStats returns the log-sum-exp of a row (stable) and its mean; a
+// float32 row takes its exponentials into exps through ExpsShifted32.
+func ceRowStats[T Float](row []T, exps []float32) (lse, mean float64) {
+	if r32, ok := any(row).([]float32); ok {
+		m, _ := max32(r32)
+		for _, v := range r32 {
+			mean += float64(v)
+		}
+		mean /= float64(len(row))
+		if math.IsInf(float64(m), 0) {
+			return float64(m), mean
+		}
+		return float64(m) + math.Log(ExpsShifted32(exps, r32, m)), mean
+	}
 	m := math.Inf(-1)
 	for _, v := range row {
 		f := float64(v)
@@ -177,13 +189,17 @@ func ceRowStats[T Float](row []T) (lse, mean float64) {
 
 func ceForward[T Float](x []T, ids []int, loss []T, n, c, ignore int, eps float64) {
 	ParallelRows(n, c, func(lo, hi int) {
+		var exps []float32 // float32 rows: the vectorised exponentials land here
+		if Is32[T]() {
+			exps = make([]float32, c)
+		}
 		for r := lo; r < hi; r++ {
 			if ids[r] == ignore {
 				loss[r] = 0
 				continue
 			}
 			row := x[r*c : (r+1)*c]
-			lse, mean := ceRowStats(row)
+			lse, mean := ceRowStats(row, exps)
 			loss[r] = T(lse - (1-eps)*float64(row[ids[r]]) - eps*mean)
 		}
 	})
@@ -212,8 +228,20 @@ func ceBackward[T Float](x []T, ids []int, loss, g, dx []T, n, c, ignore int, ep
 			t := ids[r]
 			lse := float64(loss[r]) + (1-eps)*float64(row[t]) + eps*mean
 			gr, off := float64(g[r]), eps/float64(c)
-			for i, v := range row {
-				drow[i] = T(gr * (math.Exp(float64(v)-lse) - off))
+			if r32, ok := any(row).([]float32); ok {
+				// e^(v-lse) = e^(v-m) e^(m-lse): the vectorised exponentials
+				// after the row's maximum, whose float32 shift is exact
+				m, _ := max32(r32)
+				d32 := any(drow).([]float32)
+				ExpsShifted32(d32, r32, m)
+				scale, shift := float32(gr*math.Exp(float64(m)-lse)), float32(gr*off)
+				for i, e := range d32 {
+					d32[i] = e*scale - shift
+				}
+			} else {
+				for i, v := range row {
+					drow[i] = T(gr * (math.Exp(float64(v)-lse) - off))
+				}
 			}
 			drow[t] -= T(gr * (1 - eps))
 		}
