@@ -3,7 +3,7 @@ package graph
 import (
 	"math"
 
-	"github.com/triadml/triad/graph/internal/avx2"
+	"github.com/triadml/triad/internal/avx2"
 )
 
 // The fused kernels evaluate a sigmoid or tanh for every gate of every step of a

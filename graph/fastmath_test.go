@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triadml/triad/graph/internal/avx2"
+	"github.com/triadml/triad/internal/avx2"
 )
 
 // TestFastMath32 bounds the float32 activations' error against float64's math on

@@ -1,10 +1,10 @@
 //go:build amd64 && !purego
 
-// Package avx2 holds graph's eight-wide float32 kernels in AVX2 and FMA
+// Package avx2 holds triad's eight-wide float32 kernels in AVX2 and FMA
 // assembly, apart from graph because a package built with cgo (graph with
 // OpenBLAS) cannot hold assembly. The algorithms, their accuracy and the
-// scalar code that handles what is not a multiple of 8 are graph's
-// (fastmath.go).
+// scalar code that handles what is not a multiple of 8 are those of the
+// packages that call them (graph/fastmath.go, solvers/adam.go).
 package avx2
 
 import "golang.org/x/sys/cpu"
@@ -34,3 +34,17 @@ func ExpsShifted32(dst, src []float32, shift float32)
 //
 //go:noescape
 func Max32(x []float32) (m float32, nan bool)
+
+// AdamDecoupled32 applies one Adam step with decoupled weight decay to w, in
+// the order of operations of solvers' scalar update, each rounded to float32
+// (no fused multiply-adds, so that every lane equals the scalar result bit for
+// bit):
+//
+//	w <- w*decay
+//	m <- m*b1 + c1*g,  v <- v*b2 + (c2*g)*g
+//	w <- w + (negStep*m) / (sqrt(v)/bc2Sqrt + eps),  g <- 0
+//
+// len(w) must be a multiple of 8, and g, m and v at least as long.
+//
+//go:noescape
+func AdamDecoupled32(w, g, m, v []float32, decay, b1, c1, b2, c2, negStep, bc2Sqrt, eps float32)

@@ -3,8 +3,9 @@
 #include "textflag.h"
 
 // Eight-wide AVX2/FMA versions of graph's sigmoids32, tanhs32 and the exponentials
-// of ExpsShifted32 (graph/fastmath.go): the same
-// algorithms, constants repeated in each of a vector's eight lanes.
+// of ExpsShifted32 (graph/fastmath.go), and of solvers' Adam update
+// (solvers/adam.go): the same algorithms, constants repeated in each of a
+// vector's eight lanes.
 
 // SPLAT8 defines the 32 bytes name<>: the 32-bit value v in each of eight lanes.
 #define SPLAT8(name, v) \
@@ -188,5 +189,58 @@ mdone:
 	VMOVMSKPS Y1, AX
 	TESTL AX, AX
 	SETNE nan+28(FP)
+	VZEROUPPER
+	RET
+
+// func AdamDecoupled32(w, g, m, v []float32, decay, b1, c1, b2, c2, negStep,
+// bc2Sqrt, eps float32): one Adam step with decoupled decay, lane by lane in the
+// scalar update's order; len(w) a multiple of 8.
+TEXT ·AdamDecoupled32(SB), NOSPLIT, $0-128
+	MOVQ w_base+0(FP), DI
+	MOVQ g_base+24(FP), SI
+	MOVQ m_base+48(FP), R8
+	MOVQ v_base+72(FP), R9
+	MOVQ w_len+8(FP), CX
+	VBROADCASTSS decay+96(FP), Y8
+	VBROADCASTSS b1+100(FP), Y9
+	VBROADCASTSS c1+104(FP), Y10
+	VBROADCASTSS b2+108(FP), Y11
+	VBROADCASTSS c2+112(FP), Y12
+	VBROADCASTSS negStep+116(FP), Y13
+	VBROADCASTSS bc2Sqrt+120(FP), Y14
+	VBROADCASTSS eps+124(FP), Y15
+	SHRQ $3, CX
+	JZ   adone
+aloop:
+	VMULPS (DI), Y8, Y0
+	VMOVUPS (SI), Y1
+	// m = m*b1 + c1*g
+	VMULPS (R8), Y9, Y2
+	VMULPS Y1, Y10, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (R8)
+	// v = v*b2 + (c2*g)*g
+	VMULPS (R9), Y11, Y4
+	VMULPS Y1, Y12, Y5
+	VMULPS Y1, Y5, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y4, (R9)
+	// w = w + (negStep*m) / (sqrt(v)/bc2Sqrt + eps)
+	VSQRTPS Y4, Y6
+	VDIVPS Y14, Y6, Y6
+	VADDPS Y15, Y6, Y6
+	VMULPS Y2, Y13, Y7
+	VDIVPS Y6, Y7, Y7
+	VADDPS Y7, Y0, Y0
+	VMOVUPS Y0, (DI)
+	VXORPS Y3, Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  aloop
+adone:
 	VZEROUPPER
 	RET

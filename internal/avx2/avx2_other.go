@@ -1,6 +1,6 @@
 //go:build !amd64 || purego
 
-// Package avx2 holds graph's eight-wide float32 kernels; this build has none.
+// Package avx2 holds triad's eight-wide float32 kernels; this build has none.
 package avx2
 
 // Available is false where the assembly is not built.
@@ -17,3 +17,8 @@ func ExpsShifted32([]float32, []float32, float32) { panic("avx2: not in this bui
 
 // Max32 is not built here.
 func Max32([]float32) (float32, bool) { panic("avx2: not in this build") }
+
+// AdamDecoupled32 is not built here.
+func AdamDecoupled32(_, _, _, _ []float32, _, _, _, _, _, _, _, _ float32) {
+	panic("avx2: not in this build")
+}
