@@ -187,6 +187,18 @@ def transformer_decode(beam):
     return run, B, "sentences"
 
 
+class LayerNorm(nn.Module):
+    """Layer normalisation with an optional bias (torch 1.13's nn.LayerNorm always has one)."""
+
+    def __init__(self, width, bias=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width)) if bias else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+
+
 class GPT(nn.Module):
     """A GPT-2-style decoder: learned positions, pre-LayerNorm blocks with a fused QKV
     projection and a 4x tanh-GELU MLP, the output layer tied to the token embedding.
@@ -200,11 +212,11 @@ class GPT(nn.Module):
         self.blocks = nn.ModuleList()
         for _ in range(layers):
             b = nn.Module()
-            b.ln_1, b.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            b.ln_1, b.ln_2 = LayerNorm(width, bias), LayerNorm(width, bias)
             b.c_attn, b.attn_proj = nn.Linear(width, 3 * width, bias=bias), nn.Linear(width, width, bias=bias)
             b.c_fc, b.mlp_proj = nn.Linear(width, 4 * width, bias=bias), nn.Linear(4 * width, width, bias=bias)
             self.blocks.append(b)
-        self.ln_f = nn.LayerNorm(width)
+        self.ln_f = LayerNorm(width, bias)
         self.register_buffer("causal", torch.tril(torch.ones(block, block, dtype=torch.bool)))
 
     def attend(self, b, x, cache, layer):
