@@ -48,3 +48,17 @@ func Max32(x []float32) (m float32, nan bool)
 //
 //go:noescape
 func AdamDecoupled32(w, g, m, v []float32, decay, b1, c1, b2, c2, negStep, bc2Sqrt, eps float32)
+
+// DotRows32 sets dst[j] to the dot product of x with row j of the row-major
+// matrix m (len(dst) rows of len(x), ld elements apart): the scores of one
+// query against a row of keys. len(x) must be a multiple of 8.
+//
+//go:noescape
+func DotRows32(dst, x, m []float32, ld int)
+
+// MixRows32 sets dst to the sum of the rows of the row-major matrix m
+// (len(w) rows of len(dst), ld elements apart) weighted by w: one query's
+// attention output over a row of values. len(dst) must be a multiple of 8.
+//
+//go:noescape
+func MixRows32(dst, w, m []float32, ld int)

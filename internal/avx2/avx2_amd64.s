@@ -244,3 +244,80 @@ aloop:
 adone:
 	VZEROUPPER
 	RET
+
+// func DotRows32(dst, x, m []float32, ld int): dst[j] = x . m[j*ld:j*ld+len(x)],
+// len(x) a multiple of 8.
+TEXT ·DotRows32(SB), NOSPLIT, $0-80
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), DX
+	MOVQ m_base+48(FP), R12
+	MOVQ ld+72(FP), R10
+	SHLQ $2, R10
+	SHRQ $3, DX
+	JZ   ddone
+	TESTQ CX, CX
+	JZ   ddone
+drow:
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, R9
+	MOVQ R12, R8
+	MOVQ DX, BX
+dcol:
+	VMOVUPS (R9), Y1
+	VFMADD231PS (R8), Y1, Y0
+	ADDQ $32, R9
+	ADDQ $32, R8
+	DECQ BX
+	JNZ  dcol
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ R10, R12
+	DECQ CX
+	JNZ  drow
+ddone:
+	VZEROUPPER
+	RET
+
+// func MixRows32(dst, w, m []float32, ld int): dst = sum_j w[j] m[j*ld:j*ld+len(dst)],
+// len(dst) a multiple of 8.
+TEXT ·MixRows32(SB), NOSPLIT, $0-80
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ w_base+24(FP), SI
+	MOVQ w_len+32(FP), CX
+	MOVQ m_base+48(FP), R8
+	MOVQ ld+72(FP), R10
+	SHLQ $2, R10
+	SHRQ $3, DX
+	JZ   xdone
+xblock:
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, R9
+	MOVQ R8, R11
+	MOVQ CX, BX
+	TESTQ BX, BX
+	JZ   xstore
+xrow:
+	VBROADCASTSS (R9), Y1
+	VFMADD231PS (R11), Y1, Y0
+	ADDQ $4, R9
+	ADDQ R10, R11
+	DECQ BX
+	JNZ  xrow
+xstore:
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	DECQ DX
+	JNZ  xblock
+xdone:
+	VZEROUPPER
+	RET

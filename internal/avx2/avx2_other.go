@@ -22,3 +22,9 @@ func Max32([]float32) (float32, bool) { panic("avx2: not in this build") }
 func AdamDecoupled32(_, _, _, _ []float32, _, _, _, _, _, _, _, _ float32) {
 	panic("avx2: not in this build")
 }
+
+// DotRows32 is not built here.
+func DotRows32(_, _, _ []float32, _ int) { panic("avx2: not in this build") }
+
+// MixRows32 is not built here.
+func MixRows32(_, _, _ []float32, _ int) { panic("avx2: not in this build") }

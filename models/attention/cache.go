@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/internal/avx2"
 )
 
 // KVCache holds the keys and values of one attention layer for incremental
@@ -251,6 +252,7 @@ func AttendCached[T graph.Float](c *KVCache, s, col int, start []int, qkv, out [
 	scale := T(1 / math.Sqrt(float64(d)))
 	workers := graph.Workers(c.rows*h, s*n*d)
 	scratch := weightsBuffer[T](c, workers*s*n)
+	one := s == 1 && d%8 == 0 && graph.Is32[T]() && avx2.Available
 	graph.ParallelWorkers(c.rows*h, s*n*d, func(w, lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, hd := bh/h, bh%h
@@ -272,10 +274,20 @@ func AttendCached[T graph.Float](c *KVCache, s, col int, start []int, qkv, out [
 				continue
 			}
 			p := scratch[w*s*n : w*s*n+s*keys]
-			graph.Gemm(false, true, s, keys, d, qkv[q:], 3*e, ks[first*d:], d, 0, p, keys)
+			if one {
+				// one new position: a row against the cache, in registers
+				// rather than through two BLAS calls of 1 x keys x d
+				avx2.DotRows32(graph.As32(p), graph.As32(qkv[q:q+d]), graph.As32(ks[first*d:n*d]), d)
+			} else {
+				graph.Gemm(false, true, s, keys, d, qkv[q:], 3*e, ks[first*d:], d, 0, p, keys)
+			}
 			// query i (column col+i) sees the keys of columns [first, col+i]
 			CausalWeights(p, s, keys, col-first, scale)
-			graph.Gemm(false, false, s, d, keys, p, keys, vs[first*d:], d, 0, out[o:], e)
+			if one {
+				avx2.MixRows32(graph.As32(out[o:o+d]), graph.As32(p), graph.As32(vs[first*d:n*d]), d)
+			} else {
+				graph.Gemm(false, false, s, d, keys, p, keys, vs[first*d:], d, 0, out[o:], e)
+			}
 		}
 	})
 	return nil

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/triadml/triad/graph"
+	"github.com/triadml/triad/internal/avx2"
 )
 
 // attnSubKernel is a whole attention sub-layer of a Transformer layer as one
@@ -257,6 +258,7 @@ func attnForward[T graph.Float](k attnSubKernel, out []T, in []*tensor.Dense) {
 func attnHeadsForward[T graph.Float](d attnDims, bf *attnBufs[T], mask, adrop []T) {
 	per := d.tq * d.tk
 	scale := T(d.scale)
+	one := d.tq == 1 && d.tk > 0 && d.d%8 == 0 && graph.Is32[T]() && avx2.Available
 	// batch rows are independent: one range of them per core
 	graph.ParallelRows(d.b, d.h*per*d.d, func(lo, hi int) {
 		for bi := lo; bi < hi; bi++ {
@@ -268,14 +270,25 @@ func attnHeadsForward[T graph.Float](d attnDims, bf *attnBufs[T], mask, adrop []
 				n := bi*d.h + h
 				q, kk, v := bf.head(d, bi, h)
 				s := bf.p[n*per : (n+1)*per]
-				graph.Gemm(false, true, d.tq, d.tk, d.d, q, d.ldq, kk, d.ldkv, 0, s, d.tk)
+				o := bf.o[bi*d.tq*d.e+h*d.d:]
+				if one {
+					// one query (a decoding step): its scores in registers
+					// rather than through a BLAS call of 1 x tk x d
+					avx2.DotRows32(graph.As32(s), graph.As32(q[:d.d]), graph.As32(kk[:(d.tk-1)*d.ldkv+d.d]), d.ldkv)
+				} else {
+					graph.Gemm(false, true, d.tq, d.tk, d.d, q, d.ldq, kk, d.ldkv, 0, s, d.tk)
+				}
 				softmaxScaled(s, m, scale, d.tk)
 				pd := s
 				if adrop != nil {
 					pd = bf.pd[n*per : (n+1)*per]
 					mulInto(pd, s, adrop[n*per:(n+1)*per])
 				}
-				graph.Gemm(false, false, d.tq, d.d, d.tk, pd, d.tk, v, d.ldkv, 0, bf.o[bi*d.tq*d.e+h*d.d:], d.e)
+				if one {
+					avx2.MixRows32(graph.As32(o[:d.d]), graph.As32(pd), graph.As32(v[:(d.tk-1)*d.ldkv+d.d]), d.ldkv)
+				} else {
+					graph.Gemm(false, false, d.tq, d.d, d.tk, pd, d.tk, v, d.ldkv, 0, o, d.e)
+				}
 			}
 		}
 	})
