@@ -153,14 +153,16 @@ w.append("One step of each reference configuration, float32, random data of the 
          "odd ones) of up to %s steps, about 3 s of the slower tool, while the other waits idle. The ratio "
          "of a round is its median triad step over its median PyTorch step; the table gives the median of "
          "the round ratios and their range.\n" % (machine["warmup"], machine.get("rounds", "1"), machine["steps"]))
-loads = []
+# the load beyond what the sitting itself makes (its own threads): other work
+others = []
 for t in threads:
     for tool in ("triad", "torch"):
-        loads += [float(r["load"]) for r in load(os.path.join(raw, "%s-%s.jsonl" % (tool, t))).values() if "load" in r]
-if loads and max(loads) > float(machine["cpus"]):
-    w.append("**The machine was busy during this sitting** (1-minute load average up to %.1f on %s cores): "
-             "the times are inflated and noisy, and PyTorch and triad suffer unequally. Rerun on an idle machine "
-             "for figures to quote.\n" % (max(loads), machine["cpus"]))
+        others += [float(r["load"]) - int(t) for r in load(os.path.join(raw, "%s-%s.jsonl" % (tool, t))).values()
+                   if "load" in r]
+if others and max(others) > 1:
+    w.append("**The machine was busy during this sitting** (1-minute load average up to %.1f above the sitting's "
+             "own threads, on %s cores): the times are inflated and noisy, and PyTorch and triad suffer unequally. "
+             "Rerun on an idle machine for figures to quote.\n" % (max(others), machine["cpus"]))
 w.append("## Machine and versions\n")
 w.append("| | |\n|---|---|")
 w.append("| CPU | %s, %s cores |" % (machine["cpu"], machine["cpus"]))
