@@ -34,14 +34,20 @@ func Fans(shape []int) (fanIn, fanOut int) {
 	return shape[1] * receptive, shape[0] * receptive
 }
 
+// elementwise is an initializer whose values are independent draws in index
+// order, whatever the shape (constants, normal, uniform): Store.New fills a
+// parameter of it a block at a time, with no float64 copy of the whole (a
+// vocabulary-wide embedding's would be hundreds of megabytes).
+type elementwise struct{ InitFunc }
+
 // Constant fills with c.
 func Constant(c float64) Initializer {
-	return InitFunc(func(_ *rand.Rand, _ []int, vals []float64) error {
+	return elementwise{func(_ *rand.Rand, _ []int, vals []float64) error {
 		for i := range vals {
 			vals[i] = c
 		}
 		return nil
-	})
+	}}
 }
 
 // Zeros fills with 0.
@@ -52,7 +58,7 @@ func Ones() Initializer { return Constant(1) }
 
 // Uniform draws from U(lo, hi).
 func Uniform(lo, hi float64) Initializer {
-	return InitFunc(func(rng *rand.Rand, _ []int, vals []float64) error {
+	return elementwise{func(rng *rand.Rand, _ []int, vals []float64) error {
 		if !(hi >= lo) {
 			return errors.Errorf("uniform: bounds [%g, %g] out of order", lo, hi)
 		}
@@ -60,12 +66,12 @@ func Uniform(lo, hi float64) Initializer {
 			vals[i] = lo + (hi-lo)*rng.Float64()
 		}
 		return nil
-	})
+	}}
 }
 
 // Normal draws from N(mean, std^2).
 func Normal(mean, std float64) Initializer {
-	return InitFunc(func(rng *rand.Rand, _ []int, vals []float64) error {
+	return elementwise{func(rng *rand.Rand, _ []int, vals []float64) error {
 		if std < 0 {
 			return errors.Errorf("normal: negative std %g", std)
 		}
@@ -73,7 +79,7 @@ func Normal(mean, std float64) Initializer {
 			vals[i] = mean + std*rng.NormFloat64()
 		}
 		return nil
-	})
+	}}
 }
 
 // UniformFan draws from U(-1/sqrt(n), 1/sqrt(n)): PyTorch's default for the

@@ -185,3 +185,23 @@ func TestDropout(t *testing.T) {
 	require.NotEqual(t, first, Float64s(out))
 	require.NoError(t, CheckGrad(p, CheckOptions{MaxPerParam: 50}))
 }
+
+// A float32 parameter of an elementwise initializer, filled a block at a time,
+// holds the float32 roundings of the draws a whole-tensor fill makes, and a
+// shape-dependent initializer still sees the whole shape.
+func TestStoreFillsBlocksAsAWhole(t *testing.T) {
+	const n = 3*(1<<14) + 5
+	for name, init := range map[string]Initializer{"normal": Normal(0.5, 2), "uniform": Uniform(-1, 3), "xavier": XavierUniform(1)} {
+		s := NewStore(tensor.Float32, NewRNG(7, "init"))
+		p, err := s.New("w", []int{3, n / 3}, init)
+		require.NoError(t, err)
+		want := make([]float64, 3*(n/3))
+		require.NoError(t, init.Fill(NewRNG(7, "init"), []int{3, n / 3}, want))
+		got := Slice[float32](p.Value)
+		for i, v := range want {
+			require.Equal(t, float32(v), got[i], "%s element %d", name, i)
+		}
+	}
+	_, err := NewStore(tensor.Float32, NewRNG(1, "init")).New("bad", []int{4}, Normal(0, -1))
+	require.ErrorContains(t, err, "negative std")
+}

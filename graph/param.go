@@ -99,21 +99,49 @@ func (s *Store) New(name string, shape []int, init Initializer) (*Param, error) 
 	if err := s.core.expect.check(full, shape); err != nil {
 		return nil, err
 	}
-	vals := make([]float64, n)
 	if init == nil {
 		init = Zeros()
 	}
-	if err := init.Fill(s.core.rng, shape, vals); err != nil {
+	value, err := initialValue(s.core.dtype, s.core.rng, init, shape, n)
+	if err != nil {
 		return nil, errors.Wrapf(err, "graph: initialising %q", full)
 	}
 	p := &Param{
 		Name:  full,
-		Value: FromFloat64s(s.core.dtype, vals, shape...),
+		Value: value,
 		Grad:  tensor.New(tensor.Of(s.core.dtype), tensor.WithShape(shape...)),
 	}
 	s.core.byName[full] = p
 	s.core.list = append(s.core.list, p)
 	return p, nil
+}
+
+// initialValue returns a tensor of dtype and shape (n elements) filled by init
+// from rng: an elementwise initializer's float32 values a block of float64 draws
+// at a time, the same draws in the same order as a whole.
+func initialValue(dtype tensor.Dtype, rng *rand.Rand, init Initializer, shape []int, n int) (*tensor.Dense, error) {
+	if _, ok := init.(elementwise); ok && dtype == tensor.Float32 {
+		f := make([]float32, n)
+		block := make([]float64, min(n, 1<<14))
+		for lo := 0; lo < n; lo += len(block) {
+			b := block[:min(len(block), n-lo)]
+			if err := init.Fill(rng, shape, b); err != nil {
+				return nil, err
+			}
+			for i, v := range b {
+				f[lo+i] = float32(v)
+			}
+		}
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f)), nil
+	}
+	vals := make([]float64, n)
+	if err := init.Fill(rng, shape, vals); err != nil {
+		return nil, err
+	}
+	if dtype == tensor.Float64 {
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals)), nil
+	}
+	return FromFloat64s(dtype, vals, shape...), nil
 }
 
 // Must is New that panics on error; for model constructors whose names and shapes
