@@ -160,12 +160,7 @@ func genRow[T graph.Float](row, bias []T, t int, mean bool) (mx, zt, avg, sum fl
 			}
 			avg /= float64(len(r32))
 		}
-		for j, z := range r32 {
-			e := graph.Exp32(z - m)
-			r32[j] = e
-			sum += float64(e)
-		}
-		return float64(m), zt, avg, sum
+		return float64(m), zt, avg, graph.ExpsShifted32(r32, r32, m)
 	}
 	mx = math.Inf(-1)
 	for j, b := range bias {
