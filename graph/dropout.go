@@ -44,12 +44,14 @@ func BernoulliMask(p float64) Sampler {
 }
 
 func bernoulli[T Float](key uint64, at int, v []T, below uint64, keep T) {
+	// a table rather than a branch: the draw decides unpredictably
+	values := [2]T{keep, 0}
 	ParallelElems(len(v), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v[i] = keep
-			if Counter(key, at+i)>>11 < below {
-				v[i] = 0
-			}
+			// 1 when the draw is below: both are under 2^53, so the difference
+			// wraps to the top bit
+			dropped := (Counter(key, at+i)>>11 - below) >> 63
+			v[i] = values[dropped]
 		}
 	})
 }

@@ -75,3 +75,15 @@ func TestCounterIsSplitMix64(t *testing.T) {
 	require.Equal(t, uint64(0x6e789e6aa1b965f4), Counter(0, 1))
 	require.Equal(t, uint64(0x06c45d188009454f), Counter(0, 2))
 }
+
+// BenchmarkBernoulliMask fills a float32 dropout mask of a million elements
+// (p = 0.1) on one goroutine.
+func BenchmarkBernoulliMask(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	dst := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1<<20))
+	mask := BernoulliMask(0.1)
+	b.SetBytes(4 << 20)
+	for i := 0; b.Loop(); i++ {
+		mask(7, i<<20, dst)
+	}
+}
