@@ -4,6 +4,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/triadml/triad/internal/avx2"
 )
 
 // Gemm computes c = op(a) op(b) + beta c for row-major matrices, op(x) being x or
@@ -28,9 +30,17 @@ func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 // AddColumnSums adds the column sums of g (rows, cols) into d (cols): the
 // gradient of a bias added to every row.
 func AddColumnSums[T Float](d, g []T, rows, cols int) {
+	vec := 0 // the columns added eight at a time, in the same order per column
+	if Is32[T]() && avx2.Available {
+		vec = cols &^ 7
+	}
 	for i := 0; i < rows; i++ {
-		for j, v := range g[i*cols : (i+1)*cols] {
-			d[j] += v
+		row := g[i*cols : (i+1)*cols]
+		if vec > 0 {
+			avx2.Add32(As32(d[:vec]), As32(row[:vec]))
+		}
+		for j := vec; j < cols; j++ {
+			d[j] += row[j]
 		}
 	}
 }

@@ -21,6 +21,19 @@ func TestAddColumnSums(t *testing.T) {
 	d := []float64{1, 1, 1}
 	AddColumnSums(d, []float64{1, 2, 3, 10, 20, 30}, 2, 3)
 	require.Equal(t, []float64{12, 23, 34}, d)
+	// float32, 11 columns: eight added as vectors, three one by one, each
+	// column's sum in row order either way
+	g, d32, want := make([]float32, 3*11), make([]float32, 11), make([]float32, 11)
+	for i := range g {
+		g[i] = float32(i%7) * 0.1
+	}
+	AddColumnSums(d32, g, 3, 11)
+	for r := 0; r < 3; r++ {
+		for j := range want {
+			want[j] += g[r*11+j]
+		}
+	}
+	require.Equal(t, want, d32)
 }
 
 func TestUniformFan(t *testing.T) {

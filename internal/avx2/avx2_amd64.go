@@ -62,3 +62,9 @@ func DotRows32(dst, x, m []float32, ld int)
 //
 //go:noescape
 func MixRows32(dst, w, m []float32, ld int)
+
+// Add32 sets dst[i] += src[i]; len(dst) must be a multiple of 8 and src at
+// least as long. Each sum is the scalar one, rounded once.
+//
+//go:noescape
+func Add32(dst, src []float32)

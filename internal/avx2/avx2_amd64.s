@@ -321,3 +321,22 @@ xstore:
 xdone:
 	VZEROUPPER
 	RET
+
+// func Add32(dst, src []float32): dst[i] += src[i], len(dst) a multiple of 8.
+TEXT ·Add32(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+	SHRQ $3, CX
+	JZ   adddone
+addloop:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  addloop
+adddone:
+	VZEROUPPER
+	RET

@@ -28,3 +28,6 @@ func DotRows32(_, _, _ []float32, _ int) { panic("avx2: not in this build") }
 
 // MixRows32 is not built here.
 func MixRows32(_, _, _ []float32, _ int) { panic("avx2: not in this build") }
+
+// Add32 is not built here.
+func Add32(_, _ []float32) { panic("avx2: not in this build") }

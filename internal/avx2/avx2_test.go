@@ -59,3 +59,27 @@ func TestDotAndMixRows(t *testing.T) {
 		}
 	}
 }
+
+// Add32 adds element by element, each sum as Go's.
+func TestAdd32(t *testing.T) {
+	if !Available {
+		t.Skip("no AVX2 here")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 8, 64} {
+		dst, src := make([]float32, n), make([]float32, n+3)
+		for i := range dst {
+			dst[i] = float32(rng.NormFloat64())
+		}
+		for i := range src {
+			src[i] = float32(rng.NormFloat64())
+		}
+		want := make([]float32, n)
+		copy(want, dst)
+		for i := range want {
+			want[i] += src[i]
+		}
+		Add32(dst, src)
+		require.Equal(t, want, dst)
+	}
+}
