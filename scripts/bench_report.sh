@@ -12,7 +12,7 @@
 #   scripts/bench_report.sh --keep s2 --previous s1   # beside an earlier sitting
 #
 # Options: --only NAME (repeatable), --threads "1 2", --rounds N (default 5),
-# --steps N (most steps a round, default 10), --warmup N (default 2), --out FILE
+# --steps N (most steps a round, default 200), --warmup N (default 2), --out FILE
 # (default docs/BENCHMARKS.md), --keep DIR (keep the raw JSON there), --from DIR
 # (no measuring: rewrite the report from a sitting kept with --keep), --previous
 # DIR (a sitting kept with --keep: the report sets each ratio beside that
@@ -36,7 +36,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 if [ -z "${TAGS+x}" ]; then
   TAGS=$(echo 'int main(void){return 0;}' | ${CC:-cc} -x c - -lopenblas -o /dev/null 2>/dev/null && echo openblas || true)
 fi
-only=() threads="1 2" steps=10 rounds=5 warmup=2 out=docs/BENCHMARKS.md keep="" from="" previous=""
+only=() threads="1 2" steps=200 rounds=5 warmup=2 out=docs/BENCHMARKS.md keep="" from="" previous=""
 while [ $# -gt 0 ]; do
   case $1 in
     --only) only+=("$2"); shift 2 ;;
@@ -150,7 +150,7 @@ w.append("One step of each reference configuration, float32, random data of the 
          "tokens, for transformer-greedy and transformer-beam5 the cached decoding of 32 sentences (20 "
          "tokens each). Each configuration runs in one warm process per tool (%s warm-up steps and a probe "
          "step each); the two take turns in %s alternating rounds (triad first in even rounds, PyTorch in "
-         "odd ones) of up to %s steps, about 3 s of the slower tool, while the other waits idle. The ratio "
+         "odd ones) of about 3 s of the slower tool (3 to %s steps), while the other waits idle. The ratio "
          "of a round is its median triad step over its median PyTorch step; the table gives the median of "
          "the round ratios and their range.\n" % (machine["warmup"], machine.get("rounds", "1"), machine["steps"]))
 # the load beyond what the sitting itself makes (its own threads): other work

@@ -4,7 +4,7 @@
 Both tools run in a process of their own, kept warm (`triad bench --rounds`,
 `scripts/bench_torch.py --rounds`): each builds the configuration, runs its warm-up
 steps and waits. A probe round of one step each sets the round length (about
---round-seconds of the slower tool, between 2 and --steps steps); then --rounds
+--round-seconds of the slower tool, between 3 and --steps steps); then --rounds
 rounds follow, triad first in even rounds and PyTorch first in odd ones, so that
 whatever the machine does in one minute falls on both. While one tool measures,
 the other sleeps on its standard input. Each round gives a ratio (the median
@@ -69,7 +69,7 @@ def main():
     ap.add_argument("--config", required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=10, help="most steps a round")
+    ap.add_argument("--steps", type=int, default=200, help="most steps a round")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--round-seconds", type=float, default=3.0)
     ap.add_argument("--out", required=True, help="directory for the JSON lines")
@@ -87,7 +87,7 @@ def main():
                        dict(env, OPENBLAS_NUM_THREADS=str(a.threads))),
     }
     probe = {name: round_of(p, 1)[0] for name, p in tools.items()}
-    steps = max(2, min(a.steps, round(a.round_seconds / max(probe.values()))))
+    steps = max(3, min(a.steps, round(a.round_seconds / max(probe.values()))))
     rounds = {name: [] for name in tools}
     for r in range(a.rounds):
         order = ["triad", "torch"] if r % 2 == 0 else ["torch", "triad"]
