@@ -30,17 +30,23 @@ func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 // AddColumnSums adds the column sums of g (rows, cols) into d (cols): the
 // gradient of a bias added to every row.
 func AddColumnSums[T Float](d, g []T, rows, cols int) {
-	vec := 0 // the columns added eight at a time, in the same order per column
-	if Is32[T]() && avx2.Available {
-		vec = cols &^ 7
-	}
 	for i := 0; i < rows; i++ {
-		row := g[i*cols : (i+1)*cols]
-		if vec > 0 {
-			avx2.Add32(As32(d[:vec]), As32(row[:vec]))
-		}
-		for j := vec; j < cols; j++ {
-			d[j] += row[j]
-		}
+		AddTo(d[:cols], g[i*cols:(i+1)*cols])
+	}
+}
+
+// AddTo adds src into dst element by element (len(dst) elements), float32
+// eight at a time; each sum is the scalar one.
+func AddTo[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	vec := 0
+	if Is32[T]() && avx2.Available {
+		vec = len(dst) &^ 7
+	}
+	if vec > 0 {
+		avx2.Add32(As32(dst[:vec]), As32(src[:vec]))
+	}
+	for j := vec; j < len(dst); j++ {
+		dst[j] += src[j]
 	}
 }

@@ -120,6 +120,38 @@ func ExpsShifted32(dst, src []float32, shift float32) float64 {
 	return sum
 }
 
+// logProbs32 sets dst[i] = (src[i] - max) - logSum, MaskedLogProb where
+// src[i] is -Inf (an excluded position): a log-softmax row from its maximum
+// and the logarithm of its exponentials' sum.
+func logProbs32(dst, src []float32, max, logSum float32) {
+	dst = dst[:len(src)]
+	done := 0
+	if n := len(src) &^ 7; avx2.Available && n > 0 {
+		avx2.LogProbs32(dst[:n], src[:n], max, logSum, MaskedLogProb)
+		done = n
+	}
+	for i := done; i < len(src); i++ {
+		if v := src[i]; v >= -math.MaxFloat32 {
+			dst[i] = (v - max) - logSum
+		} else {
+			dst[i] = MaskedLogProb
+		}
+	}
+}
+
+// widen32 sets dst[i] = float64(src[i]).
+func widen32(dst []float64, src []float32) {
+	dst = dst[:len(src)]
+	done := 0
+	if n := len(src) &^ 7; avx2.Available && n > 0 {
+		avx2.Widen32(dst[:n], src[:n])
+		done = n
+	}
+	for i := done; i < len(src); i++ {
+		dst[i] = float64(src[i])
+	}
+}
+
 // max32 returns the largest of x (-Inf for none) and whether x holds a NaN.
 func max32(x []float32) (m float32, nan bool) {
 	m = float32(math.Inf(-1))

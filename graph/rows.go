@@ -60,8 +60,9 @@ func Rows(t *tensor.Dense) [][]float64 {
 // fresh slice per step costs more than the conversion. The rows a call returns
 // are overwritten by the next call. Its zero value is ready to use.
 type RowReader struct {
-	buf  []float64
-	rows [][]float64
+	buf    []float64
+	rows   [][]float64
+	rows32 [][]float32
 }
 
 // Rows returns the rows of t (its first axis), valid until the next call.
@@ -75,9 +76,7 @@ func (r *RowReader) Rows(t *tensor.Dense) [][]float64 {
 	case []float64:
 		copy(r.buf, d)
 	case []float32:
-		for i, v := range d {
-			r.buf[i] = float64(v)
-		}
+		widen32(r.buf, d)
 	default:
 		panic(fmt.Sprintf("graph: RowReader of unsupported dtype %v", t.Dtype()))
 	}
@@ -90,4 +89,28 @@ func (r *RowReader) Rows(t *tensor.Dense) [][]float64 {
 		r.rows[i] = r.buf[i*per : (i+1)*per : (i+1)*per]
 	}
 	return r.rows
+}
+
+// Rows32 returns the rows of the float32 tensor t (its first axis) as they
+// are: views of t's memory, valid while t's values are, for readers that take
+// float32 rows, where converting or copying them costs as much as reading
+// them.
+func (r *RowReader) Rows32(t *tensor.Dense) [][]float32 {
+	d, ok := t.Data().([]float32)
+	if !ok {
+		panic(fmt.Sprintf("graph: RowReader.Rows32 of dtype %v", t.Dtype()))
+	}
+	n := t.Shape()[0]
+	if n == 0 {
+		return nil
+	}
+	if cap(r.rows32) < n {
+		r.rows32 = make([][]float32, n)
+	}
+	r.rows32 = r.rows32[:n]
+	per := len(d) / n
+	for i := range r.rows32 {
+		r.rows32[i] = d[i*per : (i+1)*per : (i+1)*per]
+	}
+	return r.rows32
 }

@@ -157,3 +157,29 @@ func TestNoGradient(t *testing.T) {
 	_, err = Backward(onesKernel{}, 0, []*tensor.Dense{x}, y, y)
 	require.ErrorContains(t, err, "ones: gradient of input 0: no input of this kernel is differentiable")
 }
+
+// A RowReader reads float32 rows as float64 (exactly, in reused memory) or as
+// they are (views); the rows of odd widths go through the scalar tail.
+func TestRowReader(t *testing.T) {
+	for _, width := range []int{1, 8, 13} {
+		data := make([]float32, 3*width)
+		for i := range data {
+			data[i] = float32(i)*0.37 - 5
+		}
+		x := tensor.New(tensor.WithShape(3, width), tensor.WithBacking(data))
+		var r RowReader
+		rows := r.Rows(x)
+		views := r.Rows32(x)
+		require.Len(t, rows, 3)
+		for i, row := range rows {
+			require.Len(t, row, width)
+			for j, v := range row {
+				require.Equal(t, float64(data[i*width+j]), v)
+			}
+			require.Equal(t, data[i*width:(i+1)*width], views[i])
+		}
+		data[width] = 42
+		require.Equal(t, float32(42), views[1][0], "Rows32 gives views")
+		require.NotEqual(t, 42.0, rows[1][0], "Rows gives copies")
+	}
+}

@@ -342,14 +342,7 @@ func softmaxRows32(l axisLayout, x, mask, y []float32, log bool) {
 				}
 				continue
 			}
-			logSum := float32(math.Log(sum))
-			for i, v := range z {
-				if v >= -math.MaxFloat32 {
-					yr[i] = (v - m) - logSum
-				} else { // -Inf: excluded
-					yr[i] = MaskedLogProb
-				}
-			}
+			logProbs32(yr, z, m, float32(math.Log(sum)))
 		}
 	})
 }

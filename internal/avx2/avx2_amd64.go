@@ -68,3 +68,17 @@ func MixRows32(dst, w, m []float32, ld int)
 //
 //go:noescape
 func Add32(dst, src []float32)
+
+// LogProbs32 sets dst[i] = (src[i] - max) - logSum, each difference rounded
+// to float32 as Go's, and masked where src[i] is -Inf: the log-softmax of a
+// row from its maximum and the logarithm of its exponentials' sum. len(src)
+// must be a multiple of 8.
+//
+//go:noescape
+func LogProbs32(dst, src []float32, max, logSum, masked float32)
+
+// Widen32 sets dst[i] = float64(src[i]) (exact); len(src) must be a multiple
+// of 8.
+//
+//go:noescape
+func Widen32(dst []float64, src []float32)

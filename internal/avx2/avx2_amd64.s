@@ -43,6 +43,7 @@ SPLAT8(t4, 0xbeaaaa99)
 SPLAT8(small, 0x3f200000)
 SPLAT8(exp32lo, 0xc2adcccd)
 SPLAT8(neginf, 0xff800000)
+SPLAT8(negmax, 0xff7fffff)
 
 // EXPPS sets p = e^x in each lane of x, after clamping x to [expmin, expmax]:
 // x = k ln2 + r with k = round(x log2e), e^r = 1 + r + r^2 P(r), and 2^k built
@@ -338,5 +339,43 @@ addloop:
 	DECQ CX
 	JNZ  addloop
 adddone:
+	VZEROUPPER
+	RET
+
+// func LogProbs32(dst, src []float32, max, logSum, masked float32): dst[i] =
+// (src[i] - max) - logSum, masked where src[i] is -Inf; len(src) a multiple of
+// 8, len(dst) >= len(src).
+TEXT ·LogProbs32(SB), NOSPLIT, $0-60
+	VBROADCASTSS max+48(FP), Y8
+	VBROADCASTSS logSum+52(FP), Y9
+	VBROADCASTSS masked+56(FP), Y10
+	DSTSRC
+	JZ   lpdone
+lploop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y8, Y0, Y1
+	VSUBPS Y9, Y1, Y1
+	// lanes not at -Inf (>= -MaxFloat32, ordered) keep the difference
+	VCMPPS $0x1d, negmax<>(SB), Y0, Y2
+	VBLENDVPS Y2, Y1, Y10, Y1
+	VMOVUPS Y1, (DI)
+	NEXT8DST(lploop)
+lpdone:
+	VZEROUPPER
+	RET
+
+// func Widen32(dst []float64, src []float32): dst[i] = float64(src[i]);
+// len(src) a multiple of 8, len(dst) >= len(src).
+TEXT ·Widen32(SB), NOSPLIT, $0-48
+	DSTSRC
+	JZ   wdone
+wloop:
+	VCVTPS2PD (SI), Y0
+	VCVTPS2PD 16(SI), Y1
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	ADDQ $64, DI
+	NEXT8(wloop)
+wdone:
 	VZEROUPPER
 	RET

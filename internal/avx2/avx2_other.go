@@ -31,3 +31,9 @@ func MixRows32(_, _, _ []float32, _ int) { panic("avx2: not in this build") }
 
 // Add32 is not built here.
 func Add32(_, _ []float32) { panic("avx2: not in this build") }
+
+// LogProbs32 is not built here.
+func LogProbs32(_, _ []float32, _, _, _ float32) { panic("avx2: not in this build") }
+
+// Widen32 is not built here.
+func Widen32([]float64, []float32) { panic("avx2: not in this build") }

@@ -83,3 +83,35 @@ func TestAdd32(t *testing.T) {
 		require.Equal(t, want, dst)
 	}
 }
+
+// LogProbs32 equals the scalar (v - max) - logSum lane by lane, the masked
+// value at -Inf; Widen32 converts exactly.
+func TestLogProbsAndWiden32(t *testing.T) {
+	if !Available {
+		t.Skip("no AVX2 here")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 8, 72} {
+		src := make([]float32, n+3)
+		for i := range src {
+			src[i] = float32(rng.NormFloat64() * 10)
+			if rng.IntN(5) == 0 {
+				src[i] = float32(math.Inf(-1))
+			}
+		}
+		src = src[:n]
+		const max, logSum, masked = 1.25, 3.7, -1e9
+		dst := make([]float32, n)
+		LogProbs32(dst, src, max, logSum, masked)
+		wide := make([]float64, n)
+		Widen32(wide, src)
+		for i, v := range src {
+			want := float32(masked)
+			if !math.IsInf(float64(v), -1) {
+				want = (v - max) - logSum
+			}
+			require.Equal(t, math.Float32bits(want), math.Float32bits(dst[i]), "element %d", i)
+			require.Equal(t, float64(v), wide[i], "element %d", i)
+		}
+	}
+}

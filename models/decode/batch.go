@@ -66,7 +66,7 @@ func BeamSearchBatch(m StepModel, srcs [][]int, opts []Options) ([][]Hypothesis,
 		offset := 0
 		for _, i := range searching {
 			n := len(beams[i].live)
-			parents, done := beams[i].advance(t, out.LogProbs[offset:offset+n], out.Weights[offset:offset+n])
+			parents, done := beams[i].advance(t, out, offset)
 			if !done {
 				for _, p := range parents {
 					rows = append(rows, offset+p)

@@ -19,6 +19,9 @@ type hashModel struct {
 	steps   *[]int     // rows of every step
 	encoded *[][][]int // the sources of every Encode
 	t       *testing.T
+	// rounded gives log-probabilities rounded to float32, in LogProbs32 when
+	// as32 is set, else as float64 in LogProbs
+	rounded, as32 bool
 }
 
 const hashBOS, hashEOS = 0, 1
@@ -71,10 +74,19 @@ func (m hashModel) Step(st State, tokens []int) (StepOutput, State, error) {
 			sum += w[i]
 		}
 		lp := make([]float64, m.vocab)
+		lp32 := make([]float32, m.vocab)
 		for i := range w {
 			lp[i] = math.Log(w[i] / sum)
+			if m.rounded {
+				lp32[i] = float32(lp[i])
+				lp[i] = float64(lp32[i])
+			}
 		}
-		out.LogProbs = append(out.LogProbs, lp)
+		if m.as32 {
+			out.LogProbs32 = append(out.LogProbs32, lp32)
+		} else {
+			out.LogProbs = append(out.LogProbs, lp)
+		}
 		att := make([]float64, len(s.srcs[r]))
 		for i := range att {
 			att[i] = float64(i+len(p)) / float64(len(att))
@@ -183,4 +195,48 @@ func TestPaddedRows(t *testing.T) {
 	rows := []int{4, 0, 1, 2, 3, 5, 6, 7, 8}
 	require.Equal(t, []int{4, 0, 1, 2, 3, 5, 6, 7, 8, 8, 8, 8}, padRows(rows))
 	require.Equal(t, []int{2, 0}, padRows([]int{2, 0}))
+}
+
+// A model's float32 log-probabilities (LogProbs32) decode exactly as the same
+// values given as float64.
+func TestFloat32LogProbsDecodeAsFloat64(t *testing.T) {
+	srcs := [][]int{{2, 3, 4}, {5}, {6, 7, 2, 3, 4, 5}, {3, 3}}
+	for _, opt := range []Options{
+		{BOS: hashBOS, EOS: hashEOS, Beam: 1, MaxLen: 10},
+		{BOS: hashBOS, EOS: hashEOS, Beam: 4, MaxLen: 10, Alpha: 0.6, NoRepeatNgram: 2, Forbid: []int{5}},
+	} {
+		var steps []int
+		m64 := hashModel{vocab: 9, steps: &steps, t: t, rounded: true}
+		m32 := m64
+		m32.as32 = true
+		want, err := BeamSearchBatch(m64, srcs, []Options{opt})
+		require.NoError(t, err)
+		got, err := BeamSearchBatch(m32, srcs, []Options{opt})
+		require.NoError(t, err)
+		require.Equal(t, want, got, "beam %d", opt.Beam)
+		wantG, err := Greedy(finishedFed{m64}, srcs, opt)
+		require.NoError(t, err)
+		gotG, err := Greedy(finishedFed{m32}, srcs, opt)
+		require.NoError(t, err)
+		require.Equal(t, wantG, gotG, "greedy, forbidding %v", opt.Forbid)
+		out, _, err := m32.Step(hashState{srcs: srcs[:1], prefixes: make([][]int, 1)}, []int{hashBOS})
+		require.NoError(t, err)
+		require.Nil(t, out.LogProbs)
+		require.Equal(t, float64(out.LogProbs32[0][4]), out.LogProb(0, 4))
+		require.Equal(t, float64(out.LogProbs32[0][7]), out.Float64()[0][7])
+	}
+}
+
+// finishedFed lets greedy decoding feed EOS to the rows that have finished (it
+// steps every row to the end); hashModel sees BOS there instead.
+type finishedFed struct{ hashModel }
+
+func (m finishedFed) Step(st State, tokens []int) (StepOutput, State, error) {
+	fed := append([]int(nil), tokens...)
+	for i, tok := range fed {
+		if tok == hashEOS {
+			fed[i] = hashBOS
+		}
+	}
+	return m.hashModel.Step(st, fed)
 }

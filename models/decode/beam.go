@@ -31,7 +31,7 @@ func BeamSearch(m StepModel, src []int, opt Options) ([]Hypothesis, error) {
 		if err != nil {
 			return nil, errors.Wrapf(err, "beam search: step %d", t)
 		}
-		parents, done := b.advance(t, out.LogProbs, out.Weights)
+		parents, done := b.advance(t, out, 0)
 		if done {
 			release(next)
 			return b.hypotheses(), nil
@@ -71,17 +71,23 @@ func (b *beam) prevTokens(dst []int) []int {
 	return dst
 }
 
-// advance takes the log-probabilities and attention weights of step t (one
-// row per live hypothesis, in order), extends the hypotheses and returns, for
-// every new live hypothesis, the row of its parent: the rows the next step's
-// state is made of. done reports that the search is over.
-func (b *beam) advance(t int, logProbs, weights [][]float64) (parents []int, done bool) {
+// advance takes the output of step t, whose rows from first on are the live
+// hypotheses in order, extends the hypotheses and returns, for every new live
+// hypothesis, the row of its parent (counted from first): the rows the next
+// step's state is made of. done reports that the search is over.
+func (b *beam) advance(t int, out StepOutput, first int) (parents []int, done bool) {
 	opt := &b.opt
-	logp := make([][]float64, len(b.live))
+	banned := make([][]int, len(b.live))
 	for i, h := range b.live {
-		logp[i] = opt.constrain(logProbs[i], h.Tokens)
+		banned[i] = opt.banned(nil, h.Tokens, out.vocab(first+i))
 	}
-	cands := topCandidates(b.live, logp, 2*opt.Beam)
+	var cands []candidate
+	if out.LogProbs == nil && out.LogProbs32 != nil {
+		cands = topCandidates(b.live, out.LogProbs32[first:], banned, 2*opt.Beam)
+	} else {
+		cands = topCandidates(b.live, out.LogProbs[first:], banned, 2*opt.Beam)
+	}
+	weights := out.Weights[first:]
 	var keep []Hypothesis
 	for rank, c := range cands {
 		if len(keep) == opt.Beam {
@@ -156,31 +162,42 @@ type candidate struct {
 
 // topCandidates returns the k best extensions of the live hypotheses by total
 // log-probability, ties broken by parent then token (so a beam of 1 picks what
-// argmax picks).
-func topCandidates(live []Hypothesis, logp [][]float64, k int) []candidate {
+// argmax picks). logp[i] holds the log-probabilities of the tokens after
+// live[i], banned[i] those that cannot follow it (sorted); tokens of
+// log-probability -Inf or NaN cannot either.
+func topCandidates[T logProb](live []Hypothesis, logp [][]T, banned [][]int, k int) []candidate {
 	// A sorted insertion into k slots: beam x vocabulary candidates would make a
 	// full sort the slowest part of a decoding step. A candidate goes after the
 	// kept ones of equal score, so ties keep their enumeration order (parent,
-	// then token), as a stable sort would.
+	// then token), as a stable sort would. Until k are kept the bar is -Inf,
+	// which no impossible token's total clears (a NaN clears nothing), so the
+	// scan of a row is one addition and one comparison a token.
 	if k <= 0 {
 		return nil
 	}
 	best := make([]candidate, 0, k+1)
+	bar := math.Inf(-1)
+	var runs [][2]int
 	for i, h := range live {
-		for tok, lp := range logp[i] {
-			if math.IsInf(lp, -1) || math.IsNaN(lp) {
-				continue
-			}
-			c := candidate{parent: i, tok: tok, logp: h.LogProb + lp}
-			if len(best) == k && !(c.logp > best[k-1].logp) {
-				continue
-			}
-			j := sort.Search(len(best), func(j int) bool { return best[j].logp < c.logp })
-			best = append(best, candidate{})
-			copy(best[j+1:], best[j:])
-			best[j] = c
-			if len(best) > k {
-				best = best[:k]
+		row := logp[i]
+		runs = allowed(runs[:0], banned[i], len(row))
+		for _, run := range runs {
+			for tok := run[0]; tok < run[1]; tok++ {
+				total := h.LogProb + float64(row[tok])
+				if !(total > bar) {
+					continue
+				}
+				c := candidate{parent: i, tok: tok, logp: total}
+				j := sort.Search(len(best), func(j int) bool { return best[j].logp < c.logp })
+				best = append(best, candidate{})
+				copy(best[j+1:], best[j:])
+				best[j] = c
+				if len(best) > k {
+					best = best[:k]
+				}
+				if len(best) == k {
+					bar = best[k-1].logp
+				}
 			}
 		}
 	}

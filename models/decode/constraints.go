@@ -1,28 +1,68 @@
 package decode
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
-// constrain returns the log-probabilities logp of the next token of a
-// hypothesis whose output so far is out, with the tokens o forbids set to -Inf:
-// a copy when o has constraints, logp itself otherwise.
-func (o *Options) constrain(logp []float64, out []int) []float64 {
-	if len(o.Forbid) == 0 && o.NoRepeatNgram == 0 {
-		return logp
-	}
-	row := append([]float64(nil), logp...)
+// banned returns, in increasing order and without repeats, the tokens o
+// forbids next to a hypothesis whose output so far is out, over a vocabulary
+// of vocab tokens: the decoders read their log-probabilities as -Inf. It
+// reuses dst's memory. Reading a few indices instead of copying the
+// vocabulary-wide row with -Inf written in keeps the model's row intact and
+// costs nothing when o has no constraints.
+func (o *Options) banned(dst, out []int, vocab int) []int {
+	dst = dst[:0]
 	for _, t := range o.Forbid {
-		if t >= 0 && t < len(row) {
-			row[t] = math.Inf(-1)
+		if t >= 0 && t < vocab {
+			dst = append(dst, t)
 		}
 	}
 	if o.NoRepeatNgram > 0 {
 		for _, b := range bannedNgramEnds(withoutLeading(out, o.BOS), o.NoRepeatNgram) {
-			if b >= 0 && b < len(row) && b != o.EOS {
-				row[b] = math.Inf(-1)
+			if b >= 0 && b < vocab && b != o.EOS {
+				dst = append(dst, b)
 			}
 		}
 	}
-	return row
+	if len(dst) > 1 {
+		slices.Sort(dst)
+		dst = slices.Compact(dst)
+	}
+	return dst
+}
+
+// allowed returns the half-open runs [lo, hi) of a row of n tokens between
+// the banned ones (sorted, as banned gives them), appended to dst.
+func allowed(dst [][2]int, banned []int, n int) [][2]int {
+	lo := 0
+	for _, b := range banned {
+		if b > lo {
+			dst = append(dst, [2]int{lo, b})
+		}
+		lo = b + 1
+	}
+	if lo < n {
+		dst = append(dst, [2]int{lo, n})
+	}
+	return dst
+}
+
+// constrainedArgmax returns Argmax of logp with the banned tokens read as
+// -Inf, and that value.
+func constrainedArgmax[T logProb](logp []T, banned []int) (int, float64) {
+	best, bestV := 0, float64(logp[0])
+	if len(banned) > 0 && banned[0] == 0 {
+		bestV = math.Inf(-1)
+	}
+	for _, run := range allowed(nil, banned, len(logp)) {
+		for i := run[0]; i < run[1]; i++ {
+			if v := float64(logp[i]); v > bestV {
+				best, bestV = i, v
+			}
+		}
+	}
+	return best, bestV
 }
 
 // withoutLeading returns out without the tokens equal to bos at its start: a

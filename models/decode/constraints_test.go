@@ -2,6 +2,7 @@ package decode
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -122,10 +123,36 @@ func TestBannedNgramEnds(t *testing.T) {
 	require.Equal(t, []int{2, 3, 7, 2, 5, 2}, bannedNgramEnds([]int{2, 3, 7, 2, 5, 2}, 1))
 	require.Empty(t, bannedNgramEnds([]int{2, 3}, 3))
 	require.Equal(t, []int{4}, withoutLeading([]int{0, 0, 4}, 0))
-	o := Options{BOS: 0, EOS: 1, NoRepeatNgram: 1, Forbid: []int{2, 9}}
-	row := []float64{-1, -1, -1, -1, -1}
-	got := o.constrain(row, []int{0, 3, 1})
+	o := Options{BOS: 0, EOS: 1, NoRepeatNgram: 1, Forbid: []int{9, 2, 3}}
+	require.Equal(t, []int{2, 3}, o.banned(nil, []int{0, 3, 1}, 5), "sorted, once each, in the vocabulary; EOS is never blocked; the leading BOS is not an output token")
+	require.Equal(t, [][2]int{{0, 2}, {4, 5}}, allowed(nil, []int{2, 3}, 5))
+	require.Equal(t, [][2]int{{1, 4}}, allowed(nil, []int{0, 4}, 5))
+	require.Empty(t, allowed(nil, []int{0, 1}, 2))
+}
+
+// constrainedArgmax is Argmax of the row with the banned tokens set to -Inf.
+func TestConstrainedArgmax(t *testing.T) {
 	inf := math.Inf(-1)
-	require.Equal(t, []float64{-1, -1, inf, inf, -1}, got, "EOS is never blocked; the leading BOS is not an output token")
-	require.Equal(t, []float64{-1, -1, -1, -1, -1}, row, "the model's row is left alone")
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 500; trial++ {
+		row := make([]float64, 1+rng.IntN(12))
+		var banned []int
+		for i := range row {
+			row[i] = -float64(rng.IntN(4))
+			switch rng.IntN(6) {
+			case 0:
+				banned = append(banned, i)
+			case 1:
+				row[i] = inf
+			}
+		}
+		constrained := append([]float64(nil), row...)
+		for _, b := range banned {
+			constrained[b] = inf
+		}
+		tok, lp := constrainedArgmax(row, banned)
+		want := Argmax(constrained)
+		require.Equal(t, want, tok, "trial %d", trial)
+		require.Equal(t, constrained[want], lp, "trial %d", trial)
+	}
 }

@@ -23,9 +23,50 @@ type StepModel interface {
 // StepOutput is what one decoding step gives for each row. A model may reuse
 // its memory at its next Step: decoders copy what they keep.
 type StepOutput struct {
-	LogProbs [][]float64 // (rows, target vocabulary)
-	Weights  [][]float64 // (rows, source length)
+	// LogProbs are the log-probabilities of the next token, (rows, target
+	// vocabulary).
+	LogProbs [][]float64
+	// LogProbs32 stand for LogProbs (then nil) when a float32 model leaves its
+	// log-probabilities in float32: the decoders read each exactly as float64,
+	// without converting a vocabulary-wide row at every step.
+	LogProbs32 [][]float32
+	// Weights are the attention weights over the source, (rows, source length).
+	Weights [][]float64
 }
+
+// Float64 returns LogProbs, or LogProbs32 converted when LogProbs is nil.
+func (o StepOutput) Float64() [][]float64 {
+	if o.LogProbs != nil || o.LogProbs32 == nil {
+		return o.LogProbs
+	}
+	rows := make([][]float64, len(o.LogProbs32))
+	for r, row := range o.LogProbs32 {
+		rows[r] = make([]float64, len(row))
+		for i, v := range row {
+			rows[r][i] = float64(v)
+		}
+	}
+	return rows
+}
+
+// LogProb returns the log-probability of token tok in row r.
+func (o StepOutput) LogProb(r, tok int) float64 {
+	if o.LogProbs == nil && o.LogProbs32 != nil {
+		return float64(o.LogProbs32[r][tok])
+	}
+	return o.LogProbs[r][tok]
+}
+
+// vocab returns the width of row r.
+func (o StepOutput) vocab(r int) int {
+	if o.LogProbs == nil && o.LogProbs32 != nil {
+		return len(o.LogProbs32[r])
+	}
+	return len(o.LogProbs[r])
+}
+
+// logProb is what a row of log-probabilities may hold.
+type logProb interface{ ~float32 | ~float64 }
 
 // State is a decoder's state for a batch of rows (hypotheses).
 type State interface {

@@ -19,6 +19,7 @@ func Greedy(m StepModel, srcs [][]int, opt Options) ([]Hypothesis, error) {
 		prev[i] = opt.BOS
 	}
 	done := 0
+	var banned []int
 	for t := 0; t < opt.MaxLen && done < len(srcs); t++ {
 		out, next, err := m.Step(st, prev)
 		if err != nil {
@@ -30,9 +31,15 @@ func Greedy(m StepModel, srcs [][]int, opt Options) ([]Hypothesis, error) {
 				prev[r] = opt.EOS
 				continue
 			}
-			logp := opt.constrain(out.LogProbs[r], h.Tokens)
-			tok := Argmax(logp)
-			h.LogProb += logp[tok]
+			banned = opt.banned(banned, h.Tokens, out.vocab(r))
+			var tok int
+			var lp float64
+			if out.LogProbs == nil && out.LogProbs32 != nil {
+				tok, lp = constrainedArgmax(out.LogProbs32[r], banned)
+			} else {
+				tok, lp = constrainedArgmax(out.LogProbs[r], banned)
+			}
+			h.LogProb += lp
 			h.Weights = append(h.Weights, append([]float64(nil), out.Weights[r]...))
 			if tok == opt.EOS {
 				h.Finished = true

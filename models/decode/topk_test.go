@@ -11,13 +11,14 @@ import (
 
 // topCandidates keeps the k best candidates in the order a stable sort of all
 // of them would give, ties (frequent here: scores drawn from a few values)
-// included, and skips impossible tokens.
+// included, and skips impossible and banned tokens.
 func TestTopCandidatesMatchesStableSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := 0; trial < 200; trial++ {
 		rows, vocab := 1+rng.IntN(5), 1+rng.IntN(40)
 		live := make([]Hypothesis, rows)
 		logp := make([][]float64, rows)
+		banned := make([][]int, rows)
 		var all []candidate
 		for i := range live {
 			live[i].LogProb = -float64(rng.IntN(3))
@@ -31,6 +32,10 @@ func TestTopCandidatesMatchesStableSort(t *testing.T) {
 				default:
 					logp[i][tok] = -float64(rng.IntN(4)) / 2
 				}
+				if rng.IntN(8) == 0 {
+					banned[i] = append(banned[i], tok)
+					continue
+				}
 				if lp := logp[i][tok]; !math.IsInf(lp, -1) && !math.IsNaN(lp) {
 					all = append(all, candidate{parent: i, tok: tok, logp: live[i].LogProb + lp})
 				}
@@ -39,7 +44,7 @@ func TestTopCandidatesMatchesStableSort(t *testing.T) {
 		sort.SliceStable(all, func(a, b int) bool { return all[a].logp > all[b].logp })
 		for _, k := range []int{1, 2, 10, 1000} {
 			want := all[:min(k, len(all))]
-			got := topCandidates(live, logp, k)
+			got := topCandidates(live, logp, banned, k)
 			if len(want) == 0 {
 				require.Empty(t, got)
 				continue
@@ -47,5 +52,5 @@ func TestTopCandidatesMatchesStableSort(t *testing.T) {
 			require.Equal(t, want, got, "trial %d, k %d", trial, k)
 		}
 	}
-	require.Empty(t, topCandidates([]Hypothesis{{}}, [][]float64{{0}}, 0))
+	require.Empty(t, topCandidates([]Hypothesis{{}}, [][]float64{{0}}, [][]int{nil}, 0))
 }

@@ -248,7 +248,7 @@ func fusedForward[T graph.Float](k fusedKernel, out *tensor.Dense, in []*tensor.
 		// the table's projection with the bias, whose rows each step copies
 		graph.Gemm(false, true, s.V, s.G, s.I, x, s.I, wih, s.I, 0, c.proj, s.G)
 		for v := 0; v < s.V; v++ {
-			addTo(c.proj[v*s.G:(v+1)*s.G], c.bias)
+			graph.AddTo(c.proj[v*s.G:(v+1)*s.G], c.bias)
 		}
 		in0.ids = graph.Ints(in[k.idsAt()])
 		for r, id := range in0.ids {
@@ -298,7 +298,7 @@ func (p stepInput[T]) prepare(t int) {
 // bias adds the bias to one row of pre-activations, unless prepare put it there.
 func (p stepInput[T]) bias(row []T) {
 	if p.ids == nil {
-		addTo(row, p.c.bias)
+		graph.AddTo(row, p.c.bias)
 	}
 }
 
@@ -326,7 +326,7 @@ func backThroughTime[T graph.Float](k fusedKernel, c *seqBufs[T], s seqShape, in
 	if k.embedded {
 		clear(c.dsum)
 		for r, id := range graph.Ints(in[k.idsAt()]) {
-			addTo(c.dsum[id*s.G:(id+1)*s.G], c.dgx[r*s.G:(r+1)*s.G])
+			graph.AddTo(c.dsum[id*s.G:(id+1)*s.G], c.dgx[r*s.G:(r+1)*s.G])
 		}
 	}
 }

@@ -69,7 +69,7 @@ func elmanSeqBackward[T graph.Float](c *seqBufs[T], s seqShape, whh, mask, gy []
 				}
 				dh[j] = (1 - m) * dht
 			}
-			addTo(c.dbx, dar)
+			graph.AddTo(c.dbx, dar)
 		}
 		graph.Gemm(false, false, s.B, H, H, da, H, whh, H, 1, c.dh, H)
 	}

@@ -30,7 +30,7 @@ func gruSeqForward[T graph.Float](c *seqBufs[T], s seqShape, in0 stepInput[T], w
 			hrn := hr[2*H:]
 			o := b * H
 			hpr, hnr, ghr, outr := hp[o:o+H], hn[o:o+H], ghn[o:o+H], out[o:o+H]
-			addTo(xr[:2*H], hr[:2*H])
+			graph.AddTo(xr[:2*H], hr[:2*H])
 			graph.Sigmoids(xr[:2*H])
 			for j, r := range xrr {
 				xrn[j] += r * hrn[j]
@@ -74,8 +74,8 @@ func gruSeqBackward[T graph.Float](c *seqBufs[T], s seqShape, whh, mask, gy []T)
 				dhr[j], dhr[H+j], dhr[2*H+j] = dr, dz, dn*r
 				dh[j] = (1-m)*dht + dhn*z
 			}
-			addTo(c.dbx, dxr)
-			addTo(c.dbh, dhr)
+			graph.AddTo(c.dbx, dxr)
+			graph.AddTo(c.dbh, dhr)
 		}
 		graph.Gemm(false, false, s.B, H, G, dhh, G, whh, H, 1, c.dh, H)
 	}

@@ -72,7 +72,7 @@ func lstmSeqBackward[T graph.Float](c *seqBufs[T], s seqShape, whh, mask, gy []T
 				dh[j] = (1 - m) * dht
 				dc[j] = (1-m)*dc[j] + dcn*f
 			}
-			addTo(c.dbx, dar)
+			graph.AddTo(c.dbx, dar)
 		}
 		// dh_prev += dA_t W_hh
 		graph.Gemm(false, false, s.B, H, G, da, G, whh, H, 1, c.dh, H)
@@ -103,12 +103,4 @@ func maskAt[T graph.Float](mask []T, i int) T {
 		return 1
 	}
 	return mask[i]
-}
-
-// addTo adds src to dst element by element.
-func addTo[T graph.Float](dst, src []T) {
-	dst = dst[:len(src)]
-	for j, v := range src {
-		dst[j] += v
-	}
 }

@@ -151,6 +151,18 @@ func (m *Model) output(b graph.SaltedBuilder, x, w, pos *G.Node) error {
 	return b.Err()
 }
 
+// output returns a step's output from its log-probabilities and attention
+// weights; float32 log-probabilities stay float32.
+func (d *Decoder) output(logp, w *tensor.Dense) decode.StepOutput {
+	out := decode.StepOutput{Weights: graph.Rows(w)}
+	if logp.Dtype() == tensor.Float32 {
+		out.LogProbs32 = d.rows.Rows32(logp)
+	} else {
+		out.LogProbs = d.rows.Rows(logp)
+	}
+	return out
+}
+
 // cachedStepper compiles the cached one-step graph of rows rows over sources
 // of srcLen positions.
 func (d *Decoder) cachedStepper(rows, srcLen int) (graph.SaltedProgram, error) {
@@ -249,7 +261,7 @@ func (d *Decoder) Step(state decode.State, tokens []int) (decode.StepOutput, dec
 	}
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	return decode.StepOutput{LogProbs: d.rows.Rows(logp), Weights: graph.Rows(w)}, next, nil
+	return d.output(logp, w), next, nil
 }
 
 var _ decode.StepModel = (*Decoder)(nil)

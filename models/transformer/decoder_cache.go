@@ -141,5 +141,5 @@ func (d *Decoder) cachedStep(st *cachedState, tokens []int) (decode.StepOutput, 
 	next.owner.filled = next.n
 	logp, _ := p.Output("logp")
 	w, _ := p.Output("attn")
-	return decode.StepOutput{LogProbs: d.rows.Rows(logp), Weights: graph.Rows(w)}, next, nil
+	return d.output(logp, w), next, nil
 }

@@ -69,11 +69,16 @@ func (nb *normBufs[T]) output(s residualNorm, out, x, y, rdrop, lw, lb []T, e in
 	if !s.preLN {
 		sum = y
 	}
-	for i, v := range y {
-		if rdrop != nil {
-			v *= rdrop[i]
+	switch {
+	case rdrop != nil:
+		for i, v := range y {
+			sum[i] = x[i] + v*rdrop[i]
 		}
-		sum[i] = x[i] + v
+	case s.preLN:
+		copy(sum, x)
+		graph.AddTo(sum, y)
+	default: // sum is y
+		graph.AddTo(sum, x)
 	}
 	if !s.preLN {
 		graph.LayerNormRows(out, nb.xhat, nb.rstd, y, lw, lb, e, s.eps)

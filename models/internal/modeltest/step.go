@@ -60,7 +60,7 @@ func StepLoss(t *testing.T, m decode.StepModel, tok decode.Tokens, srcs, tgts []
 			if target != nil {
 				want = target(r, want)
 			}
-			sum -= out.LogProbs[r][want]
+			sum -= out.LogProb(r, want)
 			n++
 			total := 0.0
 			for _, w := range out.Weights[r] {
