@@ -2,7 +2,7 @@ package graph
 
 import (
 	"reflect"
-	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"gorgonia.org/tensor"
@@ -88,17 +88,18 @@ func (a *Arena) Bytes() int64 {
 }
 
 // Release drops the arena's buffers at the end of a phase (training, an
-// evaluation, one kind of decoding), whose programs the caller has closed, and
-// collects garbage at once: the next phase's runs then make their own buffers,
-// as large as they need, in the memory the last phase's held. Left to the
-// collector's pace, whose goal was set while the buffers were live, the next
-// phase would grow the heap beside them.
+// evaluation, one kind of decoding), whose programs the caller has closed,
+// collects garbage at once and gives the freed memory back to the operating
+// system: the next phase's runs then make their own buffers, as large as they
+// need, and the process holds what that phase needs, not the most any phase
+// did. Left to the collector's pace, whose goal was set while the buffers were
+// live, the next phase would grow the heap beside them.
 func (a *Arena) Release() {
 	a.mu.Lock()
 	clear(a.slots)
 	a.lent = nil
 	a.mu.Unlock()
-	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // take lends a free buffer of element type T, n long, for the rest of the

@@ -43,6 +43,10 @@ type Summary struct {
 	EvalSeconds  float64      `json:"eval_seconds"`
 	TotalSeconds float64      `json:"total_seconds"`
 	Samples      []Sample     `json:"samples"`
+	// FinalEvalRSS is the process's resident memory over the final evaluation
+	// (greedy decoding, beam search), the training programs and their memory
+	// released; absent where it cannot be read.
+	FinalEvalRSS *train.RSS `json:"final_eval_rss,omitempty"`
 
 	leadOnBeam metrics.RougeF1 // the lead baseline on the pairs decoded with beam search
 }
@@ -102,6 +106,8 @@ func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start
 		pairs[i], refs[i] = t.valid[j], t.valid[j].Reference
 	}
 	t.endPhase()
+	watch := train.WatchRSS()
+	defer watch.Stop()
 	greedy, err := t.decodeGreedy(t.evalIdx)
 	if err != nil {
 		return nil, err
@@ -118,6 +124,9 @@ func (t *task) report(ctx context.Context, dir string, sum *train.Summary, start
 		nBeam = cfg.BeamEval
 	}
 	beam, err := t.decodeBeam(ctx, s, pairs[:nBeam])
+	if rss, ok := watch.Stop(); ok {
+		s.FinalEvalRSS = &rss
+	}
 	if err != nil {
 		return nil, err
 	}

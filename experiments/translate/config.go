@@ -54,7 +54,7 @@ type Config struct {
 	// training
 	Dropout         float64 `json:"dropout" help:"dropout (embeddings, layers, before the output)"`
 	LabelSmoothing  float64 `json:"label_smoothing" help:"label smoothing of the training cross-entropy (Szegedy et al. 2016)"`
-	MaxTokens       int     `json:"max_tokens" help:"most rows x padded length per compiled training program: a larger batch of a length bucket runs in parts whose gradients are combined (bounds memory; 0: no limit)"`
+	MaxTokens       int     `json:"max_tokens" help:"most rows x padded length per compiled training or validation-loss program: a larger batch of a length bucket runs in parts whose gradients are combined (bounds memory; 0: no limit)"`
 	Schedule        string  `json:"schedule" help:"learning rate after the warm-up: constant, noam (inverse square root of the step, Vaswani et al. 2017) or cosine (to lr/100 at the last step)"`
 	Warmup          int     `json:"warmup" help:"linear warm-up steps of the learning rate"`
 	train.StepDecay `help.lr_decay:"constant schedule: factor per epoch from epoch lr_decay_after on (1: none)" help.lr_decay_after:"constant schedule: first epoch whose rate is multiplied by lr_decay" alias.lr_decay_after:"decay_after"`

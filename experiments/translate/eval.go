@@ -136,8 +136,11 @@ func bleu(hyps, refs []string) (cased, lower metrics.BLEUScore, err error) {
 }
 
 // valLoss returns the mean cross-entropy per target token (EOS included, no
-// label smoothing) of the validation pairs, teacher-forced, in batches of the
-// evaluation size grouped by length, each padded to a multiple of 8.
+// label smoothing) of the validation pairs, teacher-forced, in batches grouped
+// by length, each padded to a multiple of 8: at most the evaluation size, and
+// within max_tokens rows x padded length as the training programs are (the
+// vocabulary-wide outputs of a batch of 128 long pairs would otherwise need
+// more memory than training).
 func (t *task) valLoss() (float64, error) {
 	order := make([]int, 0, len(t.valSrc))
 	for i, s := range t.valSrc {
@@ -155,17 +158,27 @@ func (t *task) valLoss() (float64, error) {
 		}
 		return len(t.valTgt[x]) < len(t.valTgt[y])
 	})
+	padded := func(j int) (ls, lt int) {
+		return min((len(t.valSrc[j])+7)/8*8, t.m.maxSrc), min((len(t.valTgt[j])+1+7)/8*8, t.m.maxTgt)
+	}
 	var sum float64
 	var tokens int
-	for lo := 0; lo < len(order); lo += t.cfg.EvalBatch {
-		chunk := order[lo:min(lo+t.cfg.EvalBatch, len(order))]
+	for lo, hi := 0, 0; lo < len(order); lo = hi {
+		ls, lt := padded(order[lo])
+		for hi = lo + 1; hi < len(order) && hi-lo < t.cfg.EvalBatch; hi++ {
+			s, u := padded(order[hi])
+			s, u = max(ls, s), max(lt, u)
+			if t.cfg.MaxTokens > 0 && (hi-lo+1)*max(s, u) > t.cfg.MaxTokens {
+				break
+			}
+			ls, lt = s, u
+		}
+		chunk := order[lo:hi]
 		srcs, tgts := make([][]int, len(chunk)), make([][]int, len(chunk))
-		ls, lt := 0, 0
 		for i, j := range chunk {
 			srcs[i], tgts[i] = t.valSrc[j], t.valTgt[j]
-			ls, lt = max(ls, len(srcs[i])), max(lt, len(tgts[i])+1)
 		}
-		prog, err := t.evals.Get([3]int{len(chunk), min((ls+7)/8*8, t.m.maxSrc), min((lt+7)/8*8, t.m.maxTgt)})
+		prog, err := t.evals.Get([3]int{len(chunk), ls, lt})
 		if err != nil {
 			return 0, err
 		}

@@ -44,6 +44,10 @@ type Summary struct {
 	Translations     []string    `json:"translations"` // files of the run directory holding the validation translations
 	TotalSeconds     float64     `json:"total_seconds"`
 	Command          string      `json:"command"` // reproduces the run from scratch
+	// FinalEvalRSS is the process's resident memory over the final evaluation
+	// (perplexity, greedy decoding, beam search), the training programs and
+	// their memory released; absent where it cannot be read.
+	FinalEvalRSS *train.RSS `json:"final_eval_rss,omitempty"`
 }
 
 // String returns the run's result on one line: BLEU, decoding speed,
@@ -64,7 +68,10 @@ func (t *task) report(ctx context.Context, sum *train.Summary, start time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	t.endPhase()
+	watch := train.WatchRSS()
 	ev, err := t.evaluate(ctx, t.cfg.Beam > 1)
+	rss, rssOK := watch.Stop()
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +94,9 @@ func (t *task) report(ctx context.Context, sum *train.Summary, start time.Time) 
 		s.BeamSize = ev.beamSize
 		s.BLEU.Beam, s.BLEU.BeamLowercase = ev.beamBLEU.Score, ev.beamLC.Score
 		s.Translations = append(s.Translations, fmt.Sprintf("val.beam%d.txt", ev.beamSize))
+	}
+	if rssOK {
+		s.FinalEvalRSS = &rss
 	}
 	s.TotalSeconds = time.Since(start).Seconds()
 	if err := train.WriteJSON(filepath.Join(t.dir, "summary.json"), s); err != nil {
