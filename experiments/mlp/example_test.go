@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ func Example() {
 	cfg.DataDir, cfg.Out = data, filepath.Join(tmp, "run")
 	cfg.Hidden, cfg.Batch, cfg.Epochs, cfg.LogEvery = 32, 20, 2, 10
 	sum := testenv.Must(mlp.Run(context.Background(), cfg, io.Discard))
-	fmt.Printf("%d steps, test accuracy %.2f\n", sum.Steps, sum.TestAcc)
+	fmt.Printf("%d steps, test accuracy %.2f, test loss below chance: %v\n", sum.Steps, sum.TestAcc, sum.TestLoss > 0 && sum.TestLoss < math.Log(10))
 
 	m := testenv.Must(mlp.Load(sum.Dir))
 	defer m.Close()
@@ -57,6 +58,6 @@ func Example() {
 	digits, err := m.Predict([][]float32{band(3), band(7)})
 	fmt.Println(digits, err)
 	// Output:
-	// 54 steps, test accuracy 1.00
+	// 54 steps, test accuracy 1.00, test loss below chance: true
 	// [3 7] <nil>
 }

@@ -171,15 +171,30 @@ func (t *task) score(d images) (loss, acc float64, err error) {
 		if err := t.eval.Run(); err != nil {
 			return 0, 0, err
 		}
-		logits, _ := t.eval.Output("logits")
-		for i, p := range argmax(graph.Slice[float32](logits)[:n*classes]) {
+		out, _ := t.eval.Output("logits")
+		logits := graph.Slice[float32](out)[:n*classes]
+		for i, p := range argmax(logits) {
 			if p == d.y[lo+i] {
 				correct++
 			}
+			loss += crossEntropy(logits[i*classes:(i+1)*classes], d.y[lo+i])
 		}
-		loss += t.eval.Loss() * float64(n)
 	}
 	return loss / float64(d.len()), float64(correct) / float64(d.len()), nil
+}
+
+// crossEntropy returns -log softmax(logits)[y] in float64: the loss of one
+// image, whatever the rows its batch was padded with.
+func crossEntropy(logits []float32, y int) float64 {
+	m := math.Inf(-1)
+	for _, v := range logits {
+		m = math.Max(m, float64(v))
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - m)
+	}
+	return m + math.Log(sum) - float64(logits[y])
 }
 
 func argmax(logits []float32) []int {

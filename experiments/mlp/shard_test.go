@@ -3,6 +3,7 @@ package mlp
 import (
 	"context"
 	"io"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -70,4 +71,10 @@ func TestSharded(t *testing.T) {
 	tk := &task{cfg: odd}
 	require.True(t, train.IsUsage(tk.SetShard(0, 2)), "batch 5 does not split into 2 ranks")
 	require.Error(t, tk.SetShard(2, 2))
+}
+
+// crossEntropy is -log softmax(logits)[y], steady for large logits.
+func TestCrossEntropy(t *testing.T) {
+	require.InDelta(t, math.Log(4.0/3), crossEntropy([]float32{0, float32(math.Log(3))}, 1), 1e-7)
+	require.InDelta(t, math.Log(2), crossEntropy([]float32{1000, 1000}, 0), 1e-12)
 }
