@@ -16,9 +16,10 @@ import (
 // not the sum of all.
 //
 // Programs over one store run one at a time (Program.Run holds the arena), and
-// inside a run each buffer the arena lends has one user: a value that must
-// outlive the run (an output, the loss, a gradient) is copied out by the
-// program's sinks before the run ends. A request for n elements takes, among
+// inside a run each buffer the arena lends has one user at a time: a kernel
+// node's value until the last node that reads it has run (see liveValue), a
+// fused kernel's scratch until the run ends. A value that must outlive the run
+// (an output, the loss, a gradient) is copied out by the program's sinks. A request for n elements takes, among
 // the free buffers of its element type, the smallest of those holding n to
 // fitSlack*n; else it grows the largest of those holding fewer than n; else it
 // makes a new buffer. Buffers so keep to the sizes of the requests they
@@ -70,6 +71,9 @@ func (a *Arena) giveBack(m int) {
 	}
 	a.lent = a.lent[:m]
 }
+
+// free makes buffer l free again for the requests that follow in this run.
+func (a *Arena) free(l lentBuffer) { l.s.used[l.i] = false }
 
 // end ends the run that begin started.
 func (a *Arena) end() { a.mu.Unlock() }

@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // arenaRun lends buffers of the given lengths in one run and returns their
@@ -50,4 +52,44 @@ func TestArenaGrowsAndReuses(t *testing.T) {
 	require.EqualValues(t, 4*(200+10), a.Bytes())
 	a.Release()
 	require.Zero(t, a.Bytes())
+}
+
+// A kernel node's buffer is free again once the last node that reads it has
+// run: a chain of ten scalings holds two buffers of the arena, not ten, and
+// computes what it did; in training, where the backward pass reads the ten
+// values, their ten gradients take turns in two buffers, and the gradient is
+// unchanged.
+func TestArenaFreesValuesAfterTheirLastReader(t *testing.T) {
+	const n, depth = 1000, 10
+	for _, mode := range []Mode{Eval, Train} {
+		s := NewStore(tensor.Float32, NewRNG(1, "init"))
+		w := s.Must("w", []int{n}, Constant(1))
+		b := NewBuilder(s, mode)
+		y := b.Param(w)
+		for i := 0; i < depth; i++ {
+			y = Scale(b, y, 2)
+		}
+		b.Output("y", y)
+		var loss *G.Node
+		if mode == Train {
+			loss = b.Check(G.Sum(y))
+		}
+		p, err := b.Compile(loss)
+		require.NoError(t, err)
+		require.NoError(t, p.Run())
+		out, err := p.Output("y")
+		require.NoError(t, err)
+		for _, v := range Slice[float32](out) {
+			require.Equal(t, float32(1<<depth), v)
+		}
+		if mode == Eval {
+			require.LessOrEqual(t, s.Arena().Bytes(), int64(2*4*n), "the chain's values take turns in two buffers")
+			continue
+		}
+		for _, g := range Slice[float32](w.Grad) {
+			require.Equal(t, float32(1<<depth), g)
+		}
+		// the values stay for the backward pass, the gradients take turns
+		require.LessOrEqual(t, s.Arena().Bytes(), int64((depth+2)*4*n), "gradients are not all held to the end")
+	}
 }

@@ -258,6 +258,7 @@ func (b *Builder) Compile(loss *G.Node) (*Program, error) {
 	if b.Store != nil {
 		p.arena = b.Store.core.arena
 		lendArena(p.g, p.arena, loss != nil)
+		p.live = traceLiveness(p.g)
 	}
 	p.vm = G.NewTapeMachine(p.g)
 	return p, nil

@@ -20,5 +20,6 @@
 // values of kernel nodes, the scratch of fused kernels and random inputs are lent
 // for one run at a time, so that a model's many compiled programs (one per bucket
 // shape, for training, evaluation and decoding) need about the memory of the
-// largest, and programs over one store run one at a time.
+// largest, and programs over one store run one at a time. Inside a run, a kernel
+// node's buffer serves later nodes once every node that reads its value has run.
 package graph

@@ -236,12 +236,16 @@ type fwdOp struct {
 	// transient: the kernel's scratch is free again once its forward pass
 	// returns (no gradient, and no other node, reads it later in the run)
 	transient bool
+	value     *liveValue   // buf's value in this run
+	reads     []*liveValue // the kernel nodes' values among the inputs
 }
 
 // nodeBuffer returns the buffer of a kernel node's value for this run: over the
-// arena's memory where it can serve, else the node's own (reusable).
-func nodeBuffer(a *Arena, buf **tensor.Dense, dtype tensor.Dtype, shape tensor.Shape, overwritten bool) *tensor.Dense {
+// arena's memory where it can serve (recorded in v, when not nil), else the
+// node's own (reusable).
+func nodeBuffer(a *Arena, buf **tensor.Dense, dtype tensor.Dtype, shape tensor.Shape, overwritten bool, v *liveValue) *tensor.Dense {
 	if t := denseIn(a, buf, dtype, shape, overwritten); t != nil {
+		v.took(a)
 		return t
 	}
 	return reusable(buf, dtype, shape, overwritten)
@@ -266,6 +270,8 @@ func lendArena(g *G.ExprGraph, a *Arena, training bool) {
 		case *bwdOp:
 			op.arena = a
 			lend(op.k)
+		case *sinkOp:
+			op.arena = a
 		}
 	}
 }
@@ -297,13 +303,14 @@ func (op *fwdOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
-	out := nodeBuffer(op.arena, &op.buf, in[outputDtypeInput(op.k, len(in))].Dtype(), op.outShape, overwrites(op.k, -1))
+	out := nodeBuffer(op.arena, &op.buf, in[outputDtypeInput(op.k, len(in))].Dtype(), op.outShape, overwrites(op.k, -1), op.value)
 	if op.transient {
 		defer op.forgetScratch(op.arena.mark())
 	}
 	if err := op.k.ForwardInto(out, in); err != nil {
 		return nil, errors.Wrap(err, op.k.Key())
 	}
+	done(op.arena, op.reads)
 	return toValue(out, op.outShape.Dims())
 }
 
@@ -344,6 +351,8 @@ type bwdOp struct {
 	outType  hm.Type
 	buf      *tensor.Dense
 	arena    *Arena
+	value    *liveValue
+	reads    []*liveValue
 }
 
 func (op *bwdOp) key() string           { return fmt.Sprintf("triad.d%s/d%d%v", op.k.Key(), op.wrt, op.outShape) }
@@ -365,10 +374,11 @@ func (op *bwdOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, errors.Wrap(err, op.key())
 	}
 	n := len(all) - 2
-	g := nodeBuffer(op.arena, &op.buf, all[op.wrt].Dtype(), op.outShape, overwrites(op.k, op.wrt))
+	g := nodeBuffer(op.arena, &op.buf, all[op.wrt].Dtype(), op.outShape, overwrites(op.k, op.wrt), op.value)
 	if err := op.k.BackwardInto(g, op.wrt, all[:n], all[n], all[n+1]); err != nil {
 		return nil, errors.Wrap(err, op.key())
 	}
+	done(op.arena, op.reads)
 	return toValue(g, op.outShape.Dims())
 }
 

@@ -28,6 +28,7 @@ type Program struct {
 	key     uint64 // see Sampler
 	at      int
 	arena   *Arena // the store's: programs over one store run one at a time
+	live    liveness
 }
 
 // Set feeds the named input. The value must have the input's dtype and shape;
@@ -96,13 +97,14 @@ func (p *Program) Run() error {
 	if p.arena != nil {
 		p.arena.begin()
 		defer p.arena.end()
+		p.live.start()
 	}
 	key, at := p.key, p.at
 	if len(p.random) > 0 && !p.keyed {
 		key, at = p.noise.Uint64(), 0
 	}
 	for _, r := range p.random {
-		buf := nodeBuffer(p.arena, &r.buf, r.node.Dtype(), r.node.Shape(), true)
+		buf := nodeBuffer(p.arena, &r.buf, r.node.Dtype(), r.node.Shape(), true, nil)
 		r.sample(key, at, buf)
 		at += buf.Shape().TotalSize()
 		if err := G.Let(r.node, buf); err != nil {

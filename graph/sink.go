@@ -14,10 +14,12 @@ import (
 // program at the moment the input is computed. Reading values this way is immune
 // to the TapeMachine reusing a node's memory later in the same run.
 type sinkOp struct {
-	dst  *tensor.Dense
-	add  bool
-	in   hm.Type
-	name string
+	dst   *tensor.Dense
+	add   bool
+	in    hm.Type
+	name  string
+	arena *Arena       // the program's, when reads is not empty
+	reads []*liveValue // the value read, when a kernel node's
 }
 
 func (op *sinkOp) Arity() int                                     { return 1 }
@@ -46,6 +48,7 @@ func (op *sinkOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, op.name)
 	}
+	done(op.arena, op.reads)
 	return sinkDone, nil
 }
 
