@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import sys
 import time
@@ -25,6 +24,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_common import peak_rss_mb
 
 
 def train_step(m, loss_fn, opt=None):
@@ -338,7 +339,7 @@ def main():
         else:
             measure(step, a.steps, times, cpu)
         med = statistics.median(times)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = peak_rss_mb(None)
         if a.json:
             print(json.dumps({
                 "name": name, "threads": a.threads, "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),

@@ -15,6 +15,8 @@ consecutive windows of 64 (as `triad gpt eval`).
 
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/gpt_torch.py --data ../shared/data/tinyshakespeare/input.txt --seed 1
 Prints one JSON line per evaluation and a last one with the whole validation loss.
+--max-steps N stops after N steps and evaluates there as at the end
+(scripts/memory_report.sh runs 30).
 """
 import argparse
 import json
@@ -66,6 +68,8 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--min-lr", type=float, default=1e-4)
     ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="stop after N steps (the schedule still that of --steps), evaluating then as at the end (0: --steps)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -87,9 +91,10 @@ def main():
                             lr=a.lr, betas=(0.9, 0.99), eps=1e-8)
     batches = torch.Generator().manual_seed(a.seed)
     evals = torch.Generator().manual_seed(a.seed + 1000)
+    stop = min(a.steps, a.max_steps) if a.max_steps > 0 else a.steps
     t0 = time.time()
-    for step in range(a.steps + 1):
-        if step % a.eval_every == 0 or step == a.steps:
+    for step in range(stop + 1):
+        if step % a.eval_every == 0 or step == stop:
             m.eval()
             with torch.no_grad():
                 out = {"step": step, "seconds": round(time.time() - t0, 1)}
@@ -98,7 +103,7 @@ def main():
                                      for _ in range(a.eval_iters)) / a.eval_iters
             print(json.dumps(out), flush=True)
             m.train()
-        if step == a.steps:
+        if step == stop:
             break
         for g in opt.param_groups:
             g["lr"] = rate(step, a)
@@ -115,7 +120,7 @@ def main():
             x, y = val[i:min(i + a.block, len(val) - 1)], val[i + 1:min(i + a.block, len(val) - 1) + 1]
             total += F.cross_entropy(m(x[None])[0], y, reduction="sum").item()
             count += len(y)
-    print(json.dumps({"step": a.steps, "val_full": total / count, "tokens": count,
+    print(json.dumps({"step": stop, "val_full": total / count, "tokens": count,
                       "seconds": round(time.time() - t0, 1)}), flush=True)
 
 

@@ -8,7 +8,8 @@ gradient component clipped to [-5, 5], validation = mean loss per character over
 the validation stream in windows of 50 on 50 streams.
 
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/lm_torch.py --data ../shared/data/tinyshakespeare/input.txt
-Prints one JSON line per evaluation.
+Prints one JSON line per evaluation. --max-steps N stops after N steps with an
+evaluation there (scripts/memory_report.sh runs 30).
 """
 import argparse
 import json
@@ -32,6 +33,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--forget-bias", type=float, default=1.0)
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="stop after N steps, evaluating then (a short run as `triad lm --max-steps N`; 0: --steps)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -73,8 +76,9 @@ def main():
         m.train()
         return total / n
 
+    steps = min(a.steps, a.max_steps) if a.max_steps > 0 else a.steps
     state, t0 = None, time.time()
-    for step in range(a.steps):
+    for step in range(steps):
         pos = step % windows
         if pos == 0:
             state = None
@@ -87,7 +91,7 @@ def main():
         for p in m.parameters():
             p.grad.clamp_(-5, 5)
         opt.step()
-        if (step + 1) % a.eval_every == 0:
+        if (step + 1) % a.eval_every == 0 or (a.max_steps > 0 and step + 1 == steps):
             print(json.dumps({"step": step + 1, "train_loss": loss.item(), "val_loss": evaluate(), "seconds": time.time() - t0}), flush=True)
 
 

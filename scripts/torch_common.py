@@ -1,0 +1,98 @@
+"""Helpers shared by the PyTorch counterparts of triad's experiments
+(scripts/*_torch.py), so that each reads its thread count, finds its data,
+reads MNIST and reports its memory the same way.
+
+pin_threads() must run before `import torch`: Debian's python3-torch calls
+OpenBLAS, which sizes its thread pool when the library loads, starting a thread
+per core unless OPENBLAS_NUM_THREADS says otherwise; torch.set_num_threads
+afterwards does not reach it. So a script calls pin_threads() first (at module
+level when it imports torch there, else in main just before the import), and
+this module itself never imports torch.
+
+A script imports this module as `import torch_common` (or `from torch_common
+import ...`): Python puts the script's own folder on sys.path.
+"""
+import gzip
+import os
+import resource
+import struct
+import sys
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def threads_arg(default="1"):
+    """The value of --threads N or --threads=N in sys.argv (the first one), as
+    a string; default when there is none. Read before argparse runs, since the
+    thread variables must be set before torch loads."""
+    for i, x in enumerate(sys.argv):
+        if x == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if x.startswith("--threads="):
+            return x.split("=", 1)[1]
+    return default
+
+
+def pin_threads():
+    """Sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS, each one
+    not set already, to --threads (default 1). Call it before importing torch."""
+    n = threads_arg()
+    for v in THREAD_VARS:
+        os.environ.setdefault(v, n)
+    return n
+
+
+def start_torch(threads, seed):
+    """Pins the BLAS threads, imports torch, sets its threads and its seed, and
+    returns the module: the start of a script that imports torch in main."""
+    pin_threads()
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    return torch
+
+
+def find_data(arg, name, probe, prog):
+    """Returns the folder of dataset name: arg (the --data option) when given,
+    else $TRIAD_DATA's entries and then ../shared/data from the repository;
+    name inside one of them, or the root itself, the first that holds probe.
+    probe is a file name, or a predicate called with a folder path. Exits with
+    a line naming prog (the script) when none does."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    roots = [arg] if arg else [p for p in os.environ.get("TRIAD_DATA", "").split(os.pathsep) if p] + [os.path.join(here, "..", "..", "shared", "data")]
+    ok = probe if callable(probe) else (lambda d: os.path.exists(os.path.join(d, probe)))
+    for root in roots:
+        for d in (os.path.join(root, name), root):
+            if ok(d):
+                return d
+    what = "%s data" % name if callable(probe) else probe
+    sys.exit("%s: no %s in %s (set --data or $TRIAD_DATA)" % (prog, what, ", ".join(roots)))
+
+
+def read_idx(path):
+    """Reads a gzipped IDX file of uint8 values: (dims, bytes), the values read
+    straight into one buffer."""
+    with gzip.open(path, "rb") as f:
+        zero, kind, ndim = struct.unpack(">HBB", f.read(4))
+        if zero != 0 or kind != 0x08:
+            sys.exit("%s: not an IDX file of uint8 values" % path)
+        dims = struct.unpack(">%dI" % ndim, f.read(4 * ndim))
+        n = 1
+        for k in dims:
+            n *= k
+        buf = bytearray(n)
+        if f.readinto(buf) != n:
+            sys.exit("%s: shorter than its %s values" % (path, dims))
+    return dims, buf
+
+
+def log(*a):
+    """Prints a progress line to stderr, flushed."""
+    print(*a, file=sys.stderr, flush=True)
+
+
+def peak_rss_mb(ndigits=1):
+    """The peak resident memory of this process so far, MB (ru_maxrss / 1024;
+    Linux gives ru_maxrss in KB), rounded to ndigits; None: not rounded."""
+    mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return mb if ndigits is None else round(mb, ndigits)
