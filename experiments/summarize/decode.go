@@ -30,9 +30,13 @@ func (o DecodeOptions) search() decode.Options {
 	return o.constrain(decode.Options{BOS: vocab.BOSID, EOS: vocab.EOSID, MaxLen: o.MaxDecode, Beam: o.Beam, Alpha: o.LengthPenalty})
 }
 
-// decodeChunk is the number of articles decoded together, greedily or with
-// beam search.
-const decodeChunk = 100
+// decodeRows is the number of rows (hypotheses) decoded together: 100
+// articles greedily, 100/beam with beam search, whose state holds a copy of
+// an article's encoding for each of its hypotheses.
+const decodeRows = 100
+
+// chunkOf returns how many articles a decoding chunk holds with beam beam.
+func chunkOf(beam int) int { return max(1, decodeRows/max(1, beam)) }
 
 // decodeGreedy returns the greedy headlines of the validation pairs idx, decoded
 // in chunks of articles of similar lengths.
@@ -42,7 +46,7 @@ func (t *task) decodeGreedy(idx []int) ([]string, error) {
 	for i, j := range idx {
 		srcs[i] = t.valid[j].src
 	}
-	toks, err := inChunks(srcs, func(batch [][]int) ([][]int, error) { return greedy(t.decoder, batch, opt) })
+	toks, err := inChunks(srcs, chunkOf(1), func(batch [][]int) ([][]int, error) { return greedy(t.decoder, batch, opt) })
 	if err != nil {
 		return nil, err
 	}
@@ -53,17 +57,17 @@ func (t *task) decodeGreedy(idx []int) ([]string, error) {
 	return out, nil
 }
 
-// inChunks decodes srcs with decodeBatch in chunks of decodeChunk sources of
-// similar lengths and returns each source's tokens.
-func inChunks(srcs [][]int, decodeBatch func([][]int) ([][]int, error)) ([][]int, error) {
+// inChunks decodes srcs with decodeBatch in chunks of size sources of similar
+// lengths and returns each source's tokens.
+func inChunks(srcs [][]int, size int, decodeBatch func([][]int) ([][]int, error)) ([][]int, error) {
 	order := make([]int, len(srcs))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
 	out := make([][]int, len(srcs))
-	for lo := 0; lo < len(order); lo += decodeChunk {
-		chunk := order[lo:min(lo+decodeChunk, len(order))]
+	for lo := 0; lo < len(order); lo += size {
+		chunk := order[lo:min(lo+size, len(order))]
 		batch := make([][]int, len(chunk))
 		for i, j := range chunk {
 			batch[i] = srcs[j]
@@ -143,7 +147,7 @@ func decodeArticles(m decode.StepModel, voc *vocab.Vocab, articles [][]string, m
 	if opt.Beam > 1 {
 		decodeBatch = func(batch [][]int) ([][]int, error) { return beams(m, batch, opt) }
 	}
-	toks, err := inChunks(srcs, decodeBatch)
+	toks, err := inChunks(srcs, chunkOf(opt.Beam), decodeBatch)
 	if err != nil {
 		return nil, err
 	}

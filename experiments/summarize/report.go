@@ -191,7 +191,7 @@ func (t *task) decodeBeam(ctx context.Context, s *Summary, pairs []pair) ([]stri
 	for i, p := range pairs {
 		srcs[i] = p.src
 	}
-	best, err := inChunks(srcs, func(batch [][]int) ([][]int, error) {
+	best, err := inChunks(srcs, chunkOf(opt.Beam), func(batch [][]int) ([][]int, error) {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
 		}
