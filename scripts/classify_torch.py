@@ -53,7 +53,7 @@ import sys
 import time
 import unicodedata
 
-from torch_common import find_data, peak_rss_mb, start_torch
+from torch_common import find_data, peak_rss_mb, run_args, start_torch
 
 INTENTS = ["AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic", "RateBook", "SearchCreativeWork", "SearchScreeningEvent"]
 SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
@@ -62,10 +62,7 @@ PAD, UNK = 0, 1
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="", help="datasets folder holding snips/ (or the snips folder itself); default $TRIAD_DATA, else ../shared/data from the repository")
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps, with the final evaluations (0: the epochs)")
-    ap.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (0: at the end of each epoch)")
+    run_args(ap, "datasets folder holding snips/ (or the snips folder itself); default $TRIAD_DATA, else ../shared/data from the repository", 6, eval_every=0, eval_help="evaluate every N steps (0: at the end of each epoch)")
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-decay", type=float, default=0.7, help="learning-rate factor per epoch after the first")
@@ -78,8 +75,6 @@ def parse_args():
     ap.add_argument("--min-freq", type=int, default=1)
     ap.add_argument("--max-len", type=int, default=64)
     ap.add_argument("--show", type=int, default=20, help="validation sentences whose attention the final evaluation keeps")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
     return ap.parse_args()
 
 

@@ -72,7 +72,7 @@ import sys
 import time
 import wave
 
-from torch_common import find_data, log, peak_rss_mb, pin_threads
+from torch_common import find_data, log, peak_rss_mb, pin_threads, run_args
 
 pin_threads()  # before torch loads its BLAS (Debian's: OpenBLAS, which otherwise starts a thread a core)
 
@@ -320,17 +320,12 @@ def align(ref, hyp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0: --epochs)")
-    ap.add_argument("--epochs", type=int, default=10, help="epochs of 100 steps")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--data", default="", help="directory holding fsdd/ (default: $TRIAD_DATA, then ../shared/data)")
-    ap.add_argument("--seed", type=int, default=1)
+    run_args(ap, "directory holding fsdd/ (default: $TRIAD_DATA, then ../shared/data)", 10, "epochs of 100 steps", eval_every=0, eval_help="0: every epoch (100 steps) and at the last step")
     ap.add_argument("--test-seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--min-lr", type=float, default=1e-4)
     ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--eval-every", type=int, default=0, help="0: every epoch (100 steps) and at the last step")
     ap.add_argument("--test-utterances", type=int, default=500)
     ap.add_argument("--eval-batch", type=int, default=50)
     ap.add_argument("--beam", type=int, default=8)

@@ -60,7 +60,7 @@ import random
 import re
 import time
 
-from torch_common import log, peak_rss_mb, pin_threads
+from torch_common import log, peak_rss_mb, pin_threads, run_args
 
 pin_threads()  # before torch loads its BLAS (Debian's: OpenBLAS, which otherwise starts a thread a core)
 
@@ -316,14 +316,9 @@ def beam_search(model, src_ids, beam, alpha):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0: --epochs)")
-    ap.add_argument("--epochs", type=int, default=8, help="epochs of 100 steps")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--data", default="", help="unused: the demo's data are synthetic (accepted for symmetry)")
-    ap.add_argument("--seed", type=int, default=1)
+    run_args(ap, "unused: the demo's data are synthetic (accepted for symmetry)", 8, "epochs of 100 steps", eval_every=200)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--test-size", type=int, default=1000)
     ap.add_argument("--beam", type=int, default=4)
     ap.add_argument("--length-penalty", type=float, default=0.6)

@@ -33,23 +33,18 @@ import os
 import sys
 import time
 
-from torch_common import find_data, peak_rss_mb, read_idx, start_torch
+from torch_common import find_data, peak_rss_mb, read_idx, run_args, start_torch
 
 PIXELS, CLASSES, VALIDATION = 28 * 28, 10, 5000
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="", help="datasets folder holding mnist/ (or the mnist folder itself); default $TRIAD_DATA, else ../shared/data from the repository")
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps, with the final evaluations (0: the epochs)")
-    ap.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (0: at the end of each epoch)")
+    run_args(ap, "datasets folder holding mnist/ (or the mnist folder itself); default $TRIAD_DATA, else ../shared/data from the repository", 5, eval_every=0, eval_help="evaluate every N steps (0: at the end of each epoch)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dropout", type=float, default=0.2)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
     return ap.parse_args()
 
 

@@ -42,6 +42,19 @@ def pin_threads():
     return n
 
 
+def run_args(ap, data_help, epochs, epochs_help="training epochs", eval_every=None, eval_help="evaluate every N steps"):
+    """Adds the options every counterpart takes, as memory_report.sh runs them:
+    --data, --epochs, --max-steps, --seed, --threads and, when eval_every is
+    not None, --eval-every."""
+    ap.add_argument("--data", default="", help=data_help)
+    ap.add_argument("--epochs", type=int, default=epochs, help=epochs_help)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps, then run the final evaluation (0: the epochs)")
+    if eval_every is not None:
+        ap.add_argument("--eval-every", type=int, default=eval_every, help=eval_help)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch's threads, and the BLAS's unless OPENBLAS_NUM_THREADS is set")
+
+
 def start_torch(threads, seed):
     """Pins the BLAS threads, imports torch, sets its threads and its seed, and
     returns the module: the start of a script that imports torch in main."""
