@@ -29,47 +29,20 @@ type liveness []*liveValue
 // the runs to start from.
 func traceLiveness(g *G.ExprGraph) liveness {
 	inGraph := map[*G.Node]bool{}
-	for _, n := range g.AllNodes() {
-		inGraph[n] = true
-	}
-	reads := func(n *G.Node) *[]*liveValue {
-		switch op := n.Op().(type) {
-		case *fwdOp:
-			return &op.reads
-		case *bwdOp:
-			return &op.reads
-		case *sinkOp:
-			return &op.reads
-		}
-		return nil
-	}
 	var all liveness
 	for _, n := range g.AllNodes() {
-		var v *liveValue
-		switch op := n.Op().(type) {
-		case *fwdOp:
-			op.value, op.reads = &liveValue{}, nil
-			v = op.value
-		case *bwdOp:
-			op.value, op.reads = &liveValue{}, nil
-			v = op.value
-		default:
-			if r := reads(n); r != nil {
-				*r = nil
-			}
+		inGraph[n] = true
+		if v := valueOf(n); v != nil {
+			*v = &liveValue{}
+			all = append(all, *v)
 		}
-		if v != nil {
-			all = append(all, v)
+		if r := readsOf(n); r != nil {
+			*r = nil
 		}
 	}
 	for _, n := range g.AllNodes() {
-		var v *liveValue
-		switch op := n.Op().(type) {
-		case *fwdOp:
-			v = op.value
-		case *bwdOp:
-			v = op.value
-		default:
+		v := valueOf(n)
+		if v == nil {
 			continue
 		}
 		seen := map[*G.Node]bool{}
@@ -81,9 +54,9 @@ func traceLiveness(g *G.ExprGraph) liveness {
 					continue
 				}
 				seen[c] = true
-				if r := reads(c); r != nil {
-					*r = append(*r, v)
-					v.readers++
+				if r := readsOf(c); r != nil {
+					*r = append(*r, *v)
+					(*v).readers++
 				} else {
 					visit(c)
 				}
@@ -92,6 +65,32 @@ func traceLiveness(g *G.ExprGraph) liveness {
 		visit(n)
 	}
 	return all
+}
+
+// valueOf returns where a kernel node keeps its value's liveValue, nil for
+// other nodes.
+func valueOf(n *G.Node) **liveValue {
+	switch op := n.Op().(type) {
+	case *fwdOp:
+		return &op.value
+	case *bwdOp:
+		return &op.value
+	}
+	return nil
+}
+
+// readsOf returns where a kernel node or sink keeps the liveValues it reads,
+// nil for other nodes.
+func readsOf(n *G.Node) *[]*liveValue {
+	switch op := n.Op().(type) {
+	case *fwdOp:
+		return &op.reads
+	case *bwdOp:
+		return &op.reads
+	case *sinkOp:
+		return &op.reads
+	}
+	return nil
 }
 
 // start readies the values for a run.

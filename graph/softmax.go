@@ -420,27 +420,40 @@ func (k logSumExpKernel) BackwardInto(dx *tensor.Dense, _ int, in []*tensor.Dens
 // gradient is written.
 func (logSumExpKernel) Overwrites(int) bool { return true }
 
-// rowLogSumExp returns log sum exp over one row, -Inf for a row of only -Inf.
-func rowLogSumExp(n int, at func(i int) float64) float64 {
+// LogSumExpRow returns log sum_j exp(x_j) in float64, computed stably from
+// the row's maximum; -Inf for a row of only -Inf.
+func LogSumExpRow[T Float](x []T) float64 {
 	m := math.Inf(-1)
-	for i := 0; i < n; i++ {
-		if v := at(i); v > m {
-			m = v
+	for _, v := range x {
+		if f := float64(v); f > m {
+			m = f
 		}
 	}
 	if math.IsInf(m, 0) {
 		return m
 	}
 	var sum float64
-	for i := 0; i < n; i++ {
-		sum += math.Exp(at(i) - m)
+	for _, v := range x {
+		sum += math.Exp(float64(v) - m)
 	}
 	return m + math.Log(sum)
 }
 
 func logSumExpRows[T Float](l axisLayout, x, y []T) {
-	l.rows(func(r, base, stride int) {
-		y[r] = T(rowLogSumExp(l.n, func(i int) float64 { return float64(x[base+i*stride]) }))
+	l.rowRange(func(lo, hi int) {
+		var row []T // a row along an inner axis, gathered
+		for r := lo; r < hi; r++ {
+			base := l.base(r)
+			if l.inner == 1 {
+				y[r] = T(LogSumExpRow(x[base : base+l.n]))
+				continue
+			}
+			row = Grow(row, l.n)
+			for i := range row {
+				row[i] = x[base+i*l.inner]
+			}
+			y[r] = T(LogSumExpRow(row))
+		}
 	})
 }
 

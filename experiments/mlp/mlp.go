@@ -186,15 +186,7 @@ func (t *task) score(d images) (loss, acc float64, err error) {
 // crossEntropy returns -log softmax(logits)[y] in float64: the loss of one
 // image, whatever the rows its batch was padded with.
 func crossEntropy(logits []float32, y int) float64 {
-	m := math.Inf(-1)
-	for _, v := range logits {
-		m = math.Max(m, float64(v))
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - m)
-	}
-	return m + math.Log(sum) - float64(logits[y])
+	return graph.LogSumExpRow(logits) - float64(logits[y])
 }
 
 func argmax(logits []float32) []int {

@@ -50,7 +50,8 @@ type beam struct {
 	opt      Options
 	live     []Hypothesis
 	finished []Hypothesis
-	stopped  bool // a stopping rule ended the search before MaxLen steps
+	stopped  bool    // a stopping rule ended the search before MaxLen steps
+	banned   [][]int // the banned tokens of each live hypothesis, reused step after step
 }
 
 // newBeam returns the search before its first step: one empty live hypothesis.
@@ -77,12 +78,15 @@ func (b *beam) prevTokens(dst []int) []int {
 // step's state is made of. done reports that the search is over.
 func (b *beam) advance(t int, out StepOutput, first int) (parents []int, done bool) {
 	opt := &b.opt
-	banned := make([][]int, len(b.live))
+	for len(b.banned) < len(b.live) {
+		b.banned = append(b.banned, nil)
+	}
+	banned := b.banned[:len(b.live)]
 	for i, h := range b.live {
-		banned[i] = opt.banned(nil, h.Tokens, out.vocab(first+i))
+		banned[i] = opt.banned(banned[i], h.Tokens, out.vocab(first+i))
 	}
 	var cands []candidate
-	if out.LogProbs == nil && out.LogProbs32 != nil {
+	if out.is32() {
 		cands = topCandidates(b.live, out.LogProbs32[first:], banned, 2*opt.Beam)
 	} else {
 		cands = topCandidates(b.live, out.LogProbs[first:], banned, 2*opt.Beam)

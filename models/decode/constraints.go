@@ -48,18 +48,17 @@ func allowed(dst [][2]int, banned []int, n int) [][2]int {
 	return dst
 }
 
-// constrainedArgmax returns Argmax of logp with the banned tokens read as
-// -Inf, and that value.
+// constrainedArgmax returns Argmax of logp with the banned tokens (sorted)
+// read as -Inf, and that value.
 func constrainedArgmax[T logProb](logp []T, banned []int) (int, float64) {
-	best, bestV := 0, float64(logp[0])
-	if len(banned) > 0 && banned[0] == 0 {
-		bestV = math.Inf(-1)
-	}
-	for _, run := range allowed(nil, banned, len(logp)) {
-		for i := run[0]; i < run[1]; i++ {
-			if v := float64(logp[i]); v > bestV {
-				best, bestV = i, v
-			}
+	best, bestV := 0, math.Inf(-1)
+	for i, v := range logp {
+		if len(banned) > 0 && banned[0] == i {
+			banned = banned[1:]
+			continue
+		}
+		if f := float64(v); i == 0 || f > bestV {
+			best, bestV = i, f
 		}
 	}
 	return best, bestV

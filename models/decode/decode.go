@@ -36,7 +36,7 @@ type StepOutput struct {
 
 // Float64 returns LogProbs, or LogProbs32 converted when LogProbs is nil.
 func (o StepOutput) Float64() [][]float64 {
-	if o.LogProbs != nil || o.LogProbs32 == nil {
+	if !o.is32() {
 		return o.LogProbs
 	}
 	rows := make([][]float64, len(o.LogProbs32))
@@ -51,15 +51,18 @@ func (o StepOutput) Float64() [][]float64 {
 
 // LogProb returns the log-probability of token tok in row r.
 func (o StepOutput) LogProb(r, tok int) float64 {
-	if o.LogProbs == nil && o.LogProbs32 != nil {
+	if o.is32() {
 		return float64(o.LogProbs32[r][tok])
 	}
 	return o.LogProbs[r][tok]
 }
 
+// is32 reports that the log-probabilities are in LogProbs32.
+func (o StepOutput) is32() bool { return o.LogProbs == nil && o.LogProbs32 != nil }
+
 // vocab returns the width of row r.
 func (o StepOutput) vocab(r int) int {
-	if o.LogProbs == nil && o.LogProbs32 != nil {
+	if o.is32() {
 		return len(o.LogProbs32[r])
 	}
 	return len(o.LogProbs[r])

@@ -34,7 +34,7 @@ func Greedy(m StepModel, srcs [][]int, opt Options) ([]Hypothesis, error) {
 			banned = opt.banned(banned, h.Tokens, out.vocab(r))
 			var tok int
 			var lp float64
-			if out.LogProbs == nil && out.LogProbs32 != nil {
+			if out.is32() {
 				tok, lp = constrainedArgmax(out.LogProbs32[r], banned)
 			} else {
 				tok, lp = constrainedArgmax(out.LogProbs[r], banned)

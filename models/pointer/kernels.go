@@ -141,24 +141,6 @@ func logAddExp(a, b float64) float64 {
 	return a + math.Log1p(math.Exp(b-a))
 }
 
-// logSumExpRow returns log sum_j exp(x_j), computed stably.
-func logSumExpRow[T graph.Float](x []T) float64 {
-	m := math.Inf(-1)
-	for _, v := range x {
-		if f := float64(v); f > m {
-			m = f
-		}
-	}
-	if math.IsInf(m, 0) {
-		return m
-	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v) - m)
-	}
-	return m + math.Log(sum)
-}
-
 // mixTerms returns, for one row, log A = log p_gen + log P_vocab(w) and
 // log C = log(1 - p_gen) + log copy(w) (either -Inf when its term is zero),
 // and log P = logaddexp(log A, log C).
@@ -186,7 +168,7 @@ func mixForward[T graph.Float](d mixDims, x, attn, z []T, src, tgt []int, lse []
 		for r := lo; r < hi; r++ {
 			b := r / d.per
 			row := x[r*d.v : (r+1)*d.v]
-			lse[r] = logSumExpRow(row)
+			lse[r] = graph.LogSumExpRow(row)
 			w := tgt[r]
 			if w < 0 {
 				setErr(&mu, &first, errors.Errorf("pointer mixture: target %d of row %d is negative", w, r))
