@@ -1,9 +1,10 @@
 package graph
 
 import (
-	"reflect"
+	"runtime"
 	"runtime/debug"
 	"sync"
+	"unsafe"
 
 	"gorgonia.org/tensor"
 )
@@ -12,151 +13,209 @@ import (
 // gradients of kernel nodes, the scratch buffers of fused kernels and the
 // values of random inputs. Every program compiled over one Store shares its
 // store's arena, so the memory of many compiled programs (one per bucket shape,
-// training and evaluation, the decoder's steps) is about that of the largest,
-// not the sum of all.
+// training and evaluation, the decoder's steps) is that of the largest, not
+// the sum of all.
 //
 // Programs over one store run one at a time (Program.Run holds the arena), and
 // inside a run each buffer the arena lends has one user at a time: a kernel
 // node's value until the last node that reads it has run (see liveValue), a
-// fused kernel's scratch until the run ends. A value that must outlive the run
-// (an output, the loss, a gradient) is copied out by the program's sinks. A request for n elements takes, among
-// the free buffers of its element type, the smallest of those holding n to
-// fitSlack*n; else it grows the largest of those holding fewer than n; else it
-// makes a new buffer. Buffers so keep to the sizes of the requests they
-// serve: a small request does not take a buffer that a large one of the same
-// run needs next, so runs of different shapes (the buckets, training and
-// evaluation) do not leave the arena with a large buffer for each. On the
-// training and evaluation runs of a Transformer translation model this holds
-// 18% less than plain best fit.
+// fused kernel's scratch until its pass ends, anything else until the run
+// ends. A value that must outlive the run (an output, the loss, a gradient) is
+// copied out by the program's sinks.
+//
+// The buffers are ranges of one slab, placed as a memory allocator places
+// them: a request takes the smallest free range that holds it (the lowest of
+// equals), else the top of what the run holds; a freed range joins its free
+// neighbours. A program asks for the same sizes in the same order on every
+// run, so it gets the same places every run, and the arena touches no more of
+// the slab than the most any run held at once (Bytes).
+//
+// The slab is address space reserved outside the garbage-collected heap (an
+// anonymous mapping that reserves no memory up front, where the system has
+// one): pages become memory as runs first touch them, and Release gives them
+// back. A collector paces itself by the heap it manages, letting it grow to
+// about twice what is live before it collects; the arena's memory is
+// long-lived and managed by the arena itself, and kept on the heap it would let
+// the heap's garbage grow by as much again. The slab is reserved at many times
+// the first need, so it seldom moves; a run that outgrows it takes the excess
+// from the heap, and the next run starts on a larger slab.
 type Arena struct {
-	mu    sync.Mutex
-	slots map[reflect.Type]*arenaSlots
-	lent  []lentBuffer // in the order the run took them
+	mu   sync.Mutex
+	slab []byte
+	maps *slabMaps
+	need int      // the most any run held at once, in bytes
+	top  int      // the end of the highest range this run holds
+	holes []span  // free ranges below top, by offset
+	lent []lentBuffer
 }
 
-// lentBuffer names buffer i of s.
+// slabMaps are the slabs an arena has mapped: the one in use and the smaller
+// ones it replaced, unmapped once the arena is collected.
+type slabMaps struct{ all [][]byte }
+
+// span is the range [off, off+n) of the slab, in bytes.
+type span struct{ off, n int }
+
+// lentBuffer is a range a run took, and whether it is still in use.
 type lentBuffer struct {
-	s *arenaSlots
-	i int
+	span
+	used bool
 }
 
-// arenaSlots are the buffers of one element type, and which of them the run
-// in progress uses.
-type arenaSlots struct {
-	bufs []any // []T
-	caps []int
-	used []bool
-}
+// arenaAlign is the alignment of every range: a cache line.
+const arenaAlign = 64
 
 // NewArena returns an empty arena.
-func NewArena() *Arena { return &Arena{slots: map[reflect.Type]*arenaSlots{}} }
+func NewArena() *Arena {
+	a := &Arena{maps: &slabMaps{}}
+	runtime.AddCleanup(a, func(m *slabMaps) {
+		for _, s := range m.all {
+			unmapSlab(s)
+		}
+	}, a.maps)
+	return a
+}
 
 // begin starts a run: it waits for any other run over the arena to end, then
-// marks every buffer free.
+// moves to a larger slab if an earlier run outgrew this one, and marks all of
+// it free.
 func (a *Arena) begin() {
 	a.mu.Lock()
-	for _, s := range a.slots {
-		clear(s.used)
+	if a.need > len(a.slab) {
+		a.reserve()
 	}
-	a.lent = a.lent[:0]
+	a.top, a.holes, a.lent = 0, a.holes[:0], a.lent[:0]
 }
+
+// reserve replaces the slab by one of slabReserve times the need (and at
+// least minReserve). The old slab's pages go back to the system at once; its
+// addresses stay mapped, reading as zeros, until the arena is collected, since
+// headers of earlier runs may still point there.
+func (a *Arena) reserve() {
+	if a.slab != nil {
+		dropPages(a.slab)
+	}
+	a.slab = mapSlab(max(minReserve, slabReserve*a.need))
+	a.maps.all = append(a.maps.all, a.slab)
+}
+
+// A slab is reserved at slabReserve times the most a run has held, and at
+// least minReserve bytes: address space, not memory (see Arena).
+const slabReserve = 16
+
+var minReserve = 1 << 30 // a variable for the tests
 
 // mark returns how many buffers the run has taken so far.
 func (a *Arena) mark() int { return len(a.lent) }
 
 // giveBack frees the buffers the run took after mark m, for its next requests.
 func (a *Arena) giveBack(m int) {
-	for _, l := range a.lent[m:] {
-		l.s.used[l.i] = false
+	for i := len(a.lent) - 1; i >= m; i-- {
+		a.free(i)
 	}
 	a.lent = a.lent[:m]
 }
 
-// free makes buffer l free again for the requests that follow in this run.
-func (a *Arena) free(l lentBuffer) { l.s.used[l.i] = false }
+// free makes buffer i of the run free again for the requests that follow.
+func (a *Arena) free(i int) {
+	l := &a.lent[i]
+	if !l.used {
+		return
+	}
+	l.used = false
+	a.release(l.span)
+}
 
 // end ends the run that begin started.
 func (a *Arena) end() { a.mu.Unlock() }
 
-// Bytes returns the memory the arena's buffers hold.
+// Bytes returns the most memory any run has held at once: the part of the
+// slab the runs touch.
 func (a *Arena) Bytes() int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var n int64
-	for t, s := range a.slots {
-		for _, c := range s.caps {
-			n += int64(c) * int64(t.Elem().Size())
-		}
-	}
-	return n
+	return int64(a.need)
 }
 
-// Release drops the arena's buffers at the end of a phase (training, an
-// evaluation, one kind of decoding), whose programs the caller has closed,
-// collects garbage at once and gives the freed memory back to the operating
-// system: the next phase's runs then make their own buffers, as large as they
-// need, and the process holds what that phase needs, not the most any phase
-// did. Left to the collector's pace, whose goal was set while the buffers were
-// live, the next phase would grow the heap beside them.
+// Release gives the slab's pages back to the system at the end of a phase
+// (training, an evaluation, one kind of decoding), collects the heap's garbage
+// at once and gives that back too: the next phase's runs then touch the pages
+// they need, and the process holds what that phase needs, not the most any
+// phase did.
 func (a *Arena) Release() {
 	a.mu.Lock()
-	clear(a.slots)
-	a.lent = nil
+	if a.slab != nil {
+		dropPages(a.slab)
+	}
 	a.mu.Unlock()
 	debug.FreeOSMemory()
 }
 
-// take lends a free buffer of element type T, n long, for the rest of the
-// run; it holds whatever its last user left there.
-func take[T any](a *Arena, n int) []T {
-	t := reflect.TypeFor[[]T]()
-	s := a.slots[t]
-	if s == nil {
-		s = &arenaSlots{}
-		a.slots[t] = s
+// take lends n elements of type T for the rest of the run, or until freed;
+// they hold whatever their last user left there.
+func take[T Float](a *Arena, n int) []T {
+	size := int(unsafe.Sizeof(T(0))) * n
+	s := a.place((size + arenaAlign - 1) &^ (arenaAlign - 1))
+	a.lent = append(a.lent, lentBuffer{s, true})
+	if s.off+s.n > len(a.slab) {
+		if a.slab != nil { // the run holds ranges of this slab: the next run moves
+			return make([]T, n)
+		}
+		a.reserve()
 	}
-	fit := s.choose(n)
-	if fit < 0 {
-		s.bufs, s.caps, s.used = append(s.bufs, nil), append(s.caps, 0), append(s.used, false)
-		fit = len(s.bufs) - 1
-	}
-	if s.caps[fit] < n {
-		s.bufs[fit] = []T(nil) // let the old buffer go before the new one is made
-		s.bufs[fit], s.caps[fit] = make([]T, n), n
-	}
-	s.used[fit] = true
-	a.lent = append(a.lent, lentBuffer{s, fit})
-	return s.bufs[fit].([]T)[:n]
+	return unsafe.Slice((*T)(unsafe.Pointer(&a.slab[s.off])), n)
 }
 
-// fitSlack is how many times its request a free buffer may hold and still be
-// a fit (see Arena).
-const fitSlack = 4
-
-// choose returns the free buffer a request for n elements takes (see Arena),
-// which the caller grows when it holds fewer than n, or -1 for a new one.
-func (s *arenaSlots) choose(n int) int {
-	fit, grow := -1, -1
-	for i, c := range s.caps {
-		switch {
-		case s.used[i]:
-		case c >= n && c <= fitSlack*n:
-			if fit < 0 || c < s.caps[fit] {
-				fit = i
-			}
-		case c < n:
-			if grow < 0 || c > s.caps[grow] {
-				grow = i
-			}
+// place returns the range of n bytes a request takes (see Arena).
+func (a *Arena) place(n int) span {
+	best := -1
+	for i, f := range a.holes {
+		if f.n >= n && (best < 0 || f.n < a.holes[best].n) {
+			best = i
 		}
 	}
-	if fit >= 0 {
-		return fit
+	if best >= 0 {
+		s := span{a.holes[best].off, n}
+		if a.holes[best].n == n {
+			a.holes = append(a.holes[:best], a.holes[best+1:]...)
+		} else {
+			a.holes[best].off += n
+			a.holes[best].n -= n
+		}
+		return s
 	}
-	return grow
+	s := span{a.top, n} // no hole reaches the top: release lowers it instead
+	a.top += n
+	a.need = max(a.need, a.top)
+	return s
 }
 
-// denseIn returns a tensor of dtype and shape over the arena's next slot,
+// release frees range s, joining it with its free neighbours; a free range
+// that reaches the top lowers it.
+func (a *Arena) release(s span) {
+	i := 0
+	for i < len(a.holes) && a.holes[i].off < s.off {
+		i++
+	}
+	if i > 0 && a.holes[i-1].off+a.holes[i-1].n == s.off {
+		i--
+		s = span{a.holes[i].off, a.holes[i].n + s.n}
+		a.holes = append(a.holes[:i], a.holes[i+1:]...)
+	}
+	if i < len(a.holes) && s.off+s.n == a.holes[i].off {
+		s.n += a.holes[i].n
+		a.holes = append(a.holes[:i], a.holes[i+1:]...)
+	}
+	if s.off+s.n == a.top {
+		a.top = s.off
+		return
+	}
+	a.holes = append(a.holes, span{})
+	copy(a.holes[i+1:], a.holes[i:])
+	a.holes[i] = s
+}
+
+// denseIn returns a tensor of dtype and shape over the arena's next range,
 // zeroed unless overwritten, reusing the header *hdr when it already covers that
 // memory. It returns nil where the arena cannot serve: no arena, a scalar or
 // empty shape, or a dtype other than float32 and float64.

@@ -23,35 +23,66 @@ func arenaRun(t *testing.T, a *Arena, ns ...int) []uintptr {
 	return out
 }
 
-// A small request does not take the large buffer that a large request of the
-// same run needs next: the arena holds what its most demanding run needs.
-func TestArenaKeepsBuffersToTheirSizes(t *testing.T) {
+// aligned is the bytes n float32 values take in the arena.
+func aligned(n int) int64 { return int64((4*n + arenaAlign - 1) / arenaAlign * arenaAlign) }
+
+// A run's requests lie side by side in one slab, the same places every run
+// for the same requests; Bytes is the most a run has held. A run that outgrows
+// the slab takes the excess from the heap, and the next run has a slab that
+// holds it.
+func TestArenaSlabHoldsTheLargestRun(t *testing.T) {
+	defer func(r int) { minReserve = r }(minReserve)
+	minReserve = 1 << 16
 	a := NewArena()
-	arenaRun(t, a, 1000)
-	arenaRun(t, a, 10, 1000) // best fit alone would give the 10 the 1000 and make another 1000
-	require.EqualValues(t, 4*1010, a.Bytes())
-	arenaRun(t, a, 1000, 10)
-	require.EqualValues(t, 4*1010, a.Bytes(), "the same needs in another order")
+	first := arenaRun(t, a, 1000, 10)
+	require.EqualValues(t, aligned(1000)+aligned(10), a.Bytes())
+	require.Equal(t, first, arenaRun(t, a, 1000, 10), "the same requests, the same places")
+	require.Equal(t, first[1]-first[0], uintptr(aligned(1000)), "side by side, aligned")
+	arenaRun(t, a, 10)
+	require.EqualValues(t, aligned(1000)+aligned(10), a.Bytes(), "a smaller run does not lower it")
+	big := minReserve/4 + 1
+	outgrown := arenaRun(t, a, big)
+	require.EqualValues(t, aligned(big), a.Bytes())
+	moved := arenaRun(t, a, big)
+	require.NotEqual(t, outgrown, moved, "the run that outgrew the slab took the heap; the next has a larger slab")
+	require.Equal(t, moved, arenaRun(t, a, big))
+	a.Release()
+	require.Equal(t, moved, arenaRun(t, a, big), "Release keeps the places, giving back the pages")
 }
 
-// A request grows the largest free buffer smaller than it, and the buffers of
-// a run are distinct; the next run reuses them.
-func TestArenaGrowsAndReuses(t *testing.T) {
+// A freed range serves the next request that fits it, the smallest such
+// range first; neighbouring free ranges join, and a free range at the top
+// lowers it.
+func TestArenaReusesFreedRanges(t *testing.T) {
 	a := NewArena()
-	first := arenaRun(t, a, 10, 20)
-	require.EqualValues(t, 4*30, a.Bytes())
-	second := arenaRun(t, a, 25, 5)
-	require.EqualValues(t, 4*(25+10), a.Bytes(), "the 20 grows to 25, the 10 serves the 5")
-	require.NotEqual(t, second[0], second[1])
-	require.Equal(t, first[0], second[1])
-	third := arenaRun(t, a, 200)
-	require.EqualValues(t, 4*(200+10), a.Bytes(), "the largest smaller buffer grows")
-	require.NotEqual(t, third[0], second[0])
-	fourth := arenaRun(t, a, 150, 3)
-	require.Equal(t, []uintptr{third[0], second[1]}, fourth, "the 200 serves the 150 and the 10 the 3")
-	require.EqualValues(t, 4*(200+10), a.Bytes())
-	a.Release()
-	require.Zero(t, a.Bytes())
+	run := func() (addr map[string]uintptr) {
+		a.begin()
+		defer a.end()
+		addr = map[string]uintptr{}
+		at := func(name string, n int) {
+			b := take[float32](a, n)
+			addr[name] = uintptr(unsafe.Pointer(&b[0]))
+		}
+		at("a", 100)
+		at("b", 50)
+		at("c", 100)
+		at("d", 10)
+		a.free(0) // a: a hole of 100 below b
+		a.free(2) // c: a hole of 100 between b and d
+		at("e", 40) // the two holes are equal: the lower one
+		a.free(1) // b joins the rest of a's hole and c's: 60+50+100
+		at("f", 200)
+		a.free(3) // d, at the top, lowers it to the end of f's hole
+		at("g", 30)
+		return addr
+	}
+	run()
+	addr := run()
+	base := addr["a"]
+	require.Equal(t, base, addr["e"], "the lower of two equal holes")
+	require.Equal(t, base+uintptr(aligned(40)), addr["f"], "joined holes serve a larger request")
+	require.Equal(t, addr["f"]+uintptr(aligned(200)), addr["g"], "the top came down")
+	require.EqualValues(t, aligned(100)+aligned(50)+aligned(100)+aligned(10), a.Bytes())
 }
 
 // A kernel node's buffer is free again once the last node that reads it has
@@ -83,13 +114,13 @@ func TestArenaFreesValuesAfterTheirLastReader(t *testing.T) {
 			require.Equal(t, float32(1<<depth), v)
 		}
 		if mode == Eval {
-			require.LessOrEqual(t, s.Arena().Bytes(), int64(2*4*n), "the chain's values take turns in two buffers")
+			require.LessOrEqual(t, s.Arena().Bytes(), 2*aligned(n), "the chain's values take turns in two buffers")
 			continue
 		}
 		for _, g := range Slice[float32](w.Grad) {
 			require.Equal(t, float32(1<<depth), g)
 		}
 		// the values stay for the backward pass, the gradients take turns
-		require.LessOrEqual(t, s.Arena().Bytes(), int64((depth+2)*4*n), "gradients are not all held to the end")
+		require.LessOrEqual(t, s.Arena().Bytes(), (depth+2)*aligned(n), "gradients are not all held to the end")
 	}
 }

@@ -18,7 +18,7 @@ type liveValue struct {
 	readers int  // the kernel nodes and sinks that read the value (see above)
 	left    int  // readers still to run in this run
 	held    bool // the value lies in the arena buffer lent
-	lent    lentBuffer
+	lent    int  // which of the run's buffers
 }
 
 // liveness is the liveValues of a program's kernel nodes.
@@ -103,7 +103,7 @@ func (l liveness) start() {
 // took records that v's value lies in the buffer the arena lent last.
 func (v *liveValue) took(a *Arena) {
 	if v != nil && len(a.lent) > 0 {
-		v.lent, v.held = a.lent[len(a.lent)-1], true
+		v.lent, v.held = len(a.lent)-1, true
 	}
 }
 

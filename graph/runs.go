@@ -30,7 +30,7 @@ type Stateful interface {
 // program, the arena's next slot, valid until the run ends; outside one, buf
 // grown to n. Either way it holds whatever was there before: the kernel writes
 // each element before it reads it.
-func Scratch[T any](r *Runs, buf []T, n int) []T {
+func Scratch[T Float](r *Runs, buf []T, n int) []T {
 	if r != nil && r.arena != nil {
 		return take[T](r.arena, n)
 	}
