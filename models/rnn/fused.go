@@ -491,10 +491,5 @@ func (r *RNN) forwardFused(b *graph.Builder, xs []*G.Node, init State, masks []*
 	if b.Err() != nil {
 		return nil, State{}
 	}
-	batch := xs[0].Shape()[0]
-	outs := make([]*G.Node, len(xs))
-	for t := range outs {
-		outs[t] = b.Check(graph.Apply(rowsKernel{t * batch, batch}, seq))
-	}
-	return outs, final
+	return Steps(b, seq, len(xs)), final
 }

@@ -8,6 +8,29 @@ import (
 	"github.com/triadml/triad/graph"
 )
 
+// Steps cuts a time-major node (T*B, D) into its T step nodes (B, D), the
+// inverse of StackSteps: one lookup or one dropout over a whole sequence, then a
+// per-step graph. The gradient of each step node is the size of x, zero but
+// on its rows: T of them are T times x, which is far less than a per-step
+// lookup's gradient of the whole embedding table at every step.
+func Steps(b *graph.Builder, x *G.Node, steps int) []*G.Node {
+	if x == nil {
+		return nil
+	}
+	if steps <= 0 || x.Dims() != 2 || x.Shape()[0]%steps != 0 {
+		b.Fail(errors.Errorf("rnn: cannot cut %v into %d steps", x.Shape(), steps))
+		return nil
+	}
+	batch := x.Shape()[0] / steps
+	out := make([]*G.Node, steps)
+	for t := range out {
+		if out[t] = b.Check(graph.Apply(rowsKernel{t * batch, batch}, x)); out[t] == nil {
+			return nil
+		}
+	}
+	return out
+}
+
 // StackSteps joins T step nodes (B, D) into one time-major (T*B, D) node, rows
 // t*B..(t+1)*B-1 holding step t: per-step outputs gathered for one product
 // over all steps (a head, a loss). A single step is returned as it is.

@@ -69,3 +69,33 @@ func TestBidirectionalWide(t *testing.T) {
 		require.NoError(t, graph.CheckGrad(p, graph.CheckOptions{Seed: 1, MaxPerParam: 6}), "fused %v", fused)
 	}
 }
+
+// TestStepsInvertsStackSteps: Steps cuts a time-major node into the steps
+// StackSteps joined, and each step's gradient flows back to its own rows.
+func TestStepsInvertsStackSteps(t *testing.T) {
+	const steps, batch, width = 5, 3, 2
+	s := graph.NewStore(tensor.Float64, graph.NewRNG(1, "init"))
+	x := s.Must("x", []int{steps * batch, width}, graph.Normal(0, 1))
+	w := s.Must("w", []int{steps * batch, width}, graph.Normal(0, 1))
+	b := graph.NewBuilder(s, graph.Train)
+	cut := Steps(b, b.Param(x), steps)
+	require.Len(t, cut, steps)
+	for _, c := range cut {
+		require.Equal(t, tensor.Shape{batch, width}, c.Shape())
+	}
+	h := StackSteps(b, cut)
+	b.Output("h", h)
+	loss := b.Check(G.Sum(b.Check(G.HadamardProd(h, b.Param(w)))))
+	p, err := b.Compile(loss)
+	require.NoError(t, err)
+	require.NoError(t, p.Run())
+	out, err := p.Output("h")
+	require.NoError(t, err)
+	require.Equal(t, graph.Float64s(x.Value), graph.Float64s(out))
+	require.Equal(t, graph.Float64s(w.Value), graph.Float64s(x.Grad))
+	require.NoError(t, p.Close())
+
+	b = graph.NewBuilder(s, graph.Train)
+	require.Nil(t, Steps(b, b.Param(x), 4))
+	require.ErrorContains(t, b.Err(), "cannot cut (15, 2) into 4 steps")
+}

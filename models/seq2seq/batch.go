@@ -2,9 +2,7 @@ package seq2seq
 
 import (
 	"github.com/pkg/errors"
-	"gorgonia.org/tensor"
 
-	"github.com/triadml/triad/graph"
 	"github.com/triadml/triad/models/attention"
 	"github.com/triadml/triad/models/decode"
 )
@@ -90,22 +88,16 @@ func (p *Batch) Tokens() int {
 	return n
 }
 
-// column returns column j of a (B, W) row-major int slice.
-func column(v []int, b, w, j int) *tensor.Dense {
-	c := make([]int, b)
-	for i := range c {
-		c[i] = v[i*w+j]
+// timeMajor returns the (B, W) row-major v as (W, B): position t of every
+// row, then position t+1.
+func timeMajor[T any](v []T, b, w int) []T {
+	out := make([]T, len(v))
+	for i := 0; i < b; i++ {
+		for t := 0; t < w; t++ {
+			out[t*b+i] = v[i*w+t]
+		}
 	}
-	return tensor.New(tensor.WithShape(b), tensor.WithBacking(c))
-}
-
-// columnF returns column j of a (B, W) float slice as a (B, 1) tensor.
-func columnF(dtype tensor.Dtype, v []float64, b, w, j int) *tensor.Dense {
-	c := make([]float64, b)
-	for i := range c {
-		c[i] = v[i*w+j]
-	}
-	return graph.FromFloat64s(dtype, c, b, 1)
+	return out
 }
 
 // PaddedLength rounds n up to a multiple of step (n itself for a step of 1 or

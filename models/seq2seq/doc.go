@@ -16,8 +16,10 @@
 // (Bahdanau et al. 2015, with the deep output's maxout replaced by tanh). The
 // loss is the mean cross-entropy per target token, EOS included, optionally
 // label-smoothed. Teacher-forced graphs are unrolled over the source and the
-// target with one input node per step and padded to static shapes with masks
-// (Pad lays a batch out); PairProgram is what every sequence-to-sequence model's
+// target and padded to static shapes with masks (Pad lays a batch out). Each
+// side's tokens come in as one time-major input, looked up once: the gradient
+// of the embedding table is then one table, where a lookup per step would
+// hold one table per step until their sum. PairProgram is what every sequence-to-sequence model's
 // compiled program offers a training loop.
 //
 // DecoderStep is one step of such a decoder, in Bahdanau order or, StateFirst,

@@ -127,24 +127,23 @@ type encoded struct {
 	memory, keys, h0, c0 *G.Node
 }
 
-// sources declares the encoder's inputs, one per source position: the ids (B)
-// and the keep masks (B, 1).
-func (m *Model) sources(b graph.SaltedBuilder, batch, srcLen int) (ids, keeps []*G.Node) {
-	ids, keeps = make([]*G.Node, srcLen), make([]*G.Node, srcLen)
-	for t := range ids {
-		ids[t] = b.In(srcName(t), tensor.Int, batch)
-		keeps[t] = b.In(srcKeepName(t), b.Dtype(), batch, 1)
-	}
-	return ids, keeps
+// sources declares the encoder's inputs: the source ids "src" (S*B, time-major:
+// row t*B+b is position t of sequence b) and their keep masks "src_keep"
+// (S*B, 1).
+func (m *Model) sources(b graph.SaltedBuilder, batch, srcLen int) (ids, keep *G.Node) {
+	return b.In("src", tensor.Int, srcLen*batch), b.In("src_keep", b.Dtype(), srcLen*batch, 1)
 }
 
-// encode builds the encoder over per-step ids (B) and keep masks (B, 1).
-func (m *Model) encode(b graph.SaltedBuilder, ids, keeps []*G.Node) encoded {
-	xs := make([]*G.Node, len(ids))
-	for t, id := range ids {
-		xs[t] = graph.Dropout(b.Builder, m.SrcEmbed.Forward(b.Builder, id), m.Config.Dropout)
+// encode builds the encoder over time-major ids (S*B) and keep masks (S*B, 1):
+// one lookup and one dropout mask for the whole source (the same noise, drawn
+// in the same order, as a mask per position), then the encoder step by step.
+func (m *Model) encode(b graph.SaltedBuilder, ids, keep *G.Node, srcLen int) encoded {
+	x := graph.Dropout(b.Builder, m.SrcEmbed.Forward(b.Builder, ids), m.Config.Dropout)
+	xs, keeps := rnn.Steps(b.Builder, x, srcLen), rnn.Steps(b.Builder, keep, srcLen)
+	if b.Err() != nil {
+		return encoded{}
 	}
-	batch := ids[0].Shape()[0]
+	batch := ids.Shape()[0] / srcLen
 	outs, final := m.Encoder.Forward(b.Builder, xs, m.Encoder.ZeroState(b.Builder, graph.SaltName("encoder_state", b.Salt), batch), keeps)
 	if b.Err() != nil {
 		return encoded{}

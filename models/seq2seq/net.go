@@ -25,7 +25,7 @@ func (n modelNet) Layout() Layout {
 	return Layout{Memory: n.m.Config.DecoderWidth(), Keys: n.m.keyWidth(), Cell: n.m.Config.Cell == rnn.LSTM}
 }
 
-// Sources implements Net: one id column and one keep column per position.
+// Sources implements Net: the source ids and keep masks, time-major.
 func (n modelNet) Sources(srcs [][]int, srcLen int) (map[string]*tensor.Dense, *tensor.Dense, error) {
 	pb, err := Pad(n.m.Config.Tokens, srcs, nil, srcLen, 1)
 	if err != nil {
@@ -36,8 +36,8 @@ func (n modelNet) Sources(srcs [][]int, srcLen int) (map[string]*tensor.Dense, *
 
 // BuildEncoder implements Net.
 func (n modelNet) BuildEncoder(b graph.SaltedBuilder, batch, srcLen int) (memory, keys *G.Node, init StepState) {
-	ids, keeps := n.m.sources(b, batch, srcLen)
-	e := n.m.encode(b, ids, keeps)
+	ids, keep := n.m.sources(b, batch, srcLen)
+	e := n.m.encode(b, ids, keep, srcLen)
 	return e.memory, e.keys, StepState{H: e.h0, C: e.c0}
 }
 

@@ -1,7 +1,6 @@
 package seq2seq
 
 import (
-	"fmt"
 	"maps"
 	"math/rand/v2"
 
@@ -71,10 +70,6 @@ func PadBatch(name string, tok decode.Tokens, srcs, tgts [][]int, batch, srcLen,
 	return pb, nil
 }
 
-// srcName and srcKeepName name the inputs of source position t.
-func srcName(t int) string     { return fmt.Sprintf("src.%d", t) }
-func srcKeepName(t int) string { return fmt.Sprintf("src_keep.%d", t) }
-
 // Build compiles a teacher-forced program for batch pairs of sources of at most
 // srcLen tokens and targets of at most tgtLen-1 tokens (plus EOS). A Train program
 // differentiates the loss; labelSmoothing is the loss's epsilon.
@@ -83,20 +78,20 @@ func (m *Model) Build(s *graph.Store, mode graph.Mode, batch, srcLen, tgtLen int
 		return nil, errors.Errorf("seq2seq: batch %d, lengths %d/%d", batch, srcLen, tgtLen)
 	}
 	p, err := CompilePairs(s, mode, func(b graph.SaltedBuilder) (loss, attn *G.Node) {
-		ids, keeps := m.sources(b, batch, srcLen)
+		ids, keep := m.sources(b, batch, srcLen)
 		mask := b.In("src_mask", s.Dtype(), batch, srcLen)
-		enc := m.encode(b, ids, keeps)
+		enc := m.encode(b, ids, keep, srcLen)
 		feats, attn := m.step().Unroll(b, batch, tgtLen, StepState{H: enc.h0, C: enc.c0}, enc.memory, enc.keys, mask)
 		if b.Err() != nil {
 			return nil, nil
 		}
 		logits := m.logits(b.Builder, feats)
 		target := b.In("tgt_out", tensor.Int, batch, tgtLen)
-		keep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
+		tgtKeep := b.In("tgt_keep", s.Dtype(), batch, tgtLen)
 		if b.Err() != nil {
 			return nil, nil
 		}
-		return b.Check(losses.SequenceCrossEntropy(logits, target, keep, losses.CEOptions{LabelSmoothing: labelSmoothing})), attn
+		return b.Check(losses.SequenceCrossEntropy(logits, target, tgtKeep, losses.CEOptions{LabelSmoothing: labelSmoothing})), attn
 	})
 	if err != nil {
 		return nil, errors.Wrap(err, "seq2seq")
@@ -119,13 +114,11 @@ func (p *Program) Feed(srcs, tgts [][]int) (int, error) {
 	return pb.Tokens(), p.SetInputs(feeds)
 }
 
-// sourceFeeds returns the sources of p by input name, one id column (B) and
-// one keep column (B, 1) per position.
+// sourceFeeds returns the encoder's inputs "src" and "src_keep" (see
+// Model.sources).
 func (p *Batch) sourceFeeds(dtype tensor.Dtype) map[string]*tensor.Dense {
-	feeds := make(map[string]*tensor.Dense, 2*p.S)
-	for t := 0; t < p.S; t++ {
-		feeds[srcName(t)] = column(p.Src, p.B, p.S, t)
-		feeds[srcKeepName(t)] = columnF(dtype, p.SrcKeep, p.B, p.S, t)
+	return map[string]*tensor.Dense{
+		"src":      graph.FromInts(timeMajor(p.Src, p.B, p.S), p.S*p.B),
+		"src_keep": graph.FromFloat64s(dtype, timeMajor(p.SrcKeep, p.B, p.S), p.S*p.B, 1),
 	}
-	return feeds
 }

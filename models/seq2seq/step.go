@@ -1,8 +1,6 @@
 package seq2seq
 
 import (
-	"fmt"
-
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -45,7 +43,11 @@ type DecoderStep struct {
 // mask. It returns the state after the step (with its context), the output
 // features [s_t; c_t; x_t] and the attention weights a_t (B, S).
 func (d DecoderStep) Build(b *graph.Builder, prev *G.Node, st StepState, memory, keys, mask *G.Node) (next StepState, feat, weights *G.Node) {
-	e := graph.Dropout(b, d.Embed.Forward(b, prev), d.Dropout)
+	return d.build(b, graph.Dropout(b, d.Embed.Forward(b, prev), d.Dropout), st, memory, keys, mask)
+}
+
+// build is Build from the previous tokens' embeddings e (B, E), dropout done.
+func (d DecoderStep) build(b *graph.Builder, e *G.Node, st StepState, memory, keys, mask *G.Node) (next StepState, feat, weights *G.Node) {
 	if e == nil || b.Err() != nil {
 		return StepState{}, nil, nil
 	}
@@ -80,30 +82,29 @@ func (d DecoderStep) Build(b *graph.Builder, prev *G.Node, st StepState, memory,
 	return next, graph.Concat(b, next.H, next.Ctx, e), weights
 }
 
-// Unroll builds the decoder teacher-forced over tgtLen steps from st: step t
-// reads the previous target token from the input "tgt_in.t" (B ids, BOS first;
-// TargetInputs lays them out). It returns the output features (B, T, F) and the
-// attention weights (B, T, S) of every step.
+// Unroll builds the decoder teacher-forced over tgtLen steps from st, reading
+// the previous target tokens from the input "tgt_in" (T*B ids, time-major, BOS
+// first; TargetInputs lays them out): one lookup and one dropout mask for all
+// steps (the same noise, drawn in the same order, as a mask per step), then
+// the steps. It returns the output features (B, T, F) and the attention
+// weights (B, T, S) of every step.
 func (d DecoderStep) Unroll(b graph.SaltedBuilder, batch, tgtLen int, st StepState, memory, keys, mask *G.Node) (feats, weights *G.Node) {
+	prev := b.In("tgt_in", tensor.Int, tgtLen*batch)
+	es := rnn.Steps(b.Builder, graph.Dropout(b.Builder, d.Embed.Forward(b.Builder, prev), d.Dropout), tgtLen)
+	if b.Err() != nil {
+		return nil, nil
+	}
 	fs, ws := make([]*G.Node, tgtLen), make([]*G.Node, tgtLen)
 	for t := 0; t < tgtLen; t++ {
-		prev := b.In(targetName(t), tensor.Int, batch)
-		if st, fs[t], ws[t] = d.Build(b.Builder, prev, st, memory, keys, mask); b.Err() != nil {
+		if st, fs[t], ws[t] = d.build(b.Builder, es[t], st, memory, keys, mask); b.Err() != nil {
 			return nil, nil
 		}
 	}
 	return graph.Stack(b.Builder, fs), graph.Stack(b.Builder, ws)
 }
 
-// TargetInputs returns the inputs Unroll declares for the previous target
-// tokens tgtIn (B, T), row-major: one column per step.
+// TargetInputs returns the input Unroll declares for the previous target
+// tokens tgtIn (B, T), row-major.
 func TargetInputs(tgtIn []int, batch, tgtLen int) map[string]*tensor.Dense {
-	feeds := make(map[string]*tensor.Dense, tgtLen)
-	for t := 0; t < tgtLen; t++ {
-		feeds[targetName(t)] = column(tgtIn, batch, tgtLen, t)
-	}
-	return feeds
+	return map[string]*tensor.Dense{"tgt_in": graph.FromInts(timeMajor(tgtIn, batch, tgtLen), tgtLen*batch)}
 }
-
-// targetName names the input of target step t.
-func targetName(t int) string { return fmt.Sprintf("tgt_in.%d", t) }
