@@ -38,6 +38,16 @@ logged() {
   shift 2
   "$@" >"$log" 2>&1 || { cat "$log"; die "$what"; }
 }
+# alone LOG WHAT CMD...: runs CMD, one process without MPI, with its output in
+# LOG; where it fails for want of its dataset, returns 1 (the caller skips its
+# checks), and otherwise dies with WHAT, showing LOG.
+alone() {
+  local log=$1 what=$2
+  shift 2
+  "$@" >"$log" 2>&1 && return 0
+  grep -qiE 'not found|no such file|cannot find|TRIAD_DATA' "$log" && return 1
+  cat "$log"; die "$what"
+}
 
 command -v mpirun >/dev/null || die "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
 pkg-config --exists mpi 2>/dev/null || die "pkg-config does not know mpi (apt-get install libopenmpi-dev)"
@@ -99,17 +109,8 @@ compare() {
   local dir="$tmp/$name" t0
   t0=$(date +%s)
   mkdir -p "$dir"
-  set +e
-  "$tmp/triad" "$name" "$@" --out "$dir/one" >"$dir/one.log" 2>&1
-  rc=$?
-  set -e
-  if [ $rc -ne 0 ]; then
-    if grep -qiE 'not found|no such file|cannot find|TRIAD_DATA' "$dir/one.log"; then
-      say "SKIP $name: its dataset was not found (set TRIAD_DATA)"
-      return 0
-    fi
-    cat "$dir/one.log"; die "$name: single-process run"
-  fi
+  alone "$dir/one.log" "$name: single-process run" "$tmp/triad" "$name" "$@" --out "$dir/one" ||
+    { say "SKIP $name: its dataset was not found (set TRIAD_DATA)"; return 0; }
   logged "$dir/two.log" "$name: 2-rank run" timeout 300 "${MPIRUN[@]}" "$tmp/triad" "$name" "$@" --dist mpi --out "$dir/two"
   grep -q '"ranks": 2' "$dir/two/summary.json" || die "$name: summary.json does not record 2 ranks"
   compare_runs "$dir/one" "$dir/two" "$TOL" "$dir/compare.log" "$name: the 2-rank run differs from the single process"
@@ -143,17 +144,8 @@ compare gpt "${T1[@]}" --layers 1 --heads 2 --embed 16 --block 32 --batch 4 --dr
 LM=(lm --threads 1 --hidden 64 --batch 8 --seq-len 25 --train-frac 0.995 --log-every 5 --eval-every 10)
 
 say "reference: one process, 20 steps"
-set +e
-"$tmp/triad" "${LM[@]}" --max-steps 20 --out "$tmp/one" 2>"$tmp/one.log"
-rc=$?
-set -e
-if [ $rc -ne 0 ]; then
-  if grep -q 'tinyshakespeare not found' "$tmp/one.log"; then
-    say "SKIP the lm checks: tinyshakespeare not found (set TRIAD_DATA); $(($(date +%s) - start))s"
-    exit 0
-  fi
-  cat "$tmp/one.log"; die "single-process run"
-fi
+alone "$tmp/one.log" "single-process run" "$tmp/triad" "${LM[@]}" --max-steps 20 --out "$tmp/one" ||
+  { say "SKIP the lm checks: tinyshakespeare not found (set TRIAD_DATA); $(($(date +%s) - start))s"; exit 0; }
 
 say "2 ranks, 20 steps"
 logged "$tmp/two.log" "2-rank run" timeout 300 "${MPIRUN[@]}" "$tmp/triad" "${LM[@]}" --dist mpi --max-steps 20 --out "$tmp/two"

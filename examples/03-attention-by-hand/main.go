@@ -75,13 +75,12 @@ func run(out string, short bool) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := math.Max(maxAbsDiff(h["weights"], r["weights"]), maxAbsDiff(h["out"], r["out"]))
+	d := difference(h, r)
 	res.maxDiff = d
 	nb.Printf("largest difference from attention.ScaledDotProduct (weights and output): %.2g\n", d)
-	if err := heatmap(nb, "weights", "attention weights, no mask", res.weights, keys, queries); err != nil {
+	if err := res.heatmap(nb, "weights", "attention weights, no mask", res.weights, keys, queries); err != nil {
 		return nil, err
 	}
-	res.pngFiles = append(res.pngFiles, "weights.png")
 
 	// Step 2: a padding mask. The batch's sequence of keys is 3 long; key 4 is
 	// padding and must get no weight from any query.
@@ -101,11 +100,10 @@ func run(out string, short bool) (*result, error) {
 	if r, err = runProgram(ref, true, q, k, v, pad, nq); err != nil {
 		return nil, err
 	}
-	res.maxDiff = math.Max(res.maxDiff, math.Max(maxAbsDiff(h["weights"], r["weights"]), maxAbsDiff(h["out"], r["out"])))
-	if err := heatmap(nb, "weights_padding", "attention weights, k4 masked as padding", res.padded, keys, queries); err != nil {
+	res.maxDiff = math.Max(res.maxDiff, difference(h, r))
+	if err := res.heatmap(nb, "weights_padding", "attention weights, k4 masked as padding", res.padded, keys, queries); err != nil {
 		return nil, err
 	}
-	res.pngFiles = append(res.pngFiles, "weights_padding.png")
 
 	// Step 3: a causal mask, on self-attention over the four key vectors.
 	nb.Text("A causal mask. In a decoder, position i may look only at positions j <= i. Let the four key vectors attend to themselves (Q = K) under attention.CausalMask: the weights are lower-triangular, and the first position can only attend to itself.")
@@ -127,11 +125,10 @@ func run(out string, short bool) (*result, error) {
 	if r, err = runProgram(ref4, true, k, k, v, causal, nk); err != nil {
 		return nil, err
 	}
-	res.maxDiff = math.Max(res.maxDiff, math.Max(maxAbsDiff(h["weights"], r["weights"]), maxAbsDiff(h["out"], r["out"])))
-	if err := heatmap(nb, "weights_causal", "attention weights, causal mask", res.causal, keys, keys); err != nil {
+	res.maxDiff = math.Max(res.maxDiff, difference(h, r))
+	if err := res.heatmap(nb, "weights_causal", "attention weights, causal mask", res.causal, keys, keys); err != nil {
 		return nil, err
 	}
-	res.pngFiles = append(res.pngFiles, "weights_causal.png")
 	nb.Printf("largest difference from attention.ScaledDotProduct over the three cases: %.2g\n", res.maxDiff)
 
 	// Step 4: why divide by sqrt(d_k).
@@ -359,8 +356,19 @@ func maxAbsDiff(a, b []float64) float64 {
 	return d
 }
 
+// difference is the largest difference between the weights, and between the
+// outputs, of two runs of one case.
+func difference(a, b map[string][]float64) float64 {
+	return math.Max(maxAbsDiff(a["weights"], b["weights"]), maxAbsDiff(a["out"], b["out"]))
+}
+
 // heatmap draws attention weights into the output folder, the value of each
-// weight printed in its cell, and adds the figure to the page.
-func heatmap(nb *notebook.Notebook, name, title string, w [][]float64, keys, queries []string) error {
-	return nb.Heatmap(name, title, notebook.Grid{Z: w, Rows: queries, Cols: keys, XLabel: "key", YLabel: "query", CellFormat: "%.3f"})
+// weight printed in its cell, adds the figure to the page and lists its file
+// for the test.
+func (res *result) heatmap(nb *notebook.Notebook, name, title string, w [][]float64, keys, queries []string) error {
+	if err := nb.Heatmap(name, title, notebook.Grid{Z: w, Rows: queries, Cols: keys, XLabel: "key", YLabel: "query", CellFormat: "%.3f"}); err != nil {
+		return err
+	}
+	res.pngFiles = append(res.pngFiles, name+".png")
+	return nil
 }

@@ -40,21 +40,14 @@ func targetTokens(tgts [][]int) int {
 // (more than one rank), with prog, the shard's program of the batch's bucket.
 func (t *task) trainShard(prog seq2seq.PairProgram, srcs, tgts [][]int, noise *rand.Rand) (train.Result, error) {
 	lo, hi := t.Span(len(srcs))
-	n, err := prog.Feed(srcs[lo:hi], tgts[lo:hi])
+	prog.SetNoise(noise)
+	n, loss, err := seq2seq.RunPairs(prog, srcs[lo:hi], tgts[lo:hi], nil)
 	if err != nil {
 		return train.Result{}, err
 	}
 	if want := targetTokens(tgts[lo:hi]); n != want {
 		return train.Result{}, errors.Errorf("demo: the program counts %d target tokens, not %d", n, want)
 	}
-	prog.SetNoise(noise)
-	if err := prog.Run(); err != nil {
-		return train.Result{}, err
-	}
-	out, err := prog.Output("loss")
-	if err != nil {
-		return train.Result{}, err
-	}
 	w := t.ScaleGrads(t.store.Params(), n, targetTokens(tgts))
-	return train.Result{Loss: graph.Scalar(out) * w, Items: n}, nil
+	return train.Result{Loss: loss * w, Items: n}, nil
 }

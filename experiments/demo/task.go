@@ -91,19 +91,12 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	if t.Size > 1 {
 		return t.trainShard(prog, srcs, tgts, noise)
 	}
-	n, err := prog.Feed(srcs, tgts)
-	if err != nil {
-		return train.Result{}, err
-	}
 	prog.SetNoise(noise)
-	if err := prog.Run(); err != nil {
-		return train.Result{}, err
-	}
-	loss, err := prog.Output("loss")
+	n, loss, err := seq2seq.RunPairs(prog, srcs, tgts, nil)
 	if err != nil {
 		return train.Result{}, err
 	}
-	return train.Result{Loss: graph.Scalar(loss), Items: n}, nil
+	return train.Result{Loss: loss, Items: n}, nil
 }
 
 // greedyTest decodes the held-out set greedily and returns the dates written.

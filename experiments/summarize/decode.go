@@ -1,7 +1,6 @@
 package summarize
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/triadml/triad/datasets/vocab"
@@ -46,39 +45,13 @@ func (t *task) decodeGreedy(idx []int) ([]string, error) {
 	for i, j := range idx {
 		srcs[i] = t.valid[j].src
 	}
-	toks, err := inChunks(srcs, chunkOf(1), func(batch [][]int) ([][]int, error) { return greedy(t.decoder, batch, opt) })
+	toks, err := decode.ByLength(srcs, chunkOf(1), func(batch [][]int) ([][]int, error) { return greedy(t.decoder, batch, opt) })
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, len(idx))
 	for i, j := range idx {
 		out[i] = headline(t.voc, toks[i], t.valid[j].oovs)
-	}
-	return out, nil
-}
-
-// inChunks decodes srcs with decodeBatch in chunks of size sources of similar
-// lengths and returns each source's tokens.
-func inChunks(srcs [][]int, size int, decodeBatch func([][]int) ([][]int, error)) ([][]int, error) {
-	order := make([]int, len(srcs))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
-	out := make([][]int, len(srcs))
-	for lo := 0; lo < len(order); lo += size {
-		chunk := order[lo:min(lo+size, len(order))]
-		batch := make([][]int, len(chunk))
-		for i, j := range chunk {
-			batch[i] = srcs[j]
-		}
-		toks, err := decodeBatch(batch)
-		if err != nil {
-			return nil, err
-		}
-		for i, j := range chunk {
-			out[j] = toks[i]
-		}
 	}
 	return out, nil
 }
@@ -147,7 +120,7 @@ func decodeArticles(m decode.StepModel, voc *vocab.Vocab, articles [][]string, m
 	if opt.Beam > 1 {
 		decodeBatch = func(batch [][]int) ([][]int, error) { return beams(m, batch, opt) }
 	}
-	toks, err := inChunks(srcs, chunkOf(opt.Beam), decodeBatch)
+	toks, err := decode.ByLength(srcs, chunkOf(opt.Beam), decodeBatch)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/triadml/triad/internal/atomicfile"
 	"github.com/triadml/triad/metrics"
 	"github.com/triadml/triad/metrics/report"
+	"github.com/triadml/triad/models/decode"
 	"github.com/triadml/triad/train"
 )
 
@@ -191,7 +192,7 @@ func (t *task) decodeBeam(ctx context.Context, s *Summary, pairs []pair) ([]stri
 	for i, p := range pairs {
 		srcs[i] = p.src
 	}
-	best, err := inChunks(srcs, chunkOf(opt.Beam), func(batch [][]int) ([][]int, error) {
+	best, err := decode.ByLength(srcs, chunkOf(opt.Beam), func(batch [][]int) ([][]int, error) {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
 		}

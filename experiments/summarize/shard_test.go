@@ -3,10 +3,7 @@ package summarize
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,25 +55,13 @@ func trainIn(cfg Config, dir string, comm train.Comm) error {
 func writeVaried(dir string, train, valid int) error {
 	rng := graph.NewRNG(4, "articles")
 	words := strings.Fields("the bank port said on monday in paris officials open close visit plant")
-	write := func(articleFile, titleFile string, n int) error {
-		var arts, titles strings.Builder
-		for i := range n {
-			art := []string{"zq" + strconv.Itoa(i) + "x"}
-			for range 3 + rng.IntN(11) {
-				art = append(art, words[rng.IntN(len(words))])
-			}
-			fmt.Fprintln(&arts, strings.Join(art, " "))
-			fmt.Fprintln(&titles, strings.Join(art[:1+rng.IntN(min(5, len(art)))], " "))
+	return writeGigaword(dir, train, valid, func(i int) (article, title string) {
+		art := []string{"zq" + strconv.Itoa(i) + "x"}
+		for range 3 + rng.IntN(11) {
+			art = append(art, words[rng.IntN(len(words))])
 		}
-		if err := os.WriteFile(filepath.Join(dir, articleFile), []byte(arts.String()), 0o644); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, titleFile), []byte(titles.String()), 0o644)
-	}
-	if err := write("train.article.txt", "train.title.txt", train); err != nil {
-		return err
-	}
-	return write("valid.article.filter.txt", "valid.title.filter.txt", valid)
+		return strings.Join(art, " "), strings.Join(art[:1+rng.IntN(min(5, len(art)))], " ")
+	})
 }
 
 // Two ranks train as one process does, to rounding, with and without copying:

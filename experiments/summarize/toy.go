@@ -22,14 +22,25 @@ func WriteToyGigaword(dir string, train, valid int) error {
 	places := strings.Fields("paris tokyo lima cairo oslo")
 	days := strings.Fields("monday tuesday friday")
 	name := 0
+	return writeGigaword(dir, train, valid, func(int) (article, title string) {
+		name++
+		who := "zq" + letters(name) + "x"
+		v, o, p := verbs[rng.IntN(len(verbs))], nouns[rng.IntN(len(nouns))], places[rng.IntN(len(places))]
+		article = fmt.Sprintf("%s %sed the %s in %s on %s , officials said .", who, v, o, p, days[rng.IntN(len(days))])
+		return article, fmt.Sprintf("%s %ss %s in %s", who, v, o, p)
+	})
+}
+
+// writeGigaword writes train and then valid pairs in the Gigaword sample's
+// layout into dir, asking pair for each pair in turn with its index in its
+// split.
+func writeGigaword(dir string, train, valid int, pair func(i int) (article, title string)) error {
 	write := func(articleFile, titleFile string, n int) error {
 		var arts, titles strings.Builder
-		for i := 0; i < n; i++ {
-			name++
-			who := "zq" + letters(name) + "x"
-			v, o, p := verbs[rng.IntN(len(verbs))], nouns[rng.IntN(len(nouns))], places[rng.IntN(len(places))]
-			fmt.Fprintf(&arts, "%s %sed the %s in %s on %s , officials said .\n", who, v, o, p, days[rng.IntN(len(days))])
-			fmt.Fprintf(&titles, "%s %ss %s in %s\n", who, v, o, p)
+		for i := range n {
+			article, title := pair(i)
+			fmt.Fprintln(&arts, article)
+			fmt.Fprintln(&titles, title)
 		}
 		if err := os.WriteFile(filepath.Join(dir, articleFile), []byte(arts.String()), 0o644); err != nil {
 			return err

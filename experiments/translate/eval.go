@@ -14,6 +14,7 @@ import (
 
 	"github.com/triadml/triad/metrics"
 	"github.com/triadml/triad/models/decode"
+	"github.com/triadml/triad/models/seq2seq"
 )
 
 // Evaluate implements train.Task: the validation perplexity and the BLEU of
@@ -182,7 +183,7 @@ func (t *task) valLoss() (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		n, loss, err := runProgram(prog, srcs, tgts, nil)
+		n, loss, err := seq2seq.RunPairs(prog, srcs, tgts, nil)
 		if err != nil {
 			return 0, err
 		}

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"context"
-	"sort"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -160,32 +159,15 @@ func (m *model) beamAll(ctx context.Context, srcs [][]int, beam int, lengthPenal
 // reads; an empty source gives an empty hypothesis. It stops between batches
 // when ctx is cancelled.
 func (m *model) inBatches(ctx context.Context, srcs [][]int, size int, decodeBatch func([][]int) ([]decode.Hypothesis, error)) ([]decode.Hypothesis, error) {
-	order := make([]int, 0, len(srcs))
-	for i, s := range srcs {
-		if len(s) > 0 {
-			order = append(order, i)
-		}
-	}
-	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
-	out := make([]decode.Hypothesis, len(srcs))
-	for lo := 0; lo < len(order); lo += size {
+	return decode.ByLength(srcs, size, func(batch [][]int) ([]decode.Hypothesis, error) {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
 		}
-		chunk := order[lo:min(lo+size, len(order))]
-		batch := make([][]int, len(chunk))
-		for i, j := range chunk {
-			batch[i] = cut(srcs[j], m.maxSrc)
+		for i, src := range batch {
+			batch[i] = cut(src, m.maxSrc)
 		}
-		hyps, err := decodeBatch(batch)
-		if err != nil {
-			return nil, err
-		}
-		for i, j := range chunk {
-			out[j] = hyps[i]
-		}
-	}
-	return out, nil
+		return decodeBatch(batch)
+	})
 }
 
 // beams decodes a batch of non-empty sources together with beam search, each

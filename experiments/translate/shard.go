@@ -65,7 +65,7 @@ func (t *task) trainShard(step int, noise *rand.Rand) (train.Result, error) {
 			srcs[i], tgts[i] = t.trainSrc[j], t.trainTgt[j]
 		}
 		var c float64 // the part's weight: size*tokens/total
-		n, l, err := runProgram(prog, srcs, tgts, func(n int) {
+		n, l, err := seq2seq.RunPairs(prog, srcs, tgts, func(n int) {
 			c = t.Scale(n, total)
 			if prevC > 0 { // the gradient so far, scaled so that the last scaling (by c) gives it its weight
 				solvers.ScaleGrads(params, prevC/c)

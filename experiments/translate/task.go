@@ -158,7 +158,7 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 			j := part[i%len(part)]
 			srcs[i], tgts[i] = t.trainSrc[j], t.trainTgt[j]
 		}
-		n, loss, err := runProgram(prog, srcs, tgts, func(n int) {
+		n, loss, err := seq2seq.RunPairs(prog, srcs, tgts, func(n int) {
 			if prev > 0 { // the gradient so far, of weight prev, rescaled to weight n
 				solvers.ScaleGrads(t.m.store.Params(), float64(prev)/float64(n))
 			}
@@ -175,24 +175,4 @@ func (t *task) TrainStep(step int, noise *rand.Rand) (train.Result, error) {
 	}
 	t.done = step + 1
 	return train.Result{Loss: sum / float64(total), Items: total}, nil
-}
-
-// runProgram feeds a batch to a teacher-forced program, calls before (if any)
-// with the batch's target tokens, runs the program and returns the tokens and
-// the mean loss per token.
-func runProgram(prog seq2seq.PairProgram, srcs, tgts [][]int, before func(n int)) (n int, loss float64, err error) {
-	if n, err = prog.Feed(srcs, tgts); err != nil {
-		return 0, 0, err
-	}
-	if before != nil {
-		before(n)
-	}
-	if err := prog.Run(); err != nil {
-		return 0, 0, err
-	}
-	out, err := prog.Output("loss")
-	if err != nil {
-		return 0, 0, err
-	}
-	return n, graph.Scalar(out), nil
 }

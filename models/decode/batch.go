@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"sort"
+
 	"github.com/pkg/errors"
 )
 
@@ -118,4 +120,35 @@ func padRows(rows []int) []int {
 		rows = append(rows, rows[n-1])
 	}
 	return rows
+}
+
+// ByLength decodes the non-empty sources of srcs with decodeBatch, in batches
+// of at most size sources of similar lengths (ordered by length, ties in the
+// order of srcs), so that a batch pads its sources little, and returns each
+// source's result at the source's index; an empty source, which has nothing
+// to decode, gets the zero T.
+func ByLength[T any](srcs [][]int, size int, decodeBatch func(batch [][]int) ([]T, error)) ([]T, error) {
+	order := make([]int, 0, len(srcs))
+	for i, s := range srcs {
+		if len(s) > 0 {
+			order = append(order, i)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
+	out := make([]T, len(srcs))
+	for lo := 0; lo < len(order); lo += size {
+		chunk := order[lo:min(lo+size, len(order))]
+		batch := make([][]int, len(chunk))
+		for i, j := range chunk {
+			batch[i] = srcs[j]
+		}
+		results, err := decodeBatch(batch)
+		if err != nil {
+			return nil, err
+		}
+		for i, j := range chunk {
+			out[j] = results[i]
+		}
+	}
+	return out, nil
 }

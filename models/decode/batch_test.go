@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/pkg/errors"
 	"github.com/stretchr/testify/require"
 )
 
@@ -239,4 +240,26 @@ func (m finishedFed) Step(st State, tokens []int) (StepOutput, State, error) {
 		}
 	}
 	return m.hashModel.Step(st, fed)
+}
+
+// ByLength hands decodeBatch the non-empty sources shortest first, ties in
+// their order, at most size at a time, and puts each result back at its
+// source's index.
+func TestByLength(t *testing.T) {
+	srcs := [][]int{{1, 2, 3}, {}, {4}, {5, 6}, {7}, nil, {8, 9, 10, 11}}
+	var batches [][][]int
+	got, err := ByLength(srcs, 2, func(batch [][]int) ([]int, error) {
+		batches = append(batches, batch)
+		lens := make([]int, len(batch))
+		for i, s := range batch {
+			lens[i] = len(s)
+		}
+		return lens, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, [][][]int{{{4}, {7}}, {{5, 6}, {1, 2, 3}}, {{8, 9, 10, 11}}}, batches)
+	require.Equal(t, []int{3, 0, 1, 2, 1, 0, 4}, got)
+
+	_, err = ByLength(srcs, 2, func([][]int) ([]int, error) { return nil, errors.New("no model") })
+	require.EqualError(t, err, "no model")
 }

@@ -26,6 +26,27 @@ type PairProgram interface {
 	Close() error
 }
 
+// RunPairs feeds the pairs of srcs and tgts to prog, calls before (if any)
+// with their target tokens, which may rescale the gradients gathered so far
+// before the run adds the batch's, runs prog and returns the tokens and the
+// mean loss per token.
+func RunPairs(prog PairProgram, srcs, tgts [][]int, before func(tokens int)) (tokens int, loss float64, err error) {
+	if tokens, err = prog.Feed(srcs, tgts); err != nil {
+		return 0, 0, err
+	}
+	if before != nil {
+		before(tokens)
+	}
+	if err := prog.Run(); err != nil {
+		return 0, 0, err
+	}
+	out, err := prog.Output("loss")
+	if err != nil {
+		return 0, 0, err
+	}
+	return tokens, graph.Scalar(out), nil
+}
+
 // Program is a compiled teacher-forced graph of a Model for a fixed batch and
 // source/target lengths. Feed sets a batch (the inputs, one per source and target
 // step, may carry a suffix in the graph: see graph.CompileSalted); outputs: "loss"
