@@ -40,13 +40,13 @@ import (
 // the first need, so it seldom moves; a run that outgrows it takes the excess
 // from the heap, and the next run starts on a larger slab.
 type Arena struct {
-	mu   sync.Mutex
-	slab []byte
-	maps *slabMaps
-	need int      // the most any run held at once, in bytes
-	top  int      // the end of the highest range this run holds
-	holes []span  // free ranges below top, by offset
-	lent []lentBuffer
+	mu    sync.Mutex
+	slab  []byte
+	maps  *slabMaps
+	need  int    // the most any run held at once, in bytes
+	top   int    // the end of the highest range this run holds
+	holes []span // free ranges below top, by offset
+	lent  []lentBuffer
 }
 
 // slabMaps are the slabs an arena has mapped: the one in use and the smaller
@@ -95,7 +95,7 @@ func (a *Arena) reserve() {
 	if a.slab != nil {
 		dropPages(a.slab)
 	}
-	a.slab = mapSlab(max(minReserve, slabReserve*a.need))
+	a.slab = mapSlab(max(minReserve, slabReserve*a.need), a.need)
 	a.maps.all = append(a.maps.all, a.slab)
 }
 

@@ -67,10 +67,10 @@ func TestArenaReusesFreedRanges(t *testing.T) {
 		at("b", 50)
 		at("c", 100)
 		at("d", 10)
-		a.free(0) // a: a hole of 100 below b
-		a.free(2) // c: a hole of 100 between b and d
+		a.free(0)   // a: a hole of 100 below b
+		a.free(2)   // c: a hole of 100 between b and d
 		at("e", 40) // the two holes are equal: the lower one
-		a.free(1) // b joins the rest of a's hole and c's: 60+50+100
+		a.free(1)   // b joins the rest of a's hole and c's: 60+50+100
 		at("f", 200)
 		a.free(3) // d, at the top, lowers it to the end of f's hole
 		at("g", 30)

@@ -4,16 +4,22 @@ package graph
 
 import "syscall"
 
-// mapSlab reserves n bytes of address space outside the Go heap: a private
-// anonymous mapping that reserves no memory up front, whose pages become
-// memory when first touched. Where the system refuses one, it returns heap
-// memory.
-func mapSlab(n int) []byte {
-	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
-	if err != nil {
-		return make([]byte, n)
+// mapSlab reserves address space for at least need bytes, reserve where it
+// can, outside the Go heap: a private anonymous mapping that reserves no
+// memory up front, whose pages become memory when first touched. Where the
+// system refuses (a limit on address space, say), it maps need bytes, or at
+// last returns need bytes of heap memory.
+func mapSlab(reserve, need int) []byte {
+	for _, n := range []int{reserve, need} {
+		if n <= 0 {
+			continue
+		}
+		b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+		if err == nil {
+			return b
+		}
 	}
-	return b
+	return make([]byte, need)
 }
 
 // dropPages gives the pages of slab back to the system; the addresses stay

@@ -2,9 +2,9 @@
 
 package graph
 
-// mapSlab returns n bytes of zeroed heap memory where no anonymous mapping is
-// at hand.
-func mapSlab(n int) []byte { return make([]byte, n) }
+// mapSlab returns need bytes of zeroed heap memory where no anonymous mapping
+// is at hand: the slab grows with the need, not beyond it.
+func mapSlab(_, need int) []byte { return make([]byte, need) }
 
 // dropPages leaves heap memory to the collector.
 func dropPages([]byte) {}
