@@ -33,12 +33,13 @@ import (
 // The slab is address space reserved outside the garbage-collected heap (an
 // anonymous mapping that reserves no memory up front, where the system has
 // one): pages become memory as runs first touch them, and Release gives them
-// back. A collector paces itself by the heap it manages, letting it grow to
-// about twice what is live before it collects; the arena's memory is
-// long-lived and managed by the arena itself, and kept on the heap it would let
-// the heap's garbage grow by as much again. The slab is reserved at many times
-// the first need, so it seldom moves; a run that outgrows it takes the excess
-// from the heap, and the next run starts on a larger slab.
+// back. A collector paces itself by the heap it manages: it lets the heap grow
+// by a share of what is live (GOGC, 100% by default) before it collects. The
+// arena's memory is long-lived and managed by the arena itself; kept on the
+// heap, it would let the garbage grow by that share of it too. The slab is
+// reserved at many times the first need, so it seldom moves; a run that
+// outgrows it takes the excess from the heap, and the next run starts on a
+// larger slab.
 type Arena struct {
 	mu    sync.Mutex
 	slab  []byte
