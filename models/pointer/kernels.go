@@ -1,7 +1,6 @@
 package pointer
 
 import (
-	"fmt"
 	"math"
 	"sync"
 
@@ -15,7 +14,6 @@ import (
 // The package's own kernels, each with a float64 gradient check (kernels_test.go):
 //
 //	mixture:     nll_bt = -log P_bt(w*_bt) with P = p_gen P_vocab + (1 - p_gen) copy
-//	batchMajor:  (S*B, D) time-major rows -> (B, S, D)
 
 // Mixture returns the negative log-likelihood of every target token under the
 // pointer-generator's final distribution (See et al. 2017, eq. 9):
@@ -232,55 +230,4 @@ func mixBackward[T graph.Float](d mixDims, wrt int, x, attn, z []T, src, tgt []i
 			}
 		}
 	})
-}
-
-// ---- batchMajor ----
-
-// batchMajorKernel reorders time-major rows (S*B, D), row t*B+b holding step t
-// of sequence b (the fused encoder's output), into (B, S, D).
-type batchMajorKernel struct{ steps int }
-
-func (k batchMajorKernel) Key() string { return fmt.Sprintf("pointer.batch_major(%d)", k.steps) }
-
-func (k batchMajorKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
-	x := in[0]
-	if x.Dims() != 2 || k.steps <= 0 || x[0]%k.steps != 0 {
-		return nil, errors.Errorf("batch major: input %v is not (steps*B, D) for %d steps", x, k.steps)
-	}
-	return tensor.Shape{x[0] / k.steps, k.steps, x[1]}, nil
-}
-
-func (batchMajorKernel) Differentiable(int) []bool { return []bool{true} }
-
-func (k batchMajorKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
-	x := in[0].Shape()
-	b, d := x[0]/k.steps, x[1]
-	return graph.Dispatch(in[0].Dtype(),
-		func() { reorder(graph.RowMajor[float32](in[0]), graph.Slice[float32](out), k.steps, b, d, false) },
-		func() { reorder(graph.RowMajor[float64](in[0]), graph.Slice[float64](out), k.steps, b, d, false) })
-}
-
-func (k batchMajorKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
-	x := in[0].Shape()
-	b, d := x[0]/k.steps, x[1]
-	return graph.Dispatch(in[0].Dtype(),
-		func() { reorder(graph.RowMajor[float32](g), graph.Slice[float32](grad), k.steps, b, d, true) },
-		func() { reorder(graph.RowMajor[float64](g), graph.Slice[float64](grad), k.steps, b, d, true) })
-}
-
-var _ graph.Kernel = batchMajorKernel{}
-
-// reorder copies time-major rows src (steps*b, d) into batch-major dst (b, steps,
-// d), or, with back, batch-major src into time-major dst.
-func reorder[T graph.Float](src, dst []T, steps, b, d int, back bool) {
-	for t := 0; t < steps; t++ {
-		for bi := 0; bi < b; bi++ {
-			tm, bm := (t*b+bi)*d, (bi*steps+t)*d
-			if back {
-				copy(dst[tm:tm+d], src[bm:bm+d])
-			} else {
-				copy(dst[bm:bm+d], src[tm:tm+d])
-			}
-		}
-	}
 }

@@ -208,27 +208,3 @@ func TestMixtureWithoutCopyIsCrossEntropy(t *testing.T) {
 	require.InDeltaSlice(t, graph.Float64s(c), graph.Float64s(a), 1e-12)
 }
 
-func TestBatchMajor(t *testing.T) {
-	s := newStore(1)
-	x := s.Must("x", []int{3 * 2, 4}, graph.Normal(0, 1)) // 3 steps of batch 2
-	b := graph.NewBuilder(s, graph.Train)
-	y := b.Check(graph.Apply(batchMajorKernel{steps: 3}, b.Param(x)))
-	require.Equal(t, tensor.Shape{2, 3, 4}, y.Shape())
-	b.Output("y", y)
-	loss, r := weightedSum(t, b, y, 1)
-	p, err := b.Compile(loss)
-	require.NoError(t, err)
-	require.NoError(t, p.Set("r", r))
-	require.NoError(t, graph.CheckGrad(p, graph.CheckOptions{}))
-	require.NoError(t, p.Run())
-	out, _ := p.Output("y")
-	xv, yv := graph.Float64s(x.Value), graph.Float64s(out)
-	for tt := 0; tt < 3; tt++ {
-		for bi := 0; bi < 2; bi++ {
-			require.Equal(t, xv[(tt*2+bi)*4:(tt*2+bi+1)*4], yv[(bi*3+tt)*4:(bi*3+tt+1)*4])
-		}
-	}
-	s.ZeroGrads()
-	_, err = graph.Apply(batchMajorKernel{steps: 4}, b.Param(x))
-	require.ErrorContains(t, err, "not (steps*B, D)")
-}

@@ -179,7 +179,7 @@ func (m *Model) encode(b graph.SaltedBuilder, batch, srcLen int) encoded {
 		return encoded{}
 	}
 	var e encoded
-	e.memory = b.Check(graph.Apply(batchMajorKernel{steps: srcLen}, seq))
+	e.memory = rnn.BatchMajor(b.Builder, seq, srcLen)
 	last := graph.Concat(b.Builder, final.H[0], final.H[1])
 	bridge := m.Bridge.Forward(b.Builder, last)
 	if b.Err() != nil {

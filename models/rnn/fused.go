@@ -389,6 +389,7 @@ func (k rowsKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, 
 var (
 	_ graph.Kernel = fusedKernel{}
 	_ graph.Kernel = rowsKernel{}
+	_ graph.Kernel = batchMajorKernel{}
 )
 
 // ForwardSeq runs the stack over a whole sequence with one fused node per layer

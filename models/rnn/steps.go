@@ -1,6 +1,8 @@
 package rnn
 
 import (
+	"fmt"
+
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -29,6 +31,16 @@ func Steps(b *graph.Builder, x *G.Node, steps int) []*G.Node {
 		}
 	}
 	return out
+}
+
+// BatchMajor reorders a time-major sequence (T*B, D), row t*B+b holding step t
+// of sequence b (ForwardSeq's output), into (B, T, D): an encoder's outputs as
+// the memory an attention reads. Its gradient is the inverse reordering.
+func BatchMajor(b *graph.Builder, x *G.Node, steps int) *G.Node {
+	if x == nil {
+		return nil
+	}
+	return b.Check(graph.Apply(batchMajorKernel{steps: steps}, x))
 }
 
 // StackSteps joins T step nodes (B, D) into one time-major (T*B, D) node, rows
@@ -108,3 +120,50 @@ func (stepsKernel) BackwardInto(grad *tensor.Dense, wrt int, _ []*tensor.Dense, 
 func (stepsKernel) Overwrites(int) bool { return true }
 
 var _ graph.Kernel = stepsKernel{}
+
+// batchMajorKernel reorders time-major rows (S*B, D), row t*B+b holding step t
+// of sequence b (the fused encoder's output), into (B, S, D).
+type batchMajorKernel struct{ steps int }
+
+func (k batchMajorKernel) Key() string { return fmt.Sprintf("rnn.batch_major(%d)", k.steps) }
+
+func (k batchMajorKernel) OutputShape(in []tensor.Shape) (tensor.Shape, error) {
+	x := in[0]
+	if x.Dims() != 2 || k.steps <= 0 || x[0]%k.steps != 0 {
+		return nil, errors.Errorf("batch major: input %v is not (steps*B, D) for %d steps", x, k.steps)
+	}
+	return tensor.Shape{x[0] / k.steps, k.steps, x[1]}, nil
+}
+
+func (batchMajorKernel) Differentiable(int) []bool { return []bool{true} }
+
+func (k batchMajorKernel) ForwardInto(out *tensor.Dense, in []*tensor.Dense) error {
+	x := in[0].Shape()
+	b, d := x[0]/k.steps, x[1]
+	return graph.Dispatch(in[0].Dtype(),
+		func() { reorder(graph.RowMajor[float32](in[0]), graph.Slice[float32](out), k.steps, b, d, false) },
+		func() { reorder(graph.RowMajor[float64](in[0]), graph.Slice[float64](out), k.steps, b, d, false) })
+}
+
+func (k batchMajorKernel) BackwardInto(grad *tensor.Dense, _ int, in []*tensor.Dense, _, g *tensor.Dense) error {
+	x := in[0].Shape()
+	b, d := x[0]/k.steps, x[1]
+	return graph.Dispatch(in[0].Dtype(),
+		func() { reorder(graph.RowMajor[float32](g), graph.Slice[float32](grad), k.steps, b, d, true) },
+		func() { reorder(graph.RowMajor[float64](g), graph.Slice[float64](grad), k.steps, b, d, true) })
+}
+
+// reorder copies time-major rows src (steps*b, d) into batch-major dst (b, steps,
+// d), or, with back, batch-major src into time-major dst.
+func reorder[T graph.Float](src, dst []T, steps, b, d int, back bool) {
+	for t := 0; t < steps; t++ {
+		for bi := 0; bi < b; bi++ {
+			tm, bm := (t*b+bi)*d, (bi*steps+t)*d
+			if back {
+				copy(dst[tm:tm+d], src[bm:bm+d])
+			} else {
+				copy(dst[bm:bm+d], src[tm:tm+d])
+			}
+		}
+	}
+}

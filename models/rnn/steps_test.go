@@ -99,3 +99,31 @@ func TestStepsInvertsStackSteps(t *testing.T) {
 	require.Nil(t, Steps(b, b.Param(x), 4))
 	require.ErrorContains(t, b.Err(), "cannot cut (15, 2) into 4 steps")
 }
+
+// TestBatchMajor: a time-major sequence (T*B, D) becomes (B, T, D), and the
+// gradient checks out in float64.
+func TestBatchMajor(t *testing.T) {
+	const steps, batch, width = 3, 2, 4
+	s := graph.NewStore(tensor.Float64, graph.NewRNG(1, "init"))
+	x := s.Must("x", []int{steps * batch, width}, graph.Normal(0, 1))
+	w := s.Must("w", []int{batch, steps, width}, graph.Normal(0, 1))
+	b := graph.NewBuilder(s, graph.Train)
+	y := BatchMajor(b, b.Param(x), steps)
+	require.Equal(t, tensor.Shape{batch, steps, width}, y.Shape())
+	b.Output("y", y)
+	loss := b.Check(G.Sum(b.Check(G.HadamardProd(y, b.Param(w)))))
+	p, err := b.Compile(loss)
+	require.NoError(t, err)
+	require.NoError(t, graph.CheckGrad(p, graph.CheckOptions{}))
+	require.NoError(t, p.Run())
+	out, err := p.Output("y")
+	require.NoError(t, err)
+	xv, yv := graph.Float64s(x.Value), graph.Float64s(out)
+	for tt := 0; tt < steps; tt++ {
+		for bi := 0; bi < batch; bi++ {
+			require.Equal(t, xv[(tt*batch+bi)*width:(tt*batch+bi+1)*width], yv[(bi*steps+tt)*width:(bi*steps+tt+1)*width])
+		}
+	}
+	require.Nil(t, BatchMajor(b, b.Param(s.Must("odd", []int{5, 4}, graph.Normal(0, 1))), steps))
+	require.ErrorContains(t, b.Err(), "not (steps*B, D)")
+}

@@ -135,21 +135,21 @@ func (m *Model) sources(b graph.SaltedBuilder, batch, srcLen int) (ids, keep *G.
 }
 
 // encode builds the encoder over time-major ids (S*B) and keep masks (S*B, 1):
-// one lookup and one dropout mask for the whole source (the same noise, drawn
-// in the same order, as a mask per position), then the encoder step by step.
+// one lookup and one dropout mask for the whole source, the encoder's fused
+// kernels over the whole sequence (rnn.ForwardSeq), and its outputs reordered
+// batch-major into the memory (B, S, H).
 func (m *Model) encode(b graph.SaltedBuilder, ids, keep *G.Node, srcLen int) encoded {
 	x := graph.Dropout(b.Builder, m.SrcEmbed.Forward(b.Builder, ids), m.Config.Dropout)
-	xs, keeps := rnn.Steps(b.Builder, x, srcLen), rnn.Steps(b.Builder, keep, srcLen)
 	if b.Err() != nil {
 		return encoded{}
 	}
 	batch := ids.Shape()[0] / srcLen
-	outs, final := m.Encoder.Forward(b.Builder, xs, m.Encoder.ZeroState(b.Builder, graph.SaltName("encoder_state", b.Salt), batch), keeps)
+	seq, final := m.Encoder.ForwardSeq(b.Builder, x, srcLen, m.Encoder.ZeroState(b.Builder, graph.SaltName("encoder_state", b.Salt), batch), keep)
 	if b.Err() != nil {
 		return encoded{}
 	}
 	var e encoded
-	e.memory = graph.Stack(b.Builder, outs)
+	e.memory = rnn.BatchMajor(b.Builder, seq, srcLen)
 	k := (m.Encoder.Layers - 1) * m.Encoder.Directions()
 	last := final.H[k]
 	if m.Encoder.Directions() == 2 {
