@@ -207,4 +207,3 @@ func TestMixtureWithoutCopyIsCrossEntropy(t *testing.T) {
 	c, _ := p.Output("ce")
 	require.InDeltaSlice(t, graph.Float64s(c), graph.Float64s(a), 1e-12)
 }
-
