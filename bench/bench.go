@@ -40,7 +40,8 @@ type Config struct {
 
 // configs are the reference configurations, in the order Names lists them.
 var configs = []Config{
-	{Name: "gpt-baby", Items: "tokens", Setup: benchBabyGPT},
+	{Name: "gpt-baby", Items: "tokens", Setup: gptTrainSetup(12, 64, 4, 4, 128, 0)},
+	{Name: "gpt-6x384", Items: "tokens", Setup: gptTrainSetup(16, 128, 6, 6, 384, 0.2)},
 	{Name: "gpt2-small-generate", Items: "tokens", Setup: benchGPT2Generate},
 	{Name: "charlstm-2x128", Items: "tokens", Setup: charLMSetup(rnn.LSTM, 2, 128)},
 	{Name: "charlstm-2x512", Items: "tokens", Setup: charLMSetup(rnn.LSTM, 2, 512)},

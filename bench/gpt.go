@@ -8,33 +8,38 @@ import (
 	"github.com/triadml/triad/solvers"
 )
 
-// benchBabyGPT sets up a training step of nanoGPT's character-level "baby GPT"
-// for CPUs: vocabulary 65, block 64, batch 12, 4 layers, 4 heads, width 128,
-// dropout 0, no biases, float32, AdamW (lr 1e-3, beta2 0.99, weight decay 0.1).
-func benchBabyGPT() (func() error, int, float64, error) {
-	const batch, block, vocab, layers, width = 12, 64, 65, 4, 128
-	s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
-	m, err := gpt.New(s, gpt.Config{VocabSize: vocab, BlockSize: block, Layers: layers, Heads: 4, Embed: width})
-	if err != nil {
-		return nil, 0, 0, err
+// gptTrainSetup sets up a training step of a character-level GPT in the manner
+// of nanoGPT's shakespeare_char runs: vocabulary 65, no biases, float32, AdamW
+// (lr 1e-3, beta2 0.99, weight decay 0.1), batch windows of block tokens.
+// nanoGPT's CPU "baby GPT" is batch 12, block 64, 4 layers of 4 heads, width
+// 128, dropout 0.
+func gptTrainSetup(batch, block, layers, heads, width int, dropout float64) func() (func() error, int, float64, error) {
+	return func() (func() error, int, float64, error) {
+		const vocab = 65
+		s := graph.NewStore(tensor.Float32, graph.NewRNG(1, "init"))
+		m, err := gpt.New(s, gpt.Config{VocabSize: vocab, BlockSize: block, Layers: layers, Heads: heads, Embed: width, Dropout: dropout})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		p, err := m.Build(s, graph.Train, batch, block)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		p.SetNoise(graph.NewRNG(2, "noise"))
+		if err := p.Feed(graph.RandomTokens(1, batch, block, vocab), graph.RandomTokens(2, batch, block, vocab)); err != nil {
+			return nil, 0, 0, err
+		}
+		opt, err := solvers.NewAdamW(solvers.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		// multiply-adds of the forward pass a token: 12 E^2 a layer (QKV, output
+		// projection, MLP), 2 T E a layer for the attention scores and sums, and
+		// the output layer; backward twice the forward
+		tokens := float64(batch * block)
+		fwd := tokens * float64(layers*(12*width*width+2*block*width)+vocab*width)
+		return trainStep(s, opt, p.Run), batch * block, 3 * 2 * fwd, nil
 	}
-	p, err := m.Build(s, graph.Train, batch, block)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	if err := p.Feed(graph.RandomTokens(1, batch, block, vocab), graph.RandomTokens(2, batch, block, vocab)); err != nil {
-		return nil, 0, 0, err
-	}
-	opt, err := solvers.NewAdamW(solvers.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1})
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	// multiply-adds of the forward pass a token: 12 E^2 a layer (QKV, output
-	// projection, MLP), 2 T E a layer for the attention scores and sums, and
-	// the output layer; backward twice the forward
-	tokens := float64(batch * block)
-	fwd := tokens * (layers*(12*width*width+2*block*width) + vocab*width)
-	return trainStep(s, opt, p.Run), batch * block, 3 * 2 * fwd, nil
 }
 
 // benchGPT2Generate sets up GPT-2 small's generation (12 layers, 12 heads,

@@ -8,3 +8,7 @@ const BLAS = "gonum (pure Go)"
 
 // SetBLASThreads is a no-op for gonum's BLAS, whose parallelism follows GOMAXPROCS.
 func SetBLASThreads(int) {}
+
+// serialBLAS has nothing to do for gonum's BLAS: its goroutines share the
+// cores with the caller's through Go's scheduler.
+func serialBLAS() (restore func()) { return func() {} }

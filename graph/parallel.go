@@ -30,13 +30,15 @@ func ParallelRows(rows, perRow int, f func(lo, hi int)) {
 }
 
 // ParallelWorkers is ParallelRows that also passes each range's index w, in
-// [0, Workers(rows, perRow)), for scratch space of the range's own.
+// [0, Workers(rows, perRow)), for scratch space of the range's own. While the
+// ranges run in parallel, Gemm runs each product on its caller's thread.
 func ParallelWorkers(rows, perRow int, f func(w, lo, hi int)) {
 	workers := Workers(rows, perRow)
 	if workers < 2 {
 		f(0, 0, rows)
 		return
 	}
+	defer serialBLAS()()
 	chunk := (rows + workers - 1) / workers
 	var wg sync.WaitGroup
 	for w := 1; w*chunk < rows; w++ {
