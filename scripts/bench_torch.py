@@ -206,9 +206,9 @@ class GPT(nn.Module):
     forward(x, cache) appends the new positions' keys and values to cache (a list of
     per-layer (k, v) pairs, as Hugging Face's past_key_values) when one is given."""
 
-    def __init__(self, vocab, block, layers, heads, width, bias=True):
+    def __init__(self, vocab, block, layers, heads, width, bias=True, dropout=0.0):
         super().__init__()
-        self.heads = heads
+        self.heads, self.dropout = heads, dropout
         self.wte, self.wpe = nn.Embedding(vocab, width), nn.Embedding(block, width)
         self.blocks = nn.ModuleList()
         for _ in range(layers):
@@ -234,22 +234,25 @@ class GPT(nn.Module):
                 cache.append((k, v))
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])
         scores = scores.masked_fill(~self.causal[past:past + T, :past + T], float("-inf"))
-        y = F.softmax(scores, dim=-1) @ v
-        return b.attn_proj(y.transpose(1, 2).reshape(B, T, E))
+        y = self.drop(F.softmax(scores, dim=-1)) @ v
+        return self.drop(b.attn_proj(y.transpose(1, 2).reshape(B, T, E)))
+
+    def drop(self, x):
+        return F.dropout(x, self.dropout, self.training) if self.dropout else x
 
     def forward(self, x, cache=None, past=0):
         pos = torch.arange(past, past + x.shape[1])
-        h = self.wte(x) + self.wpe(pos)
+        h = self.drop(self.wte(x) + self.wpe(pos))
         for i, b in enumerate(self.blocks):
             h = h + self.attend(b, b.ln_1(h), cache, i)
-            h = h + b.mlp_proj(F.gelu(b.c_fc(b.ln_2(h)), approximate="tanh"))
+            h = h + self.drop(b.mlp_proj(F.gelu(b.c_fc(b.ln_2(h)), approximate="tanh")))
         return self.ln_f(h) @ self.wte.weight.t()
 
 
-def gpt_baby():
-    # nanoGPT's CPU "baby GPT" (no biases, its default), AdamW as its training uses
-    B, T, V = 12, 64, 65
-    m = GPT(V, T, 4, 4, 128, bias=False)
+def gpt_train(B, T, layers, heads, width, dropout):
+    # a character-level GPT as nanoGPT's shakespeare_char runs train it: no biases, AdamW
+    V = 65
+    m = GPT(V, T, layers, heads, width, bias=False, dropout=dropout)
     x, y = torch.randint(V, (B, T)), torch.randint(V, (B, T))
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
     return train_step(m, lambda: F.cross_entropy(m(x).reshape(-1, V), y.reshape(-1)), opt), B * T, "tokens"
@@ -282,7 +285,8 @@ CONFIGS = {
     "transformer": transformer,
     "transformer-greedy": lambda: transformer_decode(1),
     "transformer-beam5": lambda: transformer_decode(5),
-    "gpt-baby": gpt_baby,
+    "gpt-baby": lambda: gpt_train(12, 64, 4, 4, 128, 0.0),  # nanoGPT's CPU "baby GPT"
+    "gpt-6x384": lambda: gpt_train(16, 128, 6, 6, 384, 0.2),
     "gpt2-small-generate": gpt2_small_generate,
 }
 
