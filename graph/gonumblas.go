@@ -12,3 +12,6 @@ func SetBLASThreads(int) {}
 // serialBLAS has nothing to do for gonum's BLAS: its goroutines share the
 // cores with the caller's through Go's scheduler.
 func serialBLAS() (restore func()) { return func() {} }
+
+// blasThreads returns 0: gonum's BLAS has no thread count of its own.
+func blasThreads() int { return 0 }

@@ -32,6 +32,9 @@ func SetBLASThreads(n int) {
 	}
 }
 
+// blasThreads returns the number of threads OpenBLAS uses now.
+func blasThreads() int { return int(C.openblas_get_num_threads()) }
+
 // serial counts the ParallelWorkers calls under way (guarded by serialMu) and
 // keeps the thread count OpenBLAS had before the first of them.
 var (

@@ -41,3 +41,21 @@ func TestParallelWorkersIndices(t *testing.T) {
 		}
 	}
 }
+
+// While ParallelWorkers' ranges run, OpenBLAS keeps to the calling thread, and
+// its thread count comes back afterwards, also after nested calls.
+func TestParallelWorkersRunBLASSerially(t *testing.T) {
+	if Workers(1000, 1<<10) < 2 || blasThreads() == 0 {
+		t.Skip("needs two cores and OpenBLAS")
+	}
+	SetBLASThreads(2)
+	var inside [2]int
+	ParallelWorkers(2, 1<<15, func(w, _, _ int) {
+		if w == 0 {
+			ParallelWorkers(2, 1<<15, func(int, int, int) {})
+		}
+		inside[w] = blasThreads()
+	})
+	require.Equal(t, [2]int{1, 1}, inside)
+	require.Equal(t, 2, blasThreads())
+}
