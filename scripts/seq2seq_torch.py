@@ -86,7 +86,7 @@ import time
 import unicodedata
 import warnings
 
-from torch_common import find_data, log, peak_rss_mb, pin_threads
+from torch_common import find_data, log, peak_rss_mb, pin_threads, seed_torch
 
 pin_threads()  # before torch loads its BLAS (Debian's: OpenBLAS, which otherwise starts a thread a core)
 
@@ -782,8 +782,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     epochs = a.epochs if a.epochs is not None else 10
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    seed_torch(torch, a.threads, a.seed)
     t0 = time.time()
     if a.model == "pointer":
         task = Summarize(a, find_data(a.data, "gigaword-sample", has_splits, "seq2seq_torch.py"))
