@@ -51,9 +51,8 @@ import json
 import os
 import sys
 import time
-import unicodedata
 
-from torch_common import Best, epoch_args, find_data, peak_rss_mb, start_torch, step_plan
+from torch_common import Best, epoch_args, find_data, peak_rss_mb, start_torch, step_plan, word_tokens
 
 INTENTS = ["AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic", "RateBook", "SearchCreativeWork", "SearchScreeningEvent"]
 SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
@@ -89,25 +88,6 @@ def load_tsv(path):
     return rows
 
 
-def category(c):
-    return unicodedata.category(c)
-
-
-def is_word(c):
-    return category(c)[0] in "LMN"
-
-
-def joins(prev, c, nxt):
-    """Whether c, between prev and nxt, stays inside a word."""
-    if c in "'\u2019":
-        return category(prev)[0] in "LM" and category(nxt)[0] == "L"
-    if c in "-\u2010":
-        return is_word(prev) and is_word(nxt)
-    if c in ".,":
-        return category(prev) == "Nd" and category(nxt) == "Nd"
-    return False
-
-
 def lower(text):
     """Lowercases character by character (simple case mapping, as Go's
     strings.ToLower: no final sigma, one character for one)."""
@@ -116,30 +96,7 @@ def lower(text):
 
 def tokenize(text):
     """triad's WordTokenizer over the lowercased text."""
-    rs = lower(text)
-    out, i, n = [], 0, len(rs)
-    while i < n:
-        c = rs[i]
-        if c.isspace() or category(c) == "Cc":
-            i += 1
-        elif is_word(c):
-            j = i + 1
-            while j < n:
-                if is_word(rs[j]):
-                    j += 1
-                elif j + 1 < n and joins(rs[j - 1], rs[j], rs[j + 1]):
-                    j += 2
-                else:
-                    break
-            out.append(rs[i:j])
-            i = j
-        else:
-            j = i + 1
-            while j < n and category(rs[j])[0] == "M":
-                j += 1  # a variation selector or accent stays with its symbol
-            out.append(rs[i:j])
-            i = j
-    return out
+    return word_tokens(lower(text))
 
 
 def buckets(lengths):

@@ -1,7 +1,7 @@
 """Helpers shared by the PyTorch counterparts of triad's experiments
 (scripts/*_torch.py), so that each reads its thread count and options, finds
-its data, reads MNIST, plans its steps, keeps its best weights and reports its
-memory the same way.
+its data, reads MNIST, splits words, plans its steps, keeps its best weights
+and reports its memory the same way.
 
 pin_threads() must run before `import torch`: Debian's python3-torch calls
 OpenBLAS, which sizes its thread pool when the library loads, starting a thread
@@ -18,6 +18,7 @@ import os
 import resource
 import struct
 import sys
+import unicodedata
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -142,6 +143,55 @@ def read_idx(path):
         if f.readinto(buf) != n:
             sys.exit("%s: shorter than its %s values" % (path, dims))
     return dims, buf
+
+
+def _category(c):
+    return unicodedata.category(c)
+
+
+def _is_word(c):
+    return _category(c)[0] in "LMN"
+
+
+def _joins(prev, c, nxt):
+    """Whether c, between prev and nxt, stays inside a word."""
+    if c in "'\u2019":
+        return _category(prev)[0] in "LM" and _category(nxt)[0] == "L"
+    if c in "-\u2010":
+        return _is_word(prev) and _is_word(nxt)
+    if c in ".,":
+        return _category(prev) == "Nd" and _category(nxt) == "Nd"
+    return False
+
+
+def word_tokens(s):
+    """triad's vocab.WordTokenizer (not lowercased): runs of letters, marks and
+    numbers (keeping an apostrophe between letters, a hyphen between word
+    characters, a full stop or comma between digits), every other visible
+    character a token with its trailing marks; white space and controls dropped."""
+    out, i, n = [], 0, len(s)
+    while i < n:
+        c = s[i]
+        if c.isspace() or _category(c) == "Cc":
+            i += 1
+        elif _is_word(c):
+            j = i + 1
+            while j < n:
+                if _is_word(s[j]):
+                    j += 1
+                elif j + 1 < n and _joins(s[j - 1], s[j], s[j + 1]):
+                    j += 2
+                else:
+                    break
+            out.append(s[i:j])
+            i = j
+        else:
+            j = i + 1
+            while j < n and _category(s[j])[0] == "M":
+                j += 1  # a variation selector or accent stays with its symbol
+            out.append(s[i:j])
+            i = j
+    return out
 
 
 def log(*a):
