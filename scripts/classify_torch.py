@@ -51,9 +51,8 @@ import json
 import os
 import sys
 import time
-import unicodedata
 
-from torch_common import find_data, peak_rss_mb, run_args, start_torch
+from torch_common import Best, epoch_args, find_data, peak_rss_mb, start_torch, step_plan, word_tokens
 
 INTENTS = ["AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic", "RateBook", "SearchCreativeWork", "SearchScreeningEvent"]
 SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
@@ -62,9 +61,7 @@ PAD, UNK = 0, 1
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    run_args(ap, "datasets folder holding snips/ (or the snips folder itself); default $TRIAD_DATA, else ../shared/data from the repository", 6, eval_every=0, eval_help="evaluate every N steps (0: at the end of each epoch)")
-    ap.add_argument("--batch", type=int, default=50)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    epoch_args(ap, "snips", 6, batch=50, lr=1e-3)
     ap.add_argument("--lr-decay", type=float, default=0.7, help="learning-rate factor per epoch after the first")
     ap.add_argument("--embed", type=int, default=128)
     ap.add_argument("--embed-std", type=float, default=0.1)
@@ -91,25 +88,6 @@ def load_tsv(path):
     return rows
 
 
-def category(c):
-    return unicodedata.category(c)
-
-
-def is_word(c):
-    return category(c)[0] in "LMN"
-
-
-def joins(prev, c, nxt):
-    """Whether c, between prev and nxt, stays inside a word."""
-    if c in "'\u2019":
-        return category(prev)[0] in "LM" and category(nxt)[0] == "L"
-    if c in "-\u2010":
-        return is_word(prev) and is_word(nxt)
-    if c in ".,":
-        return category(prev) == "Nd" and category(nxt) == "Nd"
-    return False
-
-
 def lower(text):
     """Lowercases character by character (simple case mapping, as Go's
     strings.ToLower: no final sigma, one character for one)."""
@@ -118,30 +96,7 @@ def lower(text):
 
 def tokenize(text):
     """triad's WordTokenizer over the lowercased text."""
-    rs = lower(text)
-    out, i, n = [], 0, len(rs)
-    while i < n:
-        c = rs[i]
-        if c.isspace() or category(c) == "Cc":
-            i += 1
-        elif is_word(c):
-            j = i + 1
-            while j < n:
-                if is_word(rs[j]):
-                    j += 1
-                elif j + 1 < n and joins(rs[j - 1], rs[j], rs[j + 1]):
-                    j += 2
-                else:
-                    break
-            out.append(rs[i:j])
-            i = j
-        else:
-            j = i + 1
-            while j < n and category(rs[j])[0] == "M":
-                j += 1  # a variation selector or accent stays with its symbol
-            out.append(rs[i:j])
-            i = j
-    return out
+    return word_tokens(lower(text))
 
 
 def buckets(lengths):
@@ -263,12 +218,9 @@ def main():
         acc = sum(counts[k][k] for k in range(C)) / n
         return {"val_loss": loss / n, "val_acc": acc, "val_macro_f1": sum(f1) / C}
 
-    total = a.epochs * spe
-    if a.max_steps > 0:
-        total = min(total, a.max_steps)
-    every = a.eval_every if a.eval_every > 0 else spe
+    total, every = step_plan(a, spe)
     gen = torch.Generator().manual_seed(a.seed)
-    best, best_state, best_step, batches = None, None, -1, []
+    best, batches = Best(), []
     t_train = time.time()
     for step in range(total):
         epoch = step // spe
@@ -295,15 +247,12 @@ def main():
         if done % every == 0 or done == total:
             ev = evaluate()
             print(json.dumps(dict(step=done, train_loss=loss.item(), seconds=time.time() - t_train, **ev)), flush=True)
-            if best is None or ev["val_acc"] > best:
-                best, best_step = ev["val_acc"], done
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    if best_state is not None:
-        model.load_state_dict(best_state)
+            best.offer(model, ev["val_acc"], done)
+    best.restore(model)
     final = evaluate(a.show)
     print(json.dumps(dict(experiment="classify snips", parameters=params, steps=total, seconds=round(time.time() - t0, 3),
                           peak_rss_mb=peak_rss_mb(),
-                          vocab=V, buckets=bounds, best_step=best_step, **final)), flush=True)
+                          vocab=V, buckets=bounds, best_step=best.step, **final)), flush=True)
 
 
 if __name__ == "__main__":

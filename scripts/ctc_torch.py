@@ -72,7 +72,7 @@ import sys
 import time
 import wave
 
-from torch_common import find_data, log, peak_rss_mb, pin_threads, run_args
+from torch_common import find_data, log, peak_rss_mb, pin_threads, run_args, seed_torch
 
 pin_threads()  # before torch loads its BLAS (Debian's: OpenBLAS, which otherwise starts a thread a core)
 
@@ -330,8 +330,7 @@ def main():
     ap.add_argument("--eval-batch", type=int, default=50)
     ap.add_argument("--beam", type=int, default=8)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    seed_torch(torch, a.threads, a.seed)
     t0 = time.time()
 
     speakers, clips = load_corpus(find_data(a.data, "fsdd", "metadata.tsv", "ctc_torch.py"))

@@ -60,7 +60,7 @@ import random
 import re
 import time
 
-from torch_common import log, peak_rss_mb, pin_threads, run_args
+from torch_common import log, peak_rss_mb, pin_threads, run_args, seed_torch
 
 pin_threads()  # before torch loads its BLAS (Debian's: OpenBLAS, which otherwise starts a thread a core)
 
@@ -324,8 +324,7 @@ def main():
     ap.add_argument("--length-penalty", type=float, default=0.6)
     ap.add_argument("--beam-eval", type=int, default=100)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    seed_torch(torch, a.threads, a.seed)
     t0 = time.time()
 
     chars, longest = date_alphabet()

@@ -33,16 +33,14 @@ import os
 import sys
 import time
 
-from torch_common import find_data, peak_rss_mb, read_idx, run_args, start_torch
+from torch_common import Best, epoch_args, find_data, peak_rss_mb, read_idx, start_torch, step_plan
 
 PIXELS, CLASSES, VALIDATION = 28 * 28, 10, 5000
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    run_args(ap, "datasets folder holding mnist/ (or the mnist folder itself); default $TRIAD_DATA, else ../shared/data from the repository", 5, eval_every=0, eval_help="evaluate every N steps (0: at the end of each epoch)")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    epoch_args(ap, "mnist", 5, batch=128, lr=1e-3)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dropout", type=float, default=0.2)
     return ap.parse_args()
@@ -92,12 +90,9 @@ def main():
         return loss / len(y), correct / len(y)
 
     spe = len(y_tr) // a.batch
-    total = a.epochs * spe
-    if a.max_steps > 0:
-        total = min(total, a.max_steps)
-    every = a.eval_every if a.eval_every > 0 else spe
+    total, every = step_plan(a, spe)
     gen = torch.Generator().manual_seed(a.seed)
-    best, best_state, best_step, perm = None, None, -1, None
+    best, perm = Best(), None
     last = {}
     t_train = time.time()
     for step in range(total):
@@ -113,15 +108,12 @@ def main():
             vl, va = score(x_va, y_va)
             last = {"val_loss": vl, "val_acc": va}
             print(json.dumps({"step": done, "train_loss": loss.item(), "val_loss": vl, "val_acc": va, "seconds": time.time() - t_train}), flush=True)
-            if best is None or va > best:
-                best, best_step = va, done
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    if best_state is not None:
-        model.load_state_dict(best_state)
+            best.offer(model, va, done)
+    best.restore(model)
     test_loss, test_acc = score(x_te, y_te)
     print(json.dumps({"experiment": "mlp", "parameters": params, "steps": total, "seconds": round(time.time() - t0, 3),
                       "peak_rss_mb": peak_rss_mb(),
-                      "val_loss": last.get("val_loss"), "val_acc": last.get("val_acc"), "best_step": best_step,
+                      "val_loss": last.get("val_loss"), "val_acc": last.get("val_acc"), "best_step": best.step,
                       "test_loss": test_loss, "test_acc": test_acc}), flush=True)
 
 

@@ -83,10 +83,9 @@ import os
 import random
 import tempfile
 import time
-import unicodedata
 import warnings
 
-from torch_common import find_data, log, peak_rss_mb, pin_threads
+from torch_common import find_data, log, peak_rss_mb, pin_threads, seed_torch, word_tokens
 
 pin_threads()  # before torch loads its BLAS (Debian's: OpenBLAS, which otherwise starts a thread a core)
 
@@ -103,54 +102,6 @@ TRIAD_PARAMS = {"transformer": 9227141, "gru-attn": 6554501, "pointer": 6117521}
 
 
 # ---------------------------------------------------------------- text
-
-def _cat(r):
-    return unicodedata.category(r)
-
-
-def _word(r):
-    return _cat(r)[0] in "LMN"
-
-
-def _joins(prev, c, nxt):
-    if c in "'\u2019":
-        return _cat(prev)[0] in "LM" and _cat(nxt)[0] == "L"
-    if c in "-\u2010":
-        return _word(prev) and _word(nxt)
-    if c in ".,":
-        return _cat(prev) == "Nd" and _cat(nxt) == "Nd"
-    return False
-
-
-def word_tokens(s):
-    """triad's vocab.WordTokenizer (not lowercased): runs of letters, marks and
-    numbers (keeping an apostrophe between letters, a hyphen between word
-    characters, a full stop or comma between digits), every other visible
-    character a token with its trailing marks; white space and controls dropped."""
-    out, i, n = [], 0, len(s)
-    while i < n:
-        r = s[i]
-        if r.isspace() or _cat(r) == "Cc":
-            i += 1
-        elif _word(r):
-            j = i + 1
-            while j < n:
-                if _word(s[j]):
-                    j += 1
-                elif j + 1 < n and _joins(s[j - 1], s[j], s[j + 1]):
-                    j += 2
-                else:
-                    break
-            out.append(s[i:j])
-            i = j
-        else:
-            j = i + 1
-            while j < n and _cat(s[j])[0] == "M":
-                j += 1
-            out.append(s[i:j])
-            i = j
-    return out
-
 
 def build_vocab(counts, min_freq, max_size=0):
     kept = sorted(((t, c) for t, c in counts.items() if c >= max(min_freq, 1) and t not in SPECIALS),
@@ -782,8 +733,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     epochs = a.epochs if a.epochs is not None else 10
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    seed_torch(torch, a.threads, a.seed)
     t0 = time.time()
     if a.model == "pointer":
         task = Summarize(a, find_data(a.data, "gigaword-sample", has_splits, "seq2seq_torch.py"))

@@ -1,6 +1,7 @@
 """Helpers shared by the PyTorch counterparts of triad's experiments
-(scripts/*_torch.py), so that each reads its thread count, finds its data,
-reads MNIST and reports its memory the same way.
+(scripts/*_torch.py), so that each reads its thread count and options, finds
+its data, reads MNIST, splits words, plans its steps, keeps its best weights
+and reports its memory the same way.
 
 pin_threads() must run before `import torch`: Debian's python3-torch calls
 OpenBLAS, which sizes its thread pool when the library loads, starting a thread
@@ -17,6 +18,7 @@ import os
 import resource
 import struct
 import sys
+import unicodedata
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -55,14 +57,58 @@ def run_args(ap, data_help, epochs, epochs_help="training epochs", eval_every=No
     ap.add_argument("--threads", type=int, default=1, help="torch's threads, and the BLAS's unless OPENBLAS_NUM_THREADS is set")
 
 
+def epoch_args(ap, dataset, epochs, batch, lr):
+    """run_args for a counterpart that trains by epochs on the dataset folder
+    named dataset and evaluates at the end of each epoch unless --eval-every
+    says otherwise, then --batch and --lr with their defaults."""
+    run_args(ap, "datasets folder holding %s/ (or the %s folder itself); default $TRIAD_DATA, else ../shared/data from the repository" % (dataset, dataset),
+             epochs, eval_every=0, eval_help="evaluate every N steps (0: at the end of each epoch)")
+    ap.add_argument("--batch", type=int, default=batch)
+    ap.add_argument("--lr", type=float, default=lr)
+
+
+def seed_torch(torch, threads, seed):
+    """Sets torch's threads and its seed, and returns torch."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    return torch
+
+
 def start_torch(threads, seed):
     """Pins the BLAS threads, imports torch, sets its threads and its seed, and
     returns the module: the start of a script that imports torch in main."""
     pin_threads()
     import torch
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    return torch
+    return seed_torch(torch, threads, seed)
+
+
+def step_plan(a, steps_per_epoch):
+    """The steps of a run of epoch_args's options a and the steps between its
+    evaluations: a.epochs epochs of steps_per_epoch, cut to a.max_steps when
+    that is positive; a.eval_every, or an epoch when it is 0."""
+    total = a.epochs * steps_per_epoch
+    if a.max_steps > 0:
+        total = min(total, a.max_steps)
+    return total, a.eval_every if a.eval_every > 0 else steps_per_epoch
+
+
+class Best:
+    """The weights of a model at its best evaluation so far, the highest score
+    (the first of equal ones), which the final evaluation restores."""
+
+    def __init__(self):
+        self.score, self.step, self.state = None, -1, None
+
+    def offer(self, model, score, step):
+        """Keeps a copy of model's weights when score beats the best so far."""
+        if self.score is None or score > self.score:
+            self.score, self.step = score, step
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def restore(self, model):
+        """Loads the best weights into model, if any evaluation kept them."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
 
 
 def find_data(arg, name, probe, prog):
@@ -97,6 +143,55 @@ def read_idx(path):
         if f.readinto(buf) != n:
             sys.exit("%s: shorter than its %s values" % (path, dims))
     return dims, buf
+
+
+def _category(c):
+    return unicodedata.category(c)
+
+
+def _is_word(c):
+    return _category(c)[0] in "LMN"
+
+
+def _joins(prev, c, nxt):
+    """Whether c, between prev and nxt, stays inside a word."""
+    if c in "'\u2019":
+        return _category(prev)[0] in "LM" and _category(nxt)[0] == "L"
+    if c in "-\u2010":
+        return _is_word(prev) and _is_word(nxt)
+    if c in ".,":
+        return _category(prev) == "Nd" and _category(nxt) == "Nd"
+    return False
+
+
+def word_tokens(s):
+    """triad's vocab.WordTokenizer (not lowercased): runs of letters, marks and
+    numbers (keeping an apostrophe between letters, a hyphen between word
+    characters, a full stop or comma between digits), every other visible
+    character a token with its trailing marks; white space and controls dropped."""
+    out, i, n = [], 0, len(s)
+    while i < n:
+        c = s[i]
+        if c.isspace() or _category(c) == "Cc":
+            i += 1
+        elif _is_word(c):
+            j = i + 1
+            while j < n:
+                if _is_word(s[j]):
+                    j += 1
+                elif j + 1 < n and _joins(s[j - 1], s[j], s[j + 1]):
+                    j += 2
+                else:
+                    break
+            out.append(s[i:j])
+            i = j
+        else:
+            j = i + 1
+            while j < n and _category(s[j])[0] == "M":
+                j += 1  # a variation selector or accent stays with its symbol
+            out.append(s[i:j])
+            i = j
+    return out
 
 
 def log(*a):

@@ -39,16 +39,14 @@ import os
 import sys
 import time
 
-from torch_common import find_data, peak_rss_mb, read_idx, run_args, start_torch
+from torch_common import epoch_args, find_data, peak_rss_mb, read_idx, start_torch, step_plan
 
 PIXELS = 28 * 28
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    run_args(ap, "datasets folder holding mnist/ (or the mnist folder itself); default $TRIAD_DATA, else ../shared/data from the repository", 10, eval_every=0, eval_help="evaluate every N steps (0: at the end of each epoch)")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    epoch_args(ap, "mnist", 10, batch=128, lr=1e-3)
     ap.add_argument("--hidden", type=int, default=400)
     ap.add_argument("--latent", type=int, default=20)
     ap.add_argument("--iwae-k", default="1,100,1000", help="importance samples of the final estimates, comma-separated (empty: none)")
@@ -151,10 +149,7 @@ def main():
         se = logp.std().item() / math.sqrt(n) if n > 1 else 0.0
         return nll, se
 
-    total = a.epochs * spe
-    if a.max_steps > 0:
-        total = min(total, a.max_steps)
-    every = a.eval_every if a.eval_every > 0 else spe
+    total, every = step_plan(a, spe)
     gen = torch.Generator().manual_seed(a.seed)
     final, perm = {}, None
     t_train = time.time()

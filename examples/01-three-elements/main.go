@@ -7,7 +7,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"math"
 	"os"
 
@@ -22,10 +21,7 @@ import (
 )
 
 func main() {
-	out, short := notebook.Flags("examples/01-three-elements/out")
-	if err := run(out, short); err != nil {
-		log.Fatal(err)
-	}
+	notebook.Run("examples/01-three-elements/out", run)
 }
 
 // recipe is one choice of the three elements.

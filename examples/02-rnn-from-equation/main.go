@@ -6,7 +6,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"math"
 	"os"
 
@@ -21,10 +20,7 @@ import (
 )
 
 func main() {
-	out, short := notebook.Flags("examples/02-rnn-from-equation/out")
-	if err := run(out, short); err != nil {
-		log.Fatal(err)
-	}
+	notebook.Run("examples/02-rnn-from-equation/out", run)
 }
 
 const (

@@ -73,8 +73,16 @@ func Flags(defaultOut string) (out string, short bool) {
 // run, ending the program with run's error. run's result is for the script's
 // test, which calls run itself.
 func Main[R any](defaultOut string, run func(out string, short bool) (R, error)) {
+	Run(defaultOut, func(out string, short bool) error {
+		_, err := run(out, short)
+		return err
+	})
+}
+
+// Run is Main for a script whose run gives its test nothing but the error.
+func Run(defaultOut string, run func(out string, short bool) error) {
 	out, short := Flags(defaultOut)
-	if _, err := run(out, short); err != nil {
+	if err := run(out, short); err != nil {
 		log.Fatal(err)
 	}
 }
