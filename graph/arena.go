@@ -1,12 +1,15 @@
 package graph
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"unsafe"
 
 	"gorgonia.org/tensor"
+
+	"github.com/triadml/triad/internal/poison"
 )
 
 // Arena lends the memory of one program run at a time: the outputs and
@@ -164,7 +167,13 @@ func take[T Float](a *Arena, n int) []T {
 		}
 		a.reserve()
 	}
-	return unsafe.Slice((*T)(unsafe.Pointer(&a.slab[s.off])), n)
+	b := unsafe.Slice((*T)(unsafe.Pointer(&a.slab[s.off])), n)
+	if poison.Scratch.Load() {
+		for i := range b {
+			b[i] = T(math.NaN())
+		}
+	}
+	return b
 }
 
 // place returns the range of n bytes a request takes (see Arena).

@@ -51,6 +51,9 @@ func newFusedKernel(cell Cell, steps int, reverse, masked, embedded bool) fusedK
 	return fusedKernel{cell: cell, steps: steps, reverse: reverse, masked: masked, embedded: embedded, st: &graph.Runs{}}
 }
 
+// Runs lends the kernel the program's arena for its buffers.
+func (k fusedKernel) Runs() *graph.Runs { return k.st }
+
 func (k fusedKernel) Key() string {
 	return fmt.Sprintf("rnn.fused(%s,T=%d,reverse=%t,masked=%t,embedded=%t)", k.cell, k.steps, k.reverse, k.masked, k.embedded)
 }
@@ -168,8 +171,11 @@ func (s seqShape) at(tau int) int {
 // blk returns rows t*B..(t+1)*B-1 of a row-major matrix of width w.
 func blk[T graph.Float](v []T, t, b, w int) []T { return v[t*b*w : (t+1)*b*w] }
 
-// seqBufs holds what a fused layer keeps between its forward and backward passes,
-// allocated once per node and reused run after run.
+// seqBufs holds what a fused layer keeps between its forward and backward
+// passes. In a program its slices are the arena's memory of the run in
+// progress (graph.Scratch): taken afresh by every forward pass (the activations)
+// and every backward pass (the gradients), and in a forward-only program given
+// back as soon as the node has run.
 type seqBufs[T graph.Float] struct {
 	hp    []T // (T*B, H): the state h each step starts from
 	gates []T // (T*B, G): pre-activations, then activations (LSTM i f g o; GRU r z n; Elman h)
@@ -197,27 +203,40 @@ func (k fusedKernel) shape(in []*tensor.Dense) seqShape {
 	return s
 }
 
-// buffers returns the node's buffers for dtype T, (re)allocated when the dtype or
-// the sizes changed.
-func buffers[T graph.Float](k fusedKernel, s seqShape) *seqBufs[T] {
-	if c, ok := graph.Held[seqBufs[T]](k.st); ok && len(c.gates) == s.T*s.B*s.G && len(c.hp) == s.T*s.B*s.H && len(c.proj) == s.V*s.G {
-		return c
-	}
+// forwardBuffers returns the node's buffers for dtype T with the slices of a
+// forward pass taken for this pass; each holds whatever was there before, and
+// the pass writes every element before it reads it.
+func forwardBuffers[T graph.Float](k fusedKernel, s seqShape) *seqBufs[T] {
+	c, st := graph.Buffers[seqBufs[T]](k.st), k.st
 	n, nh := s.T*s.B*s.G, s.T*s.B*s.H
-	c := &seqBufs[T]{hp: make([]T, nh), gates: make([]T, n), bias: make([]T, s.G), dgx: make([]T, n), dbx: make([]T, s.G),
-		dh: make([]T, s.B*s.H)}
+	c.hp, c.gates, c.bias = graph.Scratch(st, c.hp, nh), graph.Scratch(st, c.gates, n), graph.Scratch(st, c.bias, s.G)
+	switch k.cell {
+	case LSTM:
+		c.aux, c.aux2 = graph.Scratch(st, c.aux, nh), graph.Scratch(st, c.aux2, nh)
+	case GRU:
+		c.aux, c.gh = graph.Scratch(st, c.aux, nh), graph.Scratch(st, c.gh, s.B*s.G)
+	}
+	if k.embedded {
+		c.proj = graph.Scratch(st, c.proj, s.V*s.G)
+	}
+	return c
+}
+
+// takeGradients takes the slices of a backward pass for c, which back-propagation
+// through time writes before it reads.
+func takeGradients[T graph.Float](k fusedKernel, c *seqBufs[T], s seqShape) {
+	st, n := k.st, s.T*s.B*s.G
+	c.dgx, c.dbx, c.dh = graph.Scratch(st, c.dgx, n), graph.Scratch(st, c.dbx, s.G), graph.Scratch(st, c.dh, s.B*s.H)
 	c.dgh, c.dbh = c.dgx, c.dbx
 	switch k.cell {
 	case LSTM:
-		c.aux, c.aux2, c.dc = make([]T, nh), make([]T, nh), make([]T, s.B*s.H)
+		c.dc = graph.Scratch(st, c.dc, s.B*s.H)
 	case GRU:
-		c.aux, c.gh, c.dgh, c.dbh = make([]T, nh), make([]T, s.B*s.G), make([]T, n), make([]T, s.G)
+		c.dgh, c.dbh = graph.Scratch(st, c.dgh, n), graph.Scratch(st, c.dbh, s.G)
 	}
 	if k.embedded {
-		c.proj, c.dsum = make([]T, s.V*s.G), make([]T, s.V*s.G)
+		c.dsum = graph.Scratch(st, c.dsum, s.V*s.G)
 	}
-	k.st.Hold(c)
-	return c
 }
 
 // maskOf returns the mask's values, or nil for an unmasked kernel.
@@ -230,7 +249,7 @@ func maskOf[T graph.Float](k fusedKernel, in []*tensor.Dense) []T {
 
 func fusedForward[T graph.Float](k fusedKernel, out *tensor.Dense, in []*tensor.Dense) error {
 	s := k.shape(in)
-	c := buffers[T](k, s)
+	c := forwardBuffers[T](k, s)
 	x, wih, whh := graph.Slice[T](in[0]), graph.Slice[T](in[1]), graph.Slice[T](in[2])
 	bih, bhh, h0 := graph.Slice[T](in[3]), graph.Slice[T](in[4]), graph.Slice[T](in[5])
 	y, mask := graph.Slice[T](out), maskOf[T](k, in)
@@ -333,8 +352,11 @@ func backThroughTime[T graph.Float](k fusedKernel, c *seqBufs[T], s seqShape, in
 
 func fusedBackward[T graph.Float](k fusedKernel, grad *tensor.Dense, wrt int, in []*tensor.Dense, gradOut *tensor.Dense) {
 	s := k.shape(in)
-	c := buffers[T](k, s)
-	k.st.Once(func() { backThroughTime(k, c, s, in, gradOut) })
+	c := graph.Buffers[seqBufs[T]](k.st)
+	k.st.Once(func() {
+		takeGradients(k, c, s)
+		backThroughTime(k, c, s, in, gradOut)
+	})
 	d := graph.Slice[T](grad)
 	rows := s.T * s.B
 	switch {
