@@ -6,5 +6,6 @@ package poison
 
 import "sync/atomic"
 
-// Scratch makes graph's arena fill what it lends with NaN while it is set.
+// Scratch makes graph's arena fill what it lends with NaN while it is set
+// (testenv.PoisonedMain sets it for a package's tests).
 var Scratch atomic.Bool
