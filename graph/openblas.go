@@ -23,24 +23,31 @@ func init() {
 	blas32.Use(netlib.Implementation{})
 	blas64.Use(netlib.Implementation{})
 	G.Use(netlib.Implementation{})
+	configured = C.openblas_get_num_threads()
 }
 
 // SetBLASThreads sets the number of threads OpenBLAS uses (n <= 0: leave it).
 func SetBLASThreads(n int) {
 	if n > 0 {
-		C.openblas_set_num_threads(C.int(n))
+		serialMu.Lock()
+		defer serialMu.Unlock()
+		configured = C.int(n)
+		if serial == 0 {
+			C.openblas_set_num_threads(configured)
+		}
 	}
 }
 
 // blasThreads returns the number of threads OpenBLAS uses now.
 func blasThreads() int { return int(C.openblas_get_num_threads()) }
 
-// serial counts the ParallelWorkers calls under way (guarded by serialMu) and
-// keeps the thread count OpenBLAS had before the first of them.
+// serial counts the ParallelWorkers calls under way, and configured is the
+// thread count OpenBLAS has outside them (its default, or SetBLASThreads');
+// serialMu guards both.
 var (
-	serialMu    sync.Mutex
-	serial      int
-	serialSaved C.int
+	serialMu   sync.Mutex
+	serial     int
+	configured C.int
 )
 
 // serialBLAS makes OpenBLAS run on the calling thread until the function it
@@ -51,18 +58,18 @@ var (
 func serialBLAS() (restore func()) {
 	serialMu.Lock()
 	defer serialMu.Unlock()
+	if configured < 2 {
+		return func() {}
+	}
 	if serial == 0 {
-		serialSaved = C.openblas_get_num_threads()
-		if serialSaved > 1 {
-			C.openblas_set_num_threads(1)
-		}
+		C.openblas_set_num_threads(1)
 	}
 	serial++
 	return func() {
 		serialMu.Lock()
 		defer serialMu.Unlock()
-		if serial--; serial == 0 && serialSaved > 1 {
-			C.openblas_set_num_threads(serialSaved)
+		if serial--; serial == 0 {
+			C.openblas_set_num_threads(configured)
 		}
 	}
 }

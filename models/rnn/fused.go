@@ -331,8 +331,10 @@ func next[T graph.Float](v, y []T, s seqShape, tau, finalBlock int) []T {
 }
 
 // backThroughTime runs back-propagation through time: the gradients of the
-// pre-activations of every step, which each input's gradient reads.
+// pre-activations of every step, which each input's gradient reads, into
+// buffers it takes for this pass.
 func backThroughTime[T graph.Float](k fusedKernel, c *seqBufs[T], s seqShape, in []*tensor.Dense, gradOut *tensor.Dense) {
+	takeGradients(k, c, s)
 	whh, gy, mask := graph.Slice[T](in[2]), graph.Slice[T](gradOut), maskOf[T](k, in)
 	switch k.cell {
 	case LSTM:
@@ -353,10 +355,7 @@ func backThroughTime[T graph.Float](k fusedKernel, c *seqBufs[T], s seqShape, in
 func fusedBackward[T graph.Float](k fusedKernel, grad *tensor.Dense, wrt int, in []*tensor.Dense, gradOut *tensor.Dense) {
 	s := k.shape(in)
 	c := graph.Buffers[seqBufs[T]](k.st)
-	k.st.Once(func() {
-		takeGradients(k, c, s)
-		backThroughTime(k, c, s, in, gradOut)
-	})
+	k.st.Once(func() { backThroughTime(k, c, s, in, gradOut) })
 	d := graph.Slice[T](grad)
 	rows := s.T * s.B
 	switch {
